@@ -1,0 +1,63 @@
+/**
+ * The gateway's view of the contract, compiled once at start-up: for each operation its
+ * route, its validators (path, query, body) and its success answer.
+ */
+import type { ValidateFunction } from "ajv";
+import { compileOpenApiSchema, operations, violations, type ContractViolation, type Operation } from "../contracts";
+
+export interface CompiledOperation {
+  op: Operation;
+  /** moleculer-web alias key: method and path with `{id}` rewritten to `:id` (path-to-regexp v8). */
+  alias: string;
+  pathPattern: RegExp;
+  successStatus: number;
+  validate(input: { path: Record<string, string>; query: Record<string, unknown>; body: unknown }): ContractViolation[];
+}
+
+function objectSchema(params: Operation["parameters"], where: "path" | "query") {
+  const list = params.filter((p) => p.in === where);
+  return {
+    type: "object",
+    properties: Object.fromEntries(list.map((p) => [p.name, p.schema])),
+    required: list.filter((p) => p.required).map((p) => p.name),
+    additionalProperties: where === "path",
+  };
+}
+
+function compile(op: Operation): CompiledOperation {
+  const pathCheck = compileOpenApiSchema(objectSchema(op.parameters, "path"));
+  const queryCheck = compileOpenApiSchema(objectSchema(op.parameters, "query"));
+  const json = op.requestBody?.content["application/json"];
+  const bodyCheck: ValidateFunction | undefined = json ? compileOpenApiSchema(json.schema) : undefined;
+  const bodyRequired = op.requestBody?.required === true;
+  const successes = Object.keys(op.responses).filter((s) => /^2\d\d$/.test(s));
+  if (successes.length !== 1) throw new Error(`${op.operationId} must document exactly one 2xx response`);
+
+  return {
+    op,
+    alias: `${op.method} ${op.path.replace(/\{(\w+)\}/g, ":$1")}`,
+    pathPattern: new RegExp("^" + op.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{\w+\}/g, "[^/]+") + "$"),
+    successStatus: Number(successes[0]),
+    validate({ path, query, body }) {
+      const out: ContractViolation[] = [];
+      if (!pathCheck(path)) out.push(...violations("path", pathCheck.errors));
+      if (!queryCheck(query)) out.push(...violations("query", queryCheck.errors));
+      if (body === undefined) {
+        if (bodyRequired) out.push({ in: "body", pointer: "", detail: "a JSON body is required" });
+      } else if (!bodyCheck) {
+        out.push({ in: "body", pointer: "", detail: "this operation takes no body" });
+      } else if (!bodyCheck(body)) {
+        out.push(...violations("body", bodyCheck.errors));
+      }
+      return out;
+    },
+  };
+}
+
+export const OPERATIONS: CompiledOperation[] = operations().map(compile);
+export const byOperationId = new Map(OPERATIONS.map((c) => [c.op.operationId, c]));
+
+/** The methods the contract allows on a path, for 405 answers. */
+export function allowedMethods(pathname: string): string[] {
+  return OPERATIONS.filter((c) => c.pathPattern.test(pathname)).map((c) => c.op.method);
+}

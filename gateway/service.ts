@@ -1,0 +1,136 @@
+/**
+ * The REST face (moleculer-web). Routes come from the contract: each operationId is the
+ * action that serves it, or one of the gateway's own handlers below. The request path is
+ * one pipeline: request id → body → validate against the contract → call → answer as
+ * documented; any error → problem+json.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import type { Context, ServiceSchema } from "moleculer";
+import { openapi } from "../contracts";
+import { HubError } from "../platform/errors";
+import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
+import type { HubNode } from "../platform/node";
+import { readJsonBody } from "./body";
+import { OPERATIONS, allowedMethods, byOperationId } from "./operations";
+import { toProblem } from "./problem";
+
+type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string };
+type Res = ServerResponse;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function sendJson(res: Res, status: number, body: unknown, type = "application/json; charset=utf-8"): void {
+  res.writeHead(status, { "Content-Type": type });
+  res.end(JSON.stringify(body));
+}
+
+export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> {
+  /** Operations the gateway answers itself, by operationId. */
+  const own: Record<string, (req: Req, res: Res) => Promise<void>> = {
+    "api.health.live": async (_req, res) => sendJson(res, 200, { status: "ok", node: node.broker.nodeID }),
+    "api.health.ready": async (_req, res) => {
+      const health = await node.readiness();
+      sendJson(res, health.status === "ok" ? 200 : 503, health);
+    },
+    "api.metrics.get": async (_req, res) => {
+      const text = await metricsText(node.broker);
+      res.writeHead(200, { "Content-Type": METRICS_CONTENT_TYPE });
+      res.end(text);
+    },
+    "api.openapi.get": async (req, res) =>
+      sendJson(res, 200, { ...openapi, servers: [{ url: `http://${req.headers.host ?? `${node.config.host}:${node.config.port}`}` }] }),
+  };
+
+  const aliases: Record<string, string | ((req: Req, res: Res) => void)> = {};
+  for (const c of OPERATIONS) {
+    const id = c.op.operationId;
+    if (id.startsWith("api.")) {
+      const handler = own[id];
+      if (!handler) throw new Error(`the contract names ${id}, which the gateway does not implement`);
+      aliases[c.alias] = (req: Req, res: Res) => void handler(req, res).catch((err) => sendProblem(req, res, err));
+    } else {
+      aliases[c.alias] = id;
+    }
+  }
+
+  function sendProblem(req: Req, res: Res, err: unknown): void {
+    const requestId = String(req.headers["x-request-id"]);
+    const pathname = (req.parsedUrl ?? req.url ?? "/").split("?")[0]!;
+    let { problem, internal } = toProblem(err, pathname, requestId);
+    if (problem.code === "HUB_ERR_ROUTE_NOT_FOUND" && (err as { type?: string }).type === "NOT_FOUND") {
+      const allowed = allowedMethods(pathname);
+      if (allowed.length) {
+        res.setHeader("Allow", allowed.join(", "));
+        problem = toProblem(new HubError("HUB_ERR_ROUTE_METHOD", `${req.method} is not allowed here; use ${allowed.join(", ")}`), pathname, requestId).problem;
+      } else {
+        problem.detail = `Nothing is served at ${pathname}; /openapi.json lists what is`;
+      }
+    }
+    if (internal) node.broker.logger.error({ requestId, err: String((err as Error)?.stack ?? err) }, "request failed");
+    if (res.headersSent) return void res.destroy();
+    // A body we refused unread must not be taken for the next request on this connection.
+    if (!req.complete) res.setHeader("Connection", "close");
+    sendJson(res, problem.status, problem, "application/problem+json");
+  }
+
+  return {
+    name: "api",
+    mixins: [ApiGateway],
+    settings: {
+      port: node.config.port,
+      ip: node.config.host,
+      // Request id first, so every answer (errors included) carries it.
+      use: [
+        (req: Req, res: Res, next: () => void) => {
+          const given = req.headers["x-request-id"];
+          const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+          req.headers["x-request-id"] = id;
+          delete req.headers["x-correlation-id"];
+          res.setHeader("X-Request-Id", id);
+          next();
+        },
+      ],
+      routes: [
+        {
+          path: "",
+          mappingPolicy: "restrict",
+          autoAliases: false,
+          bodyParsers: false,
+          mergeParams: true,
+          aliases,
+          async onBeforeCall(ctx, _route, incoming) {
+            const req = incoming as unknown as Req;
+            const action = req.$alias?.action;
+            if (!action) return;
+            const compiled = byOperationId.get(action)!;
+            const body = await readJsonBody(req);
+            const pathParams = Object.fromEntries(
+              Object.entries(req.$params).filter(([k]) => compiled.op.parameters.some((p) => p.in === "path" && p.name === k)),
+            ) as Record<string, string>;
+            const errors = compiled.validate({ path: pathParams, query: req.query ?? {}, body });
+            if (errors.length) throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${compiled.op.operationId}`, { errors });
+            if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
+            (ctx.meta as Record<string, unknown>).operationId = compiled.op.operationId;
+          },
+          onAfterCall(ctx, _route, _req, res, data: Record<string, unknown>) {
+            const compiled = byOperationId.get((ctx.meta as { operationId: string }).operationId)!;
+            (ctx.meta as Record<string, unknown>).$statusCode = compiled.successStatus;
+            const location = compiled.op["x-location"];
+            if (location) res.setHeader("Location", location.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(String(data[k]))));
+            return data;
+          },
+        },
+      ],
+      onError(req: Req, res: Res, err: unknown) {
+        sendProblem(req, res, err);
+      },
+      logRequest: "debug",
+      logResponse: "debug",
+      logRequestParams: null,
+      logResponseData: null,
+      log4XXResponses: false,
+    },
+  };
+}

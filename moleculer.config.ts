@@ -1,0 +1,27 @@
+/**
+ * Broker settings shared by every hub node: NATS transporter, contract validator,
+ * metrics (served by the node's own /metrics, see platform/metrics.ts), resilience.
+ */
+import type { BrokerOptions } from "moleculer";
+import type { Config } from "./platform/config";
+import { ContractValidator } from "./platform/validator";
+import { HubPrometheusReporter } from "./platform/metrics";
+
+export function brokerOptions(config: Config): BrokerOptions {
+  return {
+    namespace: "linkage-hub",
+    nodeID: config.nodeId,
+    transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
+    serializer: "JSON",
+    logger: { type: "Console", options: { formatter: "jsonext", level: config.logLevel, colors: false, moduleColors: false } },
+    validator: new ContractValidator(),
+    requestTimeout: 30_000,
+    // Agency calls retry in the adapters, where it is known whether a call is safe to repeat.
+    retryPolicy: { enabled: false },
+    circuitBreaker: { enabled: false },
+    // On stop, wait for in-flight requests before leaving.
+    tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
+    // Process metrics come from prom-client's defaults; Moleculer's would repeat them.
+    metrics: { enabled: true, collectProcessMetrics: false, reporter: [new HubPrometheusReporter() as never] },
+  };
+}

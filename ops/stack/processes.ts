@@ -1,0 +1,84 @@
+/** Child processes of the stack: started with their output in a log file, stopped in order. */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface Managed {
+  name: string;
+  /** Undefined when the service was already running and is only used. */
+  child?: ChildProcess;
+  logFile?: string;
+  stop(): Promise<void>;
+}
+
+export function tcpReachable(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, child?: ChildProcess, logFile?: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} while starting${logFile ? `; see ${logFile}` : ""}`);
+    if (await check().catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} was not ready within ${timeoutMs / 1000} s${logFile ? `; see ${logFile}` : ""}`);
+}
+
+export interface SpawnOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Also copy the output to this stream (the hub's JSON log on the console, say). */
+  echo?: NodeJS.WritableStream;
+}
+
+/**
+ * Starts a process in its own process group, so a Ctrl-C reaches the supervisor only and
+ * the supervisor stops each service in order (the hub before what it depends on).
+ */
+export function spawnManaged(o: SpawnOptions): Managed {
+  fs.mkdirSync(o.logDir, { recursive: true });
+  const logFile = path.join(o.logDir, `${o.name}.log`);
+  const log = fs.createWriteStream(logFile, { flags: "a" });
+  const child = spawn(o.command, o.args, { env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.pipe(log, { end: false });
+    if (o.echo) stream.pipe(o.echo, { end: false });
+  }
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    name: o.name,
+    child,
+    logFile,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const graceful = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
+        if (!graceful) {
+          child.kill("SIGKILL");
+          await exited;
+        }
+      }
+      log.end();
+    },
+  };
+}
+
+/** Stops services in the reverse of the order they started. */
+export async function stopAll(services: Managed[]): Promise<void> {
+  for (const s of [...services].reverse()) await s.stop();
+}

@@ -1,0 +1,143 @@
+/**
+ * The services the hub stands on, each used where it already runs and started otherwise:
+ * NATS with JetStream, the Temporal dev server, PostgreSQL (tests), the agency sandboxes
+ * and hub nodes. State lives under the data directory, so a restart keeps it.
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { Connection } from "@temporalio/client";
+import pg from "pg";
+import { ensureBinary, MissingPieceError } from "./provision";
+import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
+
+const ROOT = path.resolve(__dirname, "../..");
+const NODE = process.execPath;
+export type Say = (line: string) => void;
+
+function hostPort(address: string): { host: string; port: number } {
+  const url = new URL(address.includes("://") ? address : `tcp://${address}`);
+  return { host: url.hostname, port: Number(url.port) };
+}
+
+const isLocal = (host: string) => ["127.0.0.1", "localhost", "::1", "[::1]"].includes(host);
+
+async function useRunning(name: string, address: string, say: Say): Promise<Managed | undefined> {
+  const { host, port } = hostPort(address);
+  if (await tcpReachable(host, port)) {
+    say(`${name}: using the one running at ${address}`);
+    return { name, stop: async () => {} };
+  }
+  if (!isLocal(host)) throw new MissingPieceError(`${name} at ${address} is not reachable (and the stack starts ${name} only on this machine)`);
+  return undefined;
+}
+
+export async function startNats(natsUrl: string, dataDir: string, say: Say): Promise<Managed> {
+  const running = await useRunning("nats", natsUrl, say);
+  if (running) return running;
+  const { host, port } = hostPort(natsUrl);
+  const bin = await ensureBinary("nats-server", say);
+  const storeDir = path.join(dataDir, "nats");
+  const service = spawnManaged({ name: "nats", command: bin, args: ["-js", "-a", host, "-p", String(port), "-sd", storeDir], logDir: path.join(dataDir, "logs") });
+  await waitFor("nats-server", () => tcpReachable(host, port), 15_000, service.child, service.logFile);
+  say(`nats: started at ${natsUrl} (JetStream store ${storeDir})`);
+  return service;
+}
+
+export async function temporalHealthy(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await connection.withDeadline(Date.now() + 1000, () => connection.healthService.check({}));
+    return true;
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function startTemporal(address: string, uiPort: number, dataDir: string, say: Say): Promise<Managed> {
+  const running = await useRunning("temporal", address, say);
+  if (running) return running;
+  const { host, port } = hostPort(address);
+  const bin = await ensureBinary("temporal", say);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const dbFile = path.join(dataDir, "temporal.sqlite");
+  // WAL and eager activities: about ten times the throughput of the defaults (see README).
+  const args = ["server", "start-dev", "--ip", host, "--port", String(port), "--ui-port", String(uiPort), "--db-filename", dbFile];
+  args.push("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal");
+  args.push("--dynamic-config-value", "system.enableActivityEagerExecution=true", "--log-level", "warn");
+  const service = spawnManaged({ name: "temporal", command: bin, args, logDir: path.join(dataDir, "logs") });
+  await waitFor("temporal server", () => temporalHealthy(address), 60_000, service.child, service.logFile);
+  say(`temporal: started at ${address} (database ${dbFile})`);
+  return service;
+}
+
+/**
+ * A PostgreSQL URL for tests: DATABASE_URL when set, else the machine's local cluster
+ * (started if stopped), with a role and database of the hub's own.
+ */
+export async function testDatabaseUrl(say: Say): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const url = "postgres://linkage_hub:linkage_hub@127.0.0.1:5432/linkage_hub_test";
+  const canConnect = async () => {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    try {
+      await client.connect();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  };
+  if (await canConnect()) return url;
+  const help = "Set DATABASE_URL to a PostgreSQL database the tests may use, or install PostgreSQL (Debian: apt-get install postgresql).";
+  let clusters: string;
+  try {
+    clusters = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" });
+  } catch {
+    throw new MissingPieceError(`No PostgreSQL for the tests: pg_lsclusters is not available. ${help}`);
+  }
+  const [version, cluster, , status] = clusters.trim().split("\n")[0]?.split(/\s+/) ?? [];
+  if (!version || !cluster) throw new MissingPieceError(`No PostgreSQL cluster on this machine. ${help}`);
+  if (status !== "online") {
+    say(`postgres: starting the local cluster ${version}/${cluster}`);
+    execFileSync("pg_ctlcluster", [version, cluster, "start"], { stdio: "inherit" });
+  }
+  const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
+  try {
+    if (!psql("SELECT 1 FROM pg_roles WHERE rolname = 'linkage_hub'")) psql("CREATE ROLE linkage_hub LOGIN PASSWORD 'linkage_hub'");
+    if (!psql("SELECT 1 FROM pg_database WHERE datname = 'linkage_hub_test'")) psql("CREATE DATABASE linkage_hub_test OWNER linkage_hub");
+  } catch (err) {
+    throw new MissingPieceError(`Could not prepare the local PostgreSQL cluster (${(err as Error).message.split("\n")[0]}). ${help}`);
+  }
+  await waitFor("postgres", canConnect, 15_000);
+  say(`postgres: using the local cluster ${version}/${cluster} (database linkage_hub_test)`);
+  return url;
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  return res.ok;
+}
+
+export async function startSandbox(registryUrl: string, dataDir: string, env: NodeJS.ProcessEnv, say: Say): Promise<Managed> {
+  const running = await useRunning("civil-registry sandbox", registryUrl, say);
+  if (running) return running;
+  const service = spawnManaged({
+    name: "sandbox-civil-registry",
+    command: NODE,
+    args: ["--import", "tsx", path.join(ROOT, "adapters/civil-registry/sandbox/server.ts")],
+    env: { ...env, CIVIL_REGISTRY_URL: registryUrl, HUB_DATA_DIR: dataDir },
+    logDir: path.join(dataDir, "logs"),
+  });
+  await waitFor("civil-registry sandbox", () => httpOk(`${registryUrl}/healthz`), 30_000, service.child, service.logFile);
+  say(`civil-registry sandbox: started at ${registryUrl}`);
+  return service;
+}
+
+/** A hub node process; resolves once its /readyz answers 200. */
+export async function startHubNode(name: string, env: NodeJS.ProcessEnv, readyUrl: string, logDir: string, echo?: NodeJS.WritableStream): Promise<Managed> {
+  const service = spawnManaged({ name, command: NODE, args: ["--import", "tsx", path.join(ROOT, "platform/node.ts")], env, logDir, echo });
+  await waitFor(`hub node ${name}`, () => httpOk(readyUrl), 90_000, service.child, service.logFile);
+  return service;
+}

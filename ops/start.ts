@@ -1,0 +1,77 @@
+/**
+ * `npm start`: the whole hub on this machine. NATS (JetStream) and the Temporal dev server
+ * with their state under HUB_DATA_DIR, the civil-registry sandbox, and one hub node running
+ * every service on embedded PGlite (or DATABASE_URL). Ctrl-C stops all of it, hub first.
+ */
+import path from "node:path";
+import { ConfigError, loadConfig } from "../platform/config";
+import { stopAll, type Managed } from "./stack/processes";
+import { MissingPieceError } from "./stack/provision";
+import { startHubNode, startNats, startSandbox, startTemporal } from "./stack/services";
+
+const HELP = `Usage: npm start [-- --help]
+
+Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everything it started.
+  nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats
+  temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233)
+  civil-registry sandbox CIVIL_REGISTRY_URL (default http://127.0.0.1:4101)
+  hub node              all services; REST on HUB_PORT (default 3000)
+Services already listening at those addresses are used, not started. The database is
+DATABASE_URL when set, else embedded PGlite in $HUB_DATA_DIR/pglite (default .data/).
+Logs: $HUB_DATA_DIR/logs/. Every setting is listed in README.md.`;
+
+const say = (line: string) => console.log(`[stack] ${line}`);
+
+async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) return void console.log(HELP);
+  const config = loadConfig();
+  const logDir = path.join(config.dataDir, "logs");
+  const started: Managed[] = [];
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say("stopping: hub, sandbox, temporal, nats");
+    await stopAll(started);
+    say("stopped");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+  process.on("SIGHUP", () => void stop(0));
+
+  try {
+    started.push(await startNats(config.natsUrl, config.dataDir, say));
+    started.push(await startTemporal(config.temporalAddress, config.temporalUiPort, config.dataDir, say));
+    started.push(await startSandbox(config.civilRegistryUrl, config.dataDir, {}, say));
+    say("hub: starting all services (first start bundles the workflows, a few seconds)");
+    const base = `http://${config.host}:${config.port}`;
+    started.push(await startHubNode("hub", { HUB_SERVICES: "all" }, `${base}/readyz`, logDir));
+    for (const s of started)
+      s.child?.once("exit", (code) => {
+        if (!stopping) {
+          say(`${s.name} exited unexpectedly (code ${code}); see ${s.logFile}`);
+          void stop(1);
+        }
+      });
+    console.log(`
+Linkage Hub is running (database: ${config.databaseUrl ? "DATABASE_URL" : `embedded PGlite in ${path.join(config.dataDir, "pglite")}`})
+  REST API      ${base}/v1
+  API docs      ${base}/openapi.json
+  Metrics       ${base}/metrics
+  Health        ${base}/healthz  ${base}/readyz
+  Temporal UI   http://${config.temporalAddress.split(":")[0]}:${config.temporalUiPort}
+  Sandbox       ${config.civilRegistryUrl}  (civil registry)
+  Logs          ${logDir}/
+Press Ctrl-C to stop.`);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof MissingPieceError) console.error(`\n${err.message}\n`);
+    else console.error(err);
+    await stop(1);
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof ConfigError || err instanceof MissingPieceError ? err.message : err);
+  process.exit(1);
+});

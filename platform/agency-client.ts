@@ -1,0 +1,63 @@
+/**
+ * HTTP to an agency system, with the failure modes named: unreachable or 5xx (unavailable),
+ * no answer in time (timeout), an answer that is not JSON (bad answer). The adapter's
+ * mapping then checks the JSON against the agency's format.
+ */
+import { HubError } from "./errors";
+
+export interface AgencyAnswer {
+  status: number;
+  body: unknown;
+}
+
+export interface AgencyCall {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  body?: unknown;
+  idempotencyKey?: string;
+  requestId?: string;
+}
+
+export class AgencyClient {
+  constructor(
+    readonly agency: string,
+    private readonly baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async call(c: AgencyCall): Promise<AgencyAnswer> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (c.body !== undefined) headers["Content-Type"] = "application/json";
+    if (c.idempotencyKey) headers["Idempotency-Key"] = c.idempotencyKey;
+    if (c.requestId) headers["X-Request-Id"] = c.requestId;
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + c.path, {
+        method: c.method,
+        headers,
+        body: c.body === undefined ? undefined : JSON.stringify(c.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const e = err as Error;
+      if (e.name === "TimeoutError") throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not answer within ${this.timeoutMs} ms`, { agency: this.agency });
+      throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} is unreachable`, { agency: this.agency });
+    }
+    let text: string;
+    try {
+      text = await res.text();
+    } catch {
+      throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not finish its answer within ${this.timeoutMs} ms`, { agency: this.agency });
+    }
+    if (res.status >= 500) throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} answered ${res.status}`, { agency: this.agency, agencyStatus: res.status });
+    try {
+      return { status: res.status, body: text === "" ? undefined : JSON.parse(text) };
+    } catch {
+      throw this.badAnswer(`its ${res.status} answer is not JSON`);
+    }
+  }
+
+  badAnswer(what: string): HubError {
+    return new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${this.agency} answered outside its contract: ${what}`, { agency: this.agency });
+  }
+}

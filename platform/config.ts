@@ -1,0 +1,105 @@
+/**
+ * Configuration from environment variables: one table, validated at start-up.
+ * The README's configuration table is checked against this list by a unit test.
+ */
+import os from "node:os";
+import path from "node:path";
+
+type Parse<T> = (raw: string) => T;
+
+interface Setting<T, D extends string | undefined = string | undefined> {
+  env: string;
+  default: D;
+  doc: string;
+  parse: Parse<T>;
+}
+
+const text: Parse<string> = (raw) => raw;
+const port: Parse<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error("must be a port number (0-65535)");
+  return n;
+};
+const millis: Parse<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of milliseconds");
+  return n;
+};
+const url =
+  (...protocols: string[]): Parse<string> =>
+  (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error(`must be a URL (${protocols.join(" or ")})`);
+    }
+    if (!protocols.includes(parsed.protocol.replace(/:$/, ""))) throw new Error(`must use ${protocols.join(" or ")}`);
+    return raw.replace(/\/$/, "");
+  };
+const hostPort: Parse<string> = (raw) => {
+  if (!/^[\w.-]+:\d+$/.test(raw)) throw new Error("must be host:port");
+  return raw;
+};
+const oneOf =
+  <T extends string>(...values: T[]): Parse<T> =>
+  (raw) => {
+    if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(", ")}`);
+    return raw as T;
+  };
+export const SERVICE_ROLES = ["api", "civil-registry", "linkages", "worker"] as const;
+export type ServiceRole = (typeof SERVICE_ROLES)[number];
+const roles: Parse<ServiceRole[]> = (raw) => {
+  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (list.length === 1 && list[0] === "all") return [...SERVICE_ROLES];
+  for (const r of list)
+    if (!SERVICE_ROLES.includes(r as ServiceRole)) throw new Error(`unknown service "${r}"; known: all, ${SERVICE_ROLES.join(", ")}`);
+  if (list.length === 0) throw new Error("names no service");
+  return list as ServiceRole[];
+};
+
+const setting = <T, D extends string | undefined>(env: string, def: D, doc: string, parse: Parse<T>): Setting<T, D> => ({ env, default: def, doc, parse });
+
+export const SETTINGS = {
+  services: setting("HUB_SERVICES", "all", "Services this node runs: `all` or a comma list of api, civil-registry, linkages, worker", roles),
+  nodeId: setting("HUB_NODE_ID", undefined, "Moleculer node id (default: host name and process id)", text),
+  host: setting("HUB_HOST", "127.0.0.1", "Address the REST gateway and the metrics server listen on", text),
+  port: setting("HUB_PORT", "3000", "REST gateway port (`/v1`, `/openapi.json`, `/healthz`, `/readyz`, `/metrics`)", port),
+  metricsPort: setting("HUB_METRICS_PORT", "0", "Port for `/metrics`, `/healthz` and `/readyz` on a node without the gateway (0: any free port, logged)", port),
+  dataDir: setting("HUB_DATA_DIR", ".data", "Where the embedded stack keeps its state (NATS store, Temporal database, PGlite)", text),
+  logLevel: setting("LOG_LEVEL", "info", "Log level: fatal, error, warn, info, debug, trace", oneOf("fatal", "error", "warn", "info", "debug", "trace")),
+  shutdownTimeoutMs: setting("HUB_SHUTDOWN_TIMEOUT_MS", "15000", "How long a stopping node waits for in-flight work", millis),
+  natsUrl: setting("NATS_URL", "nats://127.0.0.1:4222", "NATS server (JetStream enabled)", url("nats", "tls")),
+  temporalAddress: setting("TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port)", hostPort),
+  temporalNamespace: setting("TEMPORAL_NAMESPACE", "default", "Temporal namespace", text),
+  temporalTaskQueue: setting("TEMPORAL_TASK_QUEUE", "linkages", "Task queue the linkage workflows run on", text),
+  temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
+  databaseUrl: setting("DATABASE_URL", undefined, "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)", url("postgres", "postgresql")),
+  civilRegistryUrl: setting("CIVIL_REGISTRY_URL", "http://127.0.0.1:4101", "Base URL of the civil registry system (the sandbox by default)", url("http", "https")),
+  civilRegistryTimeoutMs: setting("CIVIL_REGISTRY_TIMEOUT_MS", "5000", "Timeout of one call to the civil registry", millis),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: Settings[K] extends Setting<infer T, infer D> ? (D extends string ? T : T | undefined) : never };
+
+export class ConfigError extends Error {}
+
+/** Reads and checks every setting; throws one error naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
+    const raw = env[s.env] === "" ? undefined : (env[s.env] ?? s.default);
+    if (raw === undefined) continue;
+    try {
+      out[key] = s.parse(raw);
+    } catch (err) {
+      problems.push(`${s.env}=${JSON.stringify(raw)} ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  const config = out as Config;
+  config.nodeId ??= `${os.hostname()}-${process.pid}`;
+  config.dataDir = path.resolve(config.dataDir);
+  return config;
+}

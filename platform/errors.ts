@@ -1,0 +1,35 @@
+/**
+ * Every error the hub raises, in one list: code, HTTP status and problem type.
+ * Services throw HubError; the gateway turns any error into RFC 9457 problem+json.
+ */
+import { Errors } from "moleculer";
+
+export const ERRORS = {
+  HUB_ERR_REQUEST_INVALID: { status: 400, type: "/problems/request-invalid", title: "Request does not match the contract" },
+  HUB_ERR_REQUEST_MALFORMED: { status: 400, type: "/problems/request-malformed", title: "Request body is not valid JSON" },
+  HUB_ERR_REQUEST_TOO_LARGE: { status: 413, type: "/problems/request-too-large", title: "Request body too large" },
+  HUB_ERR_REQUEST_MEDIA_TYPE: { status: 415, type: "/problems/unsupported-media-type", title: "Unsupported media type" },
+  HUB_ERR_ROUTE_NOT_FOUND: { status: 404, type: "/problems/not-found", title: "No such resource" },
+  HUB_ERR_ROUTE_METHOD: { status: 405, type: "/problems/method-not-allowed", title: "Method not allowed" },
+  HUB_ERR_LINKAGE_NOT_FOUND: { status: 404, type: "/problems/linkage-not-found", title: "No such linkage" },
+  HUB_ERR_AGENCY_REFUSED: { status: 422, type: "/problems/agency-refused", title: "Agency refused the request" },
+  HUB_ERR_AGENCY_BAD_ANSWER: { status: 502, type: "/problems/agency-bad-answer", title: "Agency answered outside its contract" },
+  HUB_ERR_AGENCY_UNAVAILABLE: { status: 503, type: "/problems/agency-unavailable", title: "Agency unavailable" },
+  HUB_ERR_AGENCY_TIMEOUT: { status: 504, type: "/problems/agency-timeout", title: "Agency did not answer in time" },
+  HUB_ERR_SERVICE_UNAVAILABLE: { status: 503, type: "/problems/service-unavailable", title: "Service unavailable" },
+  HUB_ERR_INTERNAL: { status: 500, type: "/problems/internal", title: "Internal error" },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A hub error that crosses NATS intact: Moleculer carries code (status), type and data. */
+export class HubError extends Errors.MoleculerError {
+  constructor(code: ErrorCode, detail: string, data?: Record<string, unknown>) {
+    super(detail, ERRORS[code].status, code, data);
+    this.name = "HubError";
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && value in ERRORS;
+}

@@ -1,0 +1,68 @@
+/**
+ * Liveness and readiness of a hub node. Ready means every dependency answers now:
+ * NATS (a round trip through the transporter's connection), Temporal (its health
+ * service) and PostgreSQL (a query).
+ */
+import type { ServiceBroker } from "moleculer";
+import type { NatsConnection } from "nats";
+import type { Db } from "./db";
+import type { Config } from "./config";
+import { temporal } from "./temporal";
+
+const CHECK_TIMEOUT_MS = 1500;
+
+export interface Health {
+  status: "ok" | "unavailable";
+  node: string;
+  checks?: Record<string, { status: "up" | "down"; detail?: string }>;
+}
+
+export interface HealthDeps {
+  broker: ServiceBroker;
+  config: Config;
+  db?: Db;
+  /** Set while the node shuts down: it stops taking work. */
+  stopping: () => boolean;
+}
+
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    work.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+  ]);
+}
+
+export async function readiness(deps: HealthDeps): Promise<Health> {
+  const { broker, config, db } = deps;
+  const checks: Record<string, () => Promise<unknown>> = {
+    nats: async () => {
+      const nc = (broker.transit?.tx as unknown as { client?: NatsConnection } | undefined)?.client;
+      if (!nc || nc.isClosed()) throw new Error("not connected");
+      await nc.rtt();
+    },
+    temporal: async () => {
+      const { connection } = temporal(config);
+      await connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({}));
+    },
+  };
+  if (db) checks.postgres = () => db.query("SELECT 1");
+
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await within(CHECK_TIMEOUT_MS, check());
+        return [name, { status: "up" as const }] as const;
+      } catch (err) {
+        return [name, { status: "down" as const, detail: (err as Error).message }] as const;
+      }
+    }),
+  );
+  if (deps.stopping()) results.push(["node", { status: "down", detail: "shutting down" }] as never);
+  const ok = results.every(([, r]) => r.status === "up");
+  return { status: ok ? "ok" : "unavailable", node: broker.nodeID, checks: Object.fromEntries(results) };
+}
+
+export function liveness(broker: ServiceBroker): Health {
+  return { status: "ok", node: broker.nodeID };
+}

@@ -1,0 +1,122 @@
+/**
+ * A hub node: one process running some of the hub's services on one broker joined to the
+ * others over NATS. `HUB_SERVICES` picks the services; `npm start` runs them all in one
+ * node (so the embedded PGlite database has its single owner), tests also run them apart.
+ *
+ * On SIGTERM or SIGINT the node stops taking work (the gateway closes its port, readiness
+ * turns 503), finishes what is in flight, then exits.
+ */
+import http from "node:http";
+import path from "node:path";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { brokerOptions } from "../moleculer.config";
+import { loadConfig, ConfigError, type Config, type ServiceRole } from "./config";
+import { openDb, migrate, type Db } from "./db";
+import { readiness, type Health } from "./health";
+import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
+import { closeTemporal } from "./temporal";
+
+export interface HubNode {
+  config: Config;
+  broker: ServiceBroker;
+  db: Db;
+  readiness(): Promise<Health>;
+  stopping(): boolean;
+}
+
+type ServiceFactory = (node: HubNode) => ServiceSchema | Promise<ServiceSchema>;
+
+// Loaded on demand so a node pulls in only the code of the services it runs.
+const FACTORIES: Record<ServiceRole, () => ServiceFactory> = {
+  api: () => (require("../gateway/service") as typeof import("../gateway/service")).gatewayService as ServiceFactory,
+  "civil-registry": () => (require("../adapters/civil-registry/service") as typeof import("../adapters/civil-registry/service")).civilRegistryService,
+  linkages: () => (require("../workflows/service") as typeof import("../workflows/service")).linkagesService,
+  worker: () => (require("../workflows/worker") as typeof import("../workflows/worker")).workerService,
+};
+
+export interface RunningNode extends HubNode {
+  /** The port of /metrics, /healthz and /readyz (the gateway's port where it runs). */
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+export async function startHubNode(config: Config = loadConfig()): Promise<RunningNode> {
+  const embedded = !config.databaseUrl;
+  if (embedded && config.services.length !== 4)
+    throw new ConfigError(
+      "HUB_SERVICES names only some services, but DATABASE_URL is unset: the embedded PGlite database belongs to one process, so run all services in one node or set DATABASE_URL",
+    );
+  const db = await openDb({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, "pglite") });
+  await migrate(db, "hub", path.join(__dirname, "migrations"));
+
+  let stopping = false;
+  const broker = new ServiceBroker(brokerOptions(config));
+  const node: HubNode = { config, broker, db, readiness: () => readiness({ broker, config, db, stopping: () => stopping }), stopping: () => stopping };
+  for (const role of config.services) broker.createService(await FACTORIES[role]()(node));
+
+  let server: http.Server | undefined;
+  if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);
+  await broker.start();
+  const httpPort = server ? (server.address() as { port: number }).port : config.port;
+  broker.logger.info({ services: config.services, httpPort, database: db.kind }, "hub node started");
+
+  return {
+    ...node,
+    httpPort,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      broker.logger.info("hub node stopping: finishing in-flight work");
+      await broker.stop();
+      await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+      await closeTemporal();
+      await db.close();
+    },
+  };
+}
+
+/** /metrics, /healthz and /readyz for a node without the gateway. */
+async function serveOps(node: HubNode, port: number): Promise<http.Server> {
+  const server = http.createServer(async (req, res) => {
+    try {
+      if (req.url === "/metrics") {
+        res.writeHead(200, { "Content-Type": METRICS_CONTENT_TYPE }).end(await metricsText(node.broker));
+      } else if (req.url === "/healthz" || req.url === "/readyz") {
+        const health = req.url === "/healthz" ? { status: "ok", node: node.broker.nodeID } : await node.readiness();
+        res.writeHead(health.status === "ok" ? 200 : 503, { "Content-Type": "application/json" }).end(JSON.stringify(health));
+      } else {
+        res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ status: 404, title: "Not found" }));
+      }
+    } catch (err) {
+      res.writeHead(500).end(String(err));
+    }
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, node.config.host, resolve));
+  return server;
+}
+
+if (require.main === module) {
+  (async () => {
+    let running: RunningNode;
+    try {
+      running = await startHubNode();
+    } catch (err) {
+      console.error(err instanceof ConfigError ? err.message : err);
+      process.exit(1);
+    }
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      if (++signals > 1) process.exit(1);
+      running.broker.logger.info({ signal }, "stop requested");
+      running.stop().then(
+        () => process.exit(0),
+        (err) => {
+          console.error(err);
+          process.exit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", shutdown);
+    process.on("SIGINT", shutdown);
+  })();
+}

@@ -1,0 +1,32 @@
+/**
+ * Civil registry activities: each calls the adapter's action through the broker, so the
+ * workflow reaches the agency exactly as any other hub caller does. An error the agency or
+ * the contract will give again (a 4xx) is final; anything else Temporal retries.
+ */
+import { ApplicationFailure } from "@temporalio/common";
+import type { ServiceBroker } from "moleculer";
+import type { components } from "../../contracts/generated/types";
+
+type Schemas = components["schemas"];
+
+export async function callAction<T>(broker: ServiceBroker, action: string, params: object, meta: object = {}): Promise<T> {
+  try {
+    return await broker.call<T, object>(action, params, { meta });
+  } catch (err) {
+    const e = err as { code?: number; type?: string; message: string; data?: unknown };
+    if (typeof e.code === "number" && e.code >= 400 && e.code < 500)
+      throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
+    throw err;
+  }
+}
+
+export function civilRegistryActivities(broker: ServiceBroker) {
+  return {
+    async verifyIdentity(params: Schemas["IdentityVerificationRequest"]): Promise<Schemas["IdentityVerificationResult"]> {
+      return callAction(broker, "civil-registry.identity.verify", params);
+    },
+    async issueEid(params: Schemas["EidIssueParams"]): Promise<Schemas["Eid"]> {
+      return callAction(broker, "civil-registry.eid.issue", params);
+    },
+  };
+}

@@ -1,0 +1,2 @@
+/** Every linkage workflow, as the worker's bundle sees them. */
+export { eidIssuance } from "./eid-issuance";

@@ -1,0 +1,106 @@
+/**
+ * The `linkages` service: starts linkage workflows on Temporal and reports where they
+ * stand. A linkage id is the hub's own (a UUID the partner sees); the workflow id is the
+ * business key, so the same application started twice is one linkage, one run.
+ */
+import { randomUUID } from "node:crypto";
+import type { Context, ServiceSchema } from "moleculer";
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
+import { contractSchema } from "../contracts";
+import type { components } from "../contracts/generated/types";
+import { HubError } from "../platform/errors";
+import type { HubNode } from "../platform/node";
+import { temporal } from "../platform/temporal";
+import { progressQuery, type Outcome, type Progress } from "./eid-issuance";
+
+type Schemas = components["schemas"];
+type Linkage = Schemas["Linkage"];
+
+interface LinkageRow {
+  id: string;
+  type: Linkage["type"];
+  business_key: string;
+  workflow_id: string;
+  created_at: Date | string;
+}
+
+const QUERY_TIMEOUT_MS = 2000;
+
+export function linkagesService(node: HubNode): ServiceSchema {
+  const { db, config } = node;
+  const { client } = temporal(config);
+
+  async function record(type: Linkage["type"], businessKey: string, requestId: string | null): Promise<LinkageRow> {
+    await db.query(
+      `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (type, business_key) DO NOTHING`,
+      [randomUUID(), type, businessKey, `${type}:${businessKey}`, requestId],
+    );
+    const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE type = $1 AND business_key = $2", [type, businessKey]);
+    return row!;
+  }
+
+  async function status(row: LinkageRow): Promise<Linkage> {
+    const handle = client.workflow.getHandle(row.workflow_id);
+    const base = { id: row.id, type: row.type, businessKey: row.business_key, createdAt: new Date(row.created_at).toISOString() };
+    let described: WorkflowExecutionDescription;
+    try {
+      described = await handle.describe();
+    } catch (err) {
+      // Recorded but not yet started (the start is retried by the next identical request).
+      if (err instanceof WorkflowNotFoundError) return { ...base, status: "RUNNING", currentStep: null, stepsDone: [] };
+      throw err;
+    }
+    const closedAt = described.closeTime?.toISOString();
+    switch (described.status.name) {
+      case "RUNNING": {
+        // A query needs a live worker; without one, say what the history alone can say.
+        const progress = await client.connection
+          .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(progressQuery))
+          .catch((): Progress => ({ currentStep: null, stepsDone: [] }));
+        return { ...base, status: "RUNNING", ...progress };
+      }
+      case "COMPLETED": {
+        const outcome = (await handle.result()) as Outcome;
+        return { ...base, ...outcome, closedAt, ...(outcome.result ? { result: { ...outcome.result } } : {}) };
+      }
+      case "CANCELLED":
+        return { ...base, status: "CANCELLED", currentStep: null, stepsDone: [], closedAt };
+      default:
+        return { ...base, status: "FAILED", currentStep: null, stepsDone: [], closedAt, reason: `the workflow ${described.status.name.toLowerCase().replace(/_/g, " ")}` };
+    }
+  }
+
+  return {
+    name: "linkages",
+    actions: {
+      "eidIssuance.start": {
+        params: contractSchema("EidIssuanceRequest"),
+        async handler(ctx: Context<Schemas["EidIssuanceRequest"]>): Promise<Linkage> {
+          const row = await record("eid-issuance", ctx.params.applicationNo, ctx.requestID);
+          try {
+            await client.workflow.start("eidIssuance", {
+              workflowId: row.workflow_id,
+              taskQueue: config.temporalTaskQueue,
+              args: [{ ...ctx.params, linkageId: row.id }],
+              workflowIdConflictPolicy: "USE_EXISTING",
+              workflowIdReusePolicy: "REJECT_DUPLICATE",
+              memo: { linkageId: row.id, requestId: ctx.requestID },
+            });
+          } catch (err) {
+            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          }
+          return status(row);
+        },
+      },
+      "status.get": {
+        params: contractSchema("LinkageRef"),
+        async handler(ctx: Context<Schemas["LinkageRef"]>): Promise<Linkage> {
+          const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [ctx.params.id]);
+          if (!row) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${ctx.params.id}`);
+          return status(row);
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** The Temporal worker as a hub service: connection, task queue, workflows, activities. */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from "@temporalio/worker";
+import type { ServiceSchema } from "moleculer";
+import type { HubNode } from "../platform/node";
+import { civilRegistryActivities } from "./activities/civil-registry";
+
+let runtimeInstalled = false;
+
+export function workerService(node: HubNode): ServiceSchema {
+  const { config, broker } = node;
+  let connection: NativeConnection | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  return {
+    name: "linkage-worker",
+    async started() {
+      const log = broker.getLogger("temporal");
+      const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" };
+      // The SDK runtime is one per process; its logs join the node's JSON log, and the node
+      // (not the SDK) decides when to stop on a signal.
+      if (!runtimeInstalled)
+        Runtime.install({ shutdownSignals: [], logger: new DefaultLogger("WARN", (e) => log[levels[e.level]]({ ...e.meta }, e.message)) });
+      runtimeInstalled = true;
+      connection = await NativeConnection.connect({ address: config.temporalAddress });
+      worker = await Worker.create({
+        connection,
+        namespace: config.temporalNamespace,
+        taskQueue: config.temporalTaskQueue,
+        workflowsPath: require.resolve("./index"),
+        activities: { ...civilRegistryActivities(broker) },
+      });
+      running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));
+    },
+    async stopped() {
+      // Shutdown lets running activities finish within the worker's grace time.
+      if (worker?.getState() === "RUNNING") worker.shutdown();
+      await running;
+      await connection?.close();
+    },
+  };
+}
