@@ -9,7 +9,7 @@ import { HubPrometheusReporter } from "./platform/metrics";
 
 export function brokerOptions(config: Config): BrokerOptions {
   return {
-    namespace: "linkage-hub",
+    namespace: config.namespace,
     nodeID: config.nodeId,
     transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
     serializer: "JSON",
@@ -19,6 +19,8 @@ export function brokerOptions(config: Config): BrokerOptions {
     // Agency calls retry in the adapters, where it is known whether a call is safe to repeat.
     retryPolicy: { enabled: false },
     circuitBreaker: { enabled: false },
+    // The node handles SIGTERM/SIGINT itself (platform/node.ts), so it stops once, in order.
+    skipProcessEventRegistration: true,
     // On stop, wait for in-flight requests before leaving.
     tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },
     // Process metrics come from prom-client's defaults; Moleculer's would repeat them.

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
-import type { Context, ServiceSchema } from "moleculer";
+import type { ServiceSchema } from "moleculer";
 import { openapi } from "../contracts";
 import { HubError } from "../platform/errors";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
@@ -58,7 +58,8 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
   function sendProblem(req: Req, res: Res, err: unknown): void {
     const requestId = String(req.headers["x-request-id"]);
     const pathname = (req.parsedUrl ?? req.url ?? "/").split("?")[0]!;
-    let { problem, internal } = toProblem(err, pathname, requestId);
+    const { internal, ...first } = toProblem(err, pathname, requestId);
+    let problem = first.problem;
     if (problem.code === "HUB_ERR_ROUTE_NOT_FOUND" && (err as { type?: string }).type === "NOT_FOUND") {
       const allowed = allowedMethods(pathname);
       if (allowed.length) {

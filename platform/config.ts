@@ -62,6 +62,7 @@ const setting = <T, D extends string | undefined>(env: string, def: D, doc: stri
 
 export const SETTINGS = {
   services: setting("HUB_SERVICES", "all", "Services this node runs: `all` or a comma list of api, civil-registry, linkages, worker", roles),
+  namespace: setting("HUB_NAMESPACE", "linkage-hub", "Moleculer namespace: nodes join each other only within one namespace on one NATS", text),
   nodeId: setting("HUB_NODE_ID", undefined, "Moleculer node id (default: host name and process id)", text),
   host: setting("HUB_HOST", "127.0.0.1", "Address the REST gateway and the metrics server listen on", text),
   port: setting("HUB_PORT", "3000", "REST gateway port (`/v1`, `/openapi.json`, `/healthz`, `/readyz`, `/metrics`)", port),
@@ -89,7 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
-    const raw = env[s.env] === "" ? undefined : (env[s.env] ?? s.default);
+    const raw = env[s.env] || s.default;
     if (raw === undefined) continue;
     try {
       out[key] = s.parse(raw);

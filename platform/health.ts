@@ -21,8 +21,8 @@ export interface HealthDeps {
   broker: ServiceBroker;
   config: Config;
   db?: Db;
-  /** Set while the node shuts down: it stops taking work. */
-  stopping: () => boolean;
+  /** Ready only between the end of start-up and the start of shutdown. */
+  phase: () => "starting" | "running" | "stopping";
 }
 
 function within<T>(ms: number, work: Promise<T>): Promise<T> {
@@ -58,7 +58,8 @@ export async function readiness(deps: HealthDeps): Promise<Health> {
       }
     }),
   );
-  if (deps.stopping()) results.push(["node", { status: "down", detail: "shutting down" }] as never);
+  const phase = deps.phase();
+  if (phase !== "running") results.push(["node", { status: "down", detail: phase === "starting" ? "starting" : "shutting down" }] as never);
   const ok = results.every(([, r]) => r.status === "up");
   return { status: ok ? "ok" : "unavailable", node: broker.nodeID, checks: Object.fromEntries(results) };
 }

@@ -15,23 +15,23 @@ import { openDb, migrate, type Db } from "./db";
 import { readiness, type Health } from "./health";
 import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
 import { closeTemporal } from "./temporal";
+import { gatewayService } from "../gateway/service";
+import { civilRegistryService } from "../adapters/civil-registry/service";
+import { linkagesService } from "../workflows/service";
+import { workerService } from "../workflows/worker";
 
 export interface HubNode {
   config: Config;
   broker: ServiceBroker;
   db: Db;
   readiness(): Promise<Health>;
-  stopping(): boolean;
 }
 
-type ServiceFactory = (node: HubNode) => ServiceSchema | Promise<ServiceSchema>;
-
-// Loaded on demand so a node pulls in only the code of the services it runs.
-const FACTORIES: Record<ServiceRole, () => ServiceFactory> = {
-  api: () => (require("../gateway/service") as typeof import("../gateway/service")).gatewayService as ServiceFactory,
-  "civil-registry": () => (require("../adapters/civil-registry/service") as typeof import("../adapters/civil-registry/service")).civilRegistryService,
-  linkages: () => (require("../workflows/service") as typeof import("../workflows/service")).linkagesService,
-  worker: () => (require("../workflows/worker") as typeof import("../workflows/worker")).workerService,
+const SERVICES: Record<ServiceRole, (node: HubNode) => ServiceSchema> = {
+  api: gatewayService as (node: HubNode) => ServiceSchema,
+  "civil-registry": civilRegistryService,
+  linkages: linkagesService,
+  worker: workerService,
 };
 
 export interface RunningNode extends HubNode {
@@ -49,23 +49,24 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   const db = await openDb({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, "pglite") });
   await migrate(db, "hub", path.join(__dirname, "migrations"));
 
-  let stopping = false;
+  let phase: "starting" | "running" | "stopping" = "starting";
   const broker = new ServiceBroker(brokerOptions(config));
-  const node: HubNode = { config, broker, db, readiness: () => readiness({ broker, config, db, stopping: () => stopping }), stopping: () => stopping };
-  for (const role of config.services) broker.createService(await FACTORIES[role]()(node));
+  const node: HubNode = { config, broker, db, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
+  for (const role of config.services) broker.createService(SERVICES[role](node));
 
   let server: http.Server | undefined;
   if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);
   await broker.start();
   const httpPort = server ? (server.address() as { port: number }).port : config.port;
+  phase = "running";
   broker.logger.info({ services: config.services, httpPort, database: db.kind }, "hub node started");
 
   return {
     ...node,
     httpPort,
     async stop() {
-      if (stopping) return;
-      stopping = true;
+      if (phase === "stopping") return;
+      phase = "stopping";
       broker.logger.info("hub node stopping: finishing in-flight work");
       await broker.stop();
       await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
@@ -96,27 +97,25 @@ async function serveOps(node: HubNode, port: number): Promise<http.Server> {
 }
 
 if (require.main === module) {
-  (async () => {
-    let running: RunningNode;
-    try {
-      running = await startHubNode();
-    } catch (err) {
-      console.error(err instanceof ConfigError ? err.message : err);
-      process.exit(1);
-    }
-    let signals = 0;
-    const shutdown = (signal: string) => {
-      if (++signals > 1) process.exit(1);
-      running.broker.logger.info({ signal }, "stop requested");
-      running.stop().then(
-        () => process.exit(0),
-        (err) => {
-          console.error(err);
-          process.exit(1);
-        },
-      );
-    };
-    process.on("SIGTERM", shutdown);
-    process.on("SIGINT", shutdown);
-  })();
+  // Signals are handled from the first moment: one during start-up stops the node once it is up.
+  const starting = startHubNode();
+  let signals = 0;
+  const shutdown = async (signal: string) => {
+    if (++signals > 1) process.exit(1);
+    const running = await starting.catch(() => process.exit(1));
+    running.broker.logger.info({ signal }, "stop requested");
+    await running.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", (s) => void shutdown(s));
+  process.on("SIGINT", (s) => void shutdown(s));
+  starting.catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  });
 }

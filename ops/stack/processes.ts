@@ -67,7 +67,7 @@ export function spawnManaged(o: SpawnOptions): Managed {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
-        const graceful = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
+        const graceful = await Promise.race([exited.then(() => true), sleep(20_000, false, { ref: false })]);
         if (!graceful) {
           child.kill("SIGKILL");
           await exited;

@@ -105,7 +105,8 @@ export async function testDatabaseUrl(say: Say): Promise<string> {
   }
   const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
   try {
-    if (!psql("SELECT 1 FROM pg_roles WHERE rolname = 'linkage_hub'")) psql("CREATE ROLE linkage_hub LOGIN PASSWORD 'linkage_hub'");
+    // CREATEDB: tests that need a database of their own create a scratch one.
+    if (!psql("SELECT 1 FROM pg_roles WHERE rolname = 'linkage_hub'")) psql("CREATE ROLE linkage_hub LOGIN CREATEDB PASSWORD 'linkage_hub'");
     if (!psql("SELECT 1 FROM pg_database WHERE datname = 'linkage_hub_test'")) psql("CREATE DATABASE linkage_hub_test OWNER linkage_hub");
   } catch (err) {
     throw new MissingPieceError(`Could not prepare the local PostgreSQL cluster (${(err as Error).message.split("\n")[0]}). ${help}`);
@@ -138,6 +139,11 @@ export async function startSandbox(registryUrl: string, dataDir: string, env: No
 /** A hub node process; resolves once its /readyz answers 200. */
 export async function startHubNode(name: string, env: NodeJS.ProcessEnv, readyUrl: string, logDir: string, echo?: NodeJS.WritableStream): Promise<Managed> {
   const service = spawnManaged({ name, command: NODE, args: ["--import", "tsx", path.join(ROOT, "platform/node.ts")], env, logDir, echo });
-  await waitFor(`hub node ${name}`, () => httpOk(readyUrl), 90_000, service.child, service.logFile);
+  try {
+    await waitFor(`hub node ${name}`, () => httpOk(readyUrl), 90_000, service.child, service.logFile);
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
   return service;
 }

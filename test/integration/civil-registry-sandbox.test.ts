@@ -1,6 +1,6 @@
 /**
  * The civil registry sandbox over real HTTP, on embedded PGlite and, when DATABASE_URL is
- * set, on PostgreSQL (its schema sandbox_civil_registry is dropped first).
+ * set, on PostgreSQL (in a scratch database of this test's own).
  */
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +13,7 @@ import { openDb, type Db } from "../../platform/db";
 import { startSandbox, NO_FAULTS } from "../../adapters/civil-registry/sandbox/server";
 import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
 import { syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthetic";
+import { createScratchDatabase } from "../support/scratch-db";
 
 const SEED_COUNT = 50;
 const S = "sandbox_civil_registry";
@@ -31,8 +32,8 @@ interface Citizen {
   maritalStatus: string;
 }
 
-const backends: { name: string; url?: string }[] = [{ name: "PGlite" }];
-if (process.env.DATABASE_URL) backends.push({ name: "PostgreSQL", url: process.env.DATABASE_URL });
+const backends: { name: string; postgres: boolean }[] = [{ name: "PGlite", postgres: false }];
+if (process.env.DATABASE_URL) backends.push({ name: "PostgreSQL", postgres: true });
 
 for (const backend of backends) {
   describe(`civil-registry sandbox on ${backend.name}`, () => {
@@ -67,9 +68,11 @@ for (const backend of backends) {
       db.query<{ eid_no: string; status: string }>(`SELECT eid_no, status FROM ${S}.eid WHERE citizen_no = $1`, [citizenNo]);
     const count = async (table: string) => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${S}.${table}`))[0]!.n);
 
+    let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | undefined;
+
     before(async () => {
-      db = await openDb({ url: backend.url, pgliteDir });
-      if (backend.url) await db.exec(`DROP SCHEMA IF EXISTS ${S} CASCADE`);
+      if (backend.postgres) scratch = await createScratchDatabase();
+      db = await openDb({ url: scratch?.url, pgliteDir });
       sandbox = await startSandbox({ port: 0, db, seedCount: SEED_COUNT });
     });
     afterEach(async () => {
@@ -77,8 +80,8 @@ for (const backend of backends) {
     });
     after(async () => {
       await sandbox?.close();
-      if (backend.url) await db?.exec(`DROP SCHEMA IF EXISTS ${S} CASCADE`);
       await db?.close();
+      await scratch?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
@@ -301,7 +304,7 @@ for (const backend of backends) {
       assert.equal(await hanging, "closed");
       await db.close();
 
-      db = await openDb({ url: backend.url, pgliteDir });
+      db = await openDb({ url: scratch?.url, pgliteDir });
       sandbox = await startSandbox({ port: 0, db, seedCount: SEED_COUNT });
       assert.equal(sandbox.seeded, 0);
       assert.equal(await count("citizen"), citizens);

@@ -1,0 +1,67 @@
+/**
+ * `npm test`: the whole suite against real services. Uses NATS, Temporal and PostgreSQL
+ * where they already run at the test addresses, starts them otherwise, and stops what it
+ * started. Test addresses differ from `npm start`'s, so both can run at once.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { stopAll, type Managed } from "./stack/processes";
+import { MissingPieceError } from "./stack/provision";
+import { startNats, startSandbox, startTemporal, testDatabaseUrl } from "./stack/services";
+
+const HELP = `Usage: npm test [-- <test files>]
+
+Runs the unit and integration tests (node:test) against real services:
+  NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there
+  TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
+  DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
+  CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the civil-registry sandbox
+State and logs go to .data/test/. Give test files to run only those.`;
+
+const ROOT = path.resolve(__dirname, "..");
+const say = (line: string) => console.log(`[test-stack] ${line}`);
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  const dataDir = path.join(ROOT, ".data/test");
+  const env: NodeJS.ProcessEnv = {
+    NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:14222",
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? "127.0.0.1:17233",
+    TEMPORAL_UI_PORT: process.env.TEMPORAL_UI_PORT ?? "18233",
+    CIVIL_REGISTRY_URL: process.env.CIVIL_REGISTRY_URL ?? "http://127.0.0.1:14101",
+    HUB_DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+  };
+  const started: Managed[] = [];
+  const cleanup = () => stopAll(started);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void cleanup().then(() => process.exit(130)));
+  try {
+    env.DATABASE_URL = await testDatabaseUrl(say);
+    started.push(await startNats(env.NATS_URL!, dataDir, say));
+    started.push(await startTemporal(env.TEMPORAL_ADDRESS!, Number(env.TEMPORAL_UI_PORT), dataDir, say));
+    started.push(await startSandbox(env.CIVIL_REGISTRY_URL!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
+
+    const files = args.length ? args : ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"];
+    say(`running ${files.join(" ")}`);
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-timeout=300000", ...files], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        stdio: "inherit",
+      });
+      child.on("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+    });
+    return code;
+  } catch (err) {
+    console.error(err instanceof MissingPieceError ? `\n${err.message}\n` : err);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then((code) => process.exit(code));

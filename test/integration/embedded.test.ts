@@ -1,0 +1,74 @@
+/**
+ * Smoke test of `npm start` itself, as a newcomer runs it: embedded PGlite (no
+ * DATABASE_URL), its own NATS, Temporal and sandbox, both slice calls, then Ctrl-C, after
+ * which nothing it started is left running.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { waitFor, tcpReachable } from "../../ops/stack/processes";
+import { freePort, json, post, settle } from "../support/hub";
+
+const ROOT = path.resolve(__dirname, "../..");
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "embedded-start-"));
+let start: ChildProcess;
+let output = "";
+const ports: Record<string, number> = {};
+let api: string, registry: string;
+
+before(async () => {
+  for (const name of ["hub", "nats", "temporal", "ui", "registry"]) ports[name] = await freePort();
+  api = `http://127.0.0.1:${ports.hub}`;
+  registry = `http://127.0.0.1:${ports.registry}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HUB_PORT: String(ports.hub),
+    NATS_URL: `nats://127.0.0.1:${ports.nats}`,
+    TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+    TEMPORAL_UI_PORT: String(ports.ui),
+    CIVIL_REGISTRY_URL: registry,
+    HUB_DATA_DIR: dataDir,
+  };
+  delete env.DATABASE_URL;
+  start = spawn(process.execPath, ["--import", "tsx", "ops/start.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  start.stdout!.on("data", (d) => (output += d));
+  start.stderr!.on("data", (d) => (output += d));
+  const up = async () => output.includes("Press Ctrl-C") && (await fetch(`${api}/readyz`)).status === 200;
+  await waitFor("npm start", up, 180_000, start).catch((err) => {
+    throw new Error(`${err.message}\n${output}`);
+  });
+});
+after(() => {
+  if (start.exitCode === null) start.kill("SIGKILL");
+});
+
+test("npm start prints where everything is", () => {
+  assert.match(output, new RegExp(`REST API\\s+${api}/v1`));
+  assert.match(output, /embedded PGlite/);
+  assert.match(output, new RegExp(`Temporal UI\\s+http://127.0.0.1:${ports.ui}`));
+});
+
+test("both slice calls work on the embedded default", async () => {
+  const [citizen] = (await json(await post(`${registry}/_sandbox/citizens`, { count: 1 }))) as unknown as { citizenNo: string; fullName: string }[];
+  const verified = await post(`${api}/v1/identity-verifications`, { idNumber: citizen!.citizenNo, name: citizen!.fullName });
+  assert.deepEqual(await verified.json(), { match: true });
+
+  const res = await post(`${api}/v1/linkages/eid-issuances`, { applicationNo: "EMBEDDED-1", idNumber: citizen!.citizenNo, name: citizen!.fullName });
+  assert.equal(res.status, 202);
+  const done = await settle(api + res.headers.get("location"));
+  assert.equal(done.status, "COMPLETED", JSON.stringify(done));
+});
+
+test("Ctrl-C stops everything npm start started", async () => {
+  const exited = new Promise<number | null>((resolve) => start.once("exit", (code) => resolve(code)));
+  start.kill("SIGINT");
+  assert.equal(await exited, 0, output);
+  for (const [name, port] of Object.entries(ports)) assert.equal(await tcpReachable("127.0.0.1", port), false, `${name} port ${port} still open`);
+  const left = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.includes(dataDir));
+  assert.deepEqual(left, [], "processes left running");
+});

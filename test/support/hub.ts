@@ -1,0 +1,76 @@
+/**
+ * Hub nodes for integration tests: real processes on the suite's NATS, Temporal and
+ * PostgreSQL (see ops/test.ts), each test in a namespace and task queue of its own.
+ */
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import fs from "node:fs";
+import { startHubNode } from "../../ops/stack/services";
+import type { Managed } from "../../ops/stack/processes";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.once("error", reject);
+  });
+}
+
+export interface TestNode {
+  url: string;
+  service: Managed;
+  stop(): Promise<void>;
+}
+
+/** A cluster id: nodes given the same one find each other over NATS and share a task queue. */
+export function clusterEnv(): NodeJS.ProcessEnv {
+  const id = randomBytes(4).toString("hex");
+  return { HUB_NAMESPACE: `test-${id}`, TEMPORAL_TASK_QUEUE: `linkages-test-${id}` };
+}
+
+export const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "hub-test-logs-"));
+
+export async function startNode(services: string, env: NodeJS.ProcessEnv): Promise<TestNode> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const name = `${services.replace(/,/g, "+")}-${port}`;
+  const gateway = services === "all" || services.split(",").includes("api");
+  const nodeEnv = gateway ? { HUB_PORT: String(port) } : { HUB_METRICS_PORT: String(port) };
+  const service = await startHubNode(name, { ...env, ...nodeEnv, HUB_SERVICES: services, HUB_NODE_ID: name }, `${url}/readyz`, logDir);
+  return { url, service, stop: () => service.stop() };
+}
+
+export interface Citizen {
+  citizenNo: string;
+  fullName: string;
+}
+
+/** Fresh synthetic citizens from the suite's civil-registry sandbox. */
+export async function seedCitizens(count: number, registryUrl = process.env.CIVIL_REGISTRY_URL!): Promise<Citizen[]> {
+  const res = await fetch(`${registryUrl}/_sandbox/citizens`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ count }) });
+  if (res.status !== 201) throw new Error(`seeding citizens: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Citizen[];
+}
+
+export async function json(res: Response): Promise<Record<string, unknown>> {
+  return (await res.json()) as Record<string, unknown>;
+}
+
+export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+
+/** Polls a linkage until it leaves RUNNING. */
+export async function settle(url: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = await json(await fetch(url));
+    if (body.status !== "RUNNING") return body;
+    if (Date.now() > deadline) throw new Error(`linkage still RUNNING after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
