@@ -37,7 +37,7 @@ export interface Operation {
   path: string; // OpenAPI template, /v1/linkages/{id}
   parameters: Parameter[];
   requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { content?: Record<string, { schema?: JsonSchema }>; headers?: Record<string, unknown> }>;
+  responses: Record<string, DocumentedResponse & { $ref?: string }>;
   "x-location"?: string;
 }
 
@@ -126,6 +126,20 @@ export function operations(): Operation[] {
     }
   }
   return ops;
+}
+
+export interface DocumentedResponse {
+  description?: string;
+  content?: Record<string, { schema?: JsonSchema; examples?: Record<string, { value: unknown }> }>;
+  headers?: Record<string, unknown>;
+}
+
+/** The response an operation documents for a status (its `default` otherwise), refs resolved. */
+export function documentedResponse(op: Operation, status: number): DocumentedResponse | undefined {
+  const entry = (op.responses[String(status)] ?? op.responses.default) as (DocumentedResponse & { $ref?: string }) | undefined;
+  if (!entry?.$ref) return entry;
+  const name = entry.$ref.replace("#/components/responses/", "");
+  return (openapi.components as unknown as { responses: Record<string, DocumentedResponse> }).responses[name];
 }
 
 export interface ContractViolation {

@@ -13,6 +13,7 @@ import { HubError } from "../platform/errors";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
 import type { HubNode } from "../platform/node";
 import { readJsonBody } from "./body";
+import { sendDocsAsset, sendDocsPage } from "./docs";
 import { OPERATIONS, allowedMethods, byOperationId } from "./operations";
 import { toProblem } from "./problem";
 
@@ -41,6 +42,8 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
     },
     "api.openapi.get": async (req, res) =>
       sendJson(res, 200, { ...openapi, servers: [{ url: `http://${req.headers.host ?? `${node.config.host}:${node.config.port}`}` }] }),
+    "api.docs.get": async (_req, res) => sendDocsPage(res),
+    "api.docs.asset": async (req, res) => sendDocsAsset(res, req.$params.asset),
   };
 
   const aliases: Record<string, string | ((req: Req, res: Res) => void)> = {};

@@ -5,7 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { stopAll, type Managed } from "./stack/processes";
+import fs from "node:fs";
+import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
 import { startNats, startSandbox, startTemporal, testDatabaseUrl } from "./stack/services";
 
@@ -16,7 +17,8 @@ Runs the unit and integration tests (node:test) against real services:
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
   CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the civil-registry sandbox
-State and logs go to .data/test/. Give test files to run only those.`;
+State and logs go to .data/test/, which a run that starts the services itself clears first
+(and, without DATABASE_URL, it recreates linkage_hub_test). Give test files to run only those.`;
 
 const ROOT = path.resolve(__dirname, "..");
 const say = (line: string) => console.log(`[test-stack] ${line}`);
@@ -40,7 +42,10 @@ async function main(): Promise<number> {
   const cleanup = () => stopAll(started);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void cleanup().then(() => process.exit(130)));
   try {
-    env.DATABASE_URL = await testDatabaseUrl(say);
+    // No test stack running yet: this run owns it, and starts from clean state.
+    const fresh = !(await tcpReachable("127.0.0.1", Number(new URL(env.NATS_URL!).port)));
+    if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
+    env.DATABASE_URL = await testDatabaseUrl(say, fresh);
     started.push(await startNats(env.NATS_URL!, dataDir, say));
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, Number(env.TEMPORAL_UI_PORT), dataDir, say));
     started.push(await startSandbox(env.CIVIL_REGISTRY_URL!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));

@@ -1,9 +1,8 @@
 /**
  * The `linkages` service: starts linkage workflows on Temporal and reports where they
- * stand. A linkage id is the hub's own (a UUID the partner sees); the workflow id is the
- * business key, so the same application started twice is one linkage, one run.
+ * stand. The workflow id is the business key and the linkage id (the UUID a partner sees)
+ * is derived from it, so the same application started twice is one linkage, one run.
  */
-import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
 import { contractSchema } from "../contracts";
@@ -11,6 +10,7 @@ import type { components } from "../contracts/generated/types";
 import { HubError } from "../platform/errors";
 import type { HubNode } from "../platform/node";
 import { temporal } from "../platform/temporal";
+import { nameBasedUuid } from "../platform/ids";
 import { progressQuery, type Outcome, type Progress } from "./eid-issuance";
 
 type Schemas = components["schemas"];
@@ -34,7 +34,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
     await db.query(
       `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (type, business_key) DO NOTHING`,
-      [randomUUID(), type, businessKey, `${type}:${businessKey}`, requestId],
+      [nameBasedUuid(`${type}:${businessKey}`), type, businessKey, `${type}:${businessKey}`, requestId],
     );
     const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE type = $1 AND business_key = $2", [type, businessKey]);
     return row!;

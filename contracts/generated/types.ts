@@ -141,6 +141,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * API reference page
+         * @description A browsable reference rendered from `/openapi.json`, from which requests can be sent. Works offline.
+         */
+        get: operations["api.docs.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A static asset of the reference page */
+        get: operations["api.docs.asset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -149,13 +186,13 @@ export interface components {
          * Resident identity number
          * Format: resident-id
          * @description 18-character resident identity number (GB 11643-1999): area code, birth date, sequence and the ISO 7064 MOD 11-2 check character.
-         * @example 11010519491231002X
+         * @example 370102198307059794
          */
         ResidentId: string;
         /**
          * Person name
          * @description A person's full name as registered.
-         * @example Wang Fang
+         * @example 马涛
          */
         PersonName: string;
         /**
@@ -436,6 +473,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The linkage id, as returned when it was started. */
                 id: components["schemas"]["LinkageId"];
             };
             cookie?: never;
@@ -544,6 +582,51 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
+        };
+    };
+    "api.docs.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    "api.docs.asset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example swagger-ui.css */
+                asset: "swagger-ui.css" | "swagger-ui-bundle.js" | "docs.js";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "text/javascript": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
         };
     };
 }

@@ -73,9 +73,10 @@ export async function startTemporal(address: string, uiPort: number, dataDir: st
 
 /**
  * A PostgreSQL URL for tests: DATABASE_URL when set, else the machine's local cluster
- * (started if stopped), with a role and database of the hub's own.
+ * (started if stopped), with a role and database of the hub's own; `fresh` drops and
+ * recreates that database so the run starts from nothing.
  */
-export async function testDatabaseUrl(say: Say): Promise<string> {
+export async function testDatabaseUrl(say: Say, fresh: boolean): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   const url = "postgres://linkage_hub:linkage_hub@127.0.0.1:5432/linkage_hub_test";
   const canConnect = async () => {
@@ -89,7 +90,14 @@ export async function testDatabaseUrl(say: Say): Promise<string> {
       await client.end().catch(() => {});
     }
   };
-  if (await canConnect()) return url;
+  const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
+  if (await canConnect()) {
+    if (!fresh) return url;
+    psql("DROP DATABASE IF EXISTS linkage_hub_test WITH (FORCE)");
+    psql("CREATE DATABASE linkage_hub_test OWNER linkage_hub");
+    say("postgres: fresh database linkage_hub_test on the local cluster");
+    return url;
+  }
   const help = "Set DATABASE_URL to a PostgreSQL database the tests may use, or install PostgreSQL (Debian: apt-get install postgresql).";
   let clusters: string;
   try {
@@ -103,7 +111,6 @@ export async function testDatabaseUrl(say: Say): Promise<string> {
     say(`postgres: starting the local cluster ${version}/${cluster}`);
     execFileSync("pg_ctlcluster", [version, cluster, "start"], { stdio: "inherit" });
   }
-  const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
   try {
     // CREATEDB: tests that need a database of their own create a scratch one.
     if (!psql("SELECT 1 FROM pg_roles WHERE rolname = 'linkage_hub'")) psql("CREATE ROLE linkage_hub LOGIN CREATEDB PASSWORD 'linkage_hub'");
