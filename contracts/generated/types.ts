@@ -626,7 +626,7 @@ export interface operations {
                     "text/javascript": string;
                 };
             };
-            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
         };
     };
 }

@@ -9,7 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import versions from "../versions.json";
 
-export type Binary = "nats-server" | "temporal";
+type Pins = typeof versions;
+/** The pins built with `go install`. */
+export type Binary = { [K in keyof Pins]: Pins[K] extends { module: string } ? K : never }[keyof Pins];
 
 export class MissingPieceError extends Error {}
 

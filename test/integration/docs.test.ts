@@ -71,10 +71,12 @@ describe("API reference at /docs", () => {
     assert.equal(problem.requestId, res.headers.get("x-request-id"));
   });
 
-  test("the page loads from the hub alone and lists every operation of the contract", async () => {
+  test("the page loads from the hub alone and lists every operation of the contract", async (t) => {
     await page.goto(`${hub}/docs`, { waitUntil: "load" });
     await page.locator(".opblock").first().waitFor({ timeout: 30_000 });
     assert.equal(await page.title(), "Linkage Hub API");
+    const boxes = await page.locator(".errors-wrapper h4").allTextContents();
+    assert.ok(!boxes.some((h) => /error/i.test(h)), `Swagger UI reports no errors in the document (boxes: ${boxes.join(", ")})`);
 
     const shown = await page.locator(".opblock").evaluateAll((blocks) =>
       blocks.map((b) => {
@@ -89,6 +91,7 @@ describe("API reference at /docs", () => {
     for (const op of operations() as { summary?: string }[]) if (op.summary) assert.ok(summaries.includes(op.summary), `summary "${op.summary}" shown`);
 
     const origin = new URL(hub).origin;
+    t.diagnostic(`the page requested: ${requested.map((u) => u.replace(origin, "")).join(" ")}`);
     const foreign = requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin);
     assert.deepEqual(foreign, [], "every request goes to the hub's own origin");
     for (const asset of ["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/docs.js", "/openapi.json"])
@@ -105,7 +108,9 @@ describe("API reference at /docs", () => {
     const sent = page.waitForRequest((r) => r.url() === `${hub}/v1/identity-verifications` && r.method() === "POST");
     await op.locator("button.execute").click();
     const request = await sent;
-    assert.deepEqual(JSON.parse(request.postData() ?? "null"), { idNumber: "370102198307059794", name: "马涛" });
+    const verify = operations().find((o) => o.method === "POST" && o.path === "/v1/identity-verifications")!;
+    const examples = (verify.requestBody?.content["application/json"] as { examples?: Record<string, { value: unknown }> }).examples ?? {};
+    assert.deepEqual(JSON.parse(request.postData() ?? "null"), Object.values(examples)[0]?.value, "the contract's first example is sent");
 
     const live = op.locator(".live-responses-table .response");
     await live.first().waitFor({ timeout: 30_000 });

@@ -7,8 +7,8 @@
  * Custom formats (resident-id, e164) come from test/schemathesis/hooks.py. To reproduce a
  * run by hand against `npm start`:
  *   cd test/schemathesis && SCHEMATHESIS_HOOKS=hooks \
- *     ~/.cache/linkage-hub/venv-schemathesis-<version>/bin/schemathesis run \
- *     http://127.0.0.1:3000/openapi.json --max-examples 50 --seed 20261128 --generation-database none
+ *     ~/.cache/linkage-hub/venv-schemathesis-<version>/bin/schemathesis --config-file schemathesis.toml \
+ *     run http://127.0.0.1:3000/openapi.json --max-examples 50 --seed 20261128 --generation-database none
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -51,6 +51,8 @@ describe("schemathesis against the running hub", { timeout: 600_000 }, () => {
 
   test("finds nothing with its default checks", { timeout: 600_000 }, async () => {
     const args = [
+      "--config-file",
+      "schemathesis.toml",
       "run",
       `${node.url}/openapi.json`,
       "--max-examples",
@@ -60,7 +62,6 @@ describe("schemathesis against the running hub", { timeout: 600_000 }, () => {
       // No stored examples from earlier runs: the same seed gives the same run.
       "--generation-database",
       "none",
-      "--no-color",
     ];
     const { code, output, ms } = await runSchemathesis(exe, args);
     console.log(`[schemathesis] ${path.basename(exe)} ${args.join(" ")}\n[schemathesis] exit ${code} after ${Math.round(ms / 1000)} s\n${output}`);

@@ -1,0 +1,125 @@
+/**
+ * Contract checks and releases:
+ *   lint      the OpenAPI document against Redocly's recommended rules (redocly.yaml)
+ *   breaking  the served document against the last released one (contracts/released/),
+ *             with oasdiff: a breaking change fails unless the major version is raised,
+ *             and even then a published /vN operation may be removed but not changed
+ *             in place (the changed one comes as a new /v(N+1) path)
+ *   release   writes the served document as contracts/released/v<info.version>.json
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openapi } from "../contracts";
+import { ensureBinary } from "./stack/provision";
+
+const ROOT = path.resolve(__dirname, "..");
+const RELEASED = path.join(ROOT, "contracts/released");
+
+const HELP = `Usage: node --import tsx ops/contracts.ts <command>
+  lint       lint contracts/openapi.yaml with Redocly (rules in redocly.yaml)
+  breaking   compare with the last released contract (contracts/released/) using oasdiff;
+             fails on a breaking change unless info.version's major is raised; even then a
+             published /v<N> operation may be removed but not changed in place (serve the
+             changed one under /v<N+1>)
+  release    record the current contract as contracts/released/v<info.version>.json
+npm scripts: contracts:lint, contracts:breaking, contracts:release, contracts:gen.`;
+
+type Doc = { info: { version: string }; paths: Record<string, unknown>; [k: string]: unknown };
+
+const major = (version: string) => Number(version.split(".")[0]);
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map(Number), pb = b.split(/[.-]/).map(Number);
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
+export function latestRelease(dir = RELEASED): { file: string; doc: Doc } | undefined {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^v\d+\.\d+\.\d+\.json$/.test(f)) : [];
+  const file = files.sort((a, b) => compareVersions(a.slice(1, -5), b.slice(1, -5))).pop();
+  return file ? { file: path.join(dir, file), doc: JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) } : undefined;
+}
+
+export interface BreakingChange {
+  id: string;
+  text: string;
+  operation?: string;
+  path?: string;
+}
+
+/** Breaking changes (oasdiff level ERR) from `base` to `revision`, and which of them are not allowed. */
+export async function breakingChanges(base: Doc, revision: Doc): Promise<{ changes: BreakingChange[]; refused: BreakingChange[] }> {
+  const oasdiff = await ensureBinary("oasdiff", (line) => console.error(line));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oasdiff-"));
+  try {
+    fs.writeFileSync(path.join(dir, "base.json"), JSON.stringify(base));
+    fs.writeFileSync(path.join(dir, "revision.json"), JSON.stringify(revision));
+    const out = execFileSync(oasdiff, ["breaking", "base.json", "revision.json", "--format", "json"], { cwd: dir, encoding: "utf8" });
+    const changes = (JSON.parse(out || "[]") as (BreakingChange & { level: number })[]).filter((c) => c.level === 3);
+    const raised = major(revision.info.version) > major(base.info.version);
+    const pathVersion = (p: string | undefined) => /^\/v(\d+)\//.exec(p ?? "")?.[1];
+    const released = new Set(Object.keys(base.paths as object).map(pathVersion).filter(Boolean));
+    const refused = changes.filter((c) => {
+      if (!raised) return true;
+      if (/removed/.test(c.id)) return false; // a major release may drop old operations
+      // Published /vN operations never change in place: the changed one is served as /v(N+1).
+      return released.has(pathVersion(c.path));
+    });
+    return { changes, refused };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(command: string | undefined): Promise<number> {
+  const current = openapi as unknown as Doc;
+  switch (command) {
+    case "lint":
+      execFileSync(path.join(ROOT, "node_modules/.bin/redocly"), ["lint", "contracts/openapi.yaml", "--format=summary"], { cwd: ROOT, stdio: "inherit" });
+      return 0;
+    case "breaking": {
+      const released = latestRelease();
+      if (!released) {
+        console.log("No released contract yet (contracts/released/ is empty): nothing to compare.");
+        return 0;
+      }
+      const { changes, refused } = await breakingChanges(released.doc, current);
+      const from = `v${released.doc.info.version} (${path.relative(ROOT, released.file)})`;
+      if (changes.length === 0) console.log(`No breaking change since ${from}.`);
+      for (const c of changes) console.log(`${refused.includes(c) ? "BREAKING" : "allowed "} ${c.operation ?? ""} ${c.path ?? ""}: ${c.text}`);
+      if (refused.length) {
+        console.error(
+          `\n${refused.length} breaking change(s) since ${from} at version ${current.info.version}.\n` +
+            `Keep the contract compatible, or raise info.version's major and serve the changed operations under a new /v<N> path.`,
+        );
+        return 1;
+      }
+      return 0;
+    }
+    case "release": {
+      const file = path.join(RELEASED, `v${current.info.version}.json`);
+      if (fs.existsSync(file)) {
+        console.error(`${path.relative(ROOT, file)} exists: raise info.version in contracts/openapi.yaml first.`);
+        return 1;
+      }
+      fs.mkdirSync(RELEASED, { recursive: true });
+      fs.writeFileSync(file, JSON.stringify(current, null, 2) + "\n");
+      console.log(`Released the contract as ${path.relative(ROOT, file)}; commit it.`);
+      return 0;
+    }
+    default:
+      console.log(HELP);
+      return command === "--help" || command === "-h" ? 0 : 2;
+  }
+}
+
+if (require.main === module)
+  main(process.argv[2]).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err.message ?? err);
+      process.exit(1);
+    },
+  );

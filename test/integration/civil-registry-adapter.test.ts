@@ -1,0 +1,73 @@
+/**
+ * What the civil registry sends back is checked before it passes on: a malformed answer is
+ * a 502 naming the agency, an outage a 503, silence a 504; never a corrupt result or a 500.
+ */
+import { after, before, beforeEach, test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDb, type Db } from "../../platform/db";
+import { startSandbox } from "../../adapters/civil-registry/sandbox/server";
+import { operations } from "../../contracts";
+import { clusterEnv, json, post, startNode, type Citizen, type TestNode } from "../support/hub";
+import { assertDocumented, assertProblem } from "../support/contract";
+
+const verify = operations().find((o) => o.operationId === "civil-registry.identity.verify")!;
+let db: Db;
+let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+let node: TestNode;
+let citizen: Citizen;
+
+const faults = (body: object) =>
+  fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+before(async () => {
+  // A sandbox of this test's own, so its faults reach no other test.
+  db = await openDb({ pgliteDir: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "adapter-")), "pglite") });
+  sandbox = await startSandbox({ port: 0, db, seedCount: 10 });
+  node = await startNode("api,civil-registry", { ...clusterEnv(), CIVIL_REGISTRY_URL: sandbox.url, CIVIL_REGISTRY_TIMEOUT_MS: "500" });
+  citizen = ((await json(await post(`${sandbox.url}/_sandbox/citizens`, { count: 1 }))) as unknown as Citizen[])[0]!;
+});
+beforeEach(async () => void (await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" })));
+after(async () => {
+  await node?.stop();
+  await sandbox?.close();
+  await db?.close();
+});
+
+async function verifyWith(fault: object): Promise<Record<string, unknown>> {
+  await faults(fault);
+  const res = await post(`${node.url}/v1/identity-verifications`, { idNumber: citizen.citizenNo, name: citizen.fullName });
+  return { status: res.status, ...((await assertDocumented(verify, res)) as object) };
+}
+
+test("a healthy registry answers", async () => {
+  assert.deepEqual(await verifyWith({}), { status: 200, match: true });
+});
+
+for (const [name, fault, status, code] of [
+  ["a malformed answer", { malformedRate: 1 }, 502, "HUB_ERR_AGENCY_BAD_ANSWER"],
+  ["a full outage", { outage: true }, 503, "HUB_ERR_AGENCY_UNAVAILABLE"],
+  ["a 5xx", { errorRate: 1 }, 503, "HUB_ERR_AGENCY_UNAVAILABLE"],
+  ["no answer in time", { timeoutRate: 1 }, 504, "HUB_ERR_AGENCY_TIMEOUT"],
+] as const)
+  test(`${name} is a ${status} problem naming the agency`, async () => {
+    const problem = await verifyWith(fault);
+    assertProblem(problem, status);
+    assert.equal(problem.code, code);
+    assert.equal(problem.agency, "civil-registry");
+    assert.equal(problem.match, undefined, "no result passed on");
+  });
+
+test("an unreachable registry is a 503 problem", async () => {
+  const down = await startNode("api,civil-registry", { ...clusterEnv(), CIVIL_REGISTRY_URL: "http://127.0.0.1:9" });
+  try {
+    const res = await post(`${down.url}/v1/identity-verifications`, { idNumber: citizen.citizenNo, name: citizen.fullName });
+    const problem = (await assertDocumented(verify, res)) as Record<string, unknown>;
+    assertProblem(problem, 503);
+    assert.equal(problem.agency, "civil-registry");
+  } finally {
+    await down.stop();
+  }
+});
