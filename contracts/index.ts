@@ -142,8 +142,17 @@ export function documentedResponse(op: Operation, status: number): DocumentedRes
   return (openapi.components as unknown as { responses: Record<string, DocumentedResponse> }).responses[name];
 }
 
+/** The event catalogue (`x-events`): event type → its data schema's component name. */
+export const EVENT_TYPES: Record<string, string> = Object.fromEntries(
+  Object.entries((openapi["x-events"] ?? {}) as Record<string, { $ref: string }>).map(([type, ref]) => {
+    const name = COMPONENT_REF.exec(ref.$ref)?.[1];
+    if (!name || !files.has(name)) throw new Error(`x-events: ${type} must refer to a schema under components/schemas`);
+    return [type, name];
+  }),
+);
+
 export interface ContractViolation {
-  in: "body" | "query" | "path" | "header" | "params";
+  in: "body" | "query" | "path" | "header" | "params" | "event";
   pointer: string;
   detail: string;
 }

@@ -16,6 +16,8 @@ export const ERRORS = {
   HUB_ERR_AGENCY_BAD_ANSWER: { status: 502, type: "/problems/agency-bad-answer", title: "Agency answered outside its contract" },
   HUB_ERR_AGENCY_UNAVAILABLE: { status: 503, type: "/problems/agency-unavailable", title: "Agency unavailable" },
   HUB_ERR_AGENCY_TIMEOUT: { status: 504, type: "/problems/agency-timeout", title: "Agency did not answer in time" },
+  HUB_ERR_EVENT_INVALID: { status: 500, type: "/problems/event-invalid", title: "Event does not match its contract" },
+  HUB_ERR_EVENT_PUBLISH_FAILED: { status: 503, type: "/problems/event-publish-failed", title: "Event could not be published" },
   HUB_ERR_SERVICE_UNAVAILABLE: { status: 503, type: "/problems/service-unavailable", title: "Service unavailable" },
   HUB_ERR_INTERNAL: { status: 500, type: "/problems/internal", title: "Internal error" },
 } as const;

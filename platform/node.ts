@@ -15,6 +15,8 @@ import { openDb, migrate, type Db } from "./db";
 import { readiness, type Health } from "./health";
 import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
 import { closeTemporal } from "./temporal";
+import { connectBus, type EventBus } from "./events/bus";
+import { startOutboxRelay, type OutboxRelay } from "./events/outbox";
 import { gatewayService } from "../gateway/service";
 import { civilRegistryService } from "../adapters/civil-registry/service";
 import { linkagesService } from "../workflows/service";
@@ -24,6 +26,9 @@ export interface HubNode {
   config: Config;
   broker: ServiceBroker;
   db: Db;
+  bus: EventBus;
+  /** Events written with a database change (enqueue in its transaction) are published by this. */
+  outbox: OutboxRelay;
   readiness(): Promise<Health>;
 }
 
@@ -51,7 +56,9 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
 
   let phase: "starting" | "running" | "stopping" = "starting";
   const broker = new ServiceBroker(brokerOptions(config));
-  const node: HubNode = { config, broker, db, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
+  const bus = await connectBus(config.natsUrl, broker.nodeID);
+  const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
+  const node: HubNode = { config, broker, db, bus, outbox, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   for (const role of config.services) broker.createService(SERVICES[role](node));
 
   let server: http.Server | undefined;
@@ -69,6 +76,8 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       phase = "stopping";
       broker.logger.info("hub node stopping: finishing in-flight work");
       await broker.stop();
+      await outbox.stop();
+      await bus.close();
       await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
       await closeTemporal();
       await db.close();

@@ -11,6 +11,8 @@ import { HubError } from "../platform/errors";
 import type { HubNode } from "../platform/node";
 import { temporal } from "../platform/temporal";
 import { nameBasedUuid } from "../platform/ids";
+import { createEvent } from "../platform/events/envelope";
+import { enqueue } from "../platform/events/outbox";
 import { progressQuery, type Outcome, type Progress } from "./eid-issuance";
 
 type Schemas = components["schemas"];
@@ -30,13 +32,21 @@ export function linkagesService(node: HubNode): ServiceSchema {
   const { db, config } = node;
   const { client } = temporal(config);
 
+  /** Records the linkage once; its `linkages.linkage.started` event commits with the record. */
   async function record(type: Linkage["type"], businessKey: string, requestId: string | null): Promise<LinkageRow> {
-    await db.query(
-      `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (type, business_key) DO NOTHING`,
-      [nameBasedUuid(`${type}:${businessKey}`), type, businessKey, `${type}:${businessKey}`, requestId],
-    );
-    const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE type = $1 AND business_key = $2", [type, businessKey]);
+    const id = nameBasedUuid(`${type}:${businessKey}`);
+    const created = await db.transaction(async (tx) => {
+      const inserted = await tx.query(
+        `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (type, business_key) DO NOTHING RETURNING id`,
+        [id, type, businessKey, `${type}:${businessKey}`, requestId],
+      );
+      if (inserted.length)
+        await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, linkageId: id }));
+      return inserted.length > 0;
+    });
+    if (created) node.outbox.kick();
+    const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
     return row!;
   }
 

@@ -5,6 +5,8 @@ import type { components } from "../../contracts/generated/types";
 import { AgencyClient } from "../../platform/agency-client";
 import type { HubNode } from "../../platform/node";
 import { fromEidIssue, fromPersonCheck, toPersonCheck } from "./mapping";
+import { createEvent } from "../../platform/events/envelope";
+import { enqueue } from "../../platform/events/outbox";
 
 type Schemas = components["schemas"];
 
@@ -31,7 +33,16 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
             idempotencyKey,
             requestId: ctx.requestID ?? undefined,
           });
-          return fromEidIssue(client, answer, idNumber);
+          const eid = fromEidIssue(client, answer, idNumber);
+          // The registry owns the fact; a retried issuance yields the same event id (de-duplicated).
+          const event = createEvent(
+            "civil-registry.eid.issued",
+            { eidNo: eid.eidNo, idNumber, issuedAt: eid.issuedAt, expiresAt: eid.expiresAt },
+            { source: "civil-registry", subject: eid.eidNo, id: `eid-issued:${eid.eidNo}`, requestId: ctx.requestID, linkageId: (ctx.meta as { linkageId?: string }).linkageId },
+          );
+          await node.db.transaction((tx) => enqueue(tx, event));
+          node.outbox.kick();
+          return eid;
         },
       },
     },

@@ -324,6 +324,56 @@ export interface components {
                 detail: string;
             }[];
         };
+        /**
+         * CloudEvents 1.0 envelope
+         * @description Every hub event, in CloudEvents 1.0 structured-mode JSON. `data` is checked against the schema its `type` names in the contract's `x-events` catalogue. `requestid` and `linkageid` are extension attributes carrying the request and linkage the event belongs to.
+         */
+        CloudEvent: {
+            /** @constant */
+            specversion: "1.0";
+            id: string;
+            /**
+             * Format: uri-reference
+             * @example /linkage-hub/civil-registry
+             */
+            source: string;
+            /** @example civil-registry.eid.issued */
+            type: string;
+            /** Format: date-time */
+            time: string;
+            subject?: string;
+            /** @constant */
+            datacontenttype: "application/json";
+            /** @description The event's payload, valid against the schema its type names in x-events. */
+            data: {
+                [key: string]: unknown;
+            };
+            requestid?: string;
+            /** Format: uuid */
+            linkageid?: string;
+        };
+        /**
+         * civil-registry.eid.issued
+         * @description The civil registry issued an e-ID (published by the civil-registry adapter once the registry confirms it).
+         */
+        EidIssuedEvent: {
+            eidNo: string;
+            idNumber: components["schemas"]["ResidentId"];
+            /** Format: date-time */
+            issuedAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /**
+         * linkages.linkage.started
+         * @description A linkage was recorded and its workflow started (published through the outbox, so it exists exactly when the linkage's record does).
+         */
+        LinkageStartedEvent: {
+            linkageId: components["schemas"]["LinkageId"];
+            /** @enum {string} */
+            linkageType: "eid-issuance";
+            businessKey: string;
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` lists each problem. */

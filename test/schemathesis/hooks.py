@@ -1,9 +1,13 @@
 """Schemathesis hooks for the hub's contract (loaded through SCHEMATHESIS_HOOKS).
 
-The contract uses string formats of its own (contracts/formats.ts). Without a strategy
-schemathesis would generate arbitrary strings for them, and its positive tests would send
-data the hub rightly refuses. These strategies generate only values the hub's Ajv formats
-accept, so "positive" data is really valid.
+Both hooks make schemathesis read the contract the way the hub (Ajv) and the JSON Schema
+specification do, so that what it sends as valid data is really valid:
+
+- The contract uses string formats of its own (contracts/formats.ts). Without a strategy
+  schemathesis generates arbitrary strings for them. These strategies generate only values
+  the hub's formats accept.
+- JSON Schema patterns are ECMA-262 regular expressions. Schemathesis reads them with
+  Python's `re`, where `.` and `\s` mean less than in ECMA-262 (see ecma_pattern below).
 """
 
 from datetime import date, timedelta
@@ -39,3 +43,66 @@ e164_numbers = st.from_regex(r"\A\+[1-9][0-9]{6,14}\Z")
 
 schemathesis.openapi.format("resident-id", resident_ids)
 schemathesis.openapi.format("e164", e164_numbers)
+
+
+# ECMA-262 `\s` (WhiteSpace and LineTerminator) and the characters its `.` does not match.
+# Python's `re` (and schemathesis' ASCII reading of it) leaves out all but the ASCII ones:
+# without this, "a\rb" or "\u3000Li" pass for a PersonName (`^\S(.*\S)?$`) that Ajv refuses.
+ECMA_WHITESPACE = "\t\n\x0b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+ECMA_LINE_TERMINATORS = "\n\r\u2028\u2029"
+
+
+def ecma_pattern(pattern: str) -> str:
+    """The pattern with `.`, `\\s` and `\\S` spelled out as ECMA-262 classes, which every regex
+    dialect reads alike. A `\\S` inside a class cannot be spelled out; such a pattern is kept."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            escaped = pattern[i + 1]
+            if escaped == "s":
+                out.append(ECMA_WHITESPACE if in_class else f"[{ECMA_WHITESPACE}]")
+            elif escaped == "S":
+                if in_class:
+                    return pattern
+                out.append(f"[^{ECMA_WHITESPACE}]")
+            else:
+                out.append(c + escaped)
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+            out.append(c)
+        elif c == "[":
+            in_class = True
+            out.append(c)
+            # A "]" or "^]" right after "[" is a literal in Python: keep it inside the class.
+            for literal in ("^", "]"):
+                if pattern.startswith(literal, i + 1):
+                    out.append(literal)
+                    i += 1
+        elif c == ".":
+            out.append(f"[^{ECMA_LINE_TERMINATORS}]")
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _rewrite_patterns(node: object) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                node[key] = ecma_pattern(value)
+            else:
+                _rewrite_patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite_patterns(item)
+
+
+@schemathesis.hook
+def before_load_schema(context, raw_schema):
+    _rewrite_patterns(raw_schema)

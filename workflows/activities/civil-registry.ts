@@ -3,13 +3,19 @@
  * workflow reaches the agency exactly as any other hub caller does. An error the agency or
  * the contract will give again (a 4xx) is final; anything else Temporal retries.
  */
+import { Context } from "@temporalio/activity";
 import { ApplicationFailure } from "@temporalio/common";
+import { nameBasedUuid } from "../../platform/ids";
 import type { ServiceBroker } from "moleculer";
 import type { components } from "../../contracts/generated/types";
 
 type Schemas = components["schemas"];
 
-export async function callAction<T>(broker: ServiceBroker, action: string, params: object, meta: object = {}): Promise<T> {
+/** Calls an action on behalf of the running linkage, whose id travels in the call's meta. */
+export async function callAction<T>(broker: ServiceBroker, action: string, params: object): Promise<T> {
+  // A linkage's id is derived from its workflow id (the business key), see workflows/service.ts.
+  const workflowId = Context.current().info.workflowExecution?.workflowId;
+  const meta = workflowId ? { linkageId: nameBasedUuid(workflowId) } : {};
   try {
     return await broker.call<T, object>(action, params, { meta });
   } catch (err) {

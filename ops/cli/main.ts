@@ -1,0 +1,40 @@
+/** `linkage-hub <command>`: dispatches to the command's module. */
+import { ConfigError } from "../../platform/config";
+import { eventsCommand } from "./events";
+import { UsageError } from "./usage";
+
+const HELP = `Usage: npx linkage-hub <command> [options]
+
+Commands:
+  events     streams and consumer groups with their lag, dead letters, replays
+
+Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
+environment (NATS_URL, ...), as for the hub itself: see README.md.`;
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand };
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    console.log(HELP);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    console.error(`Unknown command "${command}".\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    console.error(err instanceof ConfigError ? err.message : `linkage-hub ${command}: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,52 @@
+/**
+ * The event bus of one process: a NATS connection with JetStream, the streams ensured,
+ * and a publisher. Publishing is acknowledged by JetStream and de-duplicated by the event
+ * id (Nats-Msg-Id); a timeout is retried with the same id, so a retry never duplicates.
+ */
+import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from "nats";
+import { HubError } from "../errors";
+import { assertValidEvent, subjectOf, type CloudEvent } from "./envelope";
+import { ensureStreams } from "./streams";
+
+const PUBLISH_ATTEMPTS = 4;
+const PUBLISH_TIMEOUT_MS = 2000;
+
+export interface EventBus {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Validates and publishes; resolves once JetStream has stored it (or knew it already). */
+  publish(event: CloudEvent, subject?: string): Promise<PubAck>;
+  close(): Promise<void>;
+}
+
+export async function connectBus(natsUrl: string, name: string): Promise<EventBus> {
+  const nc = await connect({ servers: natsUrl, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const jsm = await nc.jetstreamManager();
+  await ensureStreams(jsm);
+  const js = nc.jetstream();
+  return {
+    nc,
+    js,
+    jsm,
+    async publish(event, subject = subjectOf(event.type)) {
+      assertValidEvent(event);
+      const h = natsHeaders();
+      h.set("Content-Type", "application/cloudevents+json");
+      const payload = JSON.stringify(event);
+      let lastError: unknown;
+      for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
+        try {
+          return await js.publish(subject, payload, { msgID: event.id, timeout: PUBLISH_TIMEOUT_MS, headers: h });
+        } catch (err) {
+          lastError = err;
+          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        }
+      }
+      throw new HubError("HUB_ERR_EVENT_PUBLISH_FAILED", `Event ${event.type} ${event.id} not acknowledged after ${PUBLISH_ATTEMPTS} attempts: ${(lastError as Error)?.message}`);
+    },
+    async close() {
+      await nc.drain();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The JetStream streams, in one place: every domain event on EVENTS (subjects by agency and
+ * type, `events.<agency>.<noun>.<verb>`; replays to one consumer group on
+ * `replay.<group>.<type>`), and what consumers gave up on in DEAD_LETTERS. Created or
+ * updated at start-up by every node that uses the bus.
+ */
+import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "nats";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export const EVENTS_STREAM = "EVENTS";
+export const DEAD_LETTER_STREAM = "DEAD_LETTERS";
+
+/** JetStream drops a second message with the same Nats-Msg-Id within this window. */
+export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
+
+export const STREAMS: Partial<StreamConfig>[] = [
+  {
+    name: EVENTS_STREAM,
+    description: "Domain events of the hub (CloudEvents 1.0 JSON)",
+    subjects: ["events.>", "replay.>"],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(30 * DAY_MS),
+    max_bytes: 10 * 1024 ** 3,
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  },
+  {
+    name: DEAD_LETTER_STREAM,
+    description: "Events a consumer group gave up on, with the reason in the headers",
+    subjects: ["dead.>"],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    max_age: nanos(90 * DAY_MS),
+    duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+  },
+];
+
+export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+  for (const config of STREAMS) {
+    try {
+      await jsm.streams.info(config.name!);
+      await jsm.streams.update(config.name!, config);
+    } catch (err) {
+      if (!/stream not found/i.test((err as Error).message)) throw err;
+      await jsm.streams.add(config);
+    }
+  }
+}

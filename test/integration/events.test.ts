@@ -1,0 +1,209 @@
+/**
+ * The event bus on a real JetStream: CloudEvents validated on publish and consume, durable
+ * consumer groups that catch up from before they existed, exactly one side effect per event
+ * across crashes, bounded retries into DEAD_LETTERS and replay from there, and the outbox.
+ * Side effects are counted per event id in the database, not by acks.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { openDb, type Db } from "../../platform/db";
+import { connectBus, type EventBus } from "../../platform/events/bus";
+import { createEvent, subjectOf, type CloudEvent } from "../../platform/events/envelope";
+import { deadLetters } from "../../platform/events/admin";
+import { enqueue, startOutboxRelay } from "../../platform/events/outbox";
+import { waitFor } from "../../ops/stack/processes";
+
+const ROOT = path.join(__dirname, "../..");
+let db: Db;
+let bus: EventBus;
+const children: ChildProcess[] = [];
+
+const started = (businessKey: string, id = randomUUID()) =>
+  createEvent("linkages.linkage.started", { linkageId: randomUUID(), linkageType: "eid-issuance", businessKey }, { source: "test", id });
+
+function worker(env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+  let output = "";
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/event-worker.ts"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (output += d));
+  child.stderr!.on("data", (d) => (output += d));
+  children.push(child);
+  return { child, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))), output: () => output };
+}
+
+async function consumer(group: string, env: NodeJS.ProcessEnv = {}) {
+  const w = worker({ ROLE: "consumer", GROUP: group, ...env });
+  await waitFor(`consumer ${group}`, async () => w.output().includes("consuming"), 30_000, w.child);
+  return w;
+}
+
+const effects = async (group: string, ids: string[]) =>
+  db.query<{ event_id: string; n: number }>("SELECT event_id, n FROM test_events.side_effect WHERE grp = $1 AND event_id = ANY($2)", [group, ids]);
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  await waitFor(what, check, timeoutMs);
+}
+
+before(async () => {
+  db = await openDb({ url: process.env.DATABASE_URL!, pgliteDir: "" });
+  await db.exec(`
+    CREATE SCHEMA IF NOT EXISTS test_events;
+    CREATE TABLE IF NOT EXISTS test_events.side_effect (grp text, event_id text, n int NOT NULL, PRIMARY KEY (grp, event_id));
+    CREATE TABLE IF NOT EXISTS test_events.fixed (business_key text PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS test_events.write (id text PRIMARY KEY);`);
+  bus = await connectBus(process.env.NATS_URL!, "events-test");
+});
+after(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  await bus?.close();
+  await db?.close();
+});
+
+describe("envelope", () => {
+  test("an event whose data breaks its schema is refused on publish, naming the field", async () => {
+    const bad = started("K-1");
+    (bad.data as Record<string, unknown>).linkageType = "divorce";
+    await assert.rejects(bus.publish(bad), (err: { type: string; data: { errors: { pointer: string }[] } }) => {
+      assert.equal(err.type, "HUB_ERR_EVENT_INVALID");
+      assert.deepEqual(err.data.errors.map((e) => e.pointer), ["/data/linkageType"]);
+      return true;
+    });
+    await assert.rejects(bus.publish({ ...started("K-2"), type: "civil-registry.nothing.happened" }), /does not match its contract/);
+  });
+
+  test("a valid event is a CloudEvents 1.0 envelope carrying request and linkage ids", () => {
+    const event = createEvent("linkages.linkage.started", { linkageId: randomUUID(), linkageType: "eid-issuance", businessKey: "K-3" }, { source: "linkages", requestId: "req-1", linkageId: randomUUID() });
+    assert.equal(event.specversion, "1.0");
+    assert.equal(event.datacontenttype, "application/json");
+    assert.equal(event.requestid, "req-1");
+    assert.match(event.linkageid!, /^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("consumer groups", () => {
+  test("an event published before its group exists is handled once the group starts", async () => {
+    const group = `late-${randomUUID().slice(0, 8)}`;
+    const event = started("EARLY-1");
+    await bus.publish(event);
+    await consumer(group);
+    await until("handled", async () => (await effects(group, [event.id])).length === 1);
+    assert.equal((await effects(group, [event.id]))[0]!.n, 1);
+  });
+
+  test("killed between commit and ack: redelivered, acted on once", async () => {
+    const group = `crash-${randomUUID().slice(0, 8)}`;
+    const event = started("CRASH-1");
+    const first = await consumer(group, { CRASH_AFTER_COMMIT: event.id, ACK_WAIT_MS: "1000" });
+    await bus.publish(event);
+    assert.notEqual(await first.exited, 0, "the consumer died after committing, before acknowledging");
+    assert.equal((await effects(group, [event.id]))[0]!.n, 1);
+
+    const second = await consumer(group, { ACK_WAIT_MS: "1000" });
+    await until("redelivered and acknowledged", async () => (await bus.jsm.consumers.info("EVENTS", group)).num_ack_pending === 0 && (await bus.jsm.consumers.info("EVENTS", group)).num_pending === 0);
+    const info = await bus.jsm.consumers.info("EVENTS", group);
+    assert.ok(info.num_redelivered >= 0 && info.delivered.consumer_seq >= 2, "the event was delivered again");
+    assert.equal((await effects(group, [event.id]))[0]!.n, 1, "the side effect happened once");
+    second.child.kill("SIGTERM");
+  });
+
+});
+
+describe("dead letters", () => {
+  test("an always-failing event is dead-lettered after bounded, backed-off retries, and replay brings it back once fixed", async () => {
+    const group = `dlq-${randomUUID().slice(0, 8)}`;
+    const event = started(`FAIL-${randomUUID().slice(0, 8)}`);
+    const w = await consumer(group, { BACKOFF_MS: "200,400" });
+    const t0 = Date.now();
+    await bus.publish(event);
+    await until("dead-lettered", async () => (await deadLetters(bus, group)).length === 1, 30_000);
+    assert.ok(Date.now() - t0 >= 600, "retries waited for their backoff");
+    const [dead] = await deadLetters(bus, group);
+    assert.equal(dead!.deliveries, 3);
+    assert.match(dead!.reason, /failed 3 times; last error: the downstream system refuses FAIL-/);
+    assert.equal((dead!.event as CloudEvent).id, event.id);
+    assert.equal((await effects(group, [event.id])).length, 0, "never half-handled");
+
+    // The cause is fixed; the operator replays the group's dead letters with the CLI.
+    await db.query("INSERT INTO test_events.fixed (business_key) VALUES ($1)", [(event.data as { businessKey: string }).businessKey]);
+    const out = execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), "events", "replay", "--group", group, "--dead-letters"], { encoding: "utf8", env: process.env });
+    assert.match(out, /Replayed 1 dead letter/);
+    await until("handled after replay", async () => (await effects(group, [event.id])).length === 1, 30_000);
+    assert.equal((await effects(group, [event.id]))[0]!.n, 1);
+    assert.equal((await deadLetters(bus, group)).length, 0, "replayed dead letters leave DEAD_LETTERS");
+    w.child.kill("SIGTERM");
+  });
+
+  test("an event that breaks its schema reaches DEAD_LETTERS with the reason, never the handler", async () => {
+    const group = `schema-${randomUUID().slice(0, 8)}`;
+    const w = await consumer(group);
+    const event = started("BAD-1");
+    (event.data as Record<string, unknown>).businessKey = 42;
+    // Published around the validating publisher, as a careless producer would.
+    await bus.js.publish(subjectOf(event.type), JSON.stringify(event), { msgID: event.id });
+    await bus.js.publish(subjectOf(event.type), "not json at all");
+    await until("dead-lettered", async () => (await deadLetters(bus, group)).length === 2, 30_000);
+    const reasons = (await deadLetters(bus, group)).map((d) => d.reason);
+    assert.ok(reasons.some((r) => /the message is not JSON/.test(r)), reasons.join("; "));
+    assert.ok(reasons.some((r) => /the event breaks its contract: \/data\/businessKey must be string/.test(r)), reasons.join("; "));
+    assert.equal((await effects(group, [event.id])).length, 0);
+    w.child.kill("SIGTERM");
+  });
+});
+
+describe("outbox", () => {
+  test("killed between the write and the publish: the event is published after restart, with its write", async () => {
+    const rowId = randomUUID();
+    const event = started(`OUTBOX-${rowId}`);
+    const writer = worker({ ROLE: "outbox-write", ROW_ID: rowId, EVENT_JSON: JSON.stringify(event) });
+    await writer.exited;
+    assert.match(writer.output(), /committed/);
+    assert.equal((await db.query("SELECT 1 FROM test_events.write WHERE id = $1", [rowId])).length, 1);
+    assert.equal((await db.query("SELECT 1 FROM hub.outbox WHERE event->>'id' = $1", [event.id])).length, 1, "queued, not yet published");
+
+    // Any hub node relays the outbox; a consumer group then sees the event.
+    const group = `outbox-${randomUUID().slice(0, 8)}`;
+    const w = await consumer(group);
+    const relay = startOutboxRelay(db, bus, (err) => console.error(err));
+    await until("published and handled", async () => (await effects(group, [event.id])).length === 1, 30_000);
+    await relay.stop();
+    assert.equal((await db.query("SELECT 1 FROM hub.outbox WHERE event->>'id' = $1", [event.id])).length, 0);
+    w.child.kill("SIGTERM");
+  });
+
+  test("a write that rolls back takes its event with it", async () => {
+    const event = started("ROLLBACK-1");
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await enqueue(tx, event);
+        throw new Error("the write failed");
+      }),
+      /the write failed/,
+    );
+    assert.equal((await db.query("SELECT 1 FROM hub.outbox WHERE event->>'id' = $1", [event.id])).length, 0);
+  });
+});
+
+// Last: groups created after it would first work through its 10,000 events.
+describe("volume", () => {
+  test("10,000 events published while the consumer is down: each acted on exactly once", async () => {
+    const group = `bulk-${randomUUID().slice(0, 8)}`;
+    const down = await consumer(group);
+    down.child.kill("SIGKILL");
+    await down.exited;
+
+    const events = Array.from({ length: 10_000 }, (_, i) => started(`BULK-${i}`));
+    for (let i = 0; i < events.length; i += 500) await Promise.all(events.slice(i, i + 500).map((e) => bus.publish(e)));
+    // Publishing twice is harmless: the ids de-duplicate.
+    await Promise.all(events.slice(0, 500).map((e) => bus.publish(e)));
+
+    const up = await consumer(group);
+    const ids = events.map((e) => e.id);
+    await until("all 10,000 handled", async () => (await effects(group, ids)).length === ids.length, 180_000);
+    const rows = await effects(group, ids);
+    assert.equal(rows.length, 10_000);
+    assert.ok(rows.every((r) => r.n === 1), "no event acted on twice");
+    up.child.kill("SIGTERM");
+  });
+});
