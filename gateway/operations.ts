@@ -57,7 +57,17 @@ function compile(op: Operation): CompiledOperation {
 export const OPERATIONS: CompiledOperation[] = operations().map(compile);
 export const byOperationId = new Map(OPERATIONS.map((c) => [c.op.operationId, c]));
 
-/** The methods the contract allows on a path, for 405 answers. */
+/**
+ * The operations a concrete path names. As in OpenAPI, a path without templates wins over
+ * a templated one: /v1/linkages/eid-issuances is not /v1/linkages/{id}.
+ */
+export function operationsAt(pathname: string): CompiledOperation[] {
+  const matching = OPERATIONS.filter((c) => c.pathPattern.test(pathname));
+  const exact = matching.filter((c) => c.op.path === pathname);
+  return exact.length ? exact : matching;
+}
+
+/** The methods the contract allows on a path, for 405 answers and `Allow`. */
 export function allowedMethods(pathname: string): string[] {
-  return OPERATIONS.filter((c) => c.pathPattern.test(pathname)).map((c) => c.op.method);
+  return operationsAt(pathname).map((c) => c.op.method);
 }

@@ -22,6 +22,11 @@ type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const pathOf = (req: Req) => {
+  const path = (req.parsedUrl ?? req.url ?? "/").split("?")[0]!;
+  return path.length > 1 ? path.replace(/\/$/, "") : path;
+};
+
 function sendJson(res: Res, status: number, body: unknown, type = "application/json; charset=utf-8"): void {
   res.writeHead(status, { "Content-Type": type });
   res.end(JSON.stringify(body));
@@ -60,18 +65,9 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
 
   function sendProblem(req: Req, res: Res, err: unknown): void {
     const requestId = String(req.headers["x-request-id"]);
-    const pathname = (req.parsedUrl ?? req.url ?? "/").split("?")[0]!;
-    const { internal, ...first } = toProblem(err, pathname, requestId);
-    let problem = first.problem;
-    if (problem.code === "HUB_ERR_ROUTE_NOT_FOUND" && (err as { type?: string }).type === "NOT_FOUND") {
-      const allowed = allowedMethods(pathname);
-      if (allowed.length) {
-        res.setHeader("Allow", allowed.join(", "));
-        problem = toProblem(new HubError("HUB_ERR_ROUTE_METHOD", `${req.method} is not allowed here; use ${allowed.join(", ")}`), pathname, requestId).problem;
-      } else {
-        problem.detail = `Nothing is served at ${pathname}; /openapi.json lists what is`;
-      }
-    }
+    const pathname = pathOf(req);
+    const { problem, internal } = toProblem(err, pathname, requestId);
+    if ((err as { type?: string }).type === "NOT_FOUND") problem.detail = `Nothing is served at ${pathname}; /openapi.json lists what is`;
     if (internal) node.broker.logger.error({ requestId, err: String((err as Error)?.stack ?? err) }, "request failed");
     if (res.headersSent) return void res.destroy();
     // A body we refused unread must not be taken for the next request on this connection.
@@ -85,14 +81,27 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
     settings: {
       port: node.config.port,
       ip: node.config.host,
-      // Request id first, so every answer (errors included) carries it.
+      // Before routing: the request id every answer carries (a caller's, when well formed),
+      // and HEAD answered as GET without a body (RFC 9110).
+      // (moleculer-web calls a function here; its typings know only the object form)
+      rootCallOptions: function (options: { requestID?: string }, req: Req, res: Res) {
+        const given = req.headers["x-request-id"];
+        const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+        req.headers["x-request-id"] = id;
+        delete req.headers["x-correlation-id"];
+        options.requestID = id;
+        res.setHeader("X-Request-Id", id);
+        if (req.method === "HEAD" && allowedMethods(pathOf(req)).includes("GET")) req.method = "GET";
+      } as unknown as ApiSettingsSchema["rootCallOptions"],
+      // A documented path with another method (OPTIONS included) is a 405 naming the allowed
+      // ones; a concrete path is never taken for a template (/v1/linkages/eid-issuances).
       use: [
         (req: Req, res: Res, next: () => void) => {
-          const given = req.headers["x-request-id"];
-          const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-          req.headers["x-request-id"] = id;
-          delete req.headers["x-correlation-id"];
-          res.setHeader("X-Request-Id", id);
+          const allowed = allowedMethods(pathOf(req));
+          if (allowed.length && !allowed.includes(req.method!)) {
+            res.setHeader("Allow", allowed.join(", "));
+            return sendProblem(req, res, new HubError("HUB_ERR_ROUTE_METHOD", `${req.method} is not allowed here; use ${allowed.join(", ")}`));
+          }
           next();
         },
       ],

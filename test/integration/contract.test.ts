@@ -81,13 +81,33 @@ describe("nothing undocumented is served", () => {
       const path = examplePath(op);
       // A concrete path may match several templates (/v1/linkages/eid-issuances and /v1/linkages/{id}).
       const allowed = allowedMethods(path);
-      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE"].filter((m) => !allowed.includes(m))) {
+      for (const method of ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].filter((m) => !allowed.includes(m))) {
         const res = await fetch(api + path, { method });
         assert.equal(res.status, 405, `${method} ${path}`);
         assert.equal(res.headers.get("allow"), allowed.join(", "));
         assertProblem(await res.json(), 405);
       }
     }
+  });
+
+  test("a concrete path is not taken for a template, and OPTIONS never runs an action", async () => {
+    const get = await fetch(`${api}/v1/linkages/eid-issuances`);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get("allow"), "POST");
+    const options = await fetch(`${api}/v1/linkages/eid-issuances`, {
+      method: "OPTIONS",
+      headers: { "access-control-request-method": "POST", "content-type": "application/json" },
+      body: JSON.stringify(Object.values(requestExamples(OPS.find((o) => o.operationId === "linkages.eidIssuance.start")!))[0]!.value),
+    });
+    assert.equal(options.status, 405);
+    assert.equal(options.headers.get("location"), null);
+  });
+
+  test("HEAD is answered as GET, without a body", async () => {
+    const res = await fetch(`${api}/healthz`, { method: "HEAD" });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), "");
+    assert.equal((await fetch(`${api}/v1/identity-verifications`, { method: "HEAD" })).status, 405);
   });
 });
 
