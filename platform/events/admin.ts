@@ -112,10 +112,11 @@ export async function replayDeadLetters(bus: EventBus, group: string, seqs?: num
 /** Sends the events of a time range (optionally of some types) to one group again. */
 export async function replayRange(bus: EventBus, group: string, since: Date, until: Date = new Date(), types?: string[]): Promise<number> {
   let replayed = 0;
+  const run = Date.now(); // each replay is new; within one, a retried publish is a duplicate
   for (const m of await readAll(bus, EVENTS_STREAM, "events.>", { startTime: since }, until)) {
     const event = decode(m);
     if (typeof event !== "object" || (types && !types.includes(event.type))) continue;
-    await bus.js.publish(replaySubject(group, event.type), m.data, { msgID: `replay:${group}:${m.seq}:${since.getTime()}` });
+    await bus.js.publish(replaySubject(group, event.type), m.data, { msgID: `replay:${group}:${m.seq}:${run}` });
     replayed++;
   }
   return replayed;
