@@ -9,25 +9,12 @@ import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import versions from "../versions.json";
-import { CACHE_DIR, MissingPieceError } from "./provision";
+import { CACHE_DIR, MissingPieceError, onPath } from "./provision";
 
 const execFileAsync = promisify(execFile);
 
 /** schemathesis 4 needs Python 3.11 or later. */
 const MIN_PYTHON: [number, number] = [3, 11];
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@
  */
 import { compileOpenApiSchema, type Operation } from "../../contracts";
 import { residentIdCheckChar } from "../../contracts/formats";
+import { mulberry32, type Rng } from "../../adapters/civil-registry/sandbox/synthetic";
 
 export interface BadRequest {
   why: string;
@@ -14,18 +15,6 @@ export interface BadRequest {
   body: string;
 }
 
-type Rng = () => number;
-
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
 

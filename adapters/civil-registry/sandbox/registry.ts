@@ -3,6 +3,7 @@
  * idempotency keys, test-data creation. Everything lives in schema sandbox_civil_registry;
  * HTTP concerns stay in server.ts.
  */
+import type { RegistryEid } from "../agency-format";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
 import { SCHEMA, signEid, type SigningKey } from "./credentials";
@@ -29,14 +30,8 @@ export class AgencyError extends Error {
   }
 }
 
-export interface EidRecord {
-  eidNo: string;
-  citizenNo: string;
-  credential: string;
-  issuedAt: string;
-  expiresAt: string;
-  status: "ACTIVE" | "REVOKED";
-}
+/** The registry's e-ID record, in its own wire format. */
+export type EidRecord = RegistryEid;
 
 export interface Answer {
   status: number;
