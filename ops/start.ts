@@ -7,7 +7,7 @@ import path from "node:path";
 import { ConfigError, loadConfig } from "../platform/config";
 import { stopAll, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
-import { startHubNode, startNats, startSandbox, startTemporal } from "./stack/services";
+import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal } from "./stack/services";
 
 const HELP = `Usage: npm start [-- --help]
 
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   try {
     started.push(await startNats(config.natsUrl, config.dataDir, say));
     started.push(await startTemporal(config.temporalAddress, config.temporalUiPort, config.dataDir, say));
-    started.push(await startSandbox(config.civilRegistryUrl, config.dataDir, {}, say));
+    for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, config[sandbox.url], config.dataDir, {}, say));
     say("hub: starting all services (first start bundles the workflows, a few seconds)");
     const base = `http://${config.host}:${config.port}`;
     started.push(await startHubNode("hub", { HUB_SERVICES: "all" }, `${base}/readyz`, logDir));
@@ -61,7 +61,7 @@ Linkage Hub is running (database: ${config.databaseUrl ? "DATABASE_URL" : `embed
   Metrics       ${base}/metrics
   Health        ${base}/healthz  ${base}/readyz
   Temporal UI   http://${config.temporalAddress.split(":")[0]}:${config.temporalUiPort}
-  Sandbox       ${config.civilRegistryUrl}  (civil registry)
+${SANDBOXES.map((s) => `  Sandbox       ${config[s.url]}  (${s.agency})`).join("\n")}
   Logs          ${logDir}/
 Press Ctrl-C to stop.`);
   } catch (err) {

@@ -8,7 +8,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
-import { startNats, startSandbox, startTemporal, testDatabaseUrl } from "./stack/services";
+import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "./stack/services";
 
 const HELP = `Usage: npm test [-- <test files>]
 
@@ -16,7 +16,8 @@ Runs the unit and integration tests (node:test) against real services:
   NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
-  CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the civil-registry sandbox
+  CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; the others
+                      on the next ports)
 State and logs go to .data/test/, which a run that starts the services itself clears first
 (and, without DATABASE_URL, it recreates linkage_hub_test). Give test files to run only those.`;
 
@@ -34,7 +35,7 @@ async function main(): Promise<number> {
     NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:14222",
     TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? "127.0.0.1:17233",
     TEMPORAL_UI_PORT: process.env.TEMPORAL_UI_PORT ?? "18233",
-    CIVIL_REGISTRY_URL: process.env.CIVIL_REGISTRY_URL ?? "http://127.0.0.1:14101",
+    ...Object.fromEntries(SANDBOXES.map((s) => [urlEnv(s), process.env[urlEnv(s)] ?? s.testUrl])),
     HUB_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   };
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     env.DATABASE_URL = await testDatabaseUrl(say, fresh);
     started.push(await startNats(env.NATS_URL!, dataDir, say));
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, Number(env.TEMPORAL_UI_PORT), dataDir, say));
-    started.push(await startSandbox(env.CIVIL_REGISTRY_URL!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
+    for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
 
     const files = args.length ? args : ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"];
     say(`running ${files.join(" ")}`);

@@ -78,6 +78,13 @@ export const SETTINGS = {
   databaseUrl: setting("DATABASE_URL", undefined, "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)", url("postgres", "postgresql")),
   civilRegistryUrl: setting("CIVIL_REGISTRY_URL", "http://127.0.0.1:4101", "Base URL of the civil registry system (the sandbox by default)", url("http", "https")),
   civilRegistryTimeoutMs: setting("CIVIL_REGISTRY_TIMEOUT_MS", "5000", "Timeout of one call to the civil registry", millis),
+  civilRegistryToken: setting("CIVIL_REGISTRY_TOKEN", undefined, "Bearer token for the civil registry, where its system requires one", text),
+  emergencyUrl: setting("EMERGENCY_URL", "http://127.0.0.1:4102", "Base URL of the emergency services system (the sandbox by default)", url("http", "https")),
+  emergencyTimeoutMs: setting("EMERGENCY_TIMEOUT_MS", "5000", "Timeout of one call to the emergency services system", millis),
+  emergencyToken: setting("EMERGENCY_TOKEN", undefined, "Bearer token for the emergency services system, where it requires one", text),
+  utilitiesUrl: setting("UTILITIES_URL", "http://127.0.0.1:4103", "Base URL of the utilities system (the sandbox by default)", url("http", "https")),
+  utilitiesTimeoutMs: setting("UTILITIES_TIMEOUT_MS", "5000", "Timeout of one call to the utilities system", millis),
+  utilitiesToken: setting("UTILITIES_TOKEN", undefined, "Bearer token for the utilities system, where it requires one", text),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

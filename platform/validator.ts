@@ -1,13 +1,21 @@
 /**
  * Moleculer validator: params that name a contract schema are checked by Ajv, so a caller
  * over NATS meets the same rules and the same errors as one over REST. Moleculer's own
- * internal actions keep their fastest-validator params.
+ * internal actions keep their fastest-validator params. An action that declares a contract
+ * `result` has its answer checked too: a service never hands on what its contract forbids.
  */
-import { Validators, type Context, type ServiceBroker } from "moleculer";
+import { Validators, type ActionParams, type Context, type ServiceBroker } from "moleculer";
 import { ajv, isContractSchema, violations, type JsonSchema } from "../contracts";
 import { HubError } from "./errors";
 
 type Checker = (params: object) => true | object[];
+
+declare module "moleculer" {
+  interface ActionSchema {
+    /** The contract schema of the action's answer (contractSchema("...")). */
+    result?: ActionParams;
+  }
+}
 
 export class ContractValidator extends Validators.Fastest {
   override compile(schema: Record<string, unknown>): Validators.Base.CheckerFunction {
@@ -26,12 +34,18 @@ export class ContractValidator extends Validators.Fastest {
     };
     return {
       name: "ContractValidator",
-      localAction(handler: (ctx: Context) => unknown, action: { name: string; params?: unknown }) {
-        if (!action.params || typeof action.params !== "object") return handler;
-        const validate = check(action.params, action.name);
+      localAction(handler: (ctx: Context) => unknown, action: { name: string; params?: unknown; result?: unknown }) {
+        const validateParams = action.params && typeof action.params === "object" ? check(action.params, action.name) : undefined;
+        const validateResult = isContractSchema(action.result) ? ajv.getSchema(action.result.$ref as string)! : undefined;
+        if (!validateParams && !validateResult) return handler;
         return async (ctx: Context) => {
-          validate(ctx.params);
-          return handler(ctx);
+          validateParams?.(ctx.params);
+          const result = await handler(ctx);
+          if (validateResult && !validateResult(result)) {
+            ctx.broker.logger.error({ action: action.name, errors: violations("params", validateResult.errors) }, "an action's result breaks its contract");
+            throw new HubError("HUB_ERR_INTERNAL", `The result of ${action.name} does not match its contract`);
+          }
+          return result;
         };
       },
     } as never;

@@ -86,6 +86,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
     actions: {
       "eidIssuance.start": {
         params: contractSchema("EidIssuanceRequest"),
+        result: contractSchema("Linkage"),
         async handler(ctx: Context<Schemas["EidIssuanceRequest"]>): Promise<Linkage> {
           const row = await record("eid-issuance", ctx.params.applicationNo, ctx.requestID);
           try {
@@ -105,6 +106,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
       },
       "status.get": {
         params: contractSchema("LinkageRef"),
+        result: contractSchema("Linkage"),
         async handler(ctx: Context<Schemas["LinkageRef"]>): Promise<Linkage> {
           const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [ctx.params.id]);
           if (!row) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${ctx.params.id}`);

@@ -11,19 +11,22 @@ import { enqueue } from "../../platform/events/outbox";
 type Schemas = components["schemas"];
 
 export function civilRegistryService(node: HubNode): ServiceSchema {
-  const client = new AgencyClient("civil-registry", node.config.civilRegistryUrl, node.config.civilRegistryTimeoutMs);
+  const { civilRegistryUrl, civilRegistryTimeoutMs, civilRegistryToken } = node.config;
+  const client = new AgencyClient("civil-registry", civilRegistryUrl, civilRegistryTimeoutMs, { token: civilRegistryToken });
   return {
     name: "civil-registry",
     actions: {
       "identity.verify": {
         params: contractSchema("IdentityVerificationRequest"),
+        result: contractSchema("IdentityVerificationResult"),
         async handler(ctx: Context<Schemas["IdentityVerificationRequest"]>): Promise<Schemas["IdentityVerificationResult"]> {
-          const answer = await client.call({ method: "POST", path: "/registry/v2/person-checks", body: toPersonCheck(ctx.params), requestId: ctx.requestID ?? undefined });
+          const answer = await client.call({ method: "POST", path: "/registry/v2/person-checks", body: toPersonCheck(ctx.params), requestId: ctx.requestID ?? undefined, retry: true });
           return fromPersonCheck(client, answer);
         },
       },
       "eid.issue": {
         params: contractSchema("EidIssueParams"),
+        result: contractSchema("Eid"),
         async handler(ctx: Context<Schemas["EidIssueParams"]>): Promise<Schemas["Eid"]> {
           const { idNumber, idempotencyKey } = ctx.params;
           const answer = await client.call({
@@ -31,6 +34,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
             path: "/registry/v2/eids",
             body: { citizenNo: idNumber },
             idempotencyKey,
+            retry: true,
             requestId: ctx.requestID ?? undefined,
           });
           const eid = fromEidIssue(client, answer, idNumber);

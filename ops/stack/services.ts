@@ -9,6 +9,7 @@ import path from "node:path";
 import { Connection } from "@temporalio/client";
 import pg from "pg";
 import { ensureBinary, MissingPieceError } from "./provision";
+import { SETTINGS } from "../../platform/config";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -128,18 +129,30 @@ async function httpOk(url: string): Promise<boolean> {
   return res.ok;
 }
 
-export async function startSandbox(registryUrl: string, dataDir: string, env: NodeJS.ProcessEnv, say: Say): Promise<Managed> {
-  const running = await useRunning("civil-registry sandbox", registryUrl, say);
+/**
+ * The agency sandboxes: each plays its agency's system from adapters/<agency>/sandbox/server.ts,
+ * at the base URL the hub is configured to call (`env`), on `testUrl` under `npm test`.
+ */
+export const SANDBOXES: { agency: string; url: "civilRegistryUrl"; testUrl: string }[] = [
+  { agency: "civil-registry", url: "civilRegistryUrl", testUrl: "http://127.0.0.1:14101" },
+];
+
+/** The environment variable that holds a sandbox's (and its agency's) base URL. */
+export const urlEnv = (sandbox: (typeof SANDBOXES)[number]) => SETTINGS[sandbox.url].env;
+
+export async function startSandbox(agency: string, url: string, dataDir: string, env: NodeJS.ProcessEnv, say: Say): Promise<Managed> {
+  const sandbox = SANDBOXES.find((s) => s.agency === agency)!;
+  const running = await useRunning(`${agency} sandbox`, url, say);
   if (running) return running;
   const service = spawnManaged({
-    name: "sandbox-civil-registry",
+    name: `sandbox-${agency}`,
     command: NODE,
-    args: ["--import", "tsx", path.join(ROOT, "adapters/civil-registry/sandbox/server.ts")],
-    env: { ...env, CIVIL_REGISTRY_URL: registryUrl, HUB_DATA_DIR: dataDir },
+    args: ["--import", "tsx", path.join(ROOT, `adapters/${agency}/sandbox/server.ts`)],
+    env: { ...env, [urlEnv(sandbox)]: url, HUB_DATA_DIR: dataDir },
     logDir: path.join(dataDir, "logs"),
   });
-  await waitFor("civil-registry sandbox", () => httpOk(`${registryUrl}/healthz`), 30_000, service.child, service.logFile);
-  say(`civil-registry sandbox: started at ${registryUrl}`);
+  await waitFor(`${agency} sandbox`, () => httpOk(`${url}/healthz`), 30_000, service.child, service.logFile);
+  say(`${agency} sandbox: started at ${url}`);
   return service;
 }
 

@@ -46,11 +46,12 @@ test("a healthy registry answers", async () => {
   assert.deepEqual(await verifyWith({}), { status: 200, match: true });
 });
 
+// In this order: the timeouts and the outage together open the breaker (five failures in a row).
 for (const [name, fault, status, code] of [
   ["a malformed answer", { malformedRate: 1 }, 502, "HUB_ERR_AGENCY_BAD_ANSWER"],
+  ["no answer in time", { timeoutRate: 1 }, 504, "HUB_ERR_AGENCY_TIMEOUT"],
   ["a full outage", { outage: true }, 503, "HUB_ERR_AGENCY_UNAVAILABLE"],
   ["a 5xx", { errorRate: 1 }, 503, "HUB_ERR_AGENCY_UNAVAILABLE"],
-  ["no answer in time", { timeoutRate: 1 }, 504, "HUB_ERR_AGENCY_TIMEOUT"],
 ] as const)
   test(`${name} is a ${status} problem naming the agency`, async () => {
     const problem = await verifyWith(fault);
@@ -59,6 +60,21 @@ for (const [name, fault, status, code] of [
     assert.equal(problem.agency, "civil-registry");
     assert.equal(problem.match, undefined, "no result passed on");
   });
+
+test("the breaker is open after those failures, fails fast, and closes once the registry answers again", async () => {
+  const circuit = async () => Number(/^hub_agency_circuit_state\{agency="civil-registry"\} (\d)/m.exec(await (await fetch(`${node.url}/metrics`)).text())?.[1]);
+  assert.equal(await circuit(), 2, "open");
+  await faults({ latencyMs: 2000 }); // were the registry called, this would take 2 s
+  const t0 = Date.now();
+  const problem = await verifyWith({ latencyMs: 2000 });
+  assert.equal(problem.status, 503);
+  assert.match(String(problem.detail), /circuit open/);
+  assert.ok(Date.now() - t0 < 1000, "failed fast, without calling the registry");
+
+  await new Promise((r) => setTimeout(r, 5000)); // the breaker's open period
+  assert.deepEqual(await verifyWith({}), { status: 200, match: true });
+  assert.equal(await circuit(), 0, "closed");
+});
 
 test("an unreachable registry is a 503 problem", async () => {
   const down = await startNode("api,civil-registry", { ...clusterEnv(), CIVIL_REGISTRY_URL: "http://127.0.0.1:9" });
