@@ -20,7 +20,7 @@ export interface ResiliencePolicy {
   retryBaseMs: number;
 }
 
-export const DEFAULT_POLICY: ResiliencePolicy = { failureThreshold: 5, openMs: 5000, concurrency: 32, queue: 256, retries: 3, retryBaseMs: 100 };
+export const DEFAULT_POLICY: ResiliencePolicy = { failureThreshold: 10, openMs: 5000, concurrency: 32, queue: 256, retries: 3, retryBaseMs: 100 };
 
 const breakerState = new client.Gauge({ name: "hub_agency_circuit_state", help: "Circuit breaker per agency: 0 closed, 1 half-open, 2 open", labelNames: ["agency"] });
 const retriesTotal = new client.Counter({ name: "hub_agency_retries_total", help: "Calls to an agency repeated after a failure", labelNames: ["agency"] });

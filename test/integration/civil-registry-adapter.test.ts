@@ -46,7 +46,8 @@ test("a healthy registry answers", async () => {
   assert.deepEqual(await verifyWith({}), { status: 200, match: true });
 });
 
-// In this order: the timeouts and the outage together open the breaker (five failures in a row).
+// In this order: the timeouts, the outage and the 5xx open the breaker (ten failures in a row,
+// counting retries).
 for (const [name, fault, status, code] of [
   ["a malformed answer", { malformedRate: 1 }, 502, "HUB_ERR_AGENCY_BAD_ANSWER"],
   ["no answer in time", { timeoutRate: 1 }, 504, "HUB_ERR_AGENCY_TIMEOUT"],
