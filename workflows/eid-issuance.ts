@@ -2,18 +2,15 @@
  * e-ID issuance: verify the citizen's identity at the civil registry, then issue an e-ID.
  * A mismatch or a registry refusal ends the linkage as REFUSED, not in a retry loop.
  */
-import { ActivityFailure, ApplicationFailure, defineQuery, proxyActivities, setHandler } from "@temporalio/workflow";
+import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
 import type { civilRegistryActivities } from "./activities/civil-registry";
 import type { components } from "../contracts/generated/types";
+import { linkageSteps } from "./steps";
+import type { Progress } from "./visibility";
 
 type Schemas = components["schemas"];
 
 export type EidIssuanceInput = Schemas["EidIssuanceRequest"] & { linkageId: string };
-
-export interface Progress {
-  currentStep: string | null;
-  stepsDone: string[];
-}
 
 export interface Outcome extends Progress {
   status: "COMPLETED" | "REFUSED";
@@ -21,31 +18,25 @@ export interface Outcome extends Progress {
   result?: Schemas["Eid"];
 }
 
-export const progressQuery = defineQuery<Progress>("progress");
-
 const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>({
   startToCloseTimeout: "15s",
   retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
 });
 
 export async function eidIssuance(input: EidIssuanceInput): Promise<Outcome> {
-  const progress: Progress = { currentStep: null, stepsDone: [] };
-  setHandler(progressQuery, () => progress);
-  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
-    progress.currentStep = name;
-    const result = await work();
-    progress.stepsDone.push(name);
-    progress.currentStep = null;
-    return result;
+  const steps = linkageSteps();
+  const refused = (reason: string): Outcome => {
+    steps.finish("REFUSED");
+    return { ...steps.progress, currentStep: null, status: "REFUSED", reason };
   };
-  const refused = (reason: string): Outcome => ({ ...progress, currentStep: null, status: "REFUSED", reason });
 
-  const { match } = await step("verify-identity", () => registry.verifyIdentity({ idNumber: input.idNumber, name: input.name }));
+  const { match } = await steps.run("verify-identity", () => registry.verifyIdentity({ idNumber: input.idNumber, name: input.name }));
   if (!match) return refused("identity mismatch: the name does not belong to the identity number");
 
   try {
-    const eid = await step("issue-eid", () => registry.issueEid({ idNumber: input.idNumber, idempotencyKey: `eid-issuance:${input.applicationNo}` }));
-    return { ...progress, status: "COMPLETED", result: eid };
+    const eid = await steps.run("issue-eid", () => registry.issueEid({ idNumber: input.idNumber, idempotencyKey: `eid-issuance:${input.applicationNo}` }));
+    steps.finish("COMPLETED");
+    return { ...steps.progress, status: "COMPLETED", result: eid };
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : undefined;
     if (cause instanceof ApplicationFailure && cause.type === "HUB_ERR_AGENCY_REFUSED") return refused(cause.message);

@@ -13,7 +13,9 @@ import { temporal } from "../platform/temporal";
 import { nameBasedUuid } from "../platform/ids";
 import { createEvent } from "../platform/events/envelope";
 import { enqueue } from "../platform/events/outbox";
-import { progressQuery, type Outcome, type Progress } from "./eid-issuance";
+import type { Outcome } from "./eid-issuance";
+import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type Progress } from "./visibility";
+import { temporal as temporalProto } from "@temporalio/proto";
 
 type Schemas = components["schemas"];
 type Linkage = Schemas["Linkage"];
@@ -25,8 +27,6 @@ interface LinkageRow {
   workflow_id: string;
   created_at: Date | string;
 }
-
-const QUERY_TIMEOUT_MS = 2000;
 
 export function linkagesService(node: HubNode): ServiceSchema {
   const { db, config } = node;
@@ -64,10 +64,8 @@ export function linkagesService(node: HubNode): ServiceSchema {
     const closedAt = described.closeTime?.toISOString();
     switch (described.status.name) {
       case "RUNNING": {
-        // A query needs a live worker; without one, say what the history alone can say.
-        const progress = await client.connection
-          .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(progressQuery))
-          .catch((): Progress => ({ currentStep: null, stepsDone: [] }));
+        // From the progress memo, not a query: it needs no live worker.
+        const progress = (described.memo?.[PROGRESS_MEMO] as Progress | undefined) ?? { currentStep: null, stepsDone: [] };
         return { ...base, status: "RUNNING", ...progress };
       }
       case "COMPLETED": {
@@ -83,6 +81,17 @@ export function linkagesService(node: HubNode): ServiceSchema {
 
   return {
     name: "linkages",
+    async started() {
+      // The dev stack registers them at start; a Temporal of someone else's gets them here.
+      const { connection } = temporal(config);
+      const known = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
+      const missing = SEARCH_ATTRIBUTES.filter((name) => !(name in (known.customAttributes ?? {})));
+      if (missing.length)
+        await connection.operatorService.addSearchAttributes({
+          namespace: config.temporalNamespace,
+          searchAttributes: Object.fromEntries(missing.map((name) => [name, temporalProto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+        });
+    },
     actions: {
       "eidIssuance.start": {
         params: contractSchema("EidIssuanceRequest"),
@@ -97,6 +106,11 @@ export function linkagesService(node: HubNode): ServiceSchema {
               workflowIdConflictPolicy: "USE_EXISTING",
               workflowIdReusePolicy: "REJECT_DUPLICATE",
               memo: { linkageId: row.id, requestId: ctx.requestID },
+              typedSearchAttributes: [
+                { key: LINKAGE_TYPE, value: row.type },
+                { key: LINKAGE_PARTNER, value: config.defaultPartner },
+                { key: LINKAGE_STATUS, value: "RUNNING" },
+              ],
             });
           } catch (err) {
             if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

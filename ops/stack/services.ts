@@ -10,6 +10,7 @@ import { Connection } from "@temporalio/client";
 import pg from "pg";
 import { ensureBinary, MissingPieceError } from "./provision";
 import { SETTINGS } from "../../platform/config";
+import { SEARCH_ATTRIBUTES } from "../../workflows/visibility";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -66,6 +67,7 @@ export async function startTemporal(address: string, uiPort: number, dataDir: st
   const args = ["server", "start-dev", "--ip", host, "--port", String(port), "--ui-port", String(uiPort), "--db-filename", dbFile];
   args.push("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal");
   args.push("--dynamic-config-value", "system.enableActivityEagerExecution=true", "--log-level", "warn");
+  for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);
   const service = spawnManaged({ name: "temporal", command: bin, args, logDir: path.join(dataDir, "logs") });
   await waitFor("temporal server", () => temporalHealthy(address), 60_000, service.child, service.logFile);
   say(`temporal: started at ${address} (database ${dbFile})`);

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, jwtVerify } from "jose";
+import { Client, Connection } from "@temporalio/client";
 import { clusterEnv, json, post, seedCitizens, settle, startNode, type Citizen, type TestNode } from "../support/hub";
 
 describe("slice across three processes", () => {
@@ -85,5 +86,51 @@ describe("slice across three processes", () => {
     const res = await fetch(`${api}/v1/linkages/0f8fad5b-d9cb-469f-a165-70867728950e`);
     assert.equal(res.status, 404);
     assert.equal((await json(res)).code, "HUB_ERR_LINKAGE_NOT_FOUND");
+  });
+});
+
+describe("linkage status without a worker, and visibility", () => {
+  const nodes: TestNode[] = [];
+  let api: string;
+  const env = clusterEnv();
+
+  before(async () => {
+    nodes.push(await startNode("civil-registry", env));
+    nodes.push(await startNode("api,linkages", env));
+    api = nodes[1]!.url;
+  });
+  after(async () => {
+    for (const n of nodes.reverse()) await n.stop();
+  });
+
+  test("status answers while no worker runs, for a running and then for a closed linkage", async () => {
+    const [citizen] = await seedCitizens(1);
+    const applicationNo = `NOWORKER-${Date.now()}`;
+    const res = await post(`${api}/v1/linkages/eid-issuances`, { applicationNo, idNumber: citizen!.citizenNo, name: citizen!.fullName });
+    assert.equal(res.status, 202);
+    const url = api + res.headers.get("location");
+    const waiting = await json(await fetch(url));
+    assert.equal(waiting.status, "RUNNING");
+    assert.deepEqual(waiting.stepsDone, []);
+
+    const worker = await startNode("worker", env);
+    const done = await settle(url);
+    assert.equal(done.status, "COMPLETED");
+    await worker.stop();
+    const closed = await json(await fetch(url));
+    assert.equal(closed.status, "COMPLETED", "answered from the description and result, no worker needed");
+    assert.deepEqual(closed.stepsDone, ["verify-identity", "issue-eid"]);
+
+    // Ops can find it by its search attributes.
+    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+    const client = new Client({ connection });
+    const query = `WorkflowId = "eid-issuance:${applicationNo}" AND LinkageType = "eid-issuance" AND LinkageStatus = "COMPLETED" AND LinkagePartner = "local"`;
+    let found = 0;
+    for (let i = 0; i < 50 && !found; i++) {
+      for await (const _ of client.workflow.list({ query })) found++;
+      if (!found) await new Promise((r) => setTimeout(r, 100));
+    }
+    await connection.close();
+    assert.equal(found, 1);
   });
 });
