@@ -1,16 +1,32 @@
-/** Reads a JSON request body within a size limit; refuses other media types and bad JSON. */
+/**
+ * Reads a request body within a size limit: JSON, or, for an operation that documents XML
+ * media types for its body (`application/xml`, `application/*+xml`), the XML as text.
+ * Refuses other media types and bad JSON.
+ */
 import type { IncomingMessage } from "node:http";
 import { HubError } from "../platform/errors";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+/** Media types whose bodies are read as text and passed on as `{ xml: "<the text>" }`. */
+export const XML_MEDIA_TYPE = /^application\/([\w.-]+\+)?xml$/;
+
+/** A body sent in one of the operation's XML media types: its text, unparsed. */
+export class XmlBody {
+  constructor(
+    readonly mediaType: string,
+    readonly text: string,
+  ) {}
+}
+
+export async function readJsonBody(req: IncomingMessage, xmlMediaTypes: readonly string[] = []): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   const hasBody = declared > 0 || req.headers["transfer-encoding"] !== undefined;
   if (!hasBody) return undefined;
   const mediaType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-  if (mediaType !== "application/json" && !/^application\/[\w.-]+\+json$/.test(mediaType))
-    throw new HubError("HUB_ERR_REQUEST_MEDIA_TYPE", `Send the body as application/json, not ${mediaType || "an unnamed media type"}`);
+  const xml = xmlMediaTypes.includes(mediaType);
+  if (!xml && mediaType !== "application/json" && !/^application\/[\w.-]+\+json$/.test(mediaType))
+    throw new HubError("HUB_ERR_REQUEST_MEDIA_TYPE", `Send the body as ${["application/json", ...xmlMediaTypes].join(" or ")}, not ${mediaType || "an unnamed media type"}`);
   if (declared > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
 
   const chunks: Buffer[] = [];
@@ -22,6 +38,7 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return undefined;
+  if (xml) return new XmlBody(mediaType, text);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import type { ValidateFunction } from "ajv";
 import { compileOpenApiSchema, operations, violations, type ContractViolation, type Operation } from "../contracts";
+import { XML_MEDIA_TYPE, XmlBody } from "./body";
 
 export interface CompiledOperation {
   op: Operation;
@@ -11,6 +12,8 @@ export interface CompiledOperation {
   alias: string;
   pathPattern: RegExp;
   successStatus: number;
+  /** The XML media types the operation documents for its body (read as text, checked against their schema). */
+  xmlMediaTypes: string[];
   validate(input: { path: Record<string, string>; query: Record<string, unknown>; body: unknown }): ContractViolation[];
 }
 
@@ -29,6 +32,11 @@ function compile(op: Operation): CompiledOperation {
   const queryCheck = compileOpenApiSchema(objectSchema(op.parameters, "query"));
   const json = op.requestBody?.content["application/json"];
   const bodyCheck: ValidateFunction | undefined = json ? compileOpenApiSchema(json.schema) : undefined;
+  const xmlChecks = new Map(
+    Object.entries(op.requestBody?.content ?? {})
+      .filter(([type]) => XML_MEDIA_TYPE.test(type))
+      .map(([type, media]) => [type, compileOpenApiSchema(media.schema)] as const),
+  );
   const bodyRequired = op.requestBody?.required === true;
   const successes = Object.keys(op.responses).filter((s) => /^2\d\d$/.test(s));
   if (successes.length !== 1) throw new Error(`${op.operationId} must document exactly one 2xx response`);
@@ -38,16 +46,19 @@ function compile(op: Operation): CompiledOperation {
     alias: `${op.method} ${op.path.replace(/\{(\w+)\}/g, ":$1")}`,
     pathPattern: new RegExp("^" + op.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{\w+\}/g, "[^/]+") + "$"),
     successStatus: Number(successes[0]),
+    xmlMediaTypes: [...xmlChecks.keys()],
     validate({ path, query, body }) {
       const out: ContractViolation[] = [];
       if (!pathCheck(path)) out.push(...violations("path", pathCheck.errors));
       if (!queryCheck(query)) out.push(...violations("query", queryCheck.errors));
       if (body === undefined) {
-        if (bodyRequired) out.push({ in: "body", pointer: "", detail: "a JSON body is required" });
-      } else if (!bodyCheck) {
-        out.push({ in: "body", pointer: "", detail: "this operation takes no body" });
-      } else if (!bodyCheck(body)) {
-        out.push(...violations("body", bodyCheck.errors));
+        if (bodyRequired) out.push({ in: "body", pointer: "", detail: xmlChecks.size ? "a body is required" : "a JSON body is required" });
+      } else {
+        // An XML body is checked as the text it is, against the schema of its media type.
+        const check = body instanceof XmlBody ? xmlChecks.get(body.mediaType) : bodyCheck;
+        const value = body instanceof XmlBody ? body.text : body;
+        if (!check) out.push({ in: "body", pointer: "", detail: "this operation takes no body" });
+        else if (!check(value)) out.push(...violations("body", check.errors));
       }
       return out;
     },

@@ -12,7 +12,7 @@ import { openapi } from "../contracts";
 import { HubError } from "../platform/errors";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
 import type { HubNode } from "../platform/node";
-import { readJsonBody } from "./body";
+import { readJsonBody, XmlBody } from "./body";
 import { sendDocsAsset, sendDocsPage } from "./docs";
 import { OPERATIONS, allowedMethods, byOperationId } from "./operations";
 import { toProblem } from "./problem";
@@ -118,13 +118,14 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             const action = req.$alias?.action;
             if (!action) return;
             const compiled = byOperationId.get(action)!;
-            const body = await readJsonBody(req);
+            const body = await readJsonBody(req, compiled.xmlMediaTypes);
             const pathParams = Object.fromEntries(
               Object.entries(req.$params).filter(([k]) => compiled.op.parameters.some((p) => p.in === "path" && p.name === k)),
             ) as Record<string, string>;
             const errors = compiled.validate({ path: pathParams, query: req.query ?? {}, body });
             if (errors.length) throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${compiled.op.operationId}`, { errors });
-            if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
+            if (body instanceof XmlBody) Object.assign(req.$params, { xml: body.text });
+            else if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
             (ctx.meta as Record<string, unknown>).operationId = compiled.op.operationId;
           },
           onAfterCall(ctx, _route, _req, res, data: Record<string, unknown>) {

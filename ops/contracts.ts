@@ -2,9 +2,10 @@
  * Contract checks and releases:
  *   lint      the OpenAPI document against Redocly's recommended rules (redocly.yaml)
  *   breaking  the served document against the last released one (contracts/released/),
- *             with oasdiff: a breaking change fails unless the major version is raised,
- *             and even then a published /vN operation may be removed but not changed
- *             in place (the changed one comes as a new /v(N+1) path)
+ *             with oasdiff: a breaking change fails unless the major version is raised
+ *             (the minor while it is 0.y.z, initial development), and even then, from 1.0
+ *             on, a published /vN operation may be removed but not changed in place
+ *             (the changed one comes as a new /v(N+1) path)
  *   release   writes the served document as contracts/released/v<info.version>.json
  */
 import { execFileSync } from "node:child_process";
@@ -20,15 +21,21 @@ const RELEASED = path.join(ROOT, "contracts/released");
 const HELP = `Usage: node --import tsx ops/contracts.ts <command>
   lint       lint contracts/openapi.yaml with Redocly (rules in redocly.yaml)
   breaking   compare with the last released contract (contracts/released/) using oasdiff;
-             fails on a breaking change unless info.version's major is raised; even then a
-             published /v<N> operation may be removed but not changed in place (serve the
-             changed one under /v<N+1>)
+             fails on a breaking change unless info.version's major is raised (its minor
+             while the contract is 0.y.z); from 1.0 on, a published /v<N> operation may be
+             removed but not changed in place (serve the changed one under /v<N+1>)
   release    record the current contract as contracts/released/v<info.version>.json
 npm scripts: contracts:lint, contracts:breaking, contracts:release, contracts:gen.`;
 
 type Doc = { info: { version: string }; paths: Record<string, unknown>; [k: string]: unknown };
 
 const major = (version: string) => Number(version.split(".")[0]);
+const minor = (version: string) => Number(version.split(".")[1]);
+
+/** A release that may break: a new major, or (semver's initial development, 0.y.z) a new minor. */
+export function breakingRelease(from: string, to: string): boolean {
+  return major(to) > major(from) || (major(from) === 0 && major(to) === 0 && minor(to) > minor(from));
+}
 
 function compareVersions(a: string, b: string): number {
   const pa = a.split(/[.-]/).map(Number), pb = b.split(/[.-]/).map(Number);
@@ -58,12 +65,13 @@ export async function breakingChanges(base: Doc, revision: Doc): Promise<{ chang
     fs.writeFileSync(path.join(dir, "revision.json"), JSON.stringify(revision));
     const out = execFileSync(oasdiff, ["breaking", "base.json", "revision.json", "--format", "json"], { cwd: dir, encoding: "utf8" });
     const changes = (JSON.parse(out || "[]") as (BreakingChange & { level: number })[]).filter((c) => c.level === 3);
-    const raised = major(revision.info.version) > major(base.info.version);
+    const raised = breakingRelease(base.info.version, revision.info.version);
+    const initial = major(base.info.version) === 0;
     const pathVersion = (p: string | undefined) => /^\/v(\d+)\//.exec(p ?? "")?.[1];
     const released = new Set(Object.keys(base.paths as object).map(pathVersion).filter(Boolean));
     const refused = changes.filter((c) => {
       if (!raised) return true;
-      if (/removed/.test(c.id)) return false; // a major release may drop old operations
+      if (initial || /removed/.test(c.id)) return false; // 0.x promises nothing; a major release may drop operations
       // Published /vN operations never change in place: the changed one is served as /v(N+1).
       return released.has(pathVersion(c.path));
     });

@@ -17,6 +17,8 @@ export interface AgencyCall {
   method: "GET" | "POST" | "PUT" | "DELETE";
   path: string;
   body?: unknown;
+  /** The body's media type when it is not JSON (CAP XML): `body` is then sent as the string it is. */
+  contentType?: string;
   idempotencyKey?: string;
   requestId?: string;
   /** Safe to repeat: a read, or a write the agency de-duplicates by its idempotency key. */
@@ -51,7 +53,8 @@ export class AgencyClient {
     const timeoutMs = c.timeoutMs ?? this.timeoutMs;
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
-    if (c.body !== undefined) headers["Content-Type"] = "application/json";
+    const raw = c.contentType !== undefined && typeof c.body === "string";
+    if (c.body !== undefined) headers["Content-Type"] = raw ? c.contentType! : "application/json";
     if (c.idempotencyKey) headers["Idempotency-Key"] = c.idempotencyKey;
     if (c.requestId) headers["X-Request-Id"] = c.requestId;
     let res: Response;
@@ -59,7 +62,7 @@ export class AgencyClient {
       res = await fetch(this.baseUrl + c.path, {
         method: c.method,
         headers,
-        body: c.body === undefined ? undefined : JSON.stringify(c.body),
+        body: c.body === undefined ? undefined : raw ? (c.body as string) : JSON.stringify(c.body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {

@@ -47,7 +47,7 @@ const oneOf =
     if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(", ")}`);
     return raw as T;
   };
-export const SERVICE_ROLES = ["api", "civil-registry", "linkages", "worker"] as const;
+export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const roles: Parse<ServiceRole[]> = (raw) => {
   const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
@@ -61,7 +61,7 @@ const roles: Parse<ServiceRole[]> = (raw) => {
 const setting = <T, D extends string | undefined>(env: string, def: D, doc: string, parse: Parse<T>): Setting<T, D> => ({ env, default: def, doc, parse });
 
 export const SETTINGS = {
-  services: setting("HUB_SERVICES", "all", "Services this node runs: `all` or a comma list of api, civil-registry, linkages, worker", roles),
+  services: setting("HUB_SERVICES", "all", "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities", roles),
   namespace: setting("HUB_NAMESPACE", "linkage-hub", "Moleculer namespace: nodes join each other only within one namespace on one NATS", text),
   nodeId: setting("HUB_NODE_ID", undefined, "Moleculer node id (default: host name and process id)", text),
   host: setting("HUB_HOST", "127.0.0.1", "Address the REST gateway and the metrics server listen on", text),

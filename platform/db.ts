@@ -37,6 +37,9 @@ function openPostgres(url: string): Db {
     },
     async transaction(fn) {
       const client = await pool.connect();
+      // A connection lost mid-transaction fails the query in flight; the event must not crash the process.
+      const ignore = () => {};
+      client.on("error", ignore);
       try {
         await client.query("BEGIN");
         const result = await fn({
@@ -49,6 +52,7 @@ function openPostgres(url: string): Db {
         await client.query("ROLLBACK").catch(() => {});
         throw err;
       } finally {
+        client.off("error", ignore);
         client.release();
       }
     },

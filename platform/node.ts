@@ -10,7 +10,7 @@ import http from "node:http";
 import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
-import { loadConfig, ConfigError, type Config, type ServiceRole } from "./config";
+import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "./config";
 import { openDb, migrate, type Db } from "./db";
 import { readiness, type Health } from "./health";
 import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
@@ -19,8 +19,10 @@ import { connectBus, type EventBus } from "./events/bus";
 import { startOutboxRelay, type OutboxRelay } from "./events/outbox";
 import { gatewayService } from "../gateway/service";
 import { civilRegistryService } from "../adapters/civil-registry/service";
+import { emergencyService } from "../adapters/emergency/service";
 import { linkagesService } from "../workflows/service";
 import { workerService } from "../workflows/worker";
+import { utilitiesService } from "../adapters/utilities/service";
 
 export interface HubNode {
   config: Config;
@@ -35,8 +37,10 @@ export interface HubNode {
 const SERVICES: Record<ServiceRole, (node: HubNode) => ServiceSchema> = {
   api: gatewayService as (node: HubNode) => ServiceSchema,
   "civil-registry": civilRegistryService,
+  emergency: emergencyService,
   linkages: linkagesService,
   worker: workerService,
+  utilities: utilitiesService,
 };
 
 export interface RunningNode extends HubNode {
@@ -47,7 +51,7 @@ export interface RunningNode extends HubNode {
 
 export async function startHubNode(config: Config = loadConfig()): Promise<RunningNode> {
   const embedded = !config.databaseUrl;
-  if (embedded && config.services.length !== 4)
+  if (embedded && config.services.length !== SERVICE_ROLES.length)
     throw new ConfigError(
       "HUB_SERVICES names only some services, but DATABASE_URL is unset: the embedded PGlite database belongs to one process, so run all services in one node or set DATABASE_URL",
     );

@@ -6,15 +6,14 @@ import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporali
 import type { civilRegistryActivities } from "./activities/civil-registry";
 import type { components } from "../contracts/generated/types";
 import { linkageSteps } from "./steps";
-import type { Progress } from "./visibility";
+import type { LinkageOutcome } from "./visibility";
 
 type Schemas = components["schemas"];
 
 export type EidIssuanceInput = Schemas["EidIssuanceRequest"] & { linkageId: string };
 
-export interface Outcome extends Progress {
+export interface Outcome extends LinkageOutcome {
   status: "COMPLETED" | "REFUSED";
-  reason?: string;
   result?: Schemas["Eid"];
 }
 

@@ -13,8 +13,8 @@ import { temporal } from "../platform/temporal";
 import { nameBasedUuid } from "../platform/ids";
 import { createEvent } from "../platform/events/envelope";
 import { enqueue } from "../platform/events/outbox";
-import type { Outcome } from "./eid-issuance";
-import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type Progress } from "./visibility";
+import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type LinkageOutcome, type Progress } from "./visibility";
+import type * as workflows from "./index";
 import { temporal as temporalProto } from "@temporalio/proto";
 
 type Schemas = components["schemas"];
@@ -33,7 +33,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
   const { client } = temporal(config);
 
   /** Records the linkage once; its `linkages.linkage.started` event commits with the record. */
-  async function record(type: Linkage["type"], businessKey: string, requestId: string | null): Promise<LinkageRow> {
+  async function record(type: string, businessKey: string, requestId: string | null): Promise<LinkageRow> {
     const id = nameBasedUuid(`${type}:${businessKey}`);
     const created = await db.transaction(async (tx) => {
       const inserted = await tx.query(
@@ -69,14 +69,38 @@ export function linkagesService(node: HubNode): ServiceSchema {
         return { ...base, status: "RUNNING", ...progress };
       }
       case "COMPLETED": {
-        const outcome = (await handle.result()) as Outcome;
-        return { ...base, ...outcome, closedAt, ...(outcome.result ? { result: { ...outcome.result } } : {}) };
+        const outcome = (await handle.result()) as LinkageOutcome;
+        const { result, ...rest } = outcome;
+        return { ...base, ...rest, closedAt, ...(result ? { result: { ...result } } : {}) };
       }
       case "CANCELLED":
         return { ...base, status: "CANCELLED", currentStep: null, stepsDone: [], closedAt };
       default:
         return { ...base, status: "FAILED", currentStep: null, stepsDone: [], closedAt, reason: `the workflow ${described.status.name.toLowerCase().replace(/_/g, " ")}` };
     }
+  }
+
+  /** Records the linkage and starts its workflow; a repeat finds both and starts nothing. */
+  async function start(type: string, workflow: keyof typeof workflows, businessKey: string, params: object, ctx: Context): Promise<Linkage> {
+    const row = await record(type, businessKey, ctx.requestID);
+    try {
+      await client.workflow.start(workflow, {
+        workflowId: row.workflow_id,
+        taskQueue: config.temporalTaskQueue,
+        args: [{ ...params, linkageId: row.id }] as never,
+        workflowIdConflictPolicy: "USE_EXISTING",
+        workflowIdReusePolicy: "REJECT_DUPLICATE",
+        memo: { linkageId: row.id, requestId: ctx.requestID },
+        typedSearchAttributes: [
+          { key: LINKAGE_TYPE, value: type },
+          { key: LINKAGE_PARTNER, value: config.defaultPartner },
+          { key: LINKAGE_STATUS, value: "RUNNING" },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return status(row);
   }
 
   return {
@@ -96,27 +120,12 @@ export function linkagesService(node: HubNode): ServiceSchema {
       "eidIssuance.start": {
         params: contractSchema("EidIssuanceRequest"),
         result: contractSchema("Linkage"),
-        async handler(ctx: Context<Schemas["EidIssuanceRequest"]>): Promise<Linkage> {
-          const row = await record("eid-issuance", ctx.params.applicationNo, ctx.requestID);
-          try {
-            await client.workflow.start("eidIssuance", {
-              workflowId: row.workflow_id,
-              taskQueue: config.temporalTaskQueue,
-              args: [{ ...ctx.params, linkageId: row.id }],
-              workflowIdConflictPolicy: "USE_EXISTING",
-              workflowIdReusePolicy: "REJECT_DUPLICATE",
-              memo: { linkageId: row.id, requestId: ctx.requestID },
-              typedSearchAttributes: [
-                { key: LINKAGE_TYPE, value: row.type },
-                { key: LINKAGE_PARTNER, value: config.defaultPartner },
-                { key: LINKAGE_STATUS, value: "RUNNING" },
-              ],
-            });
-          } catch (err) {
-            if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-          }
-          return status(row);
-        },
+        handler: (ctx: Context<Schemas["EidIssuanceRequest"]>) => start("eid-issuance", "eidIssuance", ctx.params.applicationNo, ctx.params, ctx),
+      },
+      "marriage.start": {
+        params: contractSchema("MarriageRegistrationRequest"),
+        result: contractSchema("Linkage"),
+        handler: (ctx: Context<Schemas["MarriageRegistrationRequest"]>) => start("marriage-registration", "marriageRegistration", ctx.params.applicationNo, ctx.params, ctx),
       },
       "status.get": {
         params: contractSchema("LinkageRef"),

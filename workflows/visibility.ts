@@ -18,5 +18,12 @@ export interface Progress {
   stepsDone: string[];
 }
 
+/** What every linkage workflow returns: how it ended, and what it produced. */
+export interface LinkageOutcome extends Progress {
+  status: "COMPLETED" | "REFUSED" | "CANCELLED";
+  reason?: string;
+  result?: object;
+}
+
 /** The memo key holding a running linkage's progress. */
 export const PROGRESS_MEMO = "progress";

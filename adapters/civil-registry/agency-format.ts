@@ -47,3 +47,107 @@ export const isRegistryError = ajv.compile<RegistryError>({
   properties: { errorCode: { type: "string" }, errorMessage: { type: "string" } },
   required: ["errorCode"],
 });
+
+/** An e-ID's standing, without the credential or the holder: what a verifier asks after the signature. */
+export interface RegistryEidStatus {
+  eidNo: string;
+  status: "ACTIVE" | "REVOKED";
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+export interface RegistryRevocation {
+  eidNo: string;
+  citizenNo: string;
+  status: "REVOKED";
+  revokedAt: string;
+}
+
+export type RegistryMaritalStatusValue = "SINGLE" | "MARRIED" | "DIVORCED" | "WIDOWED";
+
+/** A person's marital status and nothing else about them. */
+export interface RegistryMaritalStatus {
+  citizenNo: string;
+  maritalStatus: RegistryMaritalStatusValue;
+}
+
+export interface RegistryMarriage {
+  registrationNo: string;
+  spouses: [string, string];
+  registeredAt: string;
+}
+
+export interface RegistryAddress {
+  province: string;
+  city: string;
+  district: string;
+  street: string;
+  postcode: string;
+}
+
+export interface RegistryAddressChange {
+  changeNo: string;
+  citizenNos: string[];
+  address: RegistryAddress;
+  effectiveAt: string;
+}
+
+/** Most citizens one household address change may move. */
+export const MAX_HOUSEHOLD = 50;
+
+const citizenNo = { type: "string", format: "resident-id" } as const;
+const timestamp = { type: "string", format: "date-time" } as const;
+const addressText = { type: "string", minLength: 1, maxLength: 100 } as const;
+
+export const registryAddressSchema = {
+  type: "object",
+  properties: { province: addressText, city: addressText, district: addressText, street: addressText, postcode: { type: "string", pattern: "^[0-9]{6}$" } },
+  required: ["province", "city", "district", "street", "postcode"],
+  additionalProperties: false,
+} as const;
+
+export const isRegistryAddress = ajv.compile<RegistryAddress>(registryAddressSchema);
+
+export const isRegistryEidStatus = ajv.compile<RegistryEidStatus>({
+  type: "object",
+  properties: {
+    eidNo: { type: "string", minLength: 1, maxLength: 64 },
+    status: { enum: ["ACTIVE", "REVOKED"] },
+    expiresAt: timestamp,
+    revokedAt: { anyOf: [timestamp, { type: "null" }] },
+  },
+  required: ["eidNo", "status", "expiresAt", "revokedAt"],
+});
+
+export const isRegistryRevocation = ajv.compile<RegistryRevocation>({
+  type: "object",
+  properties: { eidNo: { type: "string", minLength: 1, maxLength: 64 }, citizenNo, status: { const: "REVOKED" }, revokedAt: timestamp },
+  required: ["eidNo", "citizenNo", "status", "revokedAt"],
+});
+
+export const isRegistryMaritalStatus = ajv.compile<RegistryMaritalStatus>({
+  type: "object",
+  properties: { citizenNo, maritalStatus: { enum: ["SINGLE", "MARRIED", "DIVORCED", "WIDOWED"] } },
+  required: ["citizenNo", "maritalStatus"],
+});
+
+export const isRegistryMarriage = ajv.compile<RegistryMarriage>({
+  type: "object",
+  properties: {
+    registrationNo: { type: "string", pattern: "^MR[0-9]{4}[0-9A-F]{12}$" },
+    spouses: { type: "array", prefixItems: [citizenNo, citizenNo], items: false, minItems: 2 },
+    registeredAt: timestamp,
+  },
+  required: ["registrationNo", "spouses", "registeredAt"],
+});
+
+export const isRegistryAddressChange = ajv.compile<RegistryAddressChange>({
+  type: "object",
+  properties: {
+    changeNo: { type: "string", pattern: "^AC[0-9A-F]{16}$" },
+    citizenNos: { type: "array", items: citizenNo, minItems: 1, maxItems: MAX_HOUSEHOLD },
+    address: registryAddressSchema,
+    effectiveAt: timestamp,
+  },
+  required: ["changeNo", "citizenNos", "address", "effectiveAt"],
+});

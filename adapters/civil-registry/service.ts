@@ -4,7 +4,18 @@ import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import { AgencyClient } from "../../platform/agency-client";
 import type { HubNode } from "../../platform/node";
-import { fromEidIssue, fromPersonCheck, toPersonCheck } from "./mapping";
+import { eidSignatureChecker } from "./eid-verifier";
+import {
+  fromAddressChange,
+  fromEidIssue,
+  fromEidStatus,
+  fromMaritalStatus,
+  fromMarriage,
+  fromPersonCheck,
+  fromRevocation,
+  toMarriage,
+  toPersonCheck,
+} from "./mapping";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
 
@@ -13,6 +24,20 @@ type Schemas = components["schemas"];
 export function civilRegistryService(node: HubNode): ServiceSchema {
   const { civilRegistryUrl, civilRegistryTimeoutMs, civilRegistryToken } = node.config;
   const client = new AgencyClient("civil-registry", civilRegistryUrl, civilRegistryTimeoutMs, { token: civilRegistryToken });
+  const checkSignature = eidSignatureChecker(client.agency, civilRegistryUrl, civilRegistryTimeoutMs, civilRegistryToken);
+  const requestId = (ctx: Context) => ctx.requestID ?? undefined;
+
+  /**
+   * Publishes a fact the registry has confirmed, through the outbox. The event id is derived
+   * from the registry's record, so a retried or repeated call yields the same id and JetStream
+   * keeps one copy (within its de-duplication window).
+   */
+  async function publish(ctx: Context, type: string, data: object, subject: string, id: string): Promise<void> {
+    const event = createEvent(type, data, { source: "civil-registry", subject, id, requestId: ctx.requestID, linkageId: (ctx.meta as { linkageId?: string }).linkageId });
+    await node.db.transaction((tx) => enqueue(tx, event));
+    node.outbox.kick();
+  }
+
   return {
     name: "civil-registry",
     actions: {
@@ -20,7 +45,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         params: contractSchema("IdentityVerificationRequest"),
         result: contractSchema("IdentityVerificationResult"),
         async handler(ctx: Context<Schemas["IdentityVerificationRequest"]>): Promise<Schemas["IdentityVerificationResult"]> {
-          const answer = await client.call({ method: "POST", path: "/registry/v2/person-checks", body: toPersonCheck(ctx.params), requestId: ctx.requestID ?? undefined, retry: true });
+          const answer = await client.call({ method: "POST", path: "/registry/v2/person-checks", body: toPersonCheck(ctx.params), requestId: requestId(ctx), retry: true });
           return fromPersonCheck(client, answer);
         },
       },
@@ -29,24 +54,87 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         result: contractSchema("Eid"),
         async handler(ctx: Context<Schemas["EidIssueParams"]>): Promise<Schemas["Eid"]> {
           const { idNumber, idempotencyKey } = ctx.params;
+          const answer = await client.call({ method: "POST", path: "/registry/v2/eids", body: { citizenNo: idNumber }, idempotencyKey, retry: true, requestId: requestId(ctx) });
+          const eid = fromEidIssue(client, answer, idNumber);
+          const data = { eidNo: eid.eidNo, idNumber, issuedAt: eid.issuedAt, expiresAt: eid.expiresAt };
+          await publish(ctx, "civil-registry.eid.issued", data, eid.eidNo, `eid-issued:${eid.eidNo}`);
+          return eid;
+        },
+      },
+      "eid.verify": {
+        params: contractSchema("EidVerificationRequest"),
+        result: contractSchema("EidVerificationResult"),
+        async handler(ctx: Context<Schemas["EidVerificationRequest"]>): Promise<Schemas["EidVerificationResult"]> {
+          const signed = await checkSignature(ctx.params.credential);
+          if (!signed.ok) return { valid: false, reason: signed.reason };
+          const answer = await client.call({ method: "GET", path: `/registry/v2/eids/${encodeURIComponent(signed.eidNo)}/status`, requestId: requestId(ctx), retry: true });
+          const status = fromEidStatus(client, answer, signed.eidNo);
+          if (!status) return { valid: false, reason: "UNKNOWN_EID" };
+          if (status.status === "REVOKED") return { valid: false, reason: "REVOKED" };
+          if (Date.parse(status.expiresAt) <= Date.now()) return { valid: false, reason: "EXPIRED" };
+          return { valid: true, eidNo: signed.eidNo };
+        },
+      },
+      "eid.revoke": {
+        params: contractSchema("EidRevokeParams"),
+        result: contractSchema("EidRevocation"),
+        async handler(ctx: Context<Schemas["EidRevokeParams"]>): Promise<Schemas["EidRevocation"]> {
+          const { eidNo, reason, idempotencyKey } = ctx.params;
           const answer = await client.call({
             method: "POST",
-            path: "/registry/v2/eids",
-            body: { citizenNo: idNumber },
+            path: `/registry/v2/eids/${encodeURIComponent(eidNo)}/revocation`,
+            body: reason === undefined ? {} : { reason },
             idempotencyKey,
             retry: true,
-            requestId: ctx.requestID ?? undefined,
+            requestId: requestId(ctx),
           });
-          const eid = fromEidIssue(client, answer, idNumber);
-          // The registry owns the fact; a retried issuance yields the same event id (de-duplicated).
-          const event = createEvent(
-            "civil-registry.eid.issued",
-            { eidNo: eid.eidNo, idNumber, issuedAt: eid.issuedAt, expiresAt: eid.expiresAt },
-            { source: "civil-registry", subject: eid.eidNo, id: `eid-issued:${eid.eidNo}`, requestId: ctx.requestID, linkageId: (ctx.meta as { linkageId?: string }).linkageId },
-          );
-          await node.db.transaction((tx) => enqueue(tx, event));
-          node.outbox.kick();
-          return eid;
+          const { idNumber, ...revocation } = fromRevocation(client, answer, eidNo);
+          await publish(ctx, "civil-registry.eid.revoked", { eidNo, idNumber, revokedAt: revocation.revokedAt }, eidNo, `eid-revoked:${eidNo}`);
+          return revocation;
+        },
+      },
+      "marital-status.get": {
+        params: contractSchema("MaritalStatusParams"),
+        result: contractSchema("MaritalStatus"),
+        async handler(ctx: Context<Schemas["MaritalStatusParams"]>): Promise<Schemas["MaritalStatus"]> {
+          const { idNumber } = ctx.params;
+          const answer = await client.call({ method: "GET", path: `/registry/v2/persons/${idNumber}/marital-status`, requestId: requestId(ctx), retry: true });
+          return fromMaritalStatus(client, answer, idNumber);
+        },
+      },
+      "marriage.register": {
+        params: contractSchema("MarriageRegisterParams"),
+        result: contractSchema("Marriage"),
+        async handler(ctx: Context<Schemas["MarriageRegisterParams"]>): Promise<Schemas["Marriage"]> {
+          const answer = await client.call({
+            method: "POST",
+            path: "/registry/v2/marriages",
+            body: toMarriage(ctx.params),
+            idempotencyKey: ctx.params.idempotencyKey,
+            retry: true,
+            requestId: requestId(ctx),
+          });
+          const marriage = fromMarriage(client, answer, ctx.params);
+          await publish(ctx, "civil-registry.marriage.registered", marriage, marriage.registrationNo, `marriage-registered:${marriage.registrationNo}`);
+          return marriage;
+        },
+      },
+      "household.change-address": {
+        params: contractSchema("AddressChangeParams"),
+        result: contractSchema("AddressChange"),
+        async handler(ctx: Context<Schemas["AddressChangeParams"]>): Promise<Schemas["AddressChange"]> {
+          const { idNumbers, address, idempotencyKey } = ctx.params;
+          const answer = await client.call({
+            method: "POST",
+            path: "/registry/v2/address-changes",
+            body: { citizenNos: idNumbers, address },
+            idempotencyKey,
+            retry: true,
+            requestId: requestId(ctx),
+          });
+          const change = fromAddressChange(client, answer, ctx.params);
+          await publish(ctx, "civil-registry.household.address-changed", change, change.changeNo, `address-changed:${change.changeNo}`);
+          return change;
         },
       },
     },

@@ -24,6 +24,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/eid-verifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an e-ID credential
+         * @description Checks the credential's EdDSA signature against the civil registry's published JWKS
+         *     (`/.well-known/jwks.json` at the registry; retired keys stay published, so e-IDs
+         *     signed before a key rotation still verify), its expiry, and then asks the registry
+         *     whether the e-ID is still active. Answers `valid` with the e-ID's number, or not
+         *     valid with the reason; nothing else about the holder is disclosed.
+         */
+        post: operations["civil-registry.eid.verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/linkages/eid-issuances": {
         parameters: {
             query?: never;
@@ -47,6 +71,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/linkages/marriages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a marriage registration
+         * @description Verifies both applicants' identities and that both may marry (not married, of legal
+         *     age), issues an e-ID to each applicant who brings none, registers the marriage
+         *     presenting both e-IDs, and moves the couple to `householdAddress` when given.
+         *     Answers `202` at once with the linkage and its `Location`. A refusal ends the
+         *     linkage as `REFUSED` with its reason; e-IDs issued only for the application are
+         *     then revoked. The same `applicationNo` again returns the existing linkage.
+         */
+        post: operations["linkages.marriage.start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/linkages/{id}": {
         parameters: {
             query?: never;
@@ -59,6 +108,75 @@ export interface paths {
          * @description Current step, steps done and, once it has ended, the outcome.
          */
         get: operations["linkages.status.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report an emergency incident, or a change to one, as a CAP 1.2 alert
+         * @description Takes an OASIS CAP 1.2 alert as XML (`application/cap+xml` or `application/xml`) or in
+         *     its JSON form, forwards it to the emergency services system and answers with the
+         *     incident's current state. An incident is identified by the sender and identifier of its
+         *     first alert: an `Update` or `Cancel` alert (a new identifier whose `references` name
+         *     earlier ones) changes or ends that incident and never opens a second one; one whose
+         *     original the hub never saw is taken as the incident's current state. Sending an alert
+         *     again changes nothing and answers the same incident. Malformed XML or CAP is a `400`
+         *     listing each problem.
+         */
+        post: operations["emergency.incident.report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/incidents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident's current state
+         * @description Its status, what and where it is, and every alert received for it.
+         */
+        get: operations["emergency.incident.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/utility-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Utility accounts at an address
+         * @description The gas, power and water accounts the utility holds at a street address (street and
+         *     house number) within a postcode, with their status. An address the utility does not
+         *     know answers an empty list. The holders' identity numbers are not disclosed.
+         */
+        get: operations["utilities.account.lookup"];
         put?: never;
         post?: never;
         delete?: never;
@@ -183,6 +301,227 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * CAP 1.2 alert (JSON form)
+         * @description An OASIS CAP 1.2 alert as the contract carries it: every element of `alert`, `info` and `area` except `info/resource` and digital signatures, with the same names. `references` is the space-separated list split into its `sender,identifier,sent` triples. The emergency adapter maps it to and from CAP XML.
+         */
+        CapAlert: {
+            identifier: string;
+            sender: string;
+            /**
+             * Format: date-time
+             * @description CAP date-time: seconds, an explicit offset (`-00:00` for UTC), no `Z`, no fractions.
+             */
+            sent: string;
+            /** @enum {unknown} */
+            status: "Actual" | "Exercise" | "System" | "Test" | "Draft";
+            /** @enum {unknown} */
+            msgType: "Alert" | "Update" | "Cancel" | "Ack" | "Error";
+            source?: string;
+            /** @enum {unknown} */
+            scope: "Public" | "Restricted" | "Private";
+            restriction?: string;
+            addresses?: string;
+            code?: string[];
+            note?: string;
+            /** @description The earlier alerts this one refers to (CAP `references`). */
+            references?: {
+                sender: string;
+                identifier: string;
+                /**
+                 * Format: date-time
+                 * @description CAP date-time: seconds, an explicit offset (`-00:00` for UTC), no `Z`, no fractions.
+                 */
+                sent: string;
+            }[];
+            incidents?: string;
+            /** @description At least one: an alert without `info` carries no incident. */
+            info: {
+                language?: string;
+                category: ("Geo" | "Met" | "Safety" | "Security" | "Rescue" | "Fire" | "Health" | "Env" | "Transport" | "Infra" | "CBRNE" | "Other")[];
+                event: string;
+                responseType?: ("Shelter" | "Evacuate" | "Prepare" | "Execute" | "Avoid" | "Monitor" | "Assess" | "AllClear" | "None")[];
+                /** @enum {unknown} */
+                urgency: "Immediate" | "Expected" | "Future" | "Past" | "Unknown";
+                /** @enum {unknown} */
+                severity: "Extreme" | "Severe" | "Moderate" | "Minor" | "Unknown";
+                /** @enum {unknown} */
+                certainty: "Observed" | "Likely" | "Possible" | "Unlikely" | "Unknown";
+                audience?: string;
+                /** @description System-specific codes for the event type. */
+                eventCode?: {
+                    valueName: string;
+                    value: string;
+                }[];
+                /**
+                 * Format: date-time
+                 * @description CAP date-time: seconds, an explicit offset (`-00:00` for UTC), no `Z`, no fractions.
+                 */
+                effective?: string;
+                /**
+                 * Format: date-time
+                 * @description CAP date-time: seconds, an explicit offset (`-00:00` for UTC), no `Z`, no fractions.
+                 */
+                onset?: string;
+                /**
+                 * Format: date-time
+                 * @description CAP date-time: seconds, an explicit offset (`-00:00` for UTC), no `Z`, no fractions.
+                 */
+                expires?: string;
+                senderName?: string;
+                headline?: string;
+                description?: string;
+                instruction?: string;
+                web?: string;
+                contact?: string;
+                /** @description System-specific parameters; `address.province`, `address.city`, `address.district`, `address.street`, `address.postcode` give the incident's address. */
+                parameter?: {
+                    valueName: string;
+                    value: string;
+                }[];
+                area?: {
+                    areaDesc: string;
+                    polygon?: string[];
+                    circle?: string[];
+                    /** @description Geographic codes; the `address.*` names give the incident's address. */
+                    geocode?: {
+                        valueName: string;
+                        value: string;
+                    }[];
+                    altitude?: number;
+                    ceiling?: number;
+                }[];
+            }[];
+        };
+        /**
+         * CAP 1.2 alert (XML text)
+         * @description A CAP 1.2 alert as its XML text, namespace `urn:oasis:names:tc:emergency:cap:1.2`. The gateway passes an `application/cap+xml` or `application/xml` body to `emergency.incident.report` in this form.
+         */
+        CapAlertXml: {
+            xml: string;
+        };
+        /**
+         * Incident report
+         * @description Params of `emergency.incident.report`: a CAP 1.2 alert, as XML text (`{"xml": ...}`) or in its JSON form (`CapAlert`).
+         */
+        IncidentReportParams: Record<string, never>;
+        /**
+         * Incident id
+         * Format: uuid
+         * @description Name-based UUID of `incident:<sender>:<first alert identifier>`.
+         * @example 0f8fad5b-d9cb-569f-a165-70867728950e
+         */
+        IncidentId: string;
+        /** Incident reference */
+        IncidentRef: {
+            id: components["schemas"]["IncidentId"];
+        };
+        /**
+         * Incident address
+         * @description Where an incident is, as far as its alerts say (the civil registry's address fields).
+         */
+        IncidentAddress: {
+            province?: string;
+            city?: string;
+            district?: string;
+            street?: string;
+            postcode?: string;
+        };
+        /**
+         * Incident
+         * @description An emergency incident: identified by the sender and identifier of its first alert; `Update` alerts change it, a `Cancel` or an all-clear ends it.
+         */
+        Incident: {
+            id: components["schemas"]["IncidentId"];
+            sender: string;
+            firstIdentifier: string;
+            /** @enum {unknown} */
+            status: "OPEN" | "CLEARED" | "CANCELLED";
+            event: string;
+            /** @enum {unknown} */
+            category: "Geo" | "Met" | "Safety" | "Security" | "Rescue" | "Fire" | "Health" | "Env" | "Transport" | "Infra" | "CBRNE" | "Other";
+            /** @enum {unknown} */
+            severity: "Extreme" | "Severe" | "Moderate" | "Minor" | "Unknown";
+            /** @enum {unknown} */
+            urgency: "Immediate" | "Expected" | "Future" | "Past" | "Unknown";
+            /** @enum {unknown} */
+            certainty: "Observed" | "Likely" | "Possible" | "Unlikely" | "Unknown";
+            headline?: string;
+            areaDesc?: string;
+            address?: components["schemas"]["IncidentAddress"];
+            /**
+             * Format: date-time
+             * @description `sent` of the alert that set the incident's current state.
+             */
+            updatedAt: string;
+            /** @description Every alert the hub received for the incident, in the order received. */
+            alerts: {
+                identifier: string;
+                /** @enum {unknown} */
+                msgType: "Alert" | "Update" | "Cancel" | "Ack" | "Error";
+                /**
+                 * Format: date-time
+                 * @description CAP date-time: seconds, an explicit offset (`-00:00` for UTC), no `Z`, no fractions.
+                 */
+                sent: string;
+            }[];
+        };
+        /**
+         * Dispatch request
+         * @description Params of `emergency.incident.dispatch`. The idempotency key travels to the emergency services system, so a retried request never dispatches twice.
+         */
+        IncidentDispatchParams: {
+            incidentId: components["schemas"]["IncidentId"];
+            units: {
+                /** @enum {unknown} */
+                type: "FIRE_ENGINE" | "AMBULANCE" | "POLICE" | "HAZMAT";
+                count: number;
+            }[];
+            idempotencyKey: string;
+        };
+        /**
+         * Dispatch
+         * @description Units the emergency services system sent to an incident.
+         */
+        Dispatch: {
+            dispatchId: string;
+            incidentId: components["schemas"]["IncidentId"];
+            units: {
+                unitId: string;
+                /** @enum {unknown} */
+                type: "FIRE_ENGINE" | "AMBULANCE" | "POLICE" | "HAZMAT";
+            }[];
+            /** Format: date-time */
+            dispatchedAt: string;
+        };
+        /**
+         * All-clear
+         * @description Params of `emergency.incident.allClear`: the hub sends a CAP `Update` with responseType `AllClear` for the incident, once (a repeat sends the same alert).
+         */
+        IncidentAllClearParams: {
+            incidentId: components["schemas"]["IncidentId"];
+            note?: string;
+        };
+        /**
+         * emergency.incident.reported / updated / cleared
+         * @description An alert opened (`reported`), changed (`updated`) or ended (`cleared`) an incident. Published through the outbox once the hub has recorded the alert.
+         */
+        IncidentEvent: {
+            incidentId: components["schemas"]["IncidentId"];
+            sender: string;
+            firstIdentifier: string;
+            alertIdentifier: string;
+            /** @enum {unknown} */
+            msgType: "Alert" | "Update" | "Cancel" | "Ack" | "Error";
+            /** @enum {unknown} */
+            status: "OPEN" | "CLEARED" | "CANCELLED";
+            event: string;
+            /** @enum {unknown} */
+            category: "Geo" | "Met" | "Safety" | "Security" | "Rescue" | "Fire" | "Health" | "Env" | "Transport" | "Infra" | "CBRNE" | "Other";
+            /** @enum {unknown} */
+            severity: "Extreme" | "Severe" | "Moderate" | "Minor" | "Unknown";
+            address?: components["schemas"]["IncidentAddress"];
+        };
+        /**
          * Resident identity number
          * Format: resident-id
          * @description 18-character resident identity number (GB 11643-1999): area code, birth date, sequence and the ISO 7064 MOD 11-2 check character.
@@ -241,6 +580,21 @@ export interface components {
             name: components["schemas"]["PersonName"];
         };
         /**
+         * Marriage registration request
+         * @description Params of `linkages.marriage.start`: register a marriage, issuing an e-ID to each applicant who brings none, and move the couple to a shared household address when one is given. `applicationNo` is the partner's business key: the same number again returns the existing linkage.
+         */
+        MarriageRegistrationRequest: {
+            /** @example MR-2026-000001 */
+            applicationNo: string;
+            applicants: {
+                idNumber: components["schemas"]["ResidentId"];
+                name: components["schemas"]["PersonName"];
+                /** @description The applicant's e-ID, if they hold one; without it the linkage issues one. */
+                credential?: string;
+            }[];
+            householdAddress?: components["schemas"]["HouseholdAddress"];
+        };
+        /**
          * Linkage id
          * Format: uuid
          * @example 0f8fad5b-d9cb-469f-a165-70867728950e
@@ -259,8 +613,8 @@ export interface components {
          */
         Linkage: {
             id: components["schemas"]["LinkageId"];
-            /** @enum {string} */
-            type: "eid-issuance";
+            /** @description The kind of linkage. More kinds are added over time: treat an unknown one as opaque. */
+            type: string;
             /** @description The partner's key for the case, e.g. its application number. */
             businessKey: string;
             /**
@@ -365,14 +719,323 @@ export interface components {
             expiresAt: string;
         };
         /**
+         * e-ID verification request
+         * @description Params of `civil-registry.eid.verify`: is this e-ID credential genuine, unexpired and still active?
+         */
+        EidVerificationRequest: {
+            /** @description An e-ID credential: a compact JWS (EdDSA) signed by the civil registry. */
+            credential: string;
+        };
+        /**
+         * e-ID verification result
+         * @description `valid` only when the credential's signature verifies with a key of the registry's published JWKS, it has not expired and the registry says it is still active. Nothing else about the holder is disclosed. `eidNo` comes with a valid answer, `reason` with any other.
+         */
+        EidVerificationResult: {
+            valid: boolean;
+            /** @description The e-ID's number, when the credential is valid. */
+            eidNo?: string;
+            /**
+             * @description Why the credential is not valid: MALFORMED (not an e-ID credential), UNKNOWN_KEY (signed with a key the registry never published), BAD_SIGNATURE (altered or forged), EXPIRED, REVOKED, UNKNOWN_EID (the registry has no such e-ID).
+             * @enum {unknown}
+             */
+            reason?: "MALFORMED" | "UNKNOWN_KEY" | "BAD_SIGNATURE" | "EXPIRED" | "REVOKED" | "UNKNOWN_EID";
+        };
+        /**
+         * e-ID revoke params
+         * @description Params of `civil-registry.eid.revoke`.
+         */
+        EidRevokeParams: {
+            eidNo: string;
+            reason?: string;
+            /** @description Travels to the registry as its Idempotency-Key: the same key again never repeats the change. */
+            idempotencyKey: string;
+        };
+        /**
+         * e-ID revocation
+         * @description Result of `civil-registry.eid.revoke`: the e-ID is revoked from `revokedAt` on.
+         */
+        EidRevocation: {
+            eidNo: string;
+            /** Format: date-time */
+            revokedAt: string;
+        };
+        /**
+         * civil-registry.eid.revoked
+         * @description The civil registry revoked an e-ID (published by the civil-registry adapter once the registry confirms it).
+         */
+        EidRevokedEvent: {
+            eidNo: string;
+            idNumber: components["schemas"]["ResidentId"];
+            /** Format: date-time */
+            revokedAt: string;
+        };
+        /**
+         * Marital status params
+         * @description Params of `civil-registry.marital-status.get`.
+         */
+        MaritalStatusParams: {
+            idNumber: components["schemas"]["ResidentId"];
+        };
+        /**
+         * Marital status
+         * @description A citizen's marital status at the registry, and nothing else about them.
+         */
+        MaritalStatus: {
+            /** @enum {unknown} */
+            maritalStatus: "SINGLE" | "MARRIED" | "DIVORCED" | "WIDOWED";
+        };
+        /**
+         * Marriage registration params
+         * @description Params of `civil-registry.marriage.register`: both applicants, each with their own e-ID credential, which the registry verifies.
+         */
+        MarriageRegisterParams: {
+            applicants: {
+                idNumber: components["schemas"]["ResidentId"];
+                /** @description An e-ID credential: a compact JWS (EdDSA) signed by the civil registry. */
+                credential: string;
+            }[];
+            /** @description Travels to the registry as its Idempotency-Key: the same key again never repeats the change. */
+            idempotencyKey: string;
+        };
+        /**
+         * Marriage
+         * @description A registered marriage.
+         */
+        Marriage: {
+            registrationNo: string;
+            spouses: components["schemas"]["ResidentId"][];
+            /** Format: date-time */
+            registeredAt: string;
+        };
+        /**
+         * civil-registry.marriage.registered
+         * @description The civil registry registered a marriage (published by the civil-registry adapter once the registry confirms it).
+         */
+        MarriageRegisteredEvent: {
+            registrationNo: string;
+            spouses: components["schemas"]["ResidentId"][];
+            /** Format: date-time */
+            registeredAt: string;
+        };
+        /**
+         * Household address
+         * @description A structured postal address in mainland China, as the civil registry records it.
+         */
+        HouseholdAddress: {
+            province: string;
+            city: string;
+            district: string;
+            street: string;
+            postcode: string;
+        };
+        /**
+         * Household address change params
+         * @description Params of `civil-registry.household.change-address`: one citizen or a whole household moves to a new address.
+         */
+        AddressChangeParams: {
+            idNumbers: components["schemas"]["ResidentId"][];
+            address: components["schemas"]["HouseholdAddress"];
+            /** @description Travels to the registry as its Idempotency-Key: the same key again never repeats the change. */
+            idempotencyKey: string;
+        };
+        /**
+         * Household address change
+         * @description A recorded address change, effective from `effectiveAt`.
+         */
+        AddressChange: {
+            changeNo: string;
+            idNumbers: components["schemas"]["ResidentId"][];
+            address: components["schemas"]["HouseholdAddress"];
+            /** Format: date-time */
+            effectiveAt: string;
+        };
+        /**
+         * civil-registry.household.address-changed
+         * @description The civil registry recorded a new address for a household (published by the civil-registry adapter once the registry confirms it).
+         */
+        HouseholdAddressChangedEvent: {
+            changeNo: string;
+            idNumbers: components["schemas"]["ResidentId"][];
+            address: components["schemas"]["HouseholdAddress"];
+            /** Format: date-time */
+            effectiveAt: string;
+        };
+        /**
          * linkages.linkage.started
          * @description A linkage was recorded and its workflow started (published through the outbox, so it exists exactly when the linkage's record does).
          */
         LinkageStartedEvent: {
             linkageId: components["schemas"]["LinkageId"];
-            /** @enum {string} */
-            linkageType: "eid-issuance";
+            linkageType: string;
             businessKey: string;
+        };
+        /**
+         * Utility service
+         * @description A service a utility supplies to an address.
+         * @enum {unknown}
+         */
+        UtilityService: "gas" | "power" | "water";
+        /**
+         * Utility account number
+         * @description The utility's own account number: its service letter (G gas, E power, W water) and ten digits.
+         * @example G0000000001
+         */
+        UtilityAccountNo: string;
+        /**
+         * Address part
+         * @description One part of a supply address (province, city, district, or street with house number).
+         * @example 建设路12号
+         */
+        UtilityAddressPart: string;
+        /**
+         * Supply address
+         * @description An address a utility supplies, in the civil registry's structure. Parts carry no comma and no control character.
+         */
+        UtilityAddress: {
+            province: components["schemas"]["UtilityAddressPart"];
+            city: components["schemas"]["UtilityAddressPart"];
+            district: components["schemas"]["UtilityAddressPart"];
+            street: components["schemas"]["UtilityAddressPart"];
+            postcode: string;
+        };
+        /**
+         * Idempotency key
+         * @description Travels to the utility with the order: a repeated order with the same key is carried out once.
+         */
+        UtilityIdempotencyKey: string;
+        /** Account holder */
+        UtilityHolder: {
+            idNumber: components["schemas"]["ResidentId"];
+            name: components["schemas"]["PersonName"];
+        };
+        /**
+         * Utility account
+         * @description An account for one service at one address. The holder's identity number is not disclosed.
+         */
+        UtilityAccount: {
+            accountNo: components["schemas"]["UtilityAccountNo"];
+            service: components["schemas"]["UtilityService"];
+            /** @enum {unknown} */
+            status: "ACTIVE" | "SUSPENDED";
+            address: components["schemas"]["UtilityAddress"];
+            holderName: components["schemas"]["PersonName"];
+            /** @description Why the service is suspended; null while active. */
+            suspensionReason: string | null;
+            /** Format: date-time */
+            statusChangedAt: string;
+        };
+        /**
+         * Utility account lookup
+         * @description Params of `utilities.account.lookup` (the query of `GET /v1/utility-accounts`): the accounts at a street address within a postcode.
+         */
+        UtilityAccountLookupParams: {
+            postcode: string;
+            street: components["schemas"]["UtilityAddressPart"];
+        };
+        /**
+         * Utility accounts
+         * @description Result of `utilities.account.lookup`: the accounts found (none when the utility knows no such address).
+         */
+        UtilityAccountList: {
+            accounts: components["schemas"]["UtilityAccount"][];
+        };
+        /**
+         * Account in an order
+         * @description One account an order covered, its status after the order, and whether the order changed it.
+         */
+        UtilityAccountResult: {
+            accountNo: components["schemas"]["UtilityAccountNo"];
+            service: components["schemas"]["UtilityService"];
+            /** @enum {unknown} */
+            status: "ACTIVE" | "SUSPENDED";
+            changed: boolean;
+        };
+        /**
+         * Utility service suspension or restoration
+         * @description Params of `utilities.service.suspend` and `utilities.service.restore`: every account of `service` at `address`, or the one account `accountNo`. Already as asked is a success that changes nothing.
+         */
+        UtilityServiceChangeParams: {
+            address?: components["schemas"]["UtilityAddress"];
+            accountNo?: components["schemas"]["UtilityAccountNo"];
+            service: components["schemas"]["UtilityService"];
+            reason: string;
+            idempotencyKey: components["schemas"]["UtilityIdempotencyKey"];
+            /** @description The incident the change belongs to, passed to the utility and the event. */
+            incidentId?: string;
+        } & (unknown | unknown);
+        /**
+         * Utility service change
+         * @description Result of `utilities.service.suspend` and `utilities.service.restore`: the utility's order and the accounts it covered.
+         */
+        UtilityServiceChange: {
+            orderNo: string;
+            service: components["schemas"]["UtilityService"];
+            address: components["schemas"]["UtilityAddress"];
+            accounts: components["schemas"]["UtilityAccountResult"][];
+            /** Format: date-time */
+            effectiveAt: string;
+        };
+        /**
+         * Utility account transfer
+         * @description Params of `utilities.account.transfer`: the account `accountNo`, or every account at `address`, passes to `newHolder`. Already theirs is a success that changes nothing.
+         */
+        UtilityAccountTransferParams: {
+            address?: components["schemas"]["UtilityAddress"];
+            accountNo?: components["schemas"]["UtilityAccountNo"];
+            newHolder: components["schemas"]["UtilityHolder"];
+            idempotencyKey: components["schemas"]["UtilityIdempotencyKey"];
+        } & (unknown | unknown);
+        /**
+         * Utility account transfer result
+         * @description Result of `utilities.account.transfer`.
+         */
+        UtilityAccountTransfer: {
+            orderNo: string;
+            address: components["schemas"]["UtilityAddress"];
+            newHolder: components["schemas"]["UtilityHolder"];
+            accounts: components["schemas"]["UtilityAccountResult"][];
+            /** Format: date-time */
+            effectiveAt: string;
+        };
+        /**
+         * utilities.service.suspended
+         * @description The utility suspended a service at an address (published by the utilities adapter once the utility confirms it; only when some account changed).
+         */
+        UtilityServiceSuspendedEvent: {
+            orderNo: string;
+            service: components["schemas"]["UtilityService"];
+            address: components["schemas"]["UtilityAddress"];
+            accountNos: components["schemas"]["UtilityAccountNo"][];
+            reason: string;
+            incidentId?: string;
+            /** Format: date-time */
+            effectiveAt: string;
+        };
+        /**
+         * utilities.service.restored
+         * @description The utility restored a service at an address (published by the utilities adapter once the utility confirms it; only when some account changed).
+         */
+        UtilityServiceRestoredEvent: {
+            orderNo: string;
+            service: components["schemas"]["UtilityService"];
+            address: components["schemas"]["UtilityAddress"];
+            accountNos: components["schemas"]["UtilityAccountNo"][];
+            reason: string;
+            incidentId?: string;
+            /** Format: date-time */
+            effectiveAt: string;
+        };
+        /**
+         * utilities.account.transferred
+         * @description Utility accounts passed to a new holder (published by the utilities adapter once the utility confirms it; only when some account changed).
+         */
+        UtilityAccountTransferredEvent: {
+            orderNo: string;
+            address: components["schemas"]["UtilityAddress"];
+            accountNos: components["schemas"]["UtilityAccountNo"][];
+            newHolderIdNumber: components["schemas"]["ResidentId"];
+            /** Format: date-time */
+            effectiveAt: string;
         };
     };
     responses: {
@@ -487,6 +1150,37 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    "civil-registry.eid.verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EidVerificationRequest"];
+            };
+        };
+        responses: {
+            /** @description Verified; `valid` says whether the e-ID holds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EidVerificationResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["Problem"];
+        };
+    };
     "linkages.eidIssuance.start": {
         parameters: {
             query?: never;
@@ -497,6 +1191,37 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["EidIssuanceRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; the linkage runs (or already ran) under the returned id. */
+            202: {
+                headers: {
+                    /** @description The linkage's status URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Linkage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "linkages.marriage.start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarriageRegistrationRequest"];
             };
         };
         responses: {
@@ -542,6 +1267,96 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "emergency.incident.report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IncidentReportParams"];
+                "application/cap+xml": string;
+                "application/xml": string;
+            };
+        };
+        responses: {
+            /** @description The incident the alert belongs to, in its current state. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "emergency.incident.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The incident id, as returned when it was reported. */
+                id: components["schemas"]["IncidentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The incident. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Incident"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "utilities.account.lookup": {
+        parameters: {
+            query: {
+                /** @description Six-digit postcode. */
+                postcode: string;
+                /** @description Street and house number, as the civil registry records them. */
+                street: components["schemas"]["UtilityAddressPart"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accounts found (none when the utility knows no such address). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UtilityAccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
             default: components["responses"]["Problem"];
         };
     };

@@ -135,8 +135,10 @@ async function httpOk(url: string): Promise<boolean> {
  * The agency sandboxes: each plays its agency's system from adapters/<agency>/sandbox/server.ts,
  * at the base URL the hub is configured to call (`env`), on `testUrl` under `npm test`.
  */
-export const SANDBOXES: { agency: string; url: "civilRegistryUrl"; testUrl: string }[] = [
+export const SANDBOXES: { agency: string; url: "civilRegistryUrl" | "emergencyUrl" | "utilitiesUrl"; testUrl: string }[] = [
   { agency: "civil-registry", url: "civilRegistryUrl", testUrl: "http://127.0.0.1:14101" },
+  { agency: "emergency", url: "emergencyUrl", testUrl: "http://127.0.0.1:14102" },
+  { agency: "utilities", url: "utilitiesUrl", testUrl: "http://127.0.0.1:14103" },
 ];
 
 /** The environment variable that holds a sandbox's (and its agency's) base URL. */

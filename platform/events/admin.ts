@@ -50,7 +50,7 @@ export interface DeadLetter {
 }
 
 /** Reads a stream's messages on a subject filter, oldest first, without a durable consumer. */
-async function readAll(bus: EventBus, stream: string, filter: string, from: { startTime?: Date } = {}, until?: Date): Promise<JsMsg[]> {
+export async function readStream(bus: EventBus, stream: string, filter: string, from: { startTime?: Date } = {}, until?: Date): Promise<JsMsg[]> {
   const info = await bus.jsm.streams.info(stream);
   if (info.state.messages === 0) return [];
   const consumer = await bus.js.consumers.get(stream, {
@@ -81,7 +81,7 @@ function decode(m: JsMsg): CloudEvent | string {
 }
 
 export async function deadLetters(bus: EventBus, group?: string): Promise<DeadLetter[]> {
-  const msgs = await readAll(bus, DEAD_LETTER_STREAM, group ? `dead.${group}.>` : "dead.>");
+  const msgs = await readStream(bus, DEAD_LETTER_STREAM, group ? `dead.${group}.>` : "dead.>");
   return msgs.map((m) => ({
     seq: m.seq,
     group: m.headers?.get(DEAD.group) ?? "",
@@ -113,7 +113,7 @@ export async function replayDeadLetters(bus: EventBus, group: string, seqs?: num
 export async function replayRange(bus: EventBus, group: string, since: Date, until: Date = new Date(), types?: string[]): Promise<number> {
   let replayed = 0;
   const run = Date.now(); // each replay is new; within one, a retried publish is a duplicate
-  for (const m of await readAll(bus, EVENTS_STREAM, "events.>", { startTime: since }, until)) {
+  for (const m of await readStream(bus, EVENTS_STREAM, "events.>", { startTime: since }, until)) {
     const event = decode(m);
     if (typeof event !== "object" || (types && !types.includes(event.type))) continue;
     await bus.js.publish(replaySubject(group, event.type), m.data, { msgID: `replay:${group}:${m.seq}:${run}` });

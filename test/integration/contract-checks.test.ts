@@ -22,9 +22,11 @@ test("no breaking change against the last released contract", async () => {
   assert.deepEqual(refused, []);
 });
 
-test("the check bites: a new required field or a removed path fails without a major version", async () => {
+test("the check bites: a new required field or a removed path fails without a new major version", async () => {
   const base = current();
+  base.info.version = "1.0.0";
   const revision = current();
+  revision.info.version = "1.1.0";
   revision.components.schemas.IdentityVerificationRequest!.required.push("purpose");
   revision.components.schemas.IdentityVerificationRequest!.properties.purpose = { type: "string" };
   delete revision.paths["/v1/linkages/{id}"];
@@ -33,16 +35,27 @@ test("the check bites: a new required field or a removed path fails without a ma
   assert.equal(refused.length, 2);
 
   // A major version allows removing the old path, not changing /v1 in place...
-  revision.info.version = "1.0.0";
+  revision.info.version = "2.0.0";
   const raised = await breakingChanges(base, revision);
   assert.deepEqual(raised.refused.map((c) => c.id), ["new-required-request-property"]);
 
   // ...while the same change served under /v1's successor path is fine.
   const moved = current();
-  moved.info.version = "1.0.0";
-  moved.paths["/v1/identity-verifications"] = undefined as never;
+  moved.info.version = "2.0.0";
   delete moved.paths["/v1/identity-verifications"];
   moved.paths["/v2/identity-verifications"] = revision.paths["/v1/identity-verifications"];
   const ok = await breakingChanges(base, moved);
   assert.deepEqual(ok.refused, []);
+});
+
+test("while the contract is 0.y.z, a new minor version is the breaking release", async () => {
+  const base = current();
+  base.info.version = "0.2.0";
+  const revision = current();
+  revision.components.schemas.IdentityVerificationRequest!.required.push("purpose");
+  revision.components.schemas.IdentityVerificationRequest!.properties.purpose = { type: "string" };
+  revision.info.version = "0.2.1";
+  assert.equal((await breakingChanges(base, revision)).refused.length, 1, "a patch release may not break");
+  revision.info.version = "0.3.0";
+  assert.deepEqual((await breakingChanges(base, revision)).refused, []);
 });

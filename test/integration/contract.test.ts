@@ -36,6 +36,17 @@ function examplePath(op: Operation): string {
   });
 }
 
+/** `?name=value&...` from the query parameters' examples (required ones must have one). */
+function exampleQuery(op: Operation): string {
+  const query = new URLSearchParams();
+  for (const p of op.parameters.filter((x) => x.in === "query") as (Operation["parameters"][number] & { example?: unknown; examples?: Examples })[]) {
+    const value = p.example ?? Object.values(p.examples ?? {})[0]?.value;
+    if (p.required) assert.ok(value !== undefined, `${op.operationId}: query parameter ${p.name} has no example`);
+    if (value !== undefined) query.set(p.name, String(value));
+  }
+  return query.size ? `?${query}` : "";
+}
+
 function send(method: string, path: string, body?: string, contentType = "application/json"): Promise<Response> {
   const headers: Record<string, string> = {};
   if (body !== undefined && contentType) headers["content-type"] = contentType;
@@ -57,7 +68,7 @@ describe("documented operations", () => {
       const bodies = op.requestBody ? Object.entries(requestExamples(op)) : [["(no body)", { value: undefined }] as const];
       for (const [name, example] of bodies)
         for (const round of [1, 2]) {
-          const res = await send(op.method, examplePath(op), example.value === undefined ? undefined : JSON.stringify(example.value));
+          const res = await send(op.method, examplePath(op) + exampleQuery(op), example.value === undefined ? undefined : JSON.stringify(example.value));
           const what = `${op.operationId} example ${name}, round ${round}`;
           assert.match(String(res.status), /^2/, `${what}: ${res.status}`);
           await assertDocumented(op, res, what);

@@ -64,10 +64,10 @@ after(async () => {
 describe("envelope", () => {
   test("an event whose data breaks its schema is refused on publish, naming the field", async () => {
     const bad = started("K-1");
-    (bad.data as Record<string, unknown>).linkageType = "divorce";
+    (bad.data as Record<string, unknown>).linkageId = "not-a-uuid";
     await assert.rejects(bus.publish(bad), (err: { type: string; data: { errors: { pointer: string }[] } }) => {
       assert.equal(err.type, "HUB_ERR_EVENT_INVALID");
-      assert.deepEqual(err.data.errors.map((e) => e.pointer), ["/data/linkageType"]);
+      assert.deepEqual(err.data.errors.map((e) => e.pointer), ["/data/linkageId"]);
       return true;
     });
     await assert.rejects(bus.publish({ ...started("K-2"), type: "civil-registry.nothing.happened" }), /does not match its contract/);
@@ -153,7 +153,7 @@ describe("dead letters", () => {
 });
 
 describe("operating the bus", () => {
-  const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), ...args], { encoding: "utf8", env: process.env });
+  const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), ...args], { encoding: "utf8", env: process.env, stdio: "pipe" });
 
   test("events streams lists the streams and each group's lag", async () => {
     const group = `lag-${randomUUID().slice(0, 8)}`;

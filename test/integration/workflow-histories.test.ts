@@ -41,16 +41,25 @@ if (process.env.RECORD_HISTORIES === "1") {
   test("record one history per workflow path", async () => {
     const api = nodes[2]!.url;
     const [a, b] = await seedCitizens(2);
-    const paths = {
-      "eid-issuance-completed": { applicationNo: `HIST-OK-${Date.now()}`, idNumber: a!.citizenNo, name: a!.fullName },
-      "eid-issuance-refused-mismatch": { applicationNo: `HIST-NO-${Date.now()}`, idNumber: a!.citizenNo, name: b!.fullName },
-    };
+    const people = (await json(await post(`${process.env.CIVIL_REGISTRY_URL}/_sandbox/citizens`, { count: 20, minAge: 30, maxAge: 60 }))) as unknown as { citizenNo: string; fullName: string; sex: string; address: object }[];
+    const [m1, m2] = people.filter((p) => p.sex === "MALE");
+    const [f1, f2] = people.filter((p) => p.sex === "FEMALE");
+    const who = (p: { citizenNo: string; fullName: string }) => ({ idNumber: p.citizenNo, name: p.fullName });
+    const stamp = Date.now();
+    const paths: [string, string, string, Record<string, unknown>][] = [
+      ["eid-issuance-completed", "eid-issuances", "eid-issuance", { applicationNo: `HIST-OK-${stamp}`, idNumber: a!.citizenNo, name: a!.fullName }],
+      ["eid-issuance-refused-mismatch", "eid-issuances", "eid-issuance", { applicationNo: `HIST-NO-${stamp}`, idNumber: a!.citizenNo, name: b!.fullName }],
+      ["marriage-completed", "marriages", "marriage-registration", { applicationNo: `HIST-MR-${stamp}`, applicants: [who(m1!), who(f1!)], householdAddress: f1!.address }],
+      ["marriage-refused-married", "marriages", "marriage-registration", { applicationNo: `HIST-MR2-${stamp}`, applicants: [who(m1!), who(f2!)] }],
+      ["marriage-compensated", "marriages", "marriage-registration", { applicationNo: `HIST-MR3-${stamp}`, applicants: [who(m2!), { ...who(f2!), credential: "eyJhbGciOiJFZERTQSJ9.eyJlaWRfbm8iOiJGT1JHRUQifQ.c2lnbmF0dXJl" }] }],
+    ];
     // Exported the way Temporal's docs do it: `temporal workflow show --output json`.
     const temporal = await ensureBinary("temporal", () => {});
-    for (const [name, body] of Object.entries(paths)) {
-      const res = await post(`${api}/v1/linkages/eid-issuances`, body);
-      await settle(api + res.headers.get("location"));
-      const history = execFileSync(temporal, ["workflow", "show", "--address", process.env.TEMPORAL_ADDRESS!, "--workflow-id", `eid-issuance:${body.applicationNo}`, "--output", "json"], { encoding: "utf8" });
+    for (const [name, route, type, body] of paths) {
+      const res = await post(`${api}/v1/linkages/${route}`, body);
+      const done = await settle(api + res.headers.get("location"));
+      assert.notEqual(done.status, "FAILED", `${name}: ${JSON.stringify(done)}`);
+      const history = execFileSync(temporal, ["workflow", "show", "--address", process.env.TEMPORAL_ADDRESS!, "--workflow-id", `${type}:${body.applicationNo}`, "--output", "json"], { encoding: "utf8" });
       fs.writeFileSync(path.join(DIR, `${name}.json`), history);
     }
     assert.ok((await json(await fetch(`${api}/healthz`))).status === "ok");

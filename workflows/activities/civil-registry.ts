@@ -34,5 +34,17 @@ export function civilRegistryActivities(broker: ServiceBroker) {
     async issueEid(params: Schemas["EidIssueParams"]): Promise<Schemas["Eid"]> {
       return callAction(broker, "civil-registry.eid.issue", params);
     },
+    async revokeEid(params: Schemas["EidRevokeParams"]): Promise<Schemas["EidRevocation"]> {
+      return callAction(broker, "civil-registry.eid.revoke", params);
+    },
+    async maritalStatus(params: Schemas["MaritalStatusParams"]): Promise<Schemas["MaritalStatus"]> {
+      return callAction(broker, "civil-registry.marital-status.get", params);
+    },
+    async registerMarriage(params: Schemas["MarriageRegisterParams"]): Promise<Schemas["Marriage"]> {
+      return callAction(broker, "civil-registry.marriage.register", params);
+    },
+    async changeAddress(params: Schemas["AddressChangeParams"]): Promise<Schemas["AddressChange"]> {
+      return callAction(broker, "civil-registry.household.change-address", params);
+    },
   };
 }

@@ -1,12 +1,16 @@
 /**
- * What the civil registry does with its records: person checks, e-ID issuance with
- * idempotency keys, test-data creation. Everything lives in schema sandbox_civil_registry;
+ * What the civil registry does with its records: person checks, e-ID issuance, status and
+ * revocation with idempotency keys, test-data creation (marriages and addresses: civil-status.ts). Everything lives in schema sandbox_civil_registry;
  * HTTP concerns stay in server.ts.
  */
-import type { RegistryEid } from "../agency-format";
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import type { RegistryEid, RegistryEidStatus, RegistryRevocation } from "../agency-format";
+import { randomBytes, randomInt } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
-import { SCHEMA, signEid, type SigningKey } from "./credentials";
+import { activeSigningKey, SCHEMA, signEid } from "./credentials";
+import { AgencyError, type Answer } from "./errors";
+import { idempotent } from "./idempotency";
+
+export { AgencyError, type Answer } from "./errors";
 import { mulberry32, syntheticCitizen, syntheticCitizens, type SyntheticCitizen } from "./synthetic";
 
 /** The deterministic seed data: the same citizens on every fresh database. */
@@ -15,28 +19,8 @@ export const SEED_AS_OF = new Date("2025-01-01T00:00:00Z");
 export const EID_VALIDITY_YEARS = 10;
 const BATCH = 1000;
 
-/** An answer in the agency's own error format: `{errorCode, errorMessage, ...extra}`. */
-export class AgencyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-  body(): Record<string, unknown> {
-    return { errorCode: this.code, errorMessage: this.message, ...this.extra };
-  }
-}
-
 /** The registry's e-ID record, in its own wire format. */
 export type EidRecord = RegistryEid;
-
-export interface Answer {
-  status: number;
-  body: unknown;
-}
 
 async function insertCitizens(q: Queryable, citizens: SyntheticCitizen[]): Promise<Set<string>> {
   const inserted = new Set<string>();
@@ -109,30 +93,12 @@ const alreadyActive = (eidNo: string) =>
   new AgencyError(409, "EID_ALREADY_ACTIVE", "the citizen already holds an active e-ID", { existingEidNo: eidNo });
 
 /**
- * Issues an e-ID once per idempotency key. The key's row is claimed first inside the
- * transaction: a concurrent request with the same key blocks on it, then replays the stored
- * answer. Errors roll everything back, the key included, so they are not replayed.
+ * Issues an e-ID once per idempotency key, signed with the key active at that moment.
+ * A refusal rolls everything back, the key included, so it is not replayed.
  */
-export async function issueEid(db: Db, signer: { key: SigningKey; issuer: string }, idempotencyKey: string, citizenNo: string): Promise<Answer> {
-  const operation = "eid.issue";
-  const requestHash = createHash("sha256").update(JSON.stringify({ citizenNo })).digest("hex");
+export async function issueEid(db: Db, signer: { issuer: string }, idempotencyKey: string, citizenNo: string): Promise<Answer> {
   try {
-    return await db.transaction(async (tx) => {
-      const claimed = await tx.query(
-        `INSERT INTO ${SCHEMA}.idempotency (key, operation, request_hash) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key`,
-        [idempotencyKey, operation, requestHash],
-      );
-      if (claimed.length === 0) {
-        const [prior] = await tx.query<{ operation: string; request_hash: string; status: number | null; body: unknown }>(
-          `SELECT operation, request_hash, status, body FROM ${SCHEMA}.idempotency WHERE key = $1`,
-          [idempotencyKey],
-        );
-        if (prior && (prior.operation !== operation || prior.request_hash !== requestHash))
-          throw new AgencyError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
-        if (!prior || prior.status === null) throw new AgencyError(409, "IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is in progress");
-        return { status: prior.status, body: prior.body };
-      }
-
+    return await idempotent(db, idempotencyKey, "eid.issue", { citizenNo }, async (tx) => {
       const [citizen] = await tx.query<{ full_name: string; birth_date: string }>(
         `SELECT full_name, birth_date::text AS birth_date FROM ${SCHEMA}.citizen WHERE citizen_no = $1 FOR UPDATE`,
         [citizenNo],
@@ -145,7 +111,7 @@ export async function issueEid(db: Db, signer: { key: SigningKey; issuer: string
       const issued = new Date(Math.floor(Date.now() / 1000) * 1000);
       const expires = new Date(issued);
       expires.setUTCFullYear(expires.getUTCFullYear() + EID_VALIDITY_YEARS);
-      const credential = await signEid(signer.key, {
+      const credential = await signEid(await activeSigningKey(tx), {
         iss: signer.issuer,
         sub: eidNo,
         eid_no: eidNo,
@@ -160,12 +126,7 @@ export async function issueEid(db: Db, signer: { key: SigningKey; issuer: string
         `INSERT INTO ${SCHEMA}.eid (eid_no, citizen_no, credential, status, issued_at, expires_at) VALUES ($1, $2, $3, 'ACTIVE', $4::timestamptz, $5::timestamptz)`,
         [eidNo, citizenNo, credential, record.issuedAt, record.expiresAt],
       );
-      // The answer is stored as jsonb and the stored form is sent, so a replay is byte-for-byte the same.
-      const [stored] = await tx.query<{ body: unknown }>(`UPDATE ${SCHEMA}.idempotency SET status = 201, body = $2 WHERE key = $1 RETURNING body`, [
-        idempotencyKey,
-        JSON.stringify(record),
-      ]);
-      return { status: 201, body: stored!.body };
+      return { status: 201, body: record };
     });
   } catch (err) {
     // Safety net: two keys for one citizen racing past the row lock still cannot both issue.
@@ -175,4 +136,33 @@ export async function issueEid(db: Db, signer: { key: SigningKey; issuer: string
     }
     throw err;
   }
+}
+
+const ISO = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/** An e-ID's standing (ACTIVE or REVOKED, expiry), without the credential or the holder. */
+export async function eidStatus(q: Queryable, eidNo: string): Promise<RegistryEidStatus | undefined> {
+  const [row] = await q.query<RegistryEidStatus>(
+    `SELECT eid_no AS "eidNo", status, ${ISO("expires_at")} AS "expiresAt", ${ISO("revoked_at")} AS "revokedAt" FROM ${SCHEMA}.eid WHERE eid_no = $1`,
+    [eidNo],
+  );
+  return row;
+}
+
+/** Revokes an e-ID once per idempotency key; revoking one already revoked (under another key) is refused. */
+export function revokeEid(db: Db, idempotencyKey: string, eidNo: string, reason: string | undefined): Promise<Answer> {
+  return idempotent(db, idempotencyKey, "eid.revoke", { eidNo, reason }, async (tx) => {
+    const [row] = await tx.query<{ citizen_no: string; status: string; revoked_at: string | null }>(
+      `SELECT citizen_no, status, ${ISO("revoked_at")} AS revoked_at FROM ${SCHEMA}.eid WHERE eid_no = $1 FOR UPDATE`,
+      [eidNo],
+    );
+    if (!row) throw new AgencyError(404, "EID_NOT_FOUND", "no e-ID with this number");
+    if (row.status === "REVOKED") throw new AgencyError(409, "EID_ALREADY_REVOKED", "the e-ID is already revoked", { revokedAt: row.revoked_at });
+    const [done] = await tx.query<{ revoked_at: string }>(
+      `UPDATE ${SCHEMA}.eid SET status = 'REVOKED', revoked_at = date_trunc('milliseconds', now()), revocation_reason = $2 WHERE eid_no = $1 RETURNING ${ISO("revoked_at")} AS revoked_at`,
+      [eidNo, reason ?? null],
+    );
+    const body: RegistryRevocation = { eidNo, citizenNo: row.citizen_no, status: "REVOKED", revokedAt: done!.revoked_at };
+    return { status: 200, body };
+  });
 }

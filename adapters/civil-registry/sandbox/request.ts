@@ -1,6 +1,6 @@
 /** Reading and answering HTTP requests in the agency's JSON format. */
 import type http from "node:http";
-import { AgencyError } from "./registry";
+import { AgencyError } from "./errors";
 
 const MAX_BODY_BYTES = 64 * 1024;
 

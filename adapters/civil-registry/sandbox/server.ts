@@ -1,7 +1,9 @@
 /**
  * The civil registry sandbox: plays the agency's own system in development and tests, in the
  * agency's own JSON format (`citizenNo`, `fullName`, errors as `{errorCode, errorMessage}`),
- * with fault injection on every `/registry/...` request.
+ * with fault injection on every `/registry/...` request (routes.ts). Besides: the JWKS
+ * (`/.well-known/jwks.json`), `/healthz`, and for tests `/_sandbox/citizens`,
+ * `/_sandbox/keys/rotate` and `/_sandbox/faults`.
  *
  * Run it: node --import tsx adapters/civil-registry/sandbox/server.ts
  */
@@ -9,12 +11,13 @@ import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { isResidentId } from "../../../contracts/formats";
 import { ConfigError, loadConfig } from "../../../platform/config";
 import { migrate, openDb, type Db } from "../../../platform/db";
-import { ensureSigningKey, publicJwks, SCHEMA, type SigningKey } from "./credentials";
-import { AgencyError, createCitizens, findEid, issueEid, personMatches, seedIfEmpty, type Answer } from "./registry";
+import { ensureSigningKey, publicJwks, rotateSigningKey, SCHEMA } from "./credentials";
+import { AgencyError } from "./errors";
+import { createCitizens, seedIfEmpty } from "./registry";
 import { decodePathPart, fields, invalid, readJson, send } from "./request";
+import { registryRoutes } from "./routes";
 
 export interface Faults {
   /** Delay before handling, in milliseconds. */
@@ -32,27 +35,6 @@ export interface Faults {
 }
 
 export const NO_FAULTS: Readonly<Faults> = { latencyMs: 0, errorRate: 0, timeoutRate: 0, outage: false, malformedRate: 0, lostResponseRate: 0 };
-
-interface Request {
-  params: string[];
-  headers: http.IncomingHttpHeaders;
-  body: () => Promise<Record<string, unknown>>;
-}
-
-interface RegistryRoute {
-  method: string;
-  pattern: RegExp;
-  successStatus: number;
-  handle: (req: Request) => Promise<Answer>;
-  /** Syntactically JSON, but not what the agency's format promises. */
-  malformed: unknown[];
-}
-
-function citizenNoOf(body: Record<string, unknown>): string {
-  const citizenNo = body.citizenNo as string;
-  if (!isResidentId(citizenNo)) throw invalid("citizenNo must be an 18-character resident identity number with a valid check character");
-  return citizenNo;
-}
 
 function parseFaults(body: Record<string, unknown>): Faults {
   fields(body, {}, { latencyMs: "number", errorRate: "number", timeoutRate: "number", outage: "boolean", malformedRate: "number", lostResponseRate: "number" });
@@ -74,7 +56,7 @@ export async function startSandbox(opts: {
   const seedStart = performance.now();
   const seeded = await seedIfEmpty(db, opts.seedCount ?? 3000);
   const seedMs = Math.round(performance.now() - seedStart);
-  const key: SigningKey = await ensureSigningKey(db);
+  await ensureSigningKey(db);
 
   let url = "";
   let faults: Faults = { ...NO_FAULTS };
@@ -82,47 +64,7 @@ export async function startSandbox(opts: {
   const inflight = new Set<Promise<void>>();
   const stopping = new AbortController();
 
-  const routes: RegistryRoute[] = [
-    {
-      method: "POST",
-      pattern: /^\/registry\/v2\/person-checks$/,
-      successStatus: 200,
-      malformed: [{ checkResult: 42 }, { result: "CONSISTENT" }, { checkResult: "PROBABLY" }],
-      async handle(req) {
-        const body = await req.body();
-        fields(body, { citizenNo: "string", fullName: "string" });
-        const citizenNo = citizenNoOf(body);
-        const fullName = (body.fullName as string).trim();
-        if (fullName.length === 0 || fullName.length > 100) throw invalid("fullName must be 1 to 100 characters");
-        return { status: 200, body: { checkResult: (await personMatches(db, citizenNo, fullName)) ? "CONSISTENT" : "INCONSISTENT" } };
-      },
-    },
-    {
-      method: "POST",
-      pattern: /^\/registry\/v2\/eids$/,
-      successStatus: 201,
-      malformed: [{ eidNo: 12345, status: "ACTIVE" }, { eidNo: null, credential: "not-a-jws" }, {}],
-      async handle(req) {
-        const idempotencyKey = req.headers["idempotency-key"];
-        if (typeof idempotencyKey !== "string" || !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey))
-          throw new AgencyError(400, "IDEMPOTENCY_KEY_MISSING", "send an Idempotency-Key header (1 to 255 visible ASCII characters)");
-        const body = await req.body();
-        fields(body, { citizenNo: "string" });
-        return issueEid(db, { key, issuer: url }, idempotencyKey, citizenNoOf(body));
-      },
-    },
-    {
-      method: "GET",
-      pattern: /^\/registry\/v2\/eids\/([^/]{1,100})$/,
-      successStatus: 200,
-      malformed: [{ eidNo: null, credential: 42 }, { record: {} }],
-      async handle(req) {
-        const record = await findEid(db, req.params[0]!);
-        if (!record) throw new AgencyError(404, "EID_NOT_FOUND", "no e-ID with this number");
-        return { status: 200, body: record };
-      },
-    },
-  ];
+  const routes = registryRoutes(db, () => url);
 
   const hit = (rate: number) => rate > 0 && Math.random() < rate;
 
@@ -184,8 +126,11 @@ export async function startSandbox(opts: {
           throw invalid("minAge and maxAge must be whole years, 0 <= minAge <= maxAge <= 120");
         return send(res, 201, await createCitizens(db, count, ages));
       }
+      case "POST /_sandbox/keys/rotate":
+        // A new key signs from now on; retired keys stay in the JWKS.
+        return send(res, 201, await rotateSigningKey(db));
     }
-    const known = ["/_sandbox/faults", "/_sandbox/citizens"].includes(pathname);
+    const known = ["/_sandbox/faults", "/_sandbox/citizens", "/_sandbox/keys/rotate"].includes(pathname);
     throw known ? new AgencyError(405, "METHOD_NOT_ALLOWED", "method not allowed here") : new AgencyError(404, "NOT_FOUND", "no such resource");
   }
 

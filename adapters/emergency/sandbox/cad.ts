@@ -1,0 +1,180 @@
+/**
+ * What the emergency services system does with its records: takes CAP alerts into
+ * incidents, dispatches units, all under idempotency keys. Everything lives in schema
+ * sandbox_emergency; HTTP concerns stay in server.ts.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { Db, Queryable } from "../../../platform/db";
+import type { CadDispatch, CadReceipt, UnitType } from "../agency-format";
+import { parseCap, CapError } from "../cap";
+
+export const SCHEMA = "sandbox_emergency";
+
+/** The seeded fleet: the same units on every fresh database. */
+export const FLEET: Record<UnitType, { prefix: string; count: number }> = {
+  FIRE_ENGINE: { prefix: "FE", count: 12 },
+  AMBULANCE: { prefix: "AMB", count: 10 },
+  POLICE: { prefix: "POL", count: 8 },
+  HAZMAT: { prefix: "HZ", count: 4 },
+};
+
+/** An answer in the agency's own error format: `{errorCode, errorMessage, ...extra}`. */
+export class AgencyError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+  body(): Record<string, unknown> {
+    return { errorCode: this.code, errorMessage: this.message, ...this.extra };
+  }
+}
+
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+export const incidentNoOf = (sender: string, firstIdentifier: string) =>
+  "INC-" + createHash("sha256").update(`${sender},${firstIdentifier}`).digest("hex").slice(0, 12).toUpperCase();
+
+export async function seedIfEmpty(db: Db): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${SCHEMA}:seed`]);
+    const [row] = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${SCHEMA}.unit) AS any`);
+    if (row?.any) return 0;
+    const units = Object.entries(FLEET).flatMap(([type, f]) => Array.from({ length: f.count }, (_, i) => ({ unitId: `${f.prefix}-${String(i + 1).padStart(2, "0")}`, type })));
+    await tx.query(`INSERT INTO ${SCHEMA}.unit (unit_id, type) SELECT "unitId", type FROM jsonb_to_recordset($1::jsonb) AS t("unitId" text, type text)`, [JSON.stringify(units)]);
+    return units.length;
+  });
+}
+
+/**
+ * Runs `change` once per idempotency key: the key's row is claimed first in the change's
+ * transaction, a repeat replays the stored answer, a different request under the same key is
+ * refused. Errors roll everything back, the key included, so they are not replayed.
+ */
+async function once(db: Db, key: string, operation: string, request: unknown, change: (tx: Queryable) => Promise<Answer>): Promise<Answer> {
+  const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
+  return db.transaction(async (tx) => {
+    const claimed = await tx.query(`INSERT INTO ${SCHEMA}.idempotency (key, operation, request_hash) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key`, [
+      key,
+      operation,
+      requestHash,
+    ]);
+    if (claimed.length === 0) {
+      const [prior] = await tx.query<{ operation: string; request_hash: string; status: number | null; body: unknown }>(
+        `SELECT operation, request_hash, status, body FROM ${SCHEMA}.idempotency WHERE key = $1`,
+        [key],
+      );
+      if (prior && (prior.operation !== operation || prior.request_hash !== requestHash))
+        throw new AgencyError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
+      if (!prior || prior.status === null) throw new AgencyError(409, "IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is in progress");
+      return { status: prior.status, body: prior.body };
+    }
+    const answer = await change(tx);
+    const [stored] = await tx.query<{ body: unknown }>(`UPDATE ${SCHEMA}.idempotency SET status = $2, body = $3 WHERE key = $1 RETURNING body`, [
+      key,
+      answer.status,
+      JSON.stringify(answer.body),
+    ]);
+    return { status: answer.status, body: stored!.body };
+  });
+}
+
+const RECEIPT_COLUMNS = `a.receipt_id AS "receiptId", a.incident_no AS "incidentNo", a.sender, a.identifier AS "alertIdentifier",
+  CASE i.status WHEN 'CLOSED' THEN 'CLOSED' ELSE 'ACTIVE' END AS "incidentStatus",
+  to_char(a.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "receivedAt"`;
+
+async function receipt(q: Queryable, sender: string, identifier: string): Promise<CadReceipt | undefined> {
+  const [row] = await q.query<CadReceipt>(
+    `SELECT ${RECEIPT_COLUMNS} FROM ${SCHEMA}.alert a JOIN ${SCHEMA}.incident i USING (incident_no) WHERE a.sender = $1 AND a.identifier = $2`,
+    [sender, identifier],
+  );
+  return row;
+}
+
+/** Takes a CAP alert: into the incident its references name, else a new one. */
+export async function receiveAlert(db: Db, key: string, xml: string): Promise<Answer> {
+  let alert;
+  try {
+    alert = parseCap(xml);
+  } catch (err) {
+    if (err instanceof CapError) throw new AgencyError(400, "INVALID_CAP", err.message, { problems: err.problems });
+    throw err;
+  }
+  // CAP identifiers are unique per sender: the same sender and identifier are the same alert.
+  return once(db, key, "alert.receive", { sender: alert.sender, identifier: alert.identifier, msgType: alert.msgType }, async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${SCHEMA}:alert:${alert.sender},${alert.identifier}`]);
+    const known = await receipt(tx, alert.sender, alert.identifier);
+    if (known) return { status: 200, body: known };
+
+    const refs = alert.references ?? [];
+    let incidentNo: string | undefined;
+    if (refs.length) {
+      const [hit] = await tx.query<{ incident_no: string }>(
+        `SELECT a.incident_no FROM ${SCHEMA}.alert a JOIN jsonb_to_recordset($1::jsonb) AS r(sender text, identifier text) ON a.sender = r.sender AND a.identifier = r.identifier LIMIT 1`,
+        [JSON.stringify(refs)],
+      );
+      incidentNo = hit?.incident_no;
+    }
+    if (!incidentNo) {
+      const first = refs.length ? [...refs].sort((a, b) => Date.parse(a.sent) - Date.parse(b.sent))[0]! : alert;
+      incidentNo = incidentNoOf(first.sender, first.identifier);
+      await tx.query(`INSERT INTO ${SCHEMA}.incident (incident_no, sender, first_identifier) VALUES ($1, $2, $3) ON CONFLICT (incident_no) DO NOTHING`, [
+        incidentNo,
+        first.sender,
+        first.identifier,
+      ]);
+    }
+    const closes = alert.msgType === "Cancel" || alert.info.some((i) => i.responseType?.includes("AllClear"));
+    if (closes) await tx.query(`UPDATE ${SCHEMA}.incident SET status = 'CLOSED' WHERE incident_no = $1`, [incidentNo]);
+    await tx.query(
+      `INSERT INTO ${SCHEMA}.alert (sender, identifier, incident_no, msg_type, sent, xml, receipt_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [alert.sender, alert.identifier, incidentNo, alert.msgType, alert.sent, xml, "RCPT-" + randomBytes(8).toString("hex").toUpperCase()],
+    );
+    return { status: 201, body: (await receipt(tx, alert.sender, alert.identifier))! };
+  });
+}
+
+export async function findIncident(db: Db, incidentNo: string) {
+  const [incident] = await db.query<{ incidentNo: string; sender: string; firstIdentifier: string; status: string }>(
+    `SELECT incident_no AS "incidentNo", sender, first_identifier AS "firstIdentifier", status FROM ${SCHEMA}.incident WHERE incident_no = $1`,
+    [incidentNo],
+  );
+  if (!incident) return undefined;
+  const alerts = await db.query(`SELECT identifier, msg_type AS "msgType", sent FROM ${SCHEMA}.alert WHERE incident_no = $1 ORDER BY received_at, identifier`, [incidentNo]);
+  const dispatches = await db.query(`SELECT dispatch_id AS "dispatchId", units FROM ${SCHEMA}.dispatch WHERE incident_no = $1 ORDER BY dispatched_at`, [incidentNo]);
+  return { ...incident, alerts, dispatches };
+}
+
+/** Sends the longest-idle units of each requested type to an active incident. */
+export async function dispatchUnits(db: Db, key: string, incidentNo: string, request: { type: UnitType; count: number }[]): Promise<Answer> {
+  return once(db, key, "incident.dispatch", { incidentNo, request }, async (tx) => {
+    const [incident] = await tx.query<{ status: string }>(`SELECT status FROM ${SCHEMA}.incident WHERE incident_no = $1 FOR UPDATE`, [incidentNo]);
+    if (!incident) throw new AgencyError(404, "INCIDENT_NOT_FOUND", "no incident with this number");
+    if (incident.status === "CLOSED") throw new AgencyError(409, "INCIDENT_CLOSED", "the incident is closed; nothing is dispatched to it");
+    const units: CadDispatch["units"] = [];
+    for (const { type, count } of request) {
+      const rows = await tx.query<{ unit_id: string }>(
+        `SELECT unit_id FROM ${SCHEMA}.unit WHERE type = $1 ORDER BY last_dispatched_at NULLS FIRST, unit_id LIMIT $2 FOR UPDATE`,
+        [type, count],
+      );
+      if (rows.length < count) throw new AgencyError(409, "NO_UNITS_AVAILABLE", `only ${rows.length} units of type ${type}`);
+      units.push(...rows.map((r) => ({ unitId: r.unit_id, type })));
+    }
+    const dispatchedAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+    await tx.query(`UPDATE ${SCHEMA}.unit SET last_dispatched_at = $2 WHERE unit_id = ANY($1::text[])`, [units.map((u) => u.unitId), dispatchedAt]);
+    const record: CadDispatch = { dispatchId: "DSP-" + randomBytes(8).toString("hex").toUpperCase(), incidentNo, units, dispatchedAt };
+    await tx.query(`INSERT INTO ${SCHEMA}.dispatch (dispatch_id, incident_no, units, dispatched_at) VALUES ($1, $2, $3, $4)`, [
+      record.dispatchId,
+      incidentNo,
+      JSON.stringify(units),
+      dispatchedAt,
+    ]);
+    return { status: 201, body: record };
+  });
+}

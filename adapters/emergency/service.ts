@@ -1,0 +1,112 @@
+/**
+ * The emergency services adapter: incidents arrive as OASIS CAP 1.2 alerts (XML, or the
+ * contract's JSON form), are forwarded to the emergency services system as CAP XML and kept
+ * by the hub as incidents; dispatch requests and all-clears go to the same system.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { contractSchema } from "../../contracts";
+import type { components } from "../../contracts/generated/types";
+import { AgencyClient } from "../../platform/agency-client";
+import { HubError } from "../../platform/errors";
+import type { HubNode } from "../../platform/node";
+import { buildCap, capViolations, CapError, parseCap, type CapAlert } from "./cap";
+import { alertReferences, incidentOfAlert, loadIncident, recordAlert } from "./incidents";
+import { allClearAlert, fromDispatch, fromReceipt, type Incident } from "./mapping";
+
+type Schemas = components["schemas"];
+/** `IncidentReportParams`: the alert as XML text, or in its JSON form. */
+type ReportParams = Schemas["CapAlertXml"] | CapAlert;
+
+export function emergencyService(node: HubNode): ServiceSchema {
+  const { emergencyUrl, emergencyTimeoutMs, emergencyToken } = node.config;
+  const client = new AgencyClient("emergency", emergencyUrl, emergencyTimeoutMs, { token: emergencyToken });
+  const metaOf = (ctx: Context) => ({ requestId: ctx.requestID, linkageId: (ctx.meta as { linkageId?: string }).linkageId });
+
+  async function incident(id: string): Promise<Incident & { agencyIncidentNo: string | null }> {
+    const found = await loadIncident(node.db, id);
+    if (!found) throw new HubError("HUB_ERR_INCIDENT_NOT_FOUND", `No incident ${id}`);
+    return found;
+  }
+  const publicView = ({ agencyIncidentNo: _internal, ...rest }: Incident & { agencyIncidentNo: string | null }): Incident => rest;
+
+  /**
+   * An alert the hub has not taken yet goes to the emergency services system first (its
+   * identity as the idempotency key, so a retry is taken once), then into the hub's record.
+   */
+  async function take(ctx: Context, alert: CapAlert): Promise<Incident> {
+    const known = await incidentOfAlert(node.db, alert.sender, alert.identifier);
+    if (known) return publicView(await incident(known));
+    const answer = await client.call({
+      method: "POST",
+      path: "/cad/v1/alerts",
+      body: buildCap(alert),
+      contentType: "application/cap+xml",
+      idempotencyKey: `${alert.sender},${alert.identifier}`,
+      retry: true,
+      requestId: ctx.requestID ?? undefined,
+    });
+    const receipt = fromReceipt(client, answer, alert);
+    const { incidentId, recorded } = await recordAlert(node.db, alert, receipt.incidentNo, metaOf(ctx));
+    if (recorded) node.outbox.kick();
+    return publicView(await incident(incidentId));
+  }
+
+  return {
+    name: "emergency",
+    actions: {
+      "incident.report": {
+        params: contractSchema("IncidentReportParams"),
+        result: contractSchema("Incident"),
+        async handler(ctx: Context<ReportParams>): Promise<Incident> {
+          let alert: CapAlert;
+          if ("xml" in ctx.params) {
+            try {
+              alert = parseCap(ctx.params.xml);
+            } catch (err) {
+              if (!(err instanceof CapError)) throw err;
+              throw new HubError("HUB_ERR_REQUEST_INVALID", err.message, { errors: capViolations(err) });
+            }
+          } else {
+            alert = ctx.params;
+          }
+          return take(ctx, alert);
+        },
+      },
+      "incident.get": {
+        params: contractSchema("IncidentRef"),
+        result: contractSchema("Incident"),
+        async handler(ctx: Context<Schemas["IncidentRef"]>): Promise<Incident> {
+          return publicView(await incident(ctx.params.id));
+        },
+      },
+      "incident.dispatch": {
+        params: contractSchema("IncidentDispatchParams"),
+        result: contractSchema("Dispatch"),
+        async handler(ctx: Context<Schemas["IncidentDispatchParams"]>): Promise<Schemas["Dispatch"]> {
+          const { incidentId, units, idempotencyKey } = ctx.params;
+          const found = await incident(incidentId);
+          if (!found.agencyIncidentNo) throw new HubError("HUB_ERR_INTERNAL", `incident ${incidentId} has no number at the emergency services system`);
+          const answer = await client.call({
+            method: "POST",
+            path: `/cad/v1/incidents/${encodeURIComponent(found.agencyIncidentNo)}/dispatches`,
+            body: { units },
+            idempotencyKey,
+            retry: true,
+            requestId: ctx.requestID ?? undefined,
+          });
+          return fromDispatch(client, answer, incidentId, found.agencyIncidentNo);
+        },
+      },
+      "incident.allClear": {
+        params: contractSchema("IncidentAllClearParams"),
+        result: contractSchema("Incident"),
+        async handler(ctx: Context<Schemas["IncidentAllClearParams"]>): Promise<Incident> {
+          const found = publicView(await incident(ctx.params.incidentId));
+          // Always the same alert identifier for one incident: a repeated all-clear is the same alert.
+          const alert = allClearAlert(found, await alertReferences(node.db, found.id), ctx.params.note);
+          return take(ctx, alert);
+        },
+      },
+    },
+  };
+}

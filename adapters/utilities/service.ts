@@ -1,0 +1,99 @@
+/** The utilities adapter: the hub's contract on one side, the utility's system on the other. */
+import type { Context, ServiceSchema } from "moleculer";
+import { contractSchema } from "../../contracts";
+import type { components } from "../../contracts/generated/types";
+import { AgencyClient } from "../../platform/agency-client";
+import type { HubNode } from "../../platform/node";
+import { createEvent } from "../../platform/events/envelope";
+import { enqueue } from "../../platform/events/outbox";
+import { fromAccountList, fromOrder, fromServiceChange, fromTransfer, toSvcCode, toTarget } from "./mapping";
+
+type Schemas = components["schemas"];
+type ChangeParams = Schemas["UtilityServiceChangeParams"];
+
+export function utilitiesService(node: HubNode): ServiceSchema {
+  const { utilitiesUrl, utilitiesTimeoutMs, utilitiesToken } = node.config;
+  const client = new AgencyClient("utilities", utilitiesUrl, utilitiesTimeoutMs, { token: utilitiesToken });
+  const linkageIdOf = (ctx: Context) => (ctx.meta as { linkageId?: string }).linkageId;
+
+  /** Publishes a fact through the outbox; a replayed order yields the same event id (de-duplicated). */
+  async function publish(ctx: Context, type: string, data: object, orderNo: string): Promise<void> {
+    const event = createEvent(type, data, { source: "utilities", subject: orderNo, id: `${type}:${orderNo}`, requestId: ctx.requestID, linkageId: linkageIdOf(ctx) });
+    await node.db.transaction((tx) => enqueue(tx, event));
+    node.outbox.kick();
+  }
+
+  /** A suspension or restoration: one order at the utility, retried under the caller's idempotency key. */
+  async function change(ctx: Context<ChangeParams>, kind: "suspend" | "restore"): Promise<Schemas["UtilityServiceChange"]> {
+    const p = ctx.params;
+    const type = kind === "suspend" ? "SUSPEND" : "RESTORE";
+    const answer = await client.call({
+      method: "POST",
+      path: kind === "suspend" ? "/utility/v1/suspensions" : "/utility/v1/restorations",
+      body: { ...toTarget(p), svc_code: toSvcCode(p.service), reason_txt: p.reason, ...(p.incidentId ? { incident_ref: p.incidentId } : {}) },
+      idempotencyKey: p.idempotencyKey,
+      retry: true,
+      requestId: ctx.requestID ?? undefined,
+    });
+    const order = fromOrder(client, answer, type);
+    if (order.svc_code !== toSvcCode(p.service) || order.acct_results.some((r) => r.svc_code !== order.svc_code)) throw client.badAnswer("an order for another service");
+    const result = fromServiceChange(order, p.service);
+    const changed = result.accounts.filter((a) => a.changed).map((a) => a.accountNo);
+    if (changed.length)
+      await publish(
+        ctx,
+        kind === "suspend" ? "utilities.service.suspended" : "utilities.service.restored",
+        { orderNo: result.orderNo, service: p.service, address: result.address, accountNos: changed, reason: p.reason, ...(p.incidentId ? { incidentId: p.incidentId } : {}), effectiveAt: result.effectiveAt },
+        result.orderNo,
+      );
+    return result;
+  }
+
+  return {
+    name: "utilities",
+    actions: {
+      "account.lookup": {
+        params: contractSchema("UtilityAccountLookupParams"),
+        result: contractSchema("UtilityAccountList"),
+        async handler(ctx: Context<Schemas["UtilityAccountLookupParams"]>): Promise<Schemas["UtilityAccountList"]> {
+          const { postcode, street } = ctx.params;
+          const query = new URLSearchParams({ post_code: postcode, street });
+          const answer = await client.call({ method: "GET", path: `/utility/v1/accounts?${query}`, retry: true, requestId: ctx.requestID ?? undefined });
+          return fromAccountList(client, answer, { postcode, street });
+        },
+      },
+      "service.suspend": {
+        params: contractSchema("UtilityServiceChangeParams"),
+        result: contractSchema("UtilityServiceChange"),
+        handler: (ctx: Context<ChangeParams>) => change(ctx, "suspend"),
+      },
+      "service.restore": {
+        params: contractSchema("UtilityServiceChangeParams"),
+        result: contractSchema("UtilityServiceChange"),
+        handler: (ctx: Context<ChangeParams>) => change(ctx, "restore"),
+      },
+      "account.transfer": {
+        params: contractSchema("UtilityAccountTransferParams"),
+        result: contractSchema("UtilityAccountTransfer"),
+        async handler(ctx: Context<Schemas["UtilityAccountTransferParams"]>): Promise<Schemas["UtilityAccountTransfer"]> {
+          const p = ctx.params;
+          const answer = await client.call({
+            method: "POST",
+            path: "/utility/v1/transfers",
+            body: { ...toTarget(p), new_holder: { id_no: p.newHolder.idNumber, holder_nm: p.newHolder.name } },
+            idempotencyKey: p.idempotencyKey,
+            retry: true,
+            requestId: ctx.requestID ?? undefined,
+          });
+          const order = fromOrder(client, answer, "TRANSFER");
+          if (order.new_holder?.id_no !== p.newHolder.idNumber) throw client.badAnswer("a transfer to another holder");
+          const result = fromTransfer(order, p.newHolder);
+          const changed = result.accounts.filter((a) => a.changed).map((a) => a.accountNo);
+          if (changed.length)
+            await publish(ctx, "utilities.account.transferred", { orderNo: result.orderNo, address: result.address, accountNos: changed, newHolderIdNumber: p.newHolder.idNumber, effectiveAt: result.effectiveAt }, result.orderNo);
+          return result;
+        },
+      },
+    },
+  };
+}
