@@ -23,7 +23,7 @@ import {
 
 type Schemas = components["schemas"];
 type Service = Schemas["UtilityService"];
-type Address = Schemas["UtilityAddress"];
+type Address = Schemas["Address"];
 
 const SVC_CODE: Record<Service, SvcCode> = { gas: "G", power: "E", water: "W" };
 const SERVICE: Record<SvcCode, Service> = { G: "gas", E: "power", W: "water" };

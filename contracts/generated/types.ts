@@ -592,7 +592,7 @@ export interface components {
                 /** @description The applicant's e-ID, if they hold one; without it the linkage issues one. */
                 credential?: string;
             }[];
-            householdAddress?: components["schemas"]["HouseholdAddress"];
+            householdAddress?: components["schemas"]["Address"];
         };
         /**
          * Linkage id
@@ -818,23 +818,29 @@ export interface components {
             registeredAt: string;
         };
         /**
-         * Household address
-         * @description A structured postal address in mainland China, as the civil registry records it.
+         * Address
+         * @description A structured postal address in mainland China, as the civil registry records it and the other agencies use it. Parts carry no control character and no ASCII comma (the utility's system joins them with commas).
          */
-        HouseholdAddress: {
-            province: string;
-            city: string;
-            district: string;
-            street: string;
+        Address: {
+            province: components["schemas"]["AddressPart"];
+            city: components["schemas"]["AddressPart"];
+            district: components["schemas"]["AddressPart"];
+            street: components["schemas"]["AddressPart"];
             postcode: string;
         };
+        /**
+         * Address part
+         * @description One part of an address: province, city, district, or street with house number.
+         * @example 建设路12号
+         */
+        AddressPart: string;
         /**
          * Household address change params
          * @description Params of `civil-registry.household.change-address`: one citizen or a whole household moves to a new address.
          */
         AddressChangeParams: {
             idNumbers: components["schemas"]["ResidentId"][];
-            address: components["schemas"]["HouseholdAddress"];
+            address: components["schemas"]["Address"];
             /** @description Travels to the registry as its Idempotency-Key: the same key again never repeats the change. */
             idempotencyKey: string;
         };
@@ -845,7 +851,7 @@ export interface components {
         AddressChange: {
             changeNo: string;
             idNumbers: components["schemas"]["ResidentId"][];
-            address: components["schemas"]["HouseholdAddress"];
+            address: components["schemas"]["Address"];
             /** Format: date-time */
             effectiveAt: string;
         };
@@ -856,7 +862,7 @@ export interface components {
         HouseholdAddressChangedEvent: {
             changeNo: string;
             idNumbers: components["schemas"]["ResidentId"][];
-            address: components["schemas"]["HouseholdAddress"];
+            address: components["schemas"]["Address"];
             /** Format: date-time */
             effectiveAt: string;
         };
@@ -882,23 +888,6 @@ export interface components {
          */
         UtilityAccountNo: string;
         /**
-         * Address part
-         * @description One part of a supply address (province, city, district, or street with house number).
-         * @example 建设路12号
-         */
-        UtilityAddressPart: string;
-        /**
-         * Supply address
-         * @description An address a utility supplies, in the civil registry's structure. Parts carry no comma and no control character.
-         */
-        UtilityAddress: {
-            province: components["schemas"]["UtilityAddressPart"];
-            city: components["schemas"]["UtilityAddressPart"];
-            district: components["schemas"]["UtilityAddressPart"];
-            street: components["schemas"]["UtilityAddressPart"];
-            postcode: string;
-        };
-        /**
          * Idempotency key
          * @description Travels to the utility with the order: a repeated order with the same key is carried out once.
          */
@@ -917,7 +906,7 @@ export interface components {
             service: components["schemas"]["UtilityService"];
             /** @enum {unknown} */
             status: "ACTIVE" | "SUSPENDED";
-            address: components["schemas"]["UtilityAddress"];
+            address: components["schemas"]["Address"];
             holderName: components["schemas"]["PersonName"];
             /** @description Why the service is suspended; null while active. */
             suspensionReason: string | null;
@@ -930,7 +919,7 @@ export interface components {
          */
         UtilityAccountLookupParams: {
             postcode: string;
-            street: components["schemas"]["UtilityAddressPart"];
+            street: components["schemas"]["AddressPart"];
         };
         /**
          * Utility accounts
@@ -955,7 +944,7 @@ export interface components {
          * @description Params of `utilities.service.suspend` and `utilities.service.restore`: every account of `service` at `address`, or the one account `accountNo`. Already as asked is a success that changes nothing.
          */
         UtilityServiceChangeParams: {
-            address?: components["schemas"]["UtilityAddress"];
+            address?: components["schemas"]["Address"];
             accountNo?: components["schemas"]["UtilityAccountNo"];
             service: components["schemas"]["UtilityService"];
             reason: string;
@@ -970,7 +959,7 @@ export interface components {
         UtilityServiceChange: {
             orderNo: string;
             service: components["schemas"]["UtilityService"];
-            address: components["schemas"]["UtilityAddress"];
+            address: components["schemas"]["Address"];
             accounts: components["schemas"]["UtilityAccountResult"][];
             /** Format: date-time */
             effectiveAt: string;
@@ -980,7 +969,7 @@ export interface components {
          * @description Params of `utilities.account.transfer`: the account `accountNo`, or every account at `address`, passes to `newHolder`. Already theirs is a success that changes nothing.
          */
         UtilityAccountTransferParams: {
-            address?: components["schemas"]["UtilityAddress"];
+            address?: components["schemas"]["Address"];
             accountNo?: components["schemas"]["UtilityAccountNo"];
             newHolder: components["schemas"]["UtilityHolder"];
             idempotencyKey: components["schemas"]["UtilityIdempotencyKey"];
@@ -991,7 +980,7 @@ export interface components {
          */
         UtilityAccountTransfer: {
             orderNo: string;
-            address: components["schemas"]["UtilityAddress"];
+            address: components["schemas"]["Address"];
             newHolder: components["schemas"]["UtilityHolder"];
             accounts: components["schemas"]["UtilityAccountResult"][];
             /** Format: date-time */
@@ -1004,7 +993,7 @@ export interface components {
         UtilityServiceSuspendedEvent: {
             orderNo: string;
             service: components["schemas"]["UtilityService"];
-            address: components["schemas"]["UtilityAddress"];
+            address: components["schemas"]["Address"];
             accountNos: components["schemas"]["UtilityAccountNo"][];
             reason: string;
             incidentId?: string;
@@ -1018,7 +1007,7 @@ export interface components {
         UtilityServiceRestoredEvent: {
             orderNo: string;
             service: components["schemas"]["UtilityService"];
-            address: components["schemas"]["UtilityAddress"];
+            address: components["schemas"]["Address"];
             accountNos: components["schemas"]["UtilityAccountNo"][];
             reason: string;
             incidentId?: string;
@@ -1031,7 +1020,7 @@ export interface components {
          */
         UtilityAccountTransferredEvent: {
             orderNo: string;
-            address: components["schemas"]["UtilityAddress"];
+            address: components["schemas"]["Address"];
             accountNos: components["schemas"]["UtilityAccountNo"][];
             newHolderIdNumber: components["schemas"]["ResidentId"];
             /** Format: date-time */
@@ -1336,7 +1325,7 @@ export interface operations {
                 /** @description Six-digit postcode. */
                 postcode: string;
                 /** @description Street and house number, as the civil registry records them. */
-                street: components["schemas"]["UtilityAddressPart"];
+                street: components["schemas"]["AddressPart"];
             };
             header?: never;
             path?: never;

@@ -19,7 +19,7 @@ import type { components } from "../../contracts/generated/types";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
 import { createScratchDatabase } from "../support/scratch-db";
 
-type Address = components["schemas"]["UtilityAddress"];
+type Address = components["schemas"]["Address"];
 const N = 1000;
 const SEED_COUNT = 3000;
 const env = clusterEnv();
