@@ -8,6 +8,12 @@
 import { HubError } from "./errors";
 import { AgencyGuard, DEFAULT_POLICY, type ResiliencePolicy } from "./resilience";
 
+/**
+ * Bounds on a whole action at an agency, retries included (Moleculer's per-action
+ * `timeout`): a lookup must answer quickly, a change may wait for the agency's retries.
+ */
+export const ACTION_TIMEOUT_MS = { read: 10_000, change: 30_000 } as const;
+
 export interface AgencyAnswer {
   status: number;
   body: unknown;

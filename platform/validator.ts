@@ -14,6 +14,8 @@ declare module "moleculer" {
   interface ActionSchema {
     /** The contract schema of the action's answer (contractSchema("...")). */
     result?: ActionParams;
+    /** Moleculer's per-action call timeout (honoured at run time, missing from its typings). */
+    timeout?: number;
   }
 }
 

@@ -2,7 +2,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { AgencyClient } from "../../platform/agency-client";
+import { ACTION_TIMEOUT_MS, AgencyClient } from "../../platform/agency-client";
 import type { HubNode } from "../../platform/node";
 import { eidSignatureChecker } from "./eid-verifier";
 import {
@@ -42,6 +42,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
     name: "civil-registry",
     actions: {
       "identity.verify": {
+        timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("IdentityVerificationRequest"),
         result: contractSchema("IdentityVerificationResult"),
         async handler(ctx: Context<Schemas["IdentityVerificationRequest"]>): Promise<Schemas["IdentityVerificationResult"]> {
@@ -50,6 +51,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "eid.issue": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("EidIssueParams"),
         result: contractSchema("Eid"),
         async handler(ctx: Context<Schemas["EidIssueParams"]>): Promise<Schemas["Eid"]> {
@@ -62,6 +64,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "eid.verify": {
+        timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("EidVerificationRequest"),
         result: contractSchema("EidVerificationResult"),
         async handler(ctx: Context<Schemas["EidVerificationRequest"]>): Promise<Schemas["EidVerificationResult"]> {
@@ -76,6 +79,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "eid.revoke": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("EidRevokeParams"),
         result: contractSchema("EidRevocation"),
         async handler(ctx: Context<Schemas["EidRevokeParams"]>): Promise<Schemas["EidRevocation"]> {
@@ -94,6 +98,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "marital-status.get": {
+        timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("MaritalStatusParams"),
         result: contractSchema("MaritalStatus"),
         async handler(ctx: Context<Schemas["MaritalStatusParams"]>): Promise<Schemas["MaritalStatus"]> {
@@ -103,6 +108,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "marriage.register": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("MarriageRegisterParams"),
         result: contractSchema("Marriage"),
         async handler(ctx: Context<Schemas["MarriageRegisterParams"]>): Promise<Schemas["Marriage"]> {
@@ -120,6 +126,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "household.change-address": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("AddressChangeParams"),
         result: contractSchema("AddressChange"),
         async handler(ctx: Context<Schemas["AddressChangeParams"]>): Promise<Schemas["AddressChange"]> {

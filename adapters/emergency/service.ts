@@ -6,7 +6,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { AgencyClient } from "../../platform/agency-client";
+import { ACTION_TIMEOUT_MS, AgencyClient } from "../../platform/agency-client";
 import { HubError } from "../../platform/errors";
 import type { HubNode } from "../../platform/node";
 import { buildCap, capViolations, CapError, parseCap, type CapAlert } from "./cap";
@@ -55,6 +55,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
     name: "emergency",
     actions: {
       "incident.report": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("IncidentReportParams"),
         result: contractSchema("Incident"),
         async handler(ctx: Context<ReportParams>): Promise<Incident> {
@@ -73,6 +74,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
         },
       },
       "incident.get": {
+        timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("IncidentRef"),
         result: contractSchema("Incident"),
         async handler(ctx: Context<Schemas["IncidentRef"]>): Promise<Incident> {
@@ -80,6 +82,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
         },
       },
       "incident.dispatch": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("IncidentDispatchParams"),
         result: contractSchema("Dispatch"),
         async handler(ctx: Context<Schemas["IncidentDispatchParams"]>): Promise<Schemas["Dispatch"]> {
@@ -98,6 +101,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
         },
       },
       "incident.allClear": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("IncidentAllClearParams"),
         result: contractSchema("Incident"),
         async handler(ctx: Context<Schemas["IncidentAllClearParams"]>): Promise<Incident> {

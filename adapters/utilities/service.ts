@@ -2,7 +2,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { AgencyClient } from "../../platform/agency-client";
+import { ACTION_TIMEOUT_MS, AgencyClient } from "../../platform/agency-client";
 import type { HubNode } from "../../platform/node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
@@ -53,6 +53,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
     name: "utilities",
     actions: {
       "account.lookup": {
+        timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("UtilityAccountLookupParams"),
         result: contractSchema("UtilityAccountList"),
         async handler(ctx: Context<Schemas["UtilityAccountLookupParams"]>): Promise<Schemas["UtilityAccountList"]> {
@@ -63,16 +64,19 @@ export function utilitiesService(node: HubNode): ServiceSchema {
         },
       },
       "service.suspend": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("UtilityServiceChangeParams"),
         result: contractSchema("UtilityServiceChange"),
         handler: (ctx: Context<ChangeParams>) => change(ctx, "suspend"),
       },
       "service.restore": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("UtilityServiceChangeParams"),
         result: contractSchema("UtilityServiceChange"),
         handler: (ctx: Context<ChangeParams>) => change(ctx, "restore"),
       },
       "account.transfer": {
+        timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("UtilityAccountTransferParams"),
         result: contractSchema("UtilityAccountTransfer"),
         async handler(ctx: Context<Schemas["UtilityAccountTransferParams"]>): Promise<Schemas["UtilityAccountTransfer"]> {
