@@ -1,21 +1,14 @@
 /** The registry's answers: a status and a body, errors in its own `{errorCode, errorMessage}` format. */
+import { CodeMessageError, HTTP_STYLE_CODES, type Dialect } from "../../../platform/sandbox/errors";
 
-export interface Answer {
-  status: number;
-  body: unknown;
-}
+export type { Answer } from "../../../platform/sandbox/errors";
 
 /** An answer in the agency's own error format: `{errorCode, errorMessage, ...extra}`. */
-export class AgencyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-  body(): Record<string, unknown> {
-    return { errorCode: this.code, errorMessage: this.message, ...this.extra };
-  }
-}
+export class AgencyError extends CodeMessageError {}
+
+export const REGISTRY: Dialect = {
+  error: (status, code, message) => new AgencyError(status, code, message),
+  codes: HTTP_STYLE_CODES,
+  maxBodyBytes: 64 * 1024,
+  mediaTypeName: () => "application/json",
+};

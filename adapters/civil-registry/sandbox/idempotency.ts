@@ -1,51 +1,10 @@
-/**
- * Requests with an Idempotency-Key: one answer per key, whatever the number of attempts.
- * The key's row is claimed first inside the transaction of the change itself: a concurrent
- * request with the same key blocks on it, then replays the stored answer. A refusal rolls
- * everything back, the key included, so refusals are not replayed (a later attempt, once
- * the reason is gone, may succeed).
- */
-import { createHash } from "node:crypto";
+/** Requests with an Idempotency-Key, in the registry's schema and error format (platform/sandbox/idempotency.ts). */
 import type http from "node:http";
-import type { Db, Queryable } from "../../../platform/db";
-import { AgencyError, type Answer } from "./errors";
+import { idempotencyKeyOf as keyOf } from "../../../platform/sandbox/http";
+import { idempotency } from "../../../platform/sandbox/idempotency";
 import { SCHEMA } from "./credentials";
+import { REGISTRY } from "./errors";
 
-/** The Idempotency-Key header, required on every change: 1 to 255 visible ASCII characters. */
-export function idempotencyKeyOf(headers: http.IncomingHttpHeaders): string {
-  const key = headers["idempotency-key"];
-  if (typeof key !== "string" || !/^[\x21-\x7e]{1,255}$/.test(key))
-    throw new AgencyError(400, "IDEMPOTENCY_KEY_MISSING", "send an Idempotency-Key header (1 to 255 visible ASCII characters)");
-  return key;
-}
+export const idempotencyKeyOf = (headers: http.IncomingHttpHeaders) => keyOf(headers, REGISTRY);
 
-/**
- * Runs `work` once per key. A repeat with the same key and request gets the stored answer,
- * byte for byte (the stored jsonb is what is sent); the same key with another request is refused.
- */
-export async function idempotent(db: Db, key: string, operation: string, request: unknown, work: (tx: Queryable) => Promise<Answer>): Promise<Answer> {
-  const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
-  return db.transaction(async (tx) => {
-    const claimed = await tx.query(
-      `INSERT INTO ${SCHEMA}.idempotency (key, operation, request_hash) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [key, operation, requestHash],
-    );
-    if (claimed.length === 0) {
-      const [prior] = await tx.query<{ operation: string; request_hash: string; status: number | null; body: unknown }>(
-        `SELECT operation, request_hash, status, body FROM ${SCHEMA}.idempotency WHERE key = $1`,
-        [key],
-      );
-      if (prior && (prior.operation !== operation || prior.request_hash !== requestHash))
-        throw new AgencyError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
-      if (!prior || prior.status === null) throw new AgencyError(409, "IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is in progress");
-      return { status: prior.status, body: prior.body };
-    }
-    const answer = await work(tx);
-    const [stored] = await tx.query<{ body: unknown }>(`UPDATE ${SCHEMA}.idempotency SET status = $2, body = $3 WHERE key = $1 RETURNING body`, [
-      key,
-      answer.status,
-      JSON.stringify(answer.body),
-    ]);
-    return { status: answer.status, body: stored!.body };
-  });
-}
+export const idempotent = idempotency(SCHEMA, REGISTRY);

@@ -3,30 +3,15 @@
  * checks its request, hands it to registry.ts or civil-status.ts, and names the malformed
  * answers fault injection may send in its place.
  */
-import type http from "node:http";
 import { isResidentId } from "../../../contracts/formats";
 import type { Db } from "../../../platform/db";
+import type { Route } from "../../../platform/sandbox/server";
 import { isRegistryAddress, MAX_HOUSEHOLD, type RegistryAddress } from "../agency-format";
 import { changeAddress, maritalStatus, registerMarriage, type Applicant } from "./civil-status";
-import { AgencyError, type Answer } from "./errors";
+import { AgencyError } from "./errors";
 import { idempotencyKeyOf } from "./idempotency";
 import { eidStatus, findEid, issueEid, personMatches, revokeEid } from "./registry";
 import { fields, invalid } from "./request";
-
-export interface Request {
-  params: string[];
-  headers: http.IncomingHttpHeaders;
-  body: () => Promise<Record<string, unknown>>;
-}
-
-export interface RegistryRoute {
-  method: string;
-  pattern: RegExp;
-  successStatus: number;
-  handle: (req: Request) => Promise<Answer>;
-  /** Syntactically JSON, but not what the agency's format promises. */
-  malformed: unknown[];
-}
 
 function checkedCitizenNo(value: unknown, name = "citizenNo"): string {
   if (typeof value !== "string" || !isResidentId(value)) throw invalid(`${name} must be an 18-character resident identity number with a valid check character`);
@@ -46,7 +31,7 @@ function applicantOf(value: unknown, i: number): Applicant {
   return { citizenNo: checkedCitizenNo(a.citizenNo, `applicants[${i}].citizenNo`), eidCredential };
 }
 
-export function registryRoutes(db: Db, issuer: () => string): RegistryRoute[] {
+export function registryRoutes(db: Db, issuer: () => string): Route[] {
   return [
     {
       method: "POST",
@@ -54,7 +39,7 @@ export function registryRoutes(db: Db, issuer: () => string): RegistryRoute[] {
       successStatus: 200,
       malformed: [{ checkResult: 42 }, { result: "CONSISTENT" }, { checkResult: "PROBABLY" }],
       async handle(req) {
-        const body = await req.body();
+        const body = await req.object();
         fields(body, { citizenNo: "string", fullName: "string" });
         const citizenNo = citizenNoOf(body);
         const fullName = (body.fullName as string).trim();
@@ -69,7 +54,7 @@ export function registryRoutes(db: Db, issuer: () => string): RegistryRoute[] {
       malformed: [{ eidNo: 12345, status: "ACTIVE" }, { eidNo: null, credential: "not-a-jws" }, {}],
       async handle(req) {
         const idempotencyKey = idempotencyKeyOf(req.headers);
-        const body = await req.body();
+        const body = await req.object();
         fields(body, { citizenNo: "string" });
         return issueEid(db, { issuer: issuer() }, idempotencyKey, citizenNoOf(body));
       },
@@ -103,7 +88,7 @@ export function registryRoutes(db: Db, issuer: () => string): RegistryRoute[] {
       malformed: [{ eidNo: 7, status: "REVOKED" }, { revoked: true }, { status: "ACTIVE" }],
       async handle(req) {
         const idempotencyKey = idempotencyKeyOf(req.headers);
-        const body = await req.body();
+        const body = await req.object();
         fields(body, {}, { reason: "string" });
         const reason = body.reason as string | undefined;
         if (reason !== undefined && (reason.length === 0 || reason.length > 200)) throw invalid("reason must be 1 to 200 characters");
@@ -126,7 +111,7 @@ export function registryRoutes(db: Db, issuer: () => string): RegistryRoute[] {
       malformed: [{ registrationNo: 1 }, { registrationNo: "MR", spouses: [] }, {}],
       async handle(req) {
         const idempotencyKey = idempotencyKeyOf(req.headers);
-        const body = await req.body();
+        const body = await req.object();
         fields(body, { applicants: "object" });
         const list = body.applicants;
         if (!Array.isArray(list) || list.length !== 2) throw invalid("applicants must list exactly two people");
@@ -140,7 +125,7 @@ export function registryRoutes(db: Db, issuer: () => string): RegistryRoute[] {
       malformed: [{ changeNo: 5 }, { changeNo: "AC", citizenNos: "all" }, {}],
       async handle(req) {
         const idempotencyKey = idempotencyKeyOf(req.headers);
-        const body = await req.body();
+        const body = await req.object();
         fields(body, { citizenNos: "object", address: "object" });
         const list = body.citizenNos;
         if (!Array.isArray(list) || list.length < 1 || list.length > MAX_HOUSEHOLD) throw invalid(`citizenNos must list 1 to ${MAX_HOUSEHOLD} citizens`);

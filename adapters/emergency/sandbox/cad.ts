@@ -5,8 +5,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
+import { CodeMessageError, HTTP_STYLE_CODES, type Answer, type Dialect } from "../../../platform/sandbox/errors";
+import { idempotency } from "../../../platform/sandbox/idempotency";
 import type { CadDispatch, CadReceipt, UnitType } from "../agency-format";
 import { parseCap, CapError } from "../cap";
+
+export type { Answer } from "../../../platform/sandbox/errors";
 
 export const SCHEMA = "sandbox_emergency";
 
@@ -19,24 +23,15 @@ export const FLEET: Record<UnitType, { prefix: string; count: number }> = {
 };
 
 /** An answer in the agency's own error format: `{errorCode, errorMessage, ...extra}`. */
-export class AgencyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-  body(): Record<string, unknown> {
-    return { errorCode: this.code, errorMessage: this.message, ...this.extra };
-  }
-}
+export class AgencyError extends CodeMessageError {}
 
-export interface Answer {
-  status: number;
-  body: unknown;
-}
+export const EMERGENCY: Dialect = {
+  error: (status, code, message) => new AgencyError(status, code, message),
+  codes: HTTP_STYLE_CODES,
+  maxBodyBytes: 128 * 1024,
+  // The CAD names the accepted types by their pattern.
+  mediaTypeName: (accepts) => accepts.source,
+};
 
 export const incidentNoOf = (sender: string, firstIdentifier: string) =>
   "INC-" + createHash("sha256").update(`${sender},${firstIdentifier}`).digest("hex").slice(0, 12).toUpperCase();
@@ -52,38 +47,8 @@ export async function seedIfEmpty(db: Db): Promise<number> {
   });
 }
 
-/**
- * Runs `change` once per idempotency key: the key's row is claimed first in the change's
- * transaction, a repeat replays the stored answer, a different request under the same key is
- * refused. Errors roll everything back, the key included, so they are not replayed.
- */
-async function once(db: Db, key: string, operation: string, request: unknown, change: (tx: Queryable) => Promise<Answer>): Promise<Answer> {
-  const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
-  return db.transaction(async (tx) => {
-    const claimed = await tx.query(`INSERT INTO ${SCHEMA}.idempotency (key, operation, request_hash) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key`, [
-      key,
-      operation,
-      requestHash,
-    ]);
-    if (claimed.length === 0) {
-      const [prior] = await tx.query<{ operation: string; request_hash: string; status: number | null; body: unknown }>(
-        `SELECT operation, request_hash, status, body FROM ${SCHEMA}.idempotency WHERE key = $1`,
-        [key],
-      );
-      if (prior && (prior.operation !== operation || prior.request_hash !== requestHash))
-        throw new AgencyError(422, "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
-      if (!prior || prior.status === null) throw new AgencyError(409, "IDEMPOTENCY_KEY_IN_USE", "a request with this Idempotency-Key is in progress");
-      return { status: prior.status, body: prior.body };
-    }
-    const answer = await change(tx);
-    const [stored] = await tx.query<{ body: unknown }>(`UPDATE ${SCHEMA}.idempotency SET status = $2, body = $3 WHERE key = $1 RETURNING body`, [
-      key,
-      answer.status,
-      JSON.stringify(answer.body),
-    ]);
-    return { status: answer.status, body: stored!.body };
-  });
-}
+/** Runs a change once per idempotency key (platform/sandbox/idempotency.ts). */
+const once = idempotency(SCHEMA, EMERGENCY);
 
 const RECEIPT_COLUMNS = `a.receipt_id AS "receiptId", a.incident_no AS "incidentNo", a.sender, a.identifier AS "alertIdentifier",
   CASE i.status WHEN 'CLOSED' THEN 'CLOSED' ELSE 'ACTIVE' END AS "incidentStatus",

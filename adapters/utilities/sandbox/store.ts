@@ -4,12 +4,13 @@
  * (suspension, restoration, transfer) with idempotency keys. Everything lives in schema
  * sandbox_utilities; HTTP concerns stay in server.ts.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
 import { SEED, SEED_AS_OF } from "../../civil-registry/sandbox/registry";
 import { syntheticCitizens } from "../../civil-registry/sandbox/synthetic";
 import { formatAddrLine, type AcctResult, type NewHolder, type OrderType, type Premise, type ServiceOrder, type SvcCode, type UtilityAccount } from "../agency-format";
-import { UtilityError, type Answer } from "./http";
+import { idempotency } from "../../../platform/sandbox/idempotency";
+import { UTILITY, UtilityError, type Answer } from "./http";
 
 export const SCHEMA = "sandbox_utilities";
 const CODES: SvcCode[] = ["G", "E", "W"];
@@ -113,36 +114,8 @@ export async function lookup(db: Db, postCode: string, street: string): Promise<
   return { rec_cnt: list.length, acct_list: list };
 }
 
-/**
- * Runs `work` once per key. A repeat with the same key and request gets the stored answer;
- * the same key with another request is refused. A refusal rolls back, key included.
- */
-export async function idempotent(db: Db, key: string, operation: string, request: unknown, work: (tx: Queryable) => Promise<Answer>): Promise<Answer> {
-  const requestHash = createHash("sha256").update(JSON.stringify(request)).digest("hex");
-  return db.transaction(async (tx) => {
-    const claimed = await tx.query(
-      `INSERT INTO ${SCHEMA}.idempotency (key, operation, request_hash) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key`,
-      [key, operation, requestHash],
-    );
-    if (claimed.length === 0) {
-      const [prior] = await tx.query<{ operation: string; request_hash: string; status: number | null; body: unknown }>(
-        `SELECT operation, request_hash, status, body FROM ${SCHEMA}.idempotency WHERE key = $1`,
-        [key],
-      );
-      if (prior && (prior.operation !== operation || prior.request_hash !== requestHash))
-        throw new UtilityError(422, "E_IDEM_REUSE", "this Idempotency-Key was used with a different request");
-      if (!prior || prior.status === null) throw new UtilityError(409, "E_IDEM_BUSY", "a request with this Idempotency-Key is in progress");
-      return { status: prior.status, body: prior.body };
-    }
-    const answer = await work(tx);
-    const [stored] = await tx.query<{ body: unknown }>(`UPDATE ${SCHEMA}.idempotency SET status = $2, body = $3 WHERE key = $1 RETURNING body`, [
-      key,
-      answer.status,
-      JSON.stringify(answer.body),
-    ]);
-    return { status: answer.status, body: stored!.body };
-  });
-}
+/** Runs `work` once per idempotency key (platform/sandbox/idempotency.ts). */
+export const idempotent = idempotency(SCHEMA, UTILITY);
 
 export interface OrderRequest {
   type: OrderType;

@@ -1,0 +1,195 @@
+/**
+ * The HTTP server every agency sandbox runs on: fault injection on the agency's routes (under
+ * `prefix`), `/_sandbox/faults`, the agency's extra endpoints, `/healthz`, and a `close()` that
+ * lets in-flight requests finish and lets go of the sockets held by injected timeouts.
+ */
+import http from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Db } from "../db";
+import { invalid, SandboxError, type Answer, type Dialect } from "./errors";
+import { NO_FAULTS, hit, parseFaults, type Faults } from "./faults";
+import { JSON_TYPE, decodePathPart, jsonObject, parseJson, readBody, send } from "./http";
+
+export interface Request {
+  /** The route pattern's groups, percent-decoded. */
+  params: string[];
+  query: URLSearchParams;
+  headers: http.IncomingHttpHeaders;
+  /** The body's text, once its media type (the route's `accepts`) and size are checked. */
+  text(): Promise<string>;
+  /** The body as JSON, any value. */
+  json(): Promise<unknown>;
+  /** The body as a JSON object. */
+  object(): Promise<Record<string, unknown>>;
+}
+
+/** One of the agency's own routes, all under fault injection. */
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  successStatus: number;
+  /** The media types the body may have (default JSON). */
+  accepts?: RegExp;
+  handle: (req: Request) => Promise<Answer>;
+  /** Syntactically JSON, but not what the agency's format promises. */
+  malformed: unknown[];
+}
+
+/** An endpoint outside fault injection, keyed `METHOD /path`. */
+export type Endpoints = Record<string, (req: Request) => Promise<Answer>>;
+
+export interface SandboxServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Where a sandbox listens and its database: what every `startSandbox` takes. */
+export interface ListenOptions {
+  host?: string;
+  port: number;
+  db: Db;
+}
+
+/** What a sandbox with seed data answers `startSandbox` with. */
+export interface SeededSandbox extends SandboxServer {
+  seeded: number;
+  seedMs: number;
+}
+
+export async function serve(listen: ListenOptions, opts: {
+  /** For log lines: "emergency" logs "emergency sandbox request failed". */
+  name: string;
+  dialect: Dialect;
+  /** The path prefix of the agency's routes, e.g. "/registry/". */
+  prefix: string;
+  routes: Route[];
+  /** The 503 message under an outage. */
+  outageMessage: string;
+  endpoints?: Endpoints;
+  /** Reads a `PUT /_sandbox/faults` body (default: parseFaults). */
+  parseFaults?: (body: unknown) => Faults;
+}): Promise<SandboxServer> {
+  const { db } = listen;
+  const { dialect, routes } = opts;
+  const { codes } = dialect;
+  const readFaults = opts.parseFaults ?? ((body: unknown) => parseFaults(body, dialect));
+  let faults: Faults = { ...NO_FAULTS };
+  const held = new Set<Socket>();
+  const inflight = new Set<Promise<void>>();
+  const stopping = new AbortController();
+
+  const endpoints: Endpoints = {
+    "GET /_sandbox/faults": async () => ({ status: 200, body: faults }),
+    "PUT /_sandbox/faults": async (req) => {
+      faults = readFaults(await req.json());
+      return { status: 200, body: faults };
+    },
+    "DELETE /_sandbox/faults": async () => {
+      faults = { ...NO_FAULTS };
+      return { status: 200, body: faults };
+    },
+    "GET /healthz": async () => {
+      const ok = await db.query("SELECT 1").then(() => true, () => false);
+      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable" } };
+    },
+    ...opts.endpoints,
+  };
+
+  const request = (req: http.IncomingMessage, url: URL, params: string[], accepts = JSON_TYPE): Request => {
+    const text = () => readBody(req, dialect, accepts);
+    const json = async () => parseJson(await text(), dialect);
+    return { params, query: url.searchParams, headers: req.headers, text, json, object: async () => jsonObject(await json(), dialect) };
+  };
+
+  /** Never answers: resolves when the client (or shutdown) closes the connection. */
+  const hold = (res: http.ServerResponse) =>
+    new Promise<void>((resolve) => {
+      const socket = res.socket;
+      if (!socket) return resolve();
+      held.add(socket);
+      res.once("close", () => {
+        held.delete(socket);
+        resolve();
+      });
+    });
+
+  async function agency(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const f = faults;
+    if (f.outage) return send(res, 503, dialect.error(503, codes.unavailable, opts.outageMessage).body());
+    if (f.latencyMs > 0) await sleep(f.latencyMs, undefined, { signal: stopping.signal });
+    if (hit(f.errorRate)) return send(res, 500, dialect.error(500, codes.internal, "injected fault").body());
+    if (hit(f.timeoutRate)) return hold(res);
+
+    const candidates = routes.filter((r) => r.pattern.test(url.pathname));
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) {
+      if (candidates.length) return send(res, 405, dialect.error(405, codes.methodNotAllowed, `use ${candidates.map((r) => r.method).join(", ")}`).body());
+      return send(res, 404, dialect.error(404, codes.notFound, "no such resource").body());
+    }
+    // Decided before handling: a malformed answer comes with nothing done.
+    if (hit(f.malformedRate)) return send(res, route.successStatus, route.malformed[Math.floor(Math.random() * route.malformed.length)]);
+    const lose = hit(f.lostResponseRate);
+    const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => decodePathPart(p, dialect));
+    const answer = await route.handle(request(req, url, params, route.accepts)).catch((err: unknown) => {
+      if (err instanceof SandboxError) return { status: err.status, body: err.body() };
+      throw err;
+    });
+    if (lose) return void res.destroy();
+    send(res, answer.status, answer.body);
+  }
+
+  async function endpoint(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const handler = endpoints[`${req.method} ${url.pathname}`];
+    if (handler) {
+      const answer = await handler(request(req, url, []));
+      return send(res, answer.status, answer.body, answer.headers);
+    }
+    // Only the test endpoints say 405; elsewhere a wrong method is simply not found.
+    const known = url.pathname.startsWith("/_sandbox/") && Object.keys(endpoints).some((k) => k.slice(k.indexOf(" ") + 1) === url.pathname);
+    throw known ? dialect.error(405, codes.methodNotAllowed, "method not allowed here") : dialect.error(404, codes.notFound, "no such resource");
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://sandbox");
+    } catch {
+      return send(res, 400, invalid(dialect, "bad request target").body());
+    }
+    try {
+      if (url.pathname.startsWith(opts.prefix)) return await agency(req, res, url);
+      return await endpoint(req, res, url);
+    } catch (err) {
+      if (res.headersSent || res.destroyed) return;
+      if (stopping.signal.aborted) return void res.destroy();
+      if (err instanceof SandboxError) return send(res, err.status, err.body());
+      console.error(JSON.stringify({ level: "error", msg: `${opts.name} sandbox request failed`, path: url.pathname, err: (err as Error).message }));
+      send(res, 500, dialect.error(500, codes.internal, "unexpected error").body());
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    const done: Promise<void> = handle(req, res).finally(() => inflight.delete(done));
+    inflight.add(done);
+  });
+  const host = listen.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      stopping.abort();
+      for (const socket of held) socket.destroy();
+      server.closeIdleConnections();
+      await Promise.allSettled([...inflight]);
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
