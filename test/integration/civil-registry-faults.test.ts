@@ -5,10 +5,10 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { openDb, type Db } from "../../platform/db";
 import { startSandbox } from "../../adapters/civil-registry/sandbox/server";
-import { clusterEnv, post, startNode, type Citizen, type TestNode } from "../support/hub";
+import { clusterEnv, post, startNode, type Citizen, type TestNode, callerBroker } from "../support/hub";
 import { createScratchDatabase } from "../support/scratch-db";
 
 const N = 1000;
@@ -24,9 +24,7 @@ before(async () => {
   db = await openDb({ url: scratch.url, pgliteDir: "" });
   sandbox = await startSandbox({ port: 0, db, seedCount: 10 });
   node = await startNode("civil-registry", { ...env, CIVIL_REGISTRY_URL: sandbox.url, CIVIL_REGISTRY_TIMEOUT_MS: "2000" });
-  broker = new ServiceBroker({ namespace: env.HUB_NAMESPACE, nodeID: `faults-test-${process.pid}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
-  await broker.start();
-  await broker.waitForServices(["civil-registry"], 10_000);
+  broker = await callerBroker(env.HUB_NAMESPACE!, ["civil-registry"], "faults-test");
 });
 after(async () => {
   await broker?.stop();

@@ -6,9 +6,9 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { operations, type Operation } from "../../contracts";
-import { clusterEnv, startNode, type TestNode } from "../support/hub";
+import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/hub";
 import { assertDocumented, assertProblem } from "../support/contract";
 import { allowedMethods } from "../../gateway/operations";
 import { malformedBodies, unparsableRequests, type BadRequest } from "../support/malformed";
@@ -178,9 +178,7 @@ describe("malformed requests", () => {
 describe("over NATS", () => {
   let broker: ServiceBroker;
   before(async () => {
-    broker = new ServiceBroker({ namespace: env.HUB_NAMESPACE, nodeID: `contract-test-${process.pid}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
-    await broker.start();
-    await broker.waitForServices(["civil-registry", "linkages"], 10_000);
+    broker = await callerBroker(env.HUB_NAMESPACE!, ["civil-registry", "linkages"], "contract-test");
   });
   after(async () => broker?.stop());
 

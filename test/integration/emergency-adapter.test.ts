@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { operations } from "../../contracts";
 import { openDb, type Db } from "../../platform/db";
 import { nameBasedUuid } from "../../platform/ids";
@@ -18,7 +18,7 @@ import { connectBus, type EventBus } from "../../platform/events/bus";
 import type { CloudEvent } from "../../platform/events/envelope";
 import { startSandbox } from "../../adapters/emergency/sandbox/server";
 import { parseCap } from "../../adapters/emergency/cap";
-import { clusterEnv, startNode, type TestNode } from "../support/hub";
+import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/hub";
 import { assertDocumented, assertProblem } from "../support/contract";
 
 const FIXTURES = path.join(__dirname, "../../adapters/emergency/fixtures");
@@ -92,9 +92,7 @@ before(async () => {
   node = await startNode("api,emergency", { ...env, EMERGENCY_URL: sandbox.url, EMERGENCY_TIMEOUT_MS: "500" });
   hubDb = await openDb({ url: process.env.DATABASE_URL!, pgliteDir: "" });
   bus = await connectBus(process.env.NATS_URL!, `emergency-test-${process.pid}`);
-  broker = new ServiceBroker({ namespace: env.HUB_NAMESPACE, nodeID: `emergency-test-${process.pid}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
-  await broker.start();
-  await broker.waitForServices(["emergency"], 10_000);
+  broker = await callerBroker(env.HUB_NAMESPACE!, ["emergency"], "emergency-test");
 });
 beforeEach(async () => void (await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" })));
 after(async () => {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { DeliverPolicy, type ConsumerMessages } from "nats";
 import { openDb, type Db } from "../../platform/db";
 import { connectBus, type EventBus } from "../../platform/events/bus";
@@ -19,7 +19,7 @@ import { syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthet
 import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
 import { operations } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { clusterEnv, startNode, type TestNode } from "../support/hub";
+import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/hub";
 import { assertDocumented, assertProblem } from "../support/contract";
 
 type Schemas = components["schemas"];
@@ -55,9 +55,7 @@ before(async () => {
   db = await openDb({ pgliteDir: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "utilities-adapter-")), "pglite") });
   sandbox = await startSandbox({ port: 0, db, seedCount: SEEDED });
   node = await startNode("api,utilities", { ...env, UTILITIES_URL: sandbox.url, UTILITIES_TIMEOUT_MS: "500" });
-  broker = new ServiceBroker({ namespace: env.HUB_NAMESPACE, nodeID: `utilities-test-${process.pid}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
-  await broker.start();
-  await broker.waitForServices(["utilities"], 10_000);
+  broker = await callerBroker(env.HUB_NAMESPACE!, ["utilities"], "utilities-test");
   bus = await connectBus(process.env.NATS_URL!, "utilities-adapter-test");
   const consumer = await bus.js.consumers.get("EVENTS", {
     filterSubjects: ["events.utilities.>"],

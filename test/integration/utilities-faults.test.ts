@@ -6,7 +6,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { ServiceBroker } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { DeliverPolicy } from "nats";
 import { connectBus } from "../../platform/events/bus";
 import type { CloudEvent } from "../../platform/events/envelope";
@@ -16,7 +16,7 @@ import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry
 import { syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthetic";
 import { formatAddrLine } from "../../adapters/utilities/agency-format";
 import type { components } from "../../contracts/generated/types";
-import { clusterEnv, startNode, type TestNode } from "../support/hub";
+import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/hub";
 import { createScratchDatabase } from "../support/scratch-db";
 
 type Address = components["schemas"]["Address"];
@@ -34,9 +34,7 @@ before(async () => {
   db = await openDb({ url: scratch.url, pgliteDir: "" });
   sandbox = await startSandbox({ port: 0, db, seedCount: SEED_COUNT });
   node = await startNode("utilities", { ...env, UTILITIES_URL: sandbox.url, UTILITIES_TIMEOUT_MS: "2000" });
-  broker = new ServiceBroker({ namespace: env.HUB_NAMESPACE, nodeID: `utilities-faults-test-${process.pid}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
-  await broker.start();
-  await broker.waitForServices(["utilities"], 10_000);
+  broker = await callerBroker(env.HUB_NAMESPACE!, ["utilities"], "utilities-faults-test");
 });
 after(async () => {
   await broker?.stop();

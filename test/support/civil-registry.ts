@@ -7,14 +7,13 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import os from "node:os";
 import fs from "node:fs";
-import { ServiceBroker } from "moleculer";
 import { DeliverPolicy } from "nats";
 import { openDb, type Db } from "../../platform/db";
 import { connectBus, type EventBus } from "../../platform/events/bus";
 import type { CloudEvent } from "../../platform/events/envelope";
 import { startSandbox } from "../../adapters/civil-registry/sandbox/server";
 import { createScratchDatabase } from "./scratch-db";
-import { clusterEnv, json, post, startNode, type TestNode } from "./hub";
+import { clusterEnv, json, post, startNode, type TestNode, callerBroker } from "./hub";
 
 export interface RegistryCitizen {
   citizenNo: string;
@@ -50,9 +49,7 @@ export async function startRegistryStack(env: NodeJS.ProcessEnv = {}): Promise<R
   const node = await startNode("api,civil-registry", { ...cluster, CIVIL_REGISTRY_URL: sandbox.url, CIVIL_REGISTRY_TIMEOUT_MS: "800", ...env });
   const id = randomBytes(3).toString("hex");
   const bus = await connectBus(process.env.NATS_URL!, `civil-registry-test-${id}`);
-  const broker = new ServiceBroker({ namespace: cluster.HUB_NAMESPACE, nodeID: `civil-registry-test-${id}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
-  await broker.start();
-  await broker.waitForServices(["civil-registry"], 10_000);
+  const broker = await callerBroker(cluster.HUB_NAMESPACE!, ["civil-registry"], "civil-registry-test");
   return {
     db,
     sandbox,

@@ -7,6 +7,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
+import { ServiceBroker } from "moleculer";
 import { startHubNode } from "../../ops/stack/services";
 import type { Managed } from "../../ops/stack/processes";
 
@@ -73,4 +74,12 @@ export async function settle(url: string, timeoutMs = 30_000): Promise<Record<st
     if (Date.now() > deadline) throw new Error(`linkage still RUNNING after ${timeoutMs} ms: ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A broker of the test's own in a cluster's namespace, to call its actions over NATS as an internal service would. */
+export async function callerBroker(namespace: string, services: string[], name = "test"): Promise<ServiceBroker> {
+  const broker = new ServiceBroker({ namespace, nodeID: `${name}-${process.pid}-${randomBytes(3).toString("hex")}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
+  await broker.start();
+  await broker.waitForServices(services, 10_000);
+  return broker;
 }
