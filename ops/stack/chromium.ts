@@ -33,16 +33,16 @@ function aptGet(args: string[], say: (line: string) => void): Promise<void> {
     });
     const tail: string[] = [];
     let last = "";
-    const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n").map((l) => l.trim()).filter(Boolean)) {
+    const keep = (chunk: string) => {
+      for (const line of chunk.split("\n").map((l) => l.trim()).filter(Boolean)) {
         last = line;
         tail.push(line);
         if (tail.length > 15) tail.shift();
         if (/^(Setting up chromium|E:|W:|Err:)/.test(line)) say(`chromium: ${line}`);
       }
     };
-    child.stdout.on("data", keep);
-    child.stderr.on("data", keep);
+    child.stdout.setEncoding("utf8").on("data", keep);
+    child.stderr.setEncoding("utf8").on("data", keep);
     const ticker = setInterval(() => say(`chromium: ${label} still running (${Math.round((Date.now() - started) / 1000)} s): ${last}`), 15_000);
     child.on("error", (err) => {
       clearInterval(ticker);

@@ -67,7 +67,7 @@ export async function ensureBinary(name: Binary, say: (line: string) => void = c
         stdio: ["ignore", "ignore", "pipe"],
       });
       let stderr = "";
-      child.stderr.on("data", (d) => (stderr += d));
+      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
       child.on("error", reject);
       child.on("exit", (code) =>
         code === 0 ? resolve() : reject(new MissingPieceError(`go install ${pin.module}@${pin.version} failed (exit ${code}):\n${stderr.trim().split("\n").slice(-10).join("\n")}`)),

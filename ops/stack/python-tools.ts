@@ -20,8 +20,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
+    child.stdout.setEncoding("utf8").on("data", (d) => (output += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (output += d));
     child.on("error", reject);
     child.on("exit", (code) => resolve({ code, output }));
   });

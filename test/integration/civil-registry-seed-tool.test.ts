@@ -29,8 +29,8 @@ function seed(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: numb
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "ops/seed-citizens.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = "", stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d));
-    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
 }

@@ -34,8 +34,8 @@ before(async () => {
   };
   delete env.DATABASE_URL;
   start = spawn(process.execPath, ["--import", "tsx", "ops/start.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  start.stdout!.on("data", (d) => (output += d));
-  start.stderr!.on("data", (d) => (output += d));
+  start.stdout!.setEncoding("utf8").on("data", (d) => (output += d));
+  start.stderr!.setEncoding("utf8").on("data", (d) => (output += d));
   const up = async () => output.includes("Press Ctrl-C") && (await fetch(`${api}/readyz`)).status === 200;
   await waitFor("npm start", up, 180_000, start).catch((err) => {
     throw new Error(`${err.message}\n${output}`);

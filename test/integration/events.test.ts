@@ -27,8 +27,8 @@ const started = (businessKey: string, id = randomUUID()) =>
 function worker(env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   let output = "";
   const child = spawn(process.execPath, ["--import", "tsx", "test/support/event-worker.ts"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
+  child.stdout!.setEncoding("utf8").on("data", (d) => (output += d));
+  child.stderr!.setEncoding("utf8").on("data", (d) => (output += d));
   children.push(child);
   return { child, exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))), output: () => output };
 }

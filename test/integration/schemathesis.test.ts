@@ -38,8 +38,8 @@ function runSchemathesis(exe: string, args: string[]): Promise<{ code: number | 
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
-    child.stdout.on("data", (d) => (output += d));
-    child.stderr.on("data", (d) => (output += d));
+    child.stdout.setEncoding("utf8").on("data", (d) => (output += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (output += d));
     child.on("error", reject);
     child.on("exit", (code) => resolve({ code, output, ms: Date.now() - started }));
   });
