@@ -116,6 +116,15 @@ export function isContractSchema(schema: unknown): schema is JsonSchema {
   return typeof schema === "object" && schema !== null && typeof (schema as JsonSchema).$ref === "string" && ((schema as JsonSchema).$ref as string).startsWith(SCHEMA_BASE);
 }
 
+/** A parameter, or the one under components/parameters its `$ref` names. */
+function resolveParameter(p: Parameter | { $ref: string }): Parameter {
+  if (!("$ref" in p)) return p;
+  const name = /^#\/components\/parameters\/([A-Za-z0-9_.-]+)$/.exec(p.$ref)?.[1];
+  const found = name ? (openapi.components as { parameters?: Record<string, Parameter> }).parameters?.[name] : undefined;
+  if (!found) throw new Error(`unsupported parameter $ref ${p.$ref}`);
+  return found;
+}
+
 /** Every operation of the document, in document order. */
 export function operations(): Operation[] {
   const ops: Operation[] = [];
@@ -124,7 +133,7 @@ export function operations(): Operation[] {
     for (const method of HTTP_METHODS) {
       const op = item[method] as unknown as Omit<Operation, "method" | "path"> | undefined;
       if (!op) continue;
-      ops.push({ ...op, method: method.toUpperCase(), path: p, parameters: [...shared, ...(op.parameters ?? [])] });
+      ops.push({ ...op, method: method.toUpperCase(), path: p, parameters: [...shared, ...(op.parameters ?? [])].map(resolveParameter) });
     }
   }
   return ops;

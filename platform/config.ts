@@ -75,6 +75,7 @@ export const SETTINGS = {
   temporalNamespace: setting("TEMPORAL_NAMESPACE", "default", "Temporal namespace", text),
   temporalTaskQueue: setting("TEMPORAL_TASK_QUEUE", "linkages", "Task queue the linkage workflows run on", text),
   defaultPartner: setting("HUB_DEFAULT_PARTNER", "local", "Partner recorded on linkages (LinkagePartner search attribute) until partner access identifies callers", text),
+  suspensionDeadlineMs: setting("LINKAGE_SUSPENSION_DEADLINE_MS", "120000", "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying", millis),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
   databaseUrl: setting("DATABASE_URL", undefined, "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)", url("postgres", "postgresql")),
   civilRegistryUrl: setting("CIVIL_REGISTRY_URL", "http://127.0.0.1:4101", "Base URL of the civil registry system (the sandbox by default)", url("http", "https")),

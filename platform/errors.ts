@@ -12,6 +12,8 @@ export const ERRORS = {
   HUB_ERR_ROUTE_NOT_FOUND: { status: 404, type: "/problems/not-found", title: "No such resource" },
   HUB_ERR_ROUTE_METHOD: { status: 405, type: "/problems/method-not-allowed", title: "Method not allowed" },
   HUB_ERR_LINKAGE_NOT_FOUND: { status: 404, type: "/problems/linkage-not-found", title: "No such linkage" },
+  HUB_ERR_LINKAGE_CLOSED: { status: 409, type: "/problems/linkage-closed", title: "The linkage has ended" },
+  HUB_ERR_LINKAGE_SIGNAL: { status: 409, type: "/problems/linkage-signal-not-taken", title: "The linkage takes no such signal" },
   HUB_ERR_INCIDENT_NOT_FOUND: { status: 404, type: "/problems/incident-not-found", title: "No such incident" },
   HUB_ERR_AGENCY_REFUSED: { status: 422, type: "/problems/agency-refused", title: "Agency refused the request" },
   HUB_ERR_AGENCY_BAD_ANSWER: { status: 502, type: "/problems/agency-bad-answer", title: "Agency answered outside its contract" },

@@ -1,3 +1,5 @@
 /** Every linkage workflow, as the worker's bundle sees them. */
 export { eidIssuance } from "./eid-issuance";
 export { marriageRegistration } from "./marriage-registration";
+export { incidentUtilities } from "./incident-utilities";
+export { residentRelocation } from "./resident-relocation";

@@ -8,11 +8,12 @@
  * only for this application are revoked when it does not end in a marriage. An applicant
  * may withdraw consent until the marriage is registered.
  */
-import { ActivityFailure, ApplicationFailure, defineSignal, proxyActivities, setHandler } from "@temporalio/workflow";
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from "@temporalio/workflow";
 import type { civilRegistryActivities } from "./activities/civil-registry";
 import type { components } from "../contracts/generated/types";
 import { residentIdBirthDate } from "../contracts/formats";
-import { linkageSteps } from "./steps";
+import { cancellable, linkageSteps, type Steps } from "./steps";
+import { consentWithdrawn } from "./signals";
 import type { LinkageOutcome } from "./visibility";
 
 type Schemas = components["schemas"];
@@ -27,8 +28,6 @@ export interface MarriageOutcome extends LinkageOutcome {
     householdAddressChanged: boolean;
   };
 }
-
-export const consentWithdrawn = defineSignal<[{ reason?: string }]>("consent-withdrawn");
 
 const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>({
   startToCloseTimeout: "15s",
@@ -50,15 +49,15 @@ function refusal(err: unknown): string | undefined {
 }
 
 export async function marriageRegistration(input: MarriageInput): Promise<MarriageOutcome> {
+  const steps = linkageSteps();
+  return cancellable(steps, () => marry(input, steps));
+}
+
+async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcome> {
   let withdrawn: string | undefined;
   setHandler(consentWithdrawn, ({ reason }) => void (withdrawn ??= reason ?? "an applicant withdrew consent"));
 
-  const steps = linkageSteps();
-  const end = async (status: "REFUSED" | "CANCELLED", reason: string): Promise<MarriageOutcome> => {
-    await steps.compensate();
-    steps.finish(status === "CANCELLED" ? "COMPENSATED" : "REFUSED");
-    return { ...steps.progress, currentStep: null, status, reason };
-  };
+  const end = steps.end;
   const applicants = input.applicants;
   const key = (what: string, idNumber = "") => `marriage:${input.applicationNo}:${what}${idNumber && ":" + idNumber}`;
 

@@ -1,66 +1,107 @@
 /**
- * The `linkages` service: starts linkage workflows on Temporal and reports where they
- * stand. The workflow id is the business key and the linkage id (the UUID a partner sees)
- * is derived from it, so the same application started twice is one linkage, one run.
+ * The `linkages` service: starts linkage workflows on Temporal, for REST callers and for the
+ * events that start them (an incident reported, a household moved), passes signals and
+ * cancellations on, and reports where each linkage stands. The workflow id is the business
+ * key and the linkage id (the UUID a partner sees) is derived from it, so the same
+ * application started twice is one linkage, one run.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
+import { temporal as temporalProto } from "@temporalio/proto";
 import { contractSchema } from "../contracts";
 import type { components } from "../contracts/generated/types";
 import { HubError } from "../platform/errors";
 import type { HubNode } from "../platform/node";
+import type { Queryable } from "../platform/db";
 import { temporal } from "../platform/temporal";
 import { nameBasedUuid } from "../platform/ids";
-import { createEvent } from "../platform/events/envelope";
+import { createEvent, type CloudEvent } from "../platform/events/envelope";
 import { enqueue } from "../platform/events/outbox";
+import { startConsumer, type RunningConsumer } from "../platform/events/consumer";
 import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type LinkageOutcome, type Progress } from "./visibility";
+import { PARTNER_SIGNALS, incidentAlert } from "./signals";
+import { servicesAtRisk } from "./hazards";
 import type * as workflows from "./index";
-import { temporal as temporalProto } from "@temporalio/proto";
+import type { IncidentInput } from "./incident-utilities";
+import type { RelocationInput } from "./resident-relocation";
 
 type Schemas = components["schemas"];
 type Linkage = Schemas["Linkage"];
+type LinkageType = Schemas["LinkageType"];
 
 interface LinkageRow {
   id: string;
-  type: Linkage["type"];
+  type: LinkageType;
   business_key: string;
   workflow_id: string;
   created_at: Date | string;
 }
 
+/** The events that start or signal linkages. */
+const TRIGGERS = ["emergency.incident.reported", "emergency.incident.updated", "emergency.incident.cleared", "civil-registry.household.address-changed"];
+
 export function linkagesService(node: HubNode): ServiceSchema {
   const { db, config } = node;
   const { client } = temporal(config);
+  let consumer: RunningConsumer | undefined;
 
-  /** Records the linkage once; its `linkages.linkage.started` event commits with the record. */
-  async function record(type: string, businessKey: string, requestId: string | null): Promise<LinkageRow> {
+  /** Records the linkage once, in the caller's transaction; its `linkages.linkage.started` event commits with it. */
+  async function record(tx: Queryable, type: LinkageType, businessKey: string, requestId: string | null | undefined): Promise<LinkageRow> {
     const id = nameBasedUuid(`${type}:${businessKey}`);
-    const created = await db.transaction(async (tx) => {
-      const inserted = await tx.query(
-        `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (type, business_key) DO NOTHING RETURNING id`,
-        [id, type, businessKey, `${type}:${businessKey}`, requestId],
-      );
-      if (inserted.length)
-        await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, linkageId: id }));
-      return inserted.length > 0;
-    });
-    if (created) node.outbox.kick();
-    const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+    const inserted = await tx.query(
+      `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (type, business_key) DO NOTHING RETURNING id`,
+      [id, type, businessKey, `${type}:${businessKey}`, requestId ?? null],
+    );
+    if (inserted.length)
+      await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, linkageId: id }));
+    const [row] = await tx.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
     return row!;
+  }
+
+  /** Starts the linkage's workflow unless it already runs or ran (a repeat starts nothing). */
+  async function launch(row: LinkageRow, workflow: keyof typeof workflows, params: object, requestId: string | null | undefined): Promise<void> {
+    try {
+      await client.workflow.start(workflow, {
+        workflowId: row.workflow_id,
+        taskQueue: config.temporalTaskQueue,
+        args: [{ ...params, linkageId: row.id }] as never,
+        workflowIdConflictPolicy: "USE_EXISTING",
+        workflowIdReusePolicy: "REJECT_DUPLICATE",
+        memo: { linkageId: row.id, requestId },
+        typedSearchAttributes: [
+          { key: LINKAGE_TYPE, value: row.type },
+          { key: LINKAGE_PARTNER, value: config.defaultPartner },
+          { key: LINKAGE_STATUS, value: "RUNNING" },
+        ],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  }
+
+  async function start(type: LinkageType, workflow: keyof typeof workflows, businessKey: string, params: object, ctx: Context): Promise<Linkage> {
+    const row = await db.transaction((tx) => record(tx, type, businessKey, ctx.requestID));
+    node.outbox.kick();
+    await launch(row, workflow, params, ctx.requestID);
+    return status(row);
+  }
+
+  async function describe(row: LinkageRow): Promise<WorkflowExecutionDescription | undefined> {
+    try {
+      return await client.workflow.getHandle(row.workflow_id).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
   }
 
   async function status(row: LinkageRow): Promise<Linkage> {
     const handle = client.workflow.getHandle(row.workflow_id);
     const base = { id: row.id, type: row.type, businessKey: row.business_key, createdAt: new Date(row.created_at).toISOString() };
-    let described: WorkflowExecutionDescription;
-    try {
-      described = await handle.describe();
-    } catch (err) {
-      // Recorded but not yet started (the start is retried by the next identical request).
-      if (err instanceof WorkflowNotFoundError) return { ...base, status: "RUNNING", currentStep: null, stepsDone: [] };
-      throw err;
-    }
+    const described = await describe(row);
+    // Recorded but not yet started (the start is retried by the next identical request).
+    if (!described) return { ...base, status: "RUNNING", currentStep: null, stepsDone: [] };
     const closedAt = described.closeTime?.toISOString();
     switch (described.status.name) {
       case "RUNNING": {
@@ -69,38 +110,60 @@ export function linkagesService(node: HubNode): ServiceSchema {
         return { ...base, status: "RUNNING", ...progress };
       }
       case "COMPLETED": {
-        const outcome = (await handle.result()) as LinkageOutcome;
-        const { result, ...rest } = outcome;
+        const { result, ...rest } = (await handle.result()) as LinkageOutcome;
         return { ...base, ...rest, closedAt, ...(result ? { result: { ...result } } : {}) };
       }
       case "CANCELLED":
         return { ...base, status: "CANCELLED", currentStep: null, stepsDone: [], closedAt };
+      case "FAILED": {
+        const progress = (described.memo?.[PROGRESS_MEMO] as Progress | undefined) ?? { stepsDone: [] };
+        const reason = await handle.result().then(
+          () => "the workflow failed",
+          (err) => (err instanceof WorkflowFailedError && err.cause ? err.cause.message : String(err)),
+        );
+        return { ...base, status: "FAILED", currentStep: null, stepsDone: progress.stepsDone, closedAt, reason };
+      }
       default:
         return { ...base, status: "FAILED", currentStep: null, stepsDone: [], closedAt, reason: `the workflow ${described.status.name.toLowerCase().replace(/_/g, " ")}` };
     }
   }
 
-  /** Records the linkage and starts its workflow; a repeat finds both and starts nothing. */
-  async function start(type: string, workflow: keyof typeof workflows, businessKey: string, params: object, ctx: Context): Promise<Linkage> {
-    const row = await record(type, businessKey, ctx.requestID);
-    try {
-      await client.workflow.start(workflow, {
-        workflowId: row.workflow_id,
-        taskQueue: config.temporalTaskQueue,
-        args: [{ ...params, linkageId: row.id }] as never,
-        workflowIdConflictPolicy: "USE_EXISTING",
-        workflowIdReusePolicy: "REJECT_DUPLICATE",
-        memo: { linkageId: row.id, requestId: ctx.requestID },
-        typedSearchAttributes: [
-          { key: LINKAGE_TYPE, value: type },
-          { key: LINKAGE_PARTNER, value: config.defaultPartner },
-          { key: LINKAGE_STATUS, value: "RUNNING" },
-        ],
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  async function find(id: string): Promise<LinkageRow> {
+    const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+    if (!row) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
+    return row;
+  }
+
+  /** A running linkage's row; an ended one is a conflict. */
+  async function running(id: string): Promise<LinkageRow> {
+    const row = await find(id);
+    const described = await describe(row);
+    if (described && described.status.name !== "RUNNING") throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
+    return row;
+  }
+
+  /** Starts the linkage an event calls for, or passes the event to the running one. */
+  async function onEvent(event: CloudEvent, tx: Queryable): Promise<void> {
+    if (event.type === "civil-registry.household.address-changed") {
+      const change = event.data as Schemas["HouseholdAddressChangedEvent"];
+      const row = await record(tx, "resident-relocation", change.changeNo, event.requestid);
+      return launch(row, "residentRelocation", change satisfies Omit<RelocationInput, "linkageId">, event.requestid);
     }
-    return status(row);
+    const incident = event.data as Schemas["IncidentEvent"];
+    const businessKey = `${incident.sender},${incident.firstIdentifier}`;
+    if (event.type === "emergency.incident.reported") {
+      if (servicesAtRisk(incident).length === 0) return;
+      const row = await record(tx, "incident-utilities", businessKey, event.requestid);
+      const { incidentId, sender, firstIdentifier, event: what, category, address } = incident;
+      const input: Omit<IncidentInput, "linkageId"> = { incidentId, sender, firstIdentifier, event: what, category, suspensionDeadlineMs: config.suspensionDeadlineMs, ...(address ? { address } : {}) };
+      return launch(row, "incidentUtilities", input, event.requestid);
+    }
+    // An update, cancel or all-clear alert reaches the incident's linkage, if it has one running.
+    try {
+      await client.workflow.getHandle(`incident-utilities:${businessKey}`).signal(incidentAlert, incident);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
   }
 
   return {
@@ -115,6 +178,11 @@ export function linkagesService(node: HubNode): ServiceSchema {
           namespace: config.temporalNamespace,
           searchAttributes: Object.fromEntries(missing.map((name) => [name, temporalProto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
         });
+      const log = this.logger;
+      consumer = await startConsumer(node.bus, db, { group: "linkages", types: TRIGGERS, handle: onEvent }, { onError: (err) => log.warn({ err: String(err) }, "linkage trigger failed") });
+    },
+    async stopped() {
+      await consumer?.stop();
     },
     actions: {
       "eidIssuance.start": {
@@ -130,9 +198,27 @@ export function linkagesService(node: HubNode): ServiceSchema {
       "status.get": {
         params: contractSchema("LinkageRef"),
         result: contractSchema("Linkage"),
+        handler: async (ctx: Context<Schemas["LinkageRef"]>) => status(await find(ctx.params.id)),
+      },
+      signal: {
+        params: contractSchema("LinkageSignalParams"),
+        result: contractSchema("Linkage"),
+        async handler(ctx: Context<Schemas["LinkageSignalParams"]>): Promise<Linkage> {
+          const { id, signal, reason } = ctx.params;
+          const row = await running(id);
+          const taken = PARTNER_SIGNALS[row.type] ?? [];
+          if (!taken.includes(signal))
+            throw new HubError("HUB_ERR_LINKAGE_SIGNAL", `A ${row.type} linkage takes ${taken.length ? taken.map((s) => `"${s}"`).join(" or ") : "no signal"}, not "${signal}"`);
+          await client.workflow.getHandle(row.workflow_id).signal(signal, reason ? { reason } : {});
+          return status(row);
+        },
+      },
+      cancel: {
+        params: contractSchema("LinkageRef"),
+        result: contractSchema("Linkage"),
         async handler(ctx: Context<Schemas["LinkageRef"]>): Promise<Linkage> {
-          const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [ctx.params.id]);
-          if (!row) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${ctx.params.id}`);
+          const row = await running(ctx.params.id);
+          await client.workflow.getHandle(row.workflow_id).cancel();
           return status(row);
         },
       },

@@ -18,6 +18,9 @@ export interface Progress {
   stepsDone: string[];
 }
 
+/** The LinkageStatus search attribute: RUNNING, a waiting state, or how the linkage ended. */
+export type SearchStatus = "RUNNING" | "ESCALATED" | "AWAITING_ALL_CLEAR" | "COMPLETED" | "REFUSED" | "COMPENSATED" | "FAILED";
+
 /** What every linkage workflow returns: how it ended, and what it produced. */
 export interface LinkageOutcome extends Progress {
   status: "COMPLETED" | "REFUSED" | "CANCELLED";

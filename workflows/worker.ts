@@ -3,6 +3,8 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import type { ServiceSchema } from "moleculer";
 import type { HubNode } from "../platform/node";
 import { civilRegistryActivities } from "./activities/civil-registry";
+import { utilitiesActivities } from "./activities/utilities";
+import { escalationActivities } from "./activities/escalation";
 
 let runtimeInstalled = false;
 
@@ -27,7 +29,7 @@ export function workerService(node: HubNode): ServiceSchema {
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         workflowsPath: require.resolve("./index"),
-        activities: { ...civilRegistryActivities(broker) },
+        activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...escalationActivities(node) },
       });
       running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));
     },

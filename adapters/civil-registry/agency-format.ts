@@ -88,6 +88,8 @@ export interface RegistryAddress {
 export interface RegistryAddressChange {
   changeNo: string;
   citizenNos: string[];
+  /** The registry's names of `citizenNos`, in the same order. */
+  fullNames: string[];
   address: RegistryAddress;
   effectiveAt: string;
 }
@@ -146,8 +148,9 @@ export const isRegistryAddressChange = ajv.compile<RegistryAddressChange>({
   properties: {
     changeNo: { type: "string", pattern: "^AC[0-9A-F]{16}$" },
     citizenNos: { type: "array", items: citizenNo, minItems: 1, maxItems: MAX_HOUSEHOLD },
+    fullNames: { type: "array", items: { type: "string", minLength: 1, maxLength: 100 }, minItems: 1, maxItems: MAX_HOUSEHOLD },
     address: registryAddressSchema,
     effectiveAt: timestamp,
   },
-  required: ["changeNo", "citizenNos", "address", "effectiveAt"],
+  required: ["changeNo", "citizenNos", "fullNames", "address", "effectiveAt"],
 });

@@ -118,9 +118,9 @@ export function fromMarriage(client: AgencyClient, answer: AgencyAnswer, p: Sche
 
 export function fromAddressChange(client: AgencyClient, answer: AgencyAnswer, p: Schemas["AddressChangeParams"]): Schemas["AddressChange"] {
   if (answer.status === 201 && isRegistryAddressChange(answer.body)) {
-    const { changeNo, citizenNos, address, effectiveAt } = answer.body;
-    if (citizenNos.join() !== p.idNumbers.join()) throw client.badAnswer("the change moved other citizens");
-    return { changeNo, idNumbers: [...citizenNos], address: { ...address }, effectiveAt };
+    const { changeNo, citizenNos, fullNames, address, effectiveAt } = answer.body;
+    if (citizenNos.join() !== p.idNumbers.join() || fullNames.length !== citizenNos.length) throw client.badAnswer("the change moved other citizens");
+    return { changeNo, idNumbers: [...citizenNos], names: [...fullNames], address: { ...address }, effectiveAt };
   }
   throw refusedOrUnexpected(client, answer, { CITIZEN_NOT_FOUND: "the registry has no such citizen", ...KEY_REUSED });
 }

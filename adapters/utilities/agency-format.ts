@@ -40,6 +40,8 @@ export interface AcctResult {
   acct_status: AcctStatus;
   /** `Y` when this order changed the account, `N` when it already was as asked. */
   chg_flag: "Y" | "N";
+  /** Transfers that changed the account: its holder before the order. */
+  prev_holder?: NewHolder;
 }
 
 export interface NewHolder {
@@ -134,7 +136,7 @@ export const isServiceOrder = ajv.compile<ServiceOrder>({
       minItems: 1,
       items: {
         type: "object",
-        properties: { acct_no: acctNo, svc_code: svcCode, acct_status: { enum: ["ACT", "SUS"] }, chg_flag: { enum: ["Y", "N"] } },
+        properties: { acct_no: acctNo, svc_code: svcCode, acct_status: { enum: ["ACT", "SUS"] }, chg_flag: { enum: ["Y", "N"] }, prev_holder: newHolderSchema },
         required: ["acct_no", "svc_code", "acct_status", "chg_flag"],
       },
     },

@@ -66,6 +66,7 @@ const REFUSALS: Record<string, { reason: string; detail: string }> = {
   E_ACCT_NF: { reason: "ACCOUNT_NOT_FOUND", detail: "the utility has no such account" },
   E_SVC_MISMATCH: { reason: "SERVICE_MISMATCH", detail: "the account is for another service" },
   E_NO_SVC: { reason: "SERVICE_NOT_SUPPLIED", detail: "the utility supplies no such service at this address" },
+  E_ACCT_SUSPENDED: { reason: "ACCOUNT_SUSPENDED", detail: "a suspended account cannot change holder until its service is restored" },
   E_IDEM_REUSE: { reason: "IDEMPOTENCY_KEY_REUSED", detail: "this idempotency key was used for another order" },
 };
 
@@ -98,7 +99,13 @@ export function fromTransfer(order: ServiceOrder & { address: Address }, newHold
     orderNo: order.order_ref,
     address: order.address,
     newHolder,
-    accounts: order.acct_results.map((r) => ({ accountNo: r.acct_no, service: SERVICE[r.svc_code], status: STATUS[r.acct_status], changed: r.chg_flag === "Y" })),
+    accounts: order.acct_results.map((r) => ({
+      accountNo: r.acct_no,
+      service: SERVICE[r.svc_code],
+      status: STATUS[r.acct_status],
+      changed: r.chg_flag === "Y",
+      ...(r.prev_holder ? { previousHolder: { idNumber: r.prev_holder.id_no, name: r.prev_holder.holder_nm } } : {}),
+    })),
     effectiveAt: order.eff_ts,
   };
 }

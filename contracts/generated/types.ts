@@ -116,6 +116,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/linkages/{id}/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signal a linkage that waits for one
+         * @description `all-clear` tells an incident linkage that the emergency is over: it restores the
+         *     services it suspended (the emergency services' own all-clear alert does the same).
+         *     `consent-withdrawn` stops a marriage registration that has not registered the
+         *     marriage yet; e-IDs issued for it are revoked. Answers `202` with where the linkage
+         *     stands; a signal the linkage does not take, or a linkage that has ended, is `409`.
+         */
+        post: operations["linkages.signal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/linkages/{id}/cancellation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a running linkage
+         * @description Asks the linkage to stop. It undoes what must be undone (e-IDs issued only for a
+         *     marriage application are revoked) and ends as `CANCELLED`; an incident linkage
+         *     leaves suspended services suspended, for safety, and says so in its reason.
+         *     Answers `202` at once; follow `Location`. A linkage that has ended is `409`.
+         */
+        post: operations["linkages.cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/incidents": {
         parameters: {
             query?: never;
@@ -613,8 +660,7 @@ export interface components {
          */
         Linkage: {
             id: components["schemas"]["LinkageId"];
-            /** @description The kind of linkage. More kinds are added over time: treat an unknown one as opaque. */
-            type: string;
+            type: components["schemas"]["LinkageType"];
             /** @description The partner's key for the case, e.g. its application number. */
             businessKey: string;
             /**
@@ -636,6 +682,28 @@ export interface components {
             /** Format: date-time */
             closedAt?: string;
         };
+        /**
+         * Linkage type
+         * @description The kind of linkage. More kinds are added over time: treat an unknown one as opaque.
+         */
+        LinkageType: string;
+        /**
+         * Linkage signal
+         * @description A signal to a running linkage that waits for one: `all-clear` ends the wait of an incident linkage (its services are restored); `consent-withdrawn` stops a marriage registration before the marriage is registered. Open here; closed (`unevaluatedProperties: false`) where it is used.
+         */
+        LinkageSignal: {
+            /** @enum {unknown} */
+            signal: "all-clear" | "consent-withdrawn";
+            /** @description Why, in words the linkage's outcome will carry. */
+            reason?: string;
+        };
+        /**
+         * Linkage signal params
+         * @description Params of `linkages.signal`: the linkage and the signal.
+         */
+        LinkageSignalParams: {
+            id: components["schemas"]["LinkageId"];
+        } & components["schemas"]["LinkageSignal"];
         /**
          * Health
          * @description Liveness or readiness of one hub node, with each dependency checked.
@@ -851,29 +919,33 @@ export interface components {
         AddressChange: {
             changeNo: string;
             idNumbers: components["schemas"]["ResidentId"][];
+            /** @description The registry's names of `idNumbers`, in the same order. */
+            names: components["schemas"]["PersonName"][];
             address: components["schemas"]["Address"];
             /** Format: date-time */
             effectiveAt: string;
         };
-        /**
-         * civil-registry.household.address-changed
-         * @description The civil registry recorded a new address for a household (published by the civil-registry adapter once the registry confirms it).
-         */
-        HouseholdAddressChangedEvent: {
-            changeNo: string;
-            idNumbers: components["schemas"]["ResidentId"][];
-            address: components["schemas"]["Address"];
-            /** Format: date-time */
-            effectiveAt: string;
-        };
+        HouseholdAddressChangedEvent: components["schemas"]["AddressChange"];
         /**
          * linkages.linkage.started
          * @description A linkage was recorded and its workflow started (published through the outbox, so it exists exactly when the linkage's record does).
          */
         LinkageStartedEvent: {
             linkageId: components["schemas"]["LinkageId"];
-            linkageType: string;
+            linkageType: components["schemas"]["LinkageType"];
             businessKey: string;
+        };
+        /**
+         * linkages.linkage.escalated
+         * @description A linkage step missed its deadline and needs a person: for an incident linkage, the utility has not confirmed the suspension in time. The linkage keeps trying.
+         */
+        LinkageEscalatedEvent: {
+            linkageId: components["schemas"]["LinkageId"];
+            linkageType: components["schemas"]["LinkageType"];
+            businessKey: string;
+            step: string;
+            reason: string;
+            deadlineMs: number;
         };
         /**
          * Utility service
@@ -938,6 +1010,8 @@ export interface components {
             /** @enum {unknown} */
             status: "ACTIVE" | "SUSPENDED";
             changed: boolean;
+            /** @description Transfers only: who held the account before this order changed it (so the transfer can be undone). */
+            previousHolder?: components["schemas"]["UtilityHolder"];
         };
         /**
          * Utility service suspension or restoration
@@ -1046,6 +1120,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The resource is not in a state that allows this (for example, the linkage has ended). */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The body is larger than the hub accepts. */
         PayloadTooLarge: {
             headers: {
@@ -1101,7 +1184,10 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description The linkage id, as returned when it was started. */
+        LinkageId: components["schemas"]["LinkageId"];
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -1238,7 +1324,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The linkage id, as returned when it was started. */
-                id: components["schemas"]["LinkageId"];
+                id: components["parameters"]["LinkageId"];
             };
             cookie?: never;
         };
@@ -1255,6 +1341,72 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "linkages.signal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The linkage id, as returned when it was started. */
+                id: components["parameters"]["LinkageId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkageSignal"];
+            };
+        };
+        responses: {
+            /** @description The signal reached the linkage. */
+            202: {
+                headers: {
+                    /** @description The linkage's status URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Linkage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "linkages.cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The linkage id, as returned when it was started. */
+                id: components["parameters"]["LinkageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The cancellation was requested. */
+            202: {
+                headers: {
+                    /** @description The linkage's status URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Linkage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };

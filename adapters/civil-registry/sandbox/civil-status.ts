@@ -91,8 +91,8 @@ export function registerMarriage(db: Db, idempotencyKey: string, applicants: [Ap
 export function changeAddress(db: Db, idempotencyKey: string, citizenNos: string[], address: RegistryAddress): Promise<Answer> {
   return idempotent(db, idempotencyKey, "address.change", { citizenNos, address }, async (tx) => {
     if (new Set(citizenNos).size !== citizenNos.length) throw new AgencyError(400, "INVALID_REQUEST", "a citizen is listed twice");
-    const found = await tx.query<{ citizen_no: string }>(
-      `SELECT citizen_no FROM ${SCHEMA}.citizen WHERE citizen_no = ANY($1::text[]) ORDER BY citizen_no FOR UPDATE`,
+    const found = await tx.query<{ citizen_no: string; full_name: string }>(
+      `SELECT citizen_no, full_name FROM ${SCHEMA}.citizen WHERE citizen_no = ANY($1::text[]) ORDER BY citizen_no FOR UPDATE`,
       [citizenNos],
     );
     const missing = citizenNos.find((c) => !found.some((r) => r.citizen_no === c));
@@ -106,7 +106,8 @@ export function changeAddress(db: Db, idempotencyKey: string, citizenNos: string
       JSON.stringify(address),
       effective.toISOString(),
     ]);
-    const body: RegistryAddressChange = { changeNo, citizenNos, address, effectiveAt: effective.toISOString() };
+    const fullNames = citizenNos.map((c) => found.find((r) => r.citizen_no === c)!.full_name);
+    const body: RegistryAddressChange = { changeNo, citizenNos, fullNames, address, effectiveAt: effective.toISOString() };
     return { status: 201, body };
   });
 }

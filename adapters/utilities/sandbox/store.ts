@@ -162,6 +162,8 @@ export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer
     const wants = (a: Locked) =>
       r.type === "SUSPEND" ? a.acct_status === "ACT" : r.type === "RESTORE" ? a.acct_status === "SUS" : a.holder_id !== r.new_holder!.id_no || a.holder_nm !== r.new_holder!.holder_nm;
     const changing = accounts.filter(wants).map((a) => a.acct_no);
+    if (r.type === "TRANSFER" && accounts.some((a) => changing.includes(a.acct_no) && a.acct_status === "SUS"))
+      throw new UtilityError(422, "E_ACCT_SUSPENDED", "a suspended account cannot change holder until its service is restored");
     if (changing.length) {
       if (r.type === "TRANSFER")
         await tx.query(`UPDATE ${SCHEMA}.account SET holder_id = $2, holder_nm = $3 WHERE acct_no = ANY($1)`, [changing, r.new_holder!.id_no, r.new_holder!.holder_nm]);
@@ -176,7 +178,9 @@ export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer
     const results: AcctResult[] = accounts.map((a) => {
       const changed = changing.includes(a.acct_no);
       const status = changed && r.type !== "TRANSFER" ? (r.type === "SUSPEND" ? "SUS" : "ACT") : a.acct_status;
-      return { acct_no: a.acct_no, svc_code: a.svc_code, acct_status: status, chg_flag: changed ? "Y" : "N" };
+      const result: AcctResult = { acct_no: a.acct_no, svc_code: a.svc_code, acct_status: status, chg_flag: changed ? "Y" : "N" };
+      if (changed && r.type === "TRANSFER") result.prev_holder = { id_no: a.holder_id, holder_nm: a.holder_nm };
+      return result;
     });
     const order: ServiceOrder = {
       order_ref: `SO${randomBytes(8).toString("hex").toUpperCase()}`,
