@@ -107,3 +107,48 @@ test("a registration refused after an e-ID was issued for it: that e-ID is revok
     await bus.close();
   }
 });
+
+test("consent withdrawn over REST before the marriage is registered: CANCELLED, the e-IDs issued for it revoked", async (t) => {
+  const [him, her] = await couple();
+  await fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs: 300 }) });
+  t.after(() => fetch(`${registry}/_sandbox/faults`, { method: "DELETE" }));
+  const res = await post(`${api}/v1/linkages/marriages`, { applicationNo: `MR-W-${Date.now()}`, applicants: [applicant(him), applicant(her)] });
+  const url = api + res.headers.get("location");
+  for (let i = 0; i < 200 && (await json(await fetch(url))).currentStep !== "issue-eids"; i++) await new Promise((r) => setTimeout(r, 20));
+  const signalled = await post(`${url}/signals`, { signal: "consent-withdrawn", reason: "the bride changed her mind" });
+  assert.equal(signalled.status, 202, await signalled.clone().text());
+  const done = await settle(url);
+  assert.equal(done.status, "CANCELLED", JSON.stringify(done));
+  assert.equal(done.reason, "the bride changed her mind");
+  assert.deepEqual(done.stepsDone, ["verify-identities", "check-eligibility", "issue-eids"]);
+  const married = await json(await fetch(`${registry}/registry/v2/persons/${him.citizenNo}/marital-status`));
+  assert.equal(married.maritalStatus, "SINGLE");
+  const bus = await connectBus(process.env.NATS_URL!, "marriage-test");
+  try {
+    const events = (await readStream(bus, "EVENTS", "events.civil-registry.eid.>")).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as CloudEvent);
+    for (const p of [him, her])
+      assert.deepEqual(
+        events.filter((e) => e.data.idNumber === p.citizenNo).map((e) => e.type),
+        ["civil-registry.eid.issued", "civil-registry.eid.revoked"],
+      );
+  } finally {
+    await bus.close();
+  }
+});
+
+test("a marriage cancelled over REST ends CANCELLED; an unknown signal is a 400", async () => {
+  const [him, her] = await couple();
+  await fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ latencyMs: 500 }) });
+  try {
+    const res = await post(`${api}/v1/linkages/marriages`, { applicationNo: `MR-X-${Date.now()}`, applicants: [applicant(him), applicant(her)] });
+    const url = api + res.headers.get("location");
+    assert.equal((await post(`${url}/signals`, { signal: "wake-up" })).status, 400);
+    const cancelled = await fetch(`${url}/cancellation`, { method: "POST" });
+    assert.equal(cancelled.status, 202, await cancelled.clone().text());
+    const done = await settle(url);
+    assert.equal(done.status, "CANCELLED", JSON.stringify(done));
+    assert.match(String(done.reason), /cancelled on request/);
+  } finally {
+    await fetch(`${registry}/_sandbox/faults`, { method: "DELETE" });
+  }
+});
