@@ -79,9 +79,9 @@ export async function startTemporal(address: string, uiPort: number, dataDir: st
  * (started if stopped), with a role and database of the hub's own; `fresh` drops and
  * recreates that database so the run starts from nothing.
  */
-export async function testDatabaseUrl(say: Say, fresh: boolean): Promise<string> {
+export async function testDatabaseUrl(say: Say, fresh: boolean, database = "linkage_hub_test"): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const url = "postgres://linkage_hub:linkage_hub@127.0.0.1:5432/linkage_hub_test";
+  const url = `postgres://linkage_hub:linkage_hub@127.0.0.1:5432/${database}`;
   const canConnect = async () => {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
     try {
@@ -96,9 +96,9 @@ export async function testDatabaseUrl(say: Say, fresh: boolean): Promise<string>
   const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
   if (await canConnect()) {
     if (!fresh) return url;
-    psql("DROP DATABASE IF EXISTS linkage_hub_test WITH (FORCE)");
-    psql("CREATE DATABASE linkage_hub_test OWNER linkage_hub");
-    say("postgres: fresh database linkage_hub_test on the local cluster");
+    psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    psql(`CREATE DATABASE ${database} OWNER linkage_hub`);
+    say(`postgres: fresh database ${database} on the local cluster`);
     return url;
   }
   const help = "Set DATABASE_URL to a PostgreSQL database the tests may use, or install PostgreSQL (Debian: apt-get install postgresql).";
@@ -117,12 +117,12 @@ export async function testDatabaseUrl(say: Say, fresh: boolean): Promise<string>
   try {
     // CREATEDB: tests that need a database of their own create a scratch one.
     if (!psql("SELECT 1 FROM pg_roles WHERE rolname = 'linkage_hub'")) psql("CREATE ROLE linkage_hub LOGIN CREATEDB PASSWORD 'linkage_hub'");
-    if (!psql("SELECT 1 FROM pg_database WHERE datname = 'linkage_hub_test'")) psql("CREATE DATABASE linkage_hub_test OWNER linkage_hub");
+    if (!psql(`SELECT 1 FROM pg_database WHERE datname = '${database}'`)) psql(`CREATE DATABASE ${database} OWNER linkage_hub`);
   } catch (err) {
     throw new MissingPieceError(`Could not prepare the local PostgreSQL cluster (${(err as Error).message.split("\n")[0]}). ${help}`);
   }
   await waitFor("postgres", canConnect, 15_000);
-  say(`postgres: using the local cluster ${version}/${cluster} (database linkage_hub_test)`);
+  say(`postgres: using the local cluster ${version}/${cluster} (database ${database})`);
   return url;
 }
 
