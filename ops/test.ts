@@ -51,10 +51,12 @@ async function main(): Promise<number> {
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, Number(env.TEMPORAL_UI_PORT), dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
 
+    // One file at a time: the clusters of different files share NATS, and with it the
+    // linkages' consumer group, which would hand one file's events to another's workers.
     const files = args.length ? args : ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"];
     say(`running ${files.join(" ")}`);
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-timeout=300000", ...files], {
+      const child = spawn(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=1", "--test-timeout=300000", ...files], {
         cwd: ROOT,
         env: { ...process.env, ...env },
         stdio: "inherit",

@@ -36,6 +36,12 @@ function examplePath(op: Operation): string {
   });
 }
 
+/** The path parameters' examples, by name. */
+function pathExamples(op: Operation): Record<string, unknown> {
+  const params = op.parameters.filter((x) => x.in === "path") as { name: string; example?: unknown; examples?: Examples }[];
+  return Object.fromEntries(params.map((p) => [p.name, p.example ?? Object.values(p.examples ?? {})[0]?.value]));
+}
+
 /** `?name=value&...` from the query parameters' examples (required ones must have one). */
 function exampleQuery(op: Operation): string {
   const query = new URLSearchParams();
@@ -63,14 +69,15 @@ describe("documented operations", () => {
     }
   });
 
-  test("every example, sent as written (twice), gets a documented 2xx answer valid against its schema", async () => {
+  test("every example, sent as written (twice), gets a documented 2xx answer (or its documented 409) valid against its schema", async () => {
     for (const op of OPS) {
       const bodies = op.requestBody ? Object.entries(requestExamples(op)) : [["(no body)", { value: undefined }] as const];
       for (const [name, example] of bodies)
         for (const round of [1, 2]) {
           const res = await send(op.method, examplePath(op) + exampleQuery(op), example.value === undefined ? undefined : JSON.stringify(example.value));
           const what = `${op.operationId} example ${name}, round ${round}`;
-          assert.match(String(res.status), /^2/, `${what}: ${res.status}`);
+          // Where the operation documents a 409, the resource's state decides (a signal to an ended linkage).
+          assert.match(String(res.status), "409" in op.responses ? /^(2..|409)$/ : /^2/, `${what}: ${res.status}`);
           await assertDocumented(op, res, what);
         }
     }
@@ -186,8 +193,9 @@ describe("over NATS", () => {
     for (const op of OPS.filter((o) => o.requestBody)) {
       const example = Object.values(requestExamples(op))[0]!.value as Record<string, unknown>;
       for (const bad of malformedBodies(op, example, 40, 7).filter((b) => b.body.startsWith("{"))) {
-        const params = JSON.parse(bad.body);
-        const rest = (await (await send(op.method, op.path, bad.body)).json()) as { errors: { pointer: string; detail: string }[] };
+        // Over NATS the path's parameters travel with the body, as the gateway merges them.
+        const params = { ...pathExamples(op), ...JSON.parse(bad.body) };
+        const rest = (await (await send(op.method, examplePath(op), bad.body)).json()) as { errors: { pointer: string; detail: string }[] };
         const err = await broker.call(op.operationId, params).then(
           () => assert.fail(`${op.operationId} accepted ${bad.body} over NATS`),
           (e: { code: number; type: string; data: { errors: { pointer: string; detail: string }[] } }) => e,

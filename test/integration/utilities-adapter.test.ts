@@ -197,9 +197,11 @@ describe("transfer", () => {
 
   test("one account; to its holder already changes nothing", async () => {
     const first = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", { accountNo: "G0000000006", newHolder, idempotencyKey: key("transfer-one") });
-    assert.deepEqual(first.accounts, [{ accountNo: "G0000000006", service: "gas", status: "ACTIVE", changed: true }]);
+    const [{ previousHolder, ...account }] = first.accounts as [Schemas["UtilityAccountResult"]];
+    assert.deepEqual(account, { accountNo: "G0000000006", service: "gas", status: "ACTIVE", changed: true });
+    assert.ok(previousHolder && previousHolder.idNumber !== newHolder.idNumber, "names who held it before, so the transfer can be undone");
     const again = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", { accountNo: "G0000000006", newHolder, idempotencyKey: key("transfer-one-again") });
-    assert.equal(again.accounts[0]!.changed, false);
+    assert.deepEqual([again.accounts[0]!.changed, again.accounts[0]!.previousHolder], [false, undefined]);
     assert.deepEqual(await eventsOf(again.orderNo, 0, 1500), []);
   });
 });
