@@ -39,6 +39,10 @@ export interface Operation {
   requestBody?: { required?: boolean; content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, DocumentedResponse & { $ref?: string }>;
   "x-location"?: string;
+  /** The scopes needed (`[{ partnerToken: [...] }]`), or `[]` for a public operation. */
+  security?: Record<string, string[]>[];
+  /** Whether the operation touches personal data, so a `Data-Purpose` is required. */
+  "x-personal-data"?: boolean;
 }
 
 function mapRefs(value: Json, rewrite: (ref: string) => string): Json {

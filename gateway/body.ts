@@ -19,7 +19,21 @@ export class XmlBody {
   ) {}
 }
 
-export async function readJsonBody(req: IncomingMessage, xmlMediaTypes: readonly string[] = []): Promise<unknown> {
+/** The body, read once within the size limit and kept on the request for the gateway's parser. */
+export async function readRawBody(req: IncomingMessage & { rawBody?: Buffer }): Promise<Buffer> {
+  if (req.rawBody) return req.rawBody;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  req.rawBody = Buffer.concat(chunks);
+  return req.rawBody;
+}
+
+export async function readJsonBody(req: IncomingMessage & { rawBody?: Buffer }, xmlMediaTypes: readonly string[] = []): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   const hasBody = declared > 0 || req.headers["transfer-encoding"] !== undefined;
   if (!hasBody) return undefined;
@@ -29,14 +43,7 @@ export async function readJsonBody(req: IncomingMessage, xmlMediaTypes: readonly
     throw new HubError("HUB_ERR_REQUEST_MEDIA_TYPE", `Send the body as ${["application/json", ...xmlMediaTypes].join(" or ")}, not ${mediaType || "an unnamed media type"}`);
   if (declared > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
 
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (await readRawBody(req)).toString("utf8");
   if (text.trim() === "") return undefined;
   if (xml) return new XmlBody(mediaType, text);
   try {

@@ -65,6 +65,19 @@ function compile(op: Operation): CompiledOperation {
   };
 }
 
+/** Query values are text; a parameter documented as a number or boolean gets one (when the text is one). */
+export function coerceQuery(op: Operation, query: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...query };
+  for (const p of op.parameters.filter((x) => x.in === "query")) {
+    const raw = out[p.name];
+    const type = (p.schema as { type?: string }).type;
+    if (typeof raw !== "string") continue;
+    if ((type === "integer" || type === "number") && /^-?\d+(\.\d+)?$/.test(raw)) out[p.name] = Number(raw);
+    if (type === "boolean" && (raw === "true" || raw === "false")) out[p.name] = raw === "true";
+  }
+  return out;
+}
+
 export const OPERATIONS: CompiledOperation[] = operations().map(compile);
 export const byOperationId = new Map(OPERATIONS.map((c) => [c.op.operationId, c]));
 

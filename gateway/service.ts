@@ -8,16 +8,21 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { ServiceSchema } from "moleculer";
-import { openapi } from "../contracts";
+import { openapi, type Operation } from "../contracts";
 import { HubError } from "../platform/errors";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
 import type { HubNode } from "../platform/node";
 import { readJsonBody, XmlBody } from "./body";
 import { sendDocsAsset, sendDocsPage } from "./docs";
-import { OPERATIONS, allowedMethods, byOperationId } from "./operations";
+import { OPERATIONS, allowedMethods, byOperationId, coerceQuery, operationsAt } from "./operations";
 import { toProblem } from "./problem";
+import { partnerAccess, type Caller } from "./access";
+import { idempotency } from "./idempotency";
+import { tokenEndpoint } from "./oauth";
+import { ensureKeys, publishedKeys } from "../platform/partners/keys";
+import { sweepQuotaWindows } from "../platform/partners/quota";
 
-type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string };
+type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; caller?: Caller };
 type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -27,12 +32,17 @@ const pathOf = (req: Req) => {
   return path.length > 1 ? path.replace(/\/$/, "") : path;
 };
 
+const documentsLink = (op: Operation) => Object.entries(op.responses).some(([status, r]) => /^2/.test(status) && r.headers && "Link" in r.headers);
+
 function sendJson(res: Res, status: number, body: unknown, type = "application/json; charset=utf-8"): void {
   res.writeHead(status, { "Content-Type": type });
   res.end(JSON.stringify(body));
 }
 
 export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> {
+  const authorize = partnerAccess(node);
+  const idempotent = idempotency(node);
+  let sweeper: NodeJS.Timeout | undefined;
   /** Operations the gateway answers itself, by operationId. */
   const own: Record<string, (req: Req, res: Res) => Promise<void>> = {
     "api.health.live": async (_req, res) => sendJson(res, 200, { status: "ok", node: node.broker.nodeID }),
@@ -49,6 +59,11 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
       sendJson(res, 200, { ...openapi, servers: [{ url: `http://${req.headers.host ?? `${node.config.host}:${node.config.port}`}` }] }),
     "api.docs.get": async (_req, res) => sendDocsPage(res),
     "api.docs.asset": async (req, res) => sendDocsAsset(res, req.$params.asset),
+    "api.oauth.token": tokenEndpoint(node),
+    "api.jwks.get": async (_req, res) => {
+      res.setHeader("Cache-Control", "public, max-age=60");
+      sendJson(res, 200, { keys: await publishedKeys(node.db, node.config.tokenTtlS) });
+    },
   };
 
   const aliases: Record<string, string | ((req: Req, res: Res) => void)> = {};
@@ -78,6 +93,17 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
   return {
     name: "api",
     mixins: [ApiGateway],
+    async started() {
+      await ensureKeys(node.db);
+      const sweep = async () => {
+        await sweepQuotaWindows(node.db);
+        await node.db.query("DELETE FROM hub.idempotency_key WHERE created_at < now() - make_interval(secs => $1::int)", [node.config.idempotencyTtlS]);
+      };
+      sweeper = setInterval(() => void sweep().catch(() => {}), 600_000).unref();
+    },
+    stopped() {
+      clearInterval(sweeper);
+    },
     settings: {
       port: node.config.port,
       ip: node.config.host,
@@ -104,6 +130,16 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
           }
           next();
         },
+        // Who calls (token, scope, purpose, quota), then a POST with an Idempotency-Key runs once.
+        (req: Req, res: Res, next: () => void) => {
+          const op = operationsAt(pathOf(req)).find((c) => c.op.method === req.method)?.op;
+          if (!op) return next();
+          void (async () => {
+            req.caller = await authorize(req, res, op);
+            if (req.caller && (await idempotent(req, res, req.caller.partner.id, pathOf(req)))) return;
+            next();
+          })().catch((err) => sendProblem(req, res, err));
+        },
       ],
       routes: [
         {
@@ -122,17 +158,25 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             const pathParams = Object.fromEntries(
               Object.entries(req.$params).filter(([k]) => compiled.op.parameters.some((p) => p.in === "path" && p.name === k)),
             ) as Record<string, string>;
-            const errors = compiled.validate({ path: pathParams, query: req.query ?? {}, body });
+            const query = coerceQuery(compiled.op, req.query ?? {});
+            const errors = compiled.validate({ path: pathParams, query, body });
             if (errors.length) throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${compiled.op.operationId}`, { errors });
+            Object.assign(req.$params, query);
             if (body instanceof XmlBody) Object.assign(req.$params, { xml: body.text });
             else if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
-            (ctx.meta as Record<string, unknown>).operationId = compiled.op.operationId;
+            Object.assign(ctx.meta as Record<string, unknown>, { operationId: compiled.op.operationId, partner: req.caller?.partner.id, purpose: req.caller?.purpose });
           },
-          onAfterCall(ctx, _route, _req, res, data: Record<string, unknown>) {
+          onAfterCall(ctx, _route, req, res, data: Record<string, unknown>) {
             const compiled = byOperationId.get((ctx.meta as { operationId: string }).operationId)!;
             (ctx.meta as Record<string, unknown>).$statusCode = compiled.successStatus;
             const location = compiled.op["x-location"];
             if (location) res.setHeader("Location", location.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(String(data[k]))));
+            // A page with a next one links to it (RFC 8288), where the contract documents `Link`.
+            if (typeof data.next === "string" && documentsLink(compiled.op)) {
+              const url = new URL(req.url ?? "/", "http://hub");
+              url.searchParams.set("cursor", data.next);
+              res.setHeader("Link", `<${url.pathname}${url.search}>; rel="next"`);
+            }
             return data;
           },
         },

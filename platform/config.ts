@@ -25,6 +25,16 @@ const millis: Parse<number> = (raw) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of milliseconds");
   return n;
 };
+const seconds: Parse<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of seconds");
+  return n;
+};
+const millisList: Parse<number[]> = (raw) => {
+  const list = raw.split(",").map((x) => Number(x.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("must be a comma list of positive whole numbers of milliseconds");
+  return list;
+};
 const url =
   (...protocols: string[]): Parse<string> =>
   (raw) => {
@@ -75,6 +85,11 @@ export const SETTINGS = {
   temporalNamespace: setting("TEMPORAL_NAMESPACE", "default", "Temporal namespace", text),
   temporalTaskQueue: setting("TEMPORAL_TASK_QUEUE", "linkages", "Task queue the linkage workflows run on", text),
   defaultPartner: setting("HUB_DEFAULT_PARTNER", "local", "Partner recorded on linkages (LinkagePartner search attribute) until partner access identifies callers", text),
+  tokenIssuer: setting("HUB_TOKEN_ISSUER", "urn:linkage-hub", "Issuer (`iss`) of the access tokens the hub signs", text),
+  tokenAudience: setting("HUB_TOKEN_AUDIENCE", "linkage-hub", "Audience (`aud`) of the access tokens; tokens for another audience are refused", text),
+  tokenTtlS: setting("HUB_TOKEN_TTL_S", "300", "How long an access token is valid", seconds),
+  idempotencyTtlS: setting("HUB_IDEMPOTENCY_TTL_S", "86400", "How long an `Idempotency-Key` and its answer are kept", seconds),
+  webhookBackoffMs: setting("HUB_WEBHOOK_BACKOFF_MS", "1000,5000,30000,120000,600000,1800000,3600000,7200000", "Waits between webhook delivery attempts (their count + 1 attempts, then the dead-letter stream)", millisList),
   suspensionDeadlineMs: setting("LINKAGE_SUSPENSION_DEADLINE_MS", "120000", "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying", millis),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
   databaseUrl: setting("DATABASE_URL", undefined, "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)", url("postgres", "postgresql")),

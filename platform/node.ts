@@ -17,6 +17,7 @@ import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
 import { closeTemporal } from "./temporal";
 import { connectBus, type EventBus } from "./events/bus";
 import { startOutboxRelay, type OutboxRelay } from "./events/outbox";
+import { partnersService } from "./partners/service";
 import { gatewayService } from "../gateway/service";
 import { civilRegistryService } from "../adapters/civil-registry/service";
 import { emergencyService } from "../adapters/emergency/service";
@@ -34,8 +35,9 @@ export interface HubNode {
   readiness(): Promise<Health>;
 }
 
-const SERVICES: Record<ServiceRole, (node: HubNode) => ServiceSchema> = {
-  api: gatewayService as (node: HubNode) => ServiceSchema,
+/** The services of each role; the partner registry runs with the gateway, which owns the database. */
+const SERVICES: Record<ServiceRole, (node: HubNode) => ServiceSchema | ServiceSchema[]> = {
+  api: (node) => [gatewayService(node) as ServiceSchema, partnersService(node)],
   "civil-registry": civilRegistryService,
   emergency: emergencyService,
   linkages: linkagesService,
@@ -63,7 +65,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   const bus = await connectBus(config.natsUrl, broker.nodeID);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
-  for (const role of config.services) broker.createService(SERVICES[role](node));
+  for (const role of config.services) for (const schema of [SERVICES[role](node)].flat()) broker.createService(schema);
 
   let server: http.Server | undefined;
   if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);

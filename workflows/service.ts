@@ -8,6 +8,8 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
 import { temporal as temporalProto } from "@temporalio/proto";
+import { defaultPayloadConverter } from "@temporalio/common";
+import { tsToDate } from "@temporalio/common/lib/time";
 import { contractSchema } from "../contracts";
 import type { components } from "../contracts/generated/types";
 import { HubError } from "../platform/errors";
@@ -34,7 +36,33 @@ interface LinkageRow {
   type: LinkageType;
   business_key: string;
   workflow_id: string;
+  partner_id: string | null;
   created_at: Date | string;
+}
+
+/** Who asks: the partner behind a REST call (the gateway puts it in meta), or an internal caller. */
+interface Caller {
+  requestId?: string | null;
+  partnerId?: string | null;
+}
+const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, partnerId: (ctx.meta as { partner?: string }).partner });
+
+const Status = temporalProto.api.enums.v1.WorkflowExecutionStatus;
+
+/** Visibility queries for each status a partner may list by (LinkageStatus is what the workflow recorded). */
+const STATUS_QUERY: Record<Schemas["LinkageStatus"], string> = {
+  RUNNING: `ExecutionStatus = "Running"`,
+  COMPLETED: `ExecutionStatus = "Completed" AND LinkageStatus = "COMPLETED"`,
+  REFUSED: `ExecutionStatus = "Completed" AND LinkageStatus = "REFUSED"`,
+  CANCELLED: `(ExecutionStatus = "Canceled" OR (ExecutionStatus = "Completed" AND LinkageStatus = "COMPENSATED"))`,
+  FAILED: `ExecutionStatus IN ("Failed", "Terminated", "TimedOut")`,
+};
+
+function listedStatus(execution: number, recorded: string | undefined): Schemas["LinkageStatus"] {
+  if (execution === Status.WORKFLOW_EXECUTION_STATUS_RUNNING) return "RUNNING";
+  if (execution === Status.WORKFLOW_EXECUTION_STATUS_CANCELED) return "CANCELLED";
+  if (execution !== Status.WORKFLOW_EXECUTION_STATUS_COMPLETED) return "FAILED";
+  return recorded === "REFUSED" ? "REFUSED" : recorded === "COMPENSATED" ? "CANCELLED" : "COMPLETED";
 }
 
 /** The events that start or signal linkages. */
@@ -46,16 +74,19 @@ export function linkagesService(node: HubNode): ServiceSchema {
   let consumer: RunningConsumer | undefined;
 
   /** Records the linkage once, in the caller's transaction; its `linkages.linkage.started` event commits with it. */
-  async function record(tx: Queryable, type: LinkageType, businessKey: string, requestId: string | null | undefined): Promise<LinkageRow> {
+  async function record(tx: Queryable, type: LinkageType, businessKey: string, caller: Caller): Promise<LinkageRow> {
     const id = nameBasedUuid(`${type}:${businessKey}`);
+    const { requestId, partnerId } = caller;
     const inserted = await tx.query(
-      `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id, partner_id) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (type, business_key) DO NOTHING RETURNING id`,
-      [id, type, businessKey, `${type}:${businessKey}`, requestId ?? null],
+      [id, type, businessKey, `${type}:${businessKey}`, requestId ?? null, partnerId ?? null],
     );
     if (inserted.length)
-      await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, linkageId: id }));
+      await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, partnerId, linkageId: id }));
     const [row] = await tx.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+    // Another partner's application under the same key is not theirs to see.
+    if (partnerId && row!.partner_id !== partnerId) throw new HubError("HUB_ERR_BUSINESS_KEY_TAKEN", `The ${type} ${businessKey} belongs to another partner; use a key of your own`);
     return row!;
   }
 
@@ -71,7 +102,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
         memo: { linkageId: row.id, requestId },
         typedSearchAttributes: [
           { key: LINKAGE_TYPE, value: row.type },
-          { key: LINKAGE_PARTNER, value: config.defaultPartner },
+          { key: LINKAGE_PARTNER, value: row.partner_id ?? config.defaultPartner },
           { key: LINKAGE_STATUS, value: "RUNNING" },
         ],
       });
@@ -81,7 +112,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
   }
 
   async function start(type: LinkageType, workflow: keyof typeof workflows, businessKey: string, params: object, ctx: Context): Promise<Linkage> {
-    const row = await db.transaction((tx) => record(tx, type, businessKey, ctx.requestID));
+    const row = await db.transaction((tx) => record(tx, type, businessKey, callerOf(ctx)));
     node.outbox.kick();
     await launch(row, workflow, params, ctx.requestID);
     return status(row);
@@ -128,32 +159,80 @@ export function linkagesService(node: HubNode): ServiceSchema {
     }
   }
 
-  async function find(id: string): Promise<LinkageRow> {
+  /** The linkage, if the caller may see it: a partner sees its own; internal callers see all. */
+  async function find(id: string, ctx: Context): Promise<LinkageRow> {
     const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
-    if (!row) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
+    const { partnerId } = callerOf(ctx);
+    if (!row || (partnerId && row.partner_id !== partnerId)) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
     return row;
   }
 
   /** A running linkage's row; an ended one is a conflict. */
-  async function running(id: string): Promise<LinkageRow> {
-    const row = await find(id);
+  async function running(id: string, ctx: Context): Promise<LinkageRow> {
+    const row = await find(id, ctx);
     const described = await describe(row);
     if (described && described.status.name !== "RUNNING") throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
     return row;
+  }
+
+  /** A page of the caller's linkages from Temporal's visibility store, in its order: running ones first, then by close time, newest first. */
+  async function list(params: Schemas["LinkageListParams"], ctx: Context): Promise<Schemas["LinkagePage"]> {
+    const quote = (v: string) => `"${v.replace(/["\\]/g, "")}"`;
+    const clauses: string[] = [];
+    const { partnerId } = callerOf(ctx);
+    if (partnerId) clauses.push(`LinkagePartner = ${quote(partnerId)}`);
+    if (params.type) clauses.push(`LinkageType = ${quote(params.type)}`);
+    else clauses.push(`LinkageType IS NOT NULL`);
+    if (params.status) clauses.push(STATUS_QUERY[params.status]);
+    let response;
+    try {
+      response = await client.workflowService.listWorkflowExecutions({
+        namespace: config.temporalNamespace,
+        query: clauses.join(" AND "),
+        pageSize: params.limit ?? 20,
+        nextPageToken: params.cursor ? Buffer.from(params.cursor, "base64url") : undefined,
+      });
+    } catch (err) {
+      if (params.cursor && /token|page/i.test((err as Error).message)) throw new HubError("HUB_ERR_REQUEST_INVALID", "cursor is not one this hub gave out", { errors: [{ in: "query", pointer: "/cursor", detail: "is not a cursor from a previous page" }] });
+      throw err;
+    }
+    const items = response.executions.map((raw) => {
+      const memo = (name: string) => (raw.memo?.fields?.[name] ? defaultPayloadConverter.fromPayload(raw.memo.fields[name]!) : undefined);
+      const attr = (name: string) => {
+        const v = raw.searchAttributes?.indexedFields?.[name] ? defaultPayloadConverter.fromPayload<unknown>(raw.searchAttributes.indexedFields[name]!) : undefined;
+        return Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v);
+      };
+      const workflowId = raw.execution!.workflowId!;
+      const type = workflowId.slice(0, workflowId.indexOf(":")) as LinkageType;
+      const status = listedStatus(raw.status ?? 0, attr(LINKAGE_STATUS.name));
+      const progress = memo(PROGRESS_MEMO) as Progress | undefined;
+      const closeTime = raw.closeTime ? tsToDate(raw.closeTime) : undefined;
+      return {
+        id: String(memo("linkageId") ?? nameBasedUuid(workflowId)),
+        type,
+        businessKey: workflowId.slice(type.length + 1),
+        status,
+        currentStep: status === "RUNNING" ? (progress?.currentStep ?? null) : null,
+        createdAt: tsToDate(raw.startTime!).toISOString(),
+        ...(closeTime ? { closedAt: closeTime.toISOString() } : {}),
+      };
+    });
+    const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString("base64url") : null;
+    return { items, next: token };
   }
 
   /** Starts the linkage an event calls for, or passes the event to the running one. */
   async function onEvent(event: CloudEvent, tx: Queryable): Promise<void> {
     if (event.type === "civil-registry.household.address-changed") {
       const change = event.data as Schemas["HouseholdAddressChangedEvent"];
-      const row = await record(tx, "resident-relocation", change.changeNo, event.requestid);
+      const row = await record(tx, "resident-relocation", change.changeNo, { requestId: event.requestid, partnerId: event.partnerid });
       return launch(row, "residentRelocation", change satisfies Omit<RelocationInput, "linkageId">, event.requestid);
     }
     const incident = event.data as Schemas["IncidentEvent"];
     const businessKey = `${incident.sender},${incident.firstIdentifier}`;
     if (event.type === "emergency.incident.reported") {
       if (servicesAtRisk(incident).length === 0) return;
-      const row = await record(tx, "incident-utilities", businessKey, event.requestid);
+      const row = await record(tx, "incident-utilities", businessKey, { requestId: event.requestid, partnerId: event.partnerid });
       const { incidentId, sender, firstIdentifier, event: what, category, address } = incident;
       const input: Omit<IncidentInput, "linkageId"> = { incidentId, sender, firstIdentifier, event: what, category, suspensionDeadlineMs: config.suspensionDeadlineMs, ...(address ? { address } : {}) };
       return launch(row, "incidentUtilities", input, event.requestid);
@@ -198,14 +277,14 @@ export function linkagesService(node: HubNode): ServiceSchema {
       "status.get": {
         params: contractSchema("LinkageRef"),
         result: contractSchema("Linkage"),
-        handler: async (ctx: Context<Schemas["LinkageRef"]>) => status(await find(ctx.params.id)),
+        handler: async (ctx: Context<Schemas["LinkageRef"]>) => status(await find(ctx.params.id, ctx)),
       },
       signal: {
         params: contractSchema("LinkageSignalParams"),
         result: contractSchema("Linkage"),
         async handler(ctx: Context<Schemas["LinkageSignalParams"]>): Promise<Linkage> {
           const { id, signal, reason } = ctx.params;
-          const row = await running(id);
+          const row = await running(id, ctx);
           const taken = PARTNER_SIGNALS[row.type] ?? [];
           if (!taken.includes(signal))
             throw new HubError("HUB_ERR_LINKAGE_SIGNAL", `A ${row.type} linkage takes ${taken.length ? taken.map((s) => `"${s}"`).join(" or ") : "no signal"}, not "${signal}"`);
@@ -213,11 +292,16 @@ export function linkagesService(node: HubNode): ServiceSchema {
           return status(row);
         },
       },
+      list: {
+        params: contractSchema("LinkageListParams"),
+        result: contractSchema("LinkagePage"),
+        handler: (ctx: Context<Schemas["LinkageListParams"]>) => list(ctx.params, ctx),
+      },
       cancel: {
         params: contractSchema("LinkageRef"),
         result: contractSchema("Linkage"),
         async handler(ctx: Context<Schemas["LinkageRef"]>): Promise<Linkage> {
-          const row = await running(ctx.params.id);
+          const row = await running(ctx.params.id, ctx);
           await client.workflow.getHandle(row.workflow_id).cancel();
           return status(row);
         },

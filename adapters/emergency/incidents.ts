@@ -58,7 +58,7 @@ export interface Recorded {
 }
 
 /** Records an alert the emergency services system has taken (its incident number `agencyIncidentNo`). */
-export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: string, ctx: { requestId?: string | null; linkageId?: string }): Promise<Recorded> {
+export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: string, ctx: { requestId?: string | null; linkageId?: string; partnerId?: string }): Promise<Recorded> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`hub:incident-alert:${alert.sender},${alert.identifier}`]);
     const known = await incidentOfAlert(tx, alert.sender, alert.identifier);
@@ -119,7 +119,7 @@ export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: str
   });
 }
 
-function incidentEvent(type: string, incident: Incident, alert: CapAlert, ctx: { requestId?: string | null; linkageId?: string }): CloudEvent {
+function incidentEvent(type: string, incident: Incident, alert: CapAlert, ctx: { requestId?: string | null; linkageId?: string; partnerId?: string }): CloudEvent {
   const data: Record<string, unknown> = {
     incidentId: incident.id,
     sender: incident.sender,
@@ -139,5 +139,6 @@ function incidentEvent(type: string, incident: Incident, alert: CapAlert, ctx: {
     id: `${type}:${incident.id}:${createHash("sha256").update(`${alert.sender},${alert.identifier}`).digest("hex").slice(0, 32)}`,
     requestId: ctx.requestId,
     linkageId: ctx.linkageId,
+    partnerId: ctx.partnerId,
   });
 }

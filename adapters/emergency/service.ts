@@ -20,7 +20,10 @@ type ReportParams = Schemas["CapAlertXml"] | CapAlert;
 export function emergencyService(node: HubNode): ServiceSchema {
   const { emergencyUrl, emergencyTimeoutMs, emergencyToken } = node.config;
   const client = new AgencyClient("emergency", emergencyUrl, emergencyTimeoutMs, { token: emergencyToken });
-  const metaOf = (ctx: Context) => ({ requestId: ctx.requestID, linkageId: (ctx.meta as { linkageId?: string }).linkageId });
+  const metaOf = (ctx: Context) => {
+    const meta = ctx.meta as { linkageId?: string; partner?: string };
+    return { requestId: ctx.requestID, linkageId: meta.linkageId, partnerId: meta.partner };
+  };
 
   async function incident(id: string): Promise<Incident & { agencyIncidentNo: string | null }> {
     const found = await loadIncident(node.db, id);

@@ -48,6 +48,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/oauth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get an access token (OAuth 2.0 client credentials)
+         * @description RFC 6749 section 4.4. Authenticate with HTTP Basic (`client_secret_basic`: the
+         *     form-urlencoded client id and secret, base64) or with `client_id` and
+         *     `client_secret` in the body (`client_secret_post`). The token is a JWT signed with
+         *     EdDSA, valid for `expires_in` seconds, carrying the partner (`sub`, `client_id`), the
+         *     audience and the scopes granted (`scope`). Errors carry RFC 6749's `error` inside a
+         *     problem.
+         */
+        post: operations["api.oauth.token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The keys that sign access tokens (JWKS)
+         * @description RFC 7517. Keys are published before they sign and until the tokens they signed have expired, so rotation needs no downtime.
+         */
+        get: operations["api.jwks.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/linkages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's linkages
+         * @description The linkages the calling partner started (or that events of its requests started),
+         *     running ones first, then the ended ones by when they ended, newest first; a page at
+         *     a time: follow `next` (also in the `Link` header) until it is null.
+         */
+        get: operations["linkages.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/linkages/eid-issuances": {
         parameters: {
             query?: never;
@@ -663,11 +730,7 @@ export interface components {
             type: components["schemas"]["LinkageType"];
             /** @description The partner's key for the case, e.g. its application number. */
             businessKey: string;
-            /**
-             * @description RUNNING until the linkage ends; REFUSED is a business refusal (for example an identity mismatch), FAILED a technical failure.
-             * @enum {string}
-             */
-            status: "RUNNING" | "COMPLETED" | "REFUSED" | "FAILED" | "CANCELLED";
+            status: components["schemas"]["LinkageStatus"];
             /** @description The step running now; null once the linkage has ended. */
             currentStep: string | null;
             stepsDone: string[];
@@ -687,6 +750,162 @@ export interface components {
          * @description The kind of linkage. More kinds are added over time: treat an unknown one as opaque.
          */
         LinkageType: string;
+        /**
+         * Linkage status
+         * @description RUNNING until the linkage ends; REFUSED is a business refusal (for example an identity mismatch), FAILED a technical failure.
+         * @enum {unknown}
+         */
+        LinkageStatus: "RUNNING" | "COMPLETED" | "REFUSED" | "FAILED" | "CANCELLED";
+        /**
+         * Linkage list params
+         * @description Params of `linkages.list` (the query of `GET /v1/linkages`).
+         */
+        LinkageListParams: {
+            /** @description Only linkages with this status. */
+            status?: components["schemas"]["LinkageStatus"];
+            type?: components["schemas"]["LinkageType"];
+            /**
+             * @description Most linkages in one page.
+             * @default 20
+             */
+            limit: number;
+            /** @description Where the page starts: `next` of the previous page. */
+            cursor?: string;
+        };
+        /**
+         * Linkage page
+         * @description Result of `linkages.list`: the caller's linkages, running ones first (newest first), then the ended ones by when they ended (newest first), and where the next page starts (null on the last).
+         */
+        LinkagePage: {
+            items: {
+                id: components["schemas"]["LinkageId"];
+                type: components["schemas"]["LinkageType"];
+                businessKey: string;
+                status: components["schemas"]["LinkageStatus"];
+                currentStep: string | null;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                closedAt?: string;
+            }[];
+            next: string | null;
+        };
+        /**
+         * Data purpose
+         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water).
+         * @enum {unknown}
+         */
+        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service";
+        /**
+         * Access token request
+         * @description RFC 6749 section 4.4.2, form-encoded. The client authenticates with HTTP Basic (`client_secret_basic`, preferred) or with `client_id` and `client_secret` in this body (`client_secret_post`), not both.
+         */
+        TokenRequest: {
+            /** @constant */
+            grant_type: "client_credentials";
+            /** @description Space-delimited scopes wanted; omitted: every scope the partner is granted. */
+            scope?: string;
+            client_id?: string;
+            client_secret?: string;
+        };
+        /**
+         * Access token
+         * @description RFC 6749 section 5.1. The token is a JWT (RFC 9068 profile) signed with a key of `/.well-known/jwks.json`.
+         */
+        TokenResponse: {
+            access_token: string;
+            /** @constant */
+            token_type: "Bearer";
+            expires_in: number;
+            scope: string;
+        };
+        /**
+         * Access token error
+         * @description RFC 6749 section 5.2 error members inside an RFC 9457 problem, so OAuth 2.0 client libraries and problem-aware clients both read it.
+         */
+        TokenError: {
+            /** @enum {unknown} */
+            error: "invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope";
+            error_description?: string;
+        } & components["schemas"]["Problem"];
+        /**
+         * JSON Web Key Set
+         * @description RFC 7517: the public keys that sign the hub's access tokens, the next key published before it signs and the last one until its tokens expire.
+         */
+        Jwks: {
+            keys: {
+                /** @constant */
+                kty: "OKP";
+                /** @constant */
+                crv: "Ed25519";
+                x: string;
+                kid: string;
+                /** @constant */
+                alg: "EdDSA";
+                /** @constant */
+                use: "sig";
+            }[];
+        };
+        /**
+         * New partner
+         * @description Params of `partners.add` (internal, over NATS: the `linkage-hub partners` CLI). Scopes are those of the `partnerToken` security scheme.
+         */
+        PartnerParams: {
+            /** @description The OAuth client_id. */
+            id: string;
+            name?: string;
+            scopes: string[];
+            purposes: components["schemas"]["DataPurpose"][];
+            /** @description Requests per quota window. */
+            quota?: number;
+            quotaWindowS?: number;
+            /** Format: uri */
+            webhookUrl?: string;
+            /** @description A secret of the operator's choosing; omitted: a random one. */
+            clientSecret?: string;
+        };
+        /**
+         * Partner reference
+         * @description Params of `partners.show`, `partners.disable` and `partners.rotateSecret` (`graceS`: how long the old secret still works, default 0).
+         */
+        PartnerRef: {
+            id: string;
+            graceS?: number;
+        };
+        /**
+         * Partner
+         * @description A partner as the registry holds it (secrets never included).
+         */
+        Partner: {
+            id: string;
+            name: string;
+            scopes: string[];
+            purposes: components["schemas"]["DataPurpose"][];
+            quota: number;
+            quotaWindowS: number;
+            webhookUrl: string | null;
+            disabled: boolean;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * Partner credentials
+         * @description Result of `partners.add` and `partners.rotateSecret`: the secrets, shown this once.
+         */
+        PartnerCredentials: {
+            partner: components["schemas"]["Partner"];
+            clientId: string;
+            clientSecret: string;
+            /** @description Signs webhook deliveries (Standard Webhooks, `whsec_...`). */
+            webhookSecret?: string | null;
+        };
+        /**
+         * Partners
+         * @description Result of `partners.list`.
+         */
+        PartnerList: {
+            partners: components["schemas"]["Partner"][];
+        };
         /**
          * Linkage signal
          * @description A signal to a running linkage that waits for one: `all-clear` ends the wait of an incident linkage (its services are restored); `consent-withdrawn` stops a marriage registration before the marriage is registered. Open here; closed (`unevaluatedProperties: false`) where it is used.
@@ -748,7 +967,7 @@ export interface components {
         };
         /**
          * CloudEvents 1.0 envelope
-         * @description Every hub event, in CloudEvents 1.0 structured-mode JSON. `data` is checked against the schema its `type` names in the contract's `x-events` catalogue. `requestid` and `linkageid` are extension attributes carrying the request and linkage the event belongs to.
+         * @description Every hub event, in CloudEvents 1.0 structured-mode JSON. `data` is checked against the schema its `type` names in the contract's `x-events` catalogue. `requestid`, `linkageid` and `partnerid` are extension attributes carrying the request, linkage and partner the event belongs to.
          */
         CloudEvent: {
             /** @constant */
@@ -773,6 +992,8 @@ export interface components {
             requestid?: string;
             /** Format: uuid */
             linkageid?: string;
+            /** @description The partner whose request caused the event, when one did. */
+            partnerid?: string;
         };
         /**
          * civil-registry.eid.issued
@@ -1102,6 +1323,46 @@ export interface components {
         };
     };
     responses: {
+        /** @description No access token, or one that is expired, forged, signed with an unknown key or for another audience (`WWW-Authenticate` says which). */
+        Unauthorized: {
+            headers: {
+                /** @description RFC 6750 challenge, e.g. `Bearer error="invalid_token", error_description="..."`. */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The token lacks the operation's scope, or the `Data-Purpose` is missing or not granted to the partner; `detail` names what is missing. */
+        Forbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The partner's quota for the current window is used up; retry after `Retry-After` seconds. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds until the quota window renews. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The `Idempotency-Key` was used before with another request (or the agency refused it). */
+        IdempotencyKeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request does not match the contract; `errors` lists each problem. */
         BadRequest: {
             headers: {
@@ -1185,6 +1446,15 @@ export interface components {
         };
     };
     parameters: {
+        /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+        DataPurpose: components["schemas"]["DataPurpose"];
+        /**
+         * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+         *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+         *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+         *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+         */
+        IdempotencyKey: string;
         /** @description The linkage id, as returned when it was started. */
         LinkageId: components["schemas"]["LinkageId"];
     };
@@ -1197,7 +1467,17 @@ export interface operations {
     "civil-registry.identity.verify": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1217,8 +1497,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1228,7 +1513,17 @@ export interface operations {
     "civil-registry.eid.verify": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1248,18 +1543,140 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
             default: components["responses"]["Problem"];
         };
     };
-    "linkages.eidIssuance.start": {
+    "api.oauth.token": {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["TokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The access token. */
+            200: {
+                headers: {
+                    /** @description `no-store` */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenResponse"];
+                };
+            };
+            /** @description A malformed request, an unsupported grant type or an unknown scope (`error` says which). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenError"];
+                };
+            };
+            /** @description Client authentication failed (`invalid_client`). */
+            401: {
+                headers: {
+                    /** @description `Basic realm="linkage-hub"` when the client used HTTP Basic. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenError"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "api.jwks.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key set. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            default: components["responses"]["Problem"];
+        };
+    };
+    "linkages.list": {
+        parameters: {
+            query?: {
+                /** @description Only linkages with this status. */
+                status?: components["schemas"]["LinkageStatus"];
+                /** @description Only linkages of this type. */
+                type?: components["schemas"]["LinkageType"];
+                /** @description Most linkages in one page (1 to 100, default 20). */
+                limit?: number;
+                /** @description Where the page starts, `next` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of linkages. */
+            200: {
+                headers: {
+                    /** @description `<...>; rel="next"` while there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "linkages.eidIssuance.start": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1281,8 +1698,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
@@ -1290,7 +1712,17 @@ export interface operations {
     "linkages.marriage.start": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1312,8 +1744,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
@@ -1321,7 +1758,10 @@ export interface operations {
     "linkages.status.get": {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+            };
             path: {
                 /** @description The linkage id, as returned when it was started. */
                 id: components["parameters"]["LinkageId"];
@@ -1340,7 +1780,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
@@ -1348,7 +1791,15 @@ export interface operations {
     "linkages.signal": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The linkage id, as returned when it was started. */
                 id: components["parameters"]["LinkageId"];
@@ -1373,10 +1824,14 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
@@ -1384,7 +1839,15 @@ export interface operations {
     "linkages.cancel": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /** @description The linkage id, as returned when it was started. */
                 id: components["parameters"]["LinkageId"];
@@ -1405,8 +1868,12 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
@@ -1414,7 +1881,15 @@ export interface operations {
     "emergency.incident.report": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1436,8 +1911,13 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
@@ -1466,7 +1946,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
@@ -1479,7 +1962,10 @@ export interface operations {
                 /** @description Street and house number, as the civil registry records them. */
                 street: components["schemas"]["AddressPart"];
             };
-            header?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1495,6 +1981,9 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];

@@ -1,17 +1,19 @@
 /** `linkage-hub <command>`: dispatches to the command's module. */
 import { ConfigError } from "../../platform/config";
 import { eventsCommand } from "./events";
+import { partnersCommand } from "./partners";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
 
 Commands:
   events     streams and consumer groups with their lag, dead letters, replays
+  partners   the partners that call the hub: add, list, show, rotate-secret, disable
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see README.md.`;
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand, partners: partnersCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -29,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(err.message);
+      if (err.message) console.error(err.message);
       return 2;
     }
     console.error(err instanceof ConfigError ? err.message : `linkage-hub ${command}: ${(err as Error).message}`);

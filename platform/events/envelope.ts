@@ -17,6 +17,7 @@ export interface EventContext {
   source: string;
   subject?: string;
   requestId?: string | null;
+  partnerId?: string | null;
   linkageId?: string;
   /** A stable id makes a repeated publish of the same fact a duplicate (de-duplicated). */
   id?: string;
@@ -35,6 +36,7 @@ export function createEvent(type: string, data: object, ctx: EventContext): Clou
   };
   if (ctx.subject) event.subject = ctx.subject;
   if (ctx.requestId) event.requestid = ctx.requestId;
+  if (ctx.partnerId) event.partnerid = ctx.partnerId;
   if (ctx.linkageId) event.linkageid = ctx.linkageId;
   return event;
 }

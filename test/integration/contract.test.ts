@@ -12,6 +12,9 @@ import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/h
 import { assertDocumented, assertProblem } from "../support/contract";
 import { allowedMethods } from "../../gateway/operations";
 import { malformedBodies, unparsableRequests, type BadRequest } from "../support/malformed";
+import { suiteDb } from "../support/partner";
+import { addPartner, findPartner } from "../../platform/partners/registry";
+import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
 
 const OPS = operations();
 const env = clusterEnv();
@@ -21,11 +24,20 @@ let api: string;
 before(async () => {
   node = await startNode("all", env);
   api = node.url;
+  // The token example's client: the documented test partner, with the example's secret.
+  const db = await suiteDb();
+  if (!(await findPartner(db, "test-partner"))) await addPartner(db, { id: "test-partner", scopes: [...SCOPES], purposes: [...PURPOSES] }, "test-partner-secret-change-me");
 });
 after(async () => node?.stop());
 
 type Examples = Record<string, { value: unknown }>;
-const requestExamples = (op: Operation): Examples => (op.requestBody?.content["application/json"] as { examples?: Examples } | undefined)?.examples ?? {};
+const FORM = "application/x-www-form-urlencoded";
+/** The media type an operation's examples are sent in: JSON, or the form of the token endpoint. */
+const exampleMediaType = (op: Operation) => (op.requestBody?.content[FORM] ? FORM : "application/json");
+const requestExamples = (op: Operation): Examples => (op.requestBody?.content[exampleMediaType(op)] as { examples?: Examples } | undefined)?.examples ?? {};
+const encode = (op: Operation, value: unknown) =>
+  exampleMediaType(op) === FORM ? new URLSearchParams(value as Record<string, string>).toString() : JSON.stringify(value);
+const takesJson = (op: Operation) => Boolean(op.requestBody?.content["application/json"]);
 
 function examplePath(op: Operation): string {
   return op.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
@@ -74,7 +86,7 @@ describe("documented operations", () => {
       const bodies = op.requestBody ? Object.entries(requestExamples(op)) : [["(no body)", { value: undefined }] as const];
       for (const [name, example] of bodies)
         for (const round of [1, 2]) {
-          const res = await send(op.method, examplePath(op) + exampleQuery(op), example.value === undefined ? undefined : JSON.stringify(example.value));
+          const res = await send(op.method, examplePath(op) + exampleQuery(op), example.value === undefined ? undefined : encode(op, example.value), exampleMediaType(op));
           const what = `${op.operationId} example ${name}, round ${round}`;
           // Where the operation documents a 409, the resource's state decides (a signal to an ended linkage).
           assert.match(String(res.status), "409" in op.responses ? /^(2..|409)$/ : /^2/, `${what}: ${res.status}`);
@@ -86,7 +98,7 @@ describe("documented operations", () => {
 
 describe("nothing undocumented is served", () => {
   test("unknown paths are 404 problem+json", async () => {
-    for (const path of ["/", "/v1", "/v2/identity-verifications", "/v1/identity-verifications/x", "/v1/linkages", "/v1/linkages/a/b", "/docs/x/y", "/api/v1/identity-verifications", "/%2e%2e/etc/passwd", "/v1/identity-verifications.json"]) {
+    for (const path of ["/", "/v1", "/v2/identity-verifications", "/v1/identity-verifications/x", "/v1/linkage", "/v1/linkages/a/b", "/docs/x/y", "/api/v1/identity-verifications", "/%2e%2e/etc/passwd", "/v1/identity-verifications.json"]) {
       const res = await fetch(api + path);
       assert.equal(res.status, 404, path);
       assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/, path);
@@ -130,7 +142,7 @@ describe("nothing undocumented is served", () => {
 });
 
 describe("malformed requests", () => {
-  const withBodies = OPS.filter((op) => op.requestBody);
+  const withBodies = OPS.filter(takesJson);
 
   async function expectRefusal(op: Operation, bad: BadRequest, path = op.path): Promise<void> {
     const res = await send(op.method, path, bad.body, bad.contentType ?? "application/json");
@@ -190,7 +202,7 @@ describe("over NATS", () => {
   after(async () => broker?.stop());
 
   test("the same bad params get the same validation errors as over REST", async () => {
-    for (const op of OPS.filter((o) => o.requestBody)) {
+    for (const op of OPS.filter(takesJson)) {
       const example = Object.values(requestExamples(op))[0]!.value as Record<string, unknown>;
       for (const bad of malformedBodies(op, example, 40, 7).filter((b) => b.body.startsWith("{"))) {
         // Over NATS the path's parameters travel with the body, as the gateway merges them.

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { waitFor, tcpReachable } from "../../ops/stack/processes";
 import { freePort, json, post, settle } from "../support/hub";
+import { rawFetch } from "../support/partner";
 
 const ROOT = path.resolve(__dirname, "../..");
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "embedded-start-"));
@@ -18,6 +19,8 @@ let start: ChildProcess;
 let output = "";
 const ports: Record<string, number> = {};
 let api: string, registry: string;
+let startEnv: NodeJS.ProcessEnv;
+let partnerToken: string;
 
 before(async () => {
   for (const name of ["hub", "nats", "temporal", "ui", "registry"]) ports[name] = await freePort();
@@ -33,6 +36,7 @@ before(async () => {
     HUB_DATA_DIR: dataDir,
   };
   delete env.DATABASE_URL;
+  startEnv = env;
   start = spawn(process.execPath, ["--import", "tsx", "ops/start.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   start.stdout!.setEncoding("utf8").on("data", (d) => (output += d));
   start.stderr!.setEncoding("utf8").on("data", (d) => (output += d));
@@ -51,14 +55,30 @@ test("npm start prints where everything is", () => {
   assert.match(output, new RegExp(`Temporal UI\\s+http://127.0.0.1:${ports.ui}`));
 });
 
+test("the partners CLI works against the running npm start (PGlite), and its test partner gets a token", async () => {
+  const cli = (...args: string[]) =>
+    JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "partners", ...args, "--json"], { cwd: ROOT, env: startEnv, encoding: "utf8" }));
+  const made = cli("add", "--test") as { clientId: string; clientSecret: string };
+  assert.equal(made.clientId, "test-partner");
+  assert.deepEqual((cli("list") as { id: string }[]).map((p) => p.id), ["test-partner"]);
+  const res = await rawFetch(`${api}/v1/oauth/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${made.clientId}:${made.clientSecret}`).toString("base64")}` },
+    body: "grant_type=client_credentials",
+  });
+  assert.equal(res.status, 200);
+  partnerToken = ((await res.json()) as { access_token: string }).access_token;
+});
+
 test("both slice calls work on the embedded default", async () => {
   const [citizen] = (await json(await post(`${registry}/_sandbox/citizens`, { count: 1 }))) as unknown as { citizenNo: string; fullName: string }[];
-  const verified = await post(`${api}/v1/identity-verifications`, { idNumber: citizen!.citizenNo, name: citizen!.fullName });
+  const auth = { authorization: `Bearer ${partnerToken}`, "data-purpose": "identity-verification" };
+  const verified = await post(`${api}/v1/identity-verifications`, { idNumber: citizen!.citizenNo, name: citizen!.fullName }, auth);
   assert.deepEqual(await verified.json(), { match: true });
 
-  const res = await post(`${api}/v1/linkages/eid-issuances`, { applicationNo: "EMBEDDED-1", idNumber: citizen!.citizenNo, name: citizen!.fullName });
+  const res = await post(`${api}/v1/linkages/eid-issuances`, { applicationNo: "EMBEDDED-1", idNumber: citizen!.citizenNo, name: citizen!.fullName }, { ...auth, "data-purpose": "civil-registration" });
   assert.equal(res.status, 202);
-  const done = await settle(api + res.headers.get("location"));
+  const done = await settle(api + res.headers.get("location"), 30_000, { ...auth, "data-purpose": "civil-registration" });
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
 });
 

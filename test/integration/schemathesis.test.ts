@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { ensureSchemathesis } from "../../ops/stack/python-tools";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
+import { suiteToken } from "../support/partner";
 
 const HOOKS_DIR = path.resolve(__dirname, "../schemathesis");
 // About 20 s on 2 cores at 100; raise it (and vary the seed) to search harder by hand.
@@ -71,9 +72,12 @@ describe("schemathesis against the running hub", { timeout: 600_000 }, () => {
       // No stored examples from earlier runs: the same seed gives the same run.
       "--generation-database",
       "none",
+      // The suite partner's token; schemathesis also checks that calls without it are refused.
+      "--header",
+      `Authorization: Bearer ${await suiteToken()}`,
     ];
     const { code, output, ms } = await runSchemathesis(exe, args);
-    console.log(`[schemathesis] ${path.basename(exe)} ${args.join(" ")}\n[schemathesis] exit ${code} after ${Math.round(ms / 1000)} s\n${output}`);
+    console.log(`[schemathesis] ${path.basename(exe)} ${args.join(" ").replace(/Bearer \S+/, "Bearer <token>")}\n[schemathesis] exit ${code} after ${Math.round(ms / 1000)} s\n${output}`);
     assert.equal(code, 0, `schemathesis found problems (exit ${code}); its report is printed above`);
   });
 });

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { Client, Connection } from "@temporalio/client";
+import { SUITE_PARTNER } from "../support/partner";
 import { clusterEnv, json, post, seedCitizens, settle, startNode, type Citizen, type TestNode } from "../support/hub";
 
 describe("slice across three processes", () => {
@@ -124,7 +125,7 @@ describe("linkage status without a worker, and visibility", () => {
     // Ops can find it by its search attributes.
     const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
     const client = new Client({ connection });
-    const query = `WorkflowId = "eid-issuance:${applicationNo}" AND LinkageType = "eid-issuance" AND LinkageStatus = "COMPLETED" AND LinkagePartner = "local"`;
+    const query = `WorkflowId = "eid-issuance:${applicationNo}" AND LinkageType = "eid-issuance" AND LinkageStatus = "COMPLETED" AND LinkagePartner = "${SUITE_PARTNER}"`;
     let found = 0;
     for (let i = 0; i < 50 && !found; i++) {
       for await (const _ of client.workflow.list({ query })) found++;

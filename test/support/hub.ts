@@ -10,6 +10,7 @@ import fs from "node:fs";
 import { ServiceBroker } from "moleculer";
 import { startHubNode } from "../../ops/stack/services";
 import type { Managed } from "../../ops/stack/processes";
+import { signRequestsTo } from "./partner";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,6 +43,7 @@ export async function startNode(services: string, env: NodeJS.ProcessEnv): Promi
   const gateway = services === "all" || services.split(",").includes("api");
   const nodeEnv = gateway ? { HUB_PORT: String(port) } : { HUB_METRICS_PORT: String(port) };
   const service = await startHubNode(name, { ...env, ...nodeEnv, HUB_SERVICES: services, HUB_NODE_ID: name }, `${url}/readyz`, logDir);
+  if (gateway) signRequestsTo(url);
   return { url, service, stop: () => service.stop() };
 }
 
@@ -66,10 +68,10 @@ export function post(url: string, body: unknown, headers: Record<string, string>
 }
 
 /** Polls a linkage until it leaves RUNNING. */
-export async function settle(url: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+export async function settle(url: string, timeoutMs = 30_000, headers: Record<string, string> = {}): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const body = await json(await fetch(url));
+    const body = await json(await fetch(url, { headers }));
     if (body.status !== "RUNNING") return body;
     if (Date.now() > deadline) throw new Error(`linkage still RUNNING after ${timeoutMs} ms: ${JSON.stringify(body)}`);
     await new Promise((r) => setTimeout(r, 50));

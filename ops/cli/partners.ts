@@ -1,0 +1,204 @@
+/**
+ * `linkage-hub partners ...`: the partner registry. It talks to the running hub's `partners`
+ * service over NATS, which works whatever database the hub uses (the embedded PGlite of
+ * `npm start` included); with no hub answering and DATABASE_URL set, it uses PostgreSQL
+ * directly.
+ */
+import path from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { ServiceBroker } from "moleculer";
+import { loadConfig } from "../../platform/config";
+import { migrate, openDb } from "../../platform/db";
+import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "../../platform/partners/registry";
+import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import type { components } from "../../contracts/generated/types";
+import { UsageError } from "./usage";
+
+type Schemas = components["schemas"];
+type Partner = Schemas["Partner"];
+type Credentials = Schemas["PartnerCredentials"];
+
+const HELP: Record<string, string> = {
+  "": `Usage: npx linkage-hub partners <add|list|show|rotate-secret|disable> [options]
+
+  add             register a partner and print its client id and secret (shown once)
+  list            every partner
+  show            one partner
+  rotate-secret   a new client secret (the old one may stay valid for a grace period)
+  disable         refuse the partner's tokens and credentials from now on
+
+Every subcommand takes --help and --json. The CLI reaches the running hub over NATS
+(NATS_URL, HUB_NAMESPACE); with no hub running and DATABASE_URL set, PostgreSQL directly.`,
+  add: `Usage:
+  npx linkage-hub partners add <id> --scopes <s,...|all> --purposes <p,...|all>
+      [--name <text>] [--quota <requests>/<seconds>] [--webhook <url>] [--json]
+  npx linkage-hub partners add --test [--json]
+
+<id> is the OAuth client_id (a-z 0-9 . _ -). --test registers "test-partner" with every
+scope and purpose, for trying the API. --quota defaults to 600/60 (600 requests a minute).
+Prints the client secret (and, with --webhook, the webhook signing secret) once.
+Scopes:   ${SCOPES.join(", ")}
+Purposes: ${PURPOSES.join(", ")}`,
+  list: `Usage: npx linkage-hub partners list [--json]`,
+  show: `Usage: npx linkage-hub partners show <id> [--json]`,
+  "rotate-secret": `Usage: npx linkage-hub partners rotate-secret <id> [--grace <seconds>] [--json]
+
+Prints a new client secret. With --grace the old secret keeps working that long (default 0:
+it stops at once), so the partner can switch without an outage.`,
+  disable: `Usage: npx linkage-hub partners disable <id> [--json]
+
+The partner's tokens are refused within seconds and it gets no new ones.`,
+};
+
+/** What the CLI needs of the registry, over NATS or directly. */
+interface Registry {
+  add(params: Schemas["PartnerParams"]): Promise<Credentials>;
+  list(): Promise<Partner[]>;
+  show(id: string): Promise<Partner>;
+  rotate(id: string, graceS: number): Promise<Credentials>;
+  disable(id: string): Promise<Partner>;
+  close(): Promise<void>;
+}
+
+async function overNats(): Promise<Registry | undefined> {
+  const config = loadConfig();
+  const broker = new ServiceBroker({ namespace: config.namespace, nodeID: `linkage-hub-cli-${process.pid}`, transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: 0 } }, logger: false });
+  try {
+    await broker.start();
+    await broker.waitForServices(["partners"], 3000);
+  } catch {
+    await broker.stop().catch(() => {});
+    return undefined;
+  }
+  const call = <T>(action: string, params: object = {}) => broker.call<T, object>(`partners.${action}`, params);
+  return {
+    add: (params) => call("add", params),
+    list: async () => (await call<Schemas["PartnerList"]>("list")).partners,
+    show: (id) => call("show", { id }),
+    rotate: (id, graceS) => call("rotateSecret", { id, graceS }),
+    disable: (id) => call("disable", { id }),
+    close: () => broker.stop(),
+  };
+}
+
+async function direct(url: string): Promise<Registry> {
+  const db = await openDb({ url, pgliteDir: "" });
+  await migrate(db, "hub", path.join(__dirname, "../../platform/migrations"));
+  return {
+    async add({ clientSecret, ...fields }) {
+      const made = await addPartner(db, fields, clientSecret);
+      return { partner: made.partner, clientId: made.partner.id, clientSecret: made.clientSecret, webhookSecret: made.webhookSecret };
+    },
+    list: () => listPartners(db),
+    show: (id) => getPartner(db, id),
+    rotate: async (id, graceS) => ({ partner: await getPartner(db, id), clientId: id, clientSecret: await rotateSecret(db, id, graceS) }),
+    disable: (id) => disablePartner(db, id),
+    close: () => db.close(),
+  };
+}
+
+async function registry(): Promise<Registry> {
+  const nats = await overNats();
+  if (nats) return nats;
+  const { natsUrl, namespace, databaseUrl } = loadConfig();
+  if (databaseUrl) return direct(databaseUrl);
+  throw new Error(`no running hub answers at ${natsUrl} (namespace ${namespace}). Start it (npm start), point NATS_URL and HUB_NAMESPACE at it, or set DATABASE_URL to manage partners in PostgreSQL directly.`);
+}
+
+function parse(sub: string, args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
+  try {
+    return parseArgs({ args, options: { ...options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n\n${HELP[sub]}`);
+  }
+}
+
+const list = (value: unknown, all: readonly string[]) => (value === "all" ? [...all] : String(value ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+
+function addParams(values: Record<string, unknown>, positionals: string[]): Schemas["PartnerParams"] {
+  if (values.test) return { id: "test-partner", name: "Test partner (every scope and purpose)", scopes: [...SCOPES], purposes: [...PURPOSES] };
+  const [id] = positionals;
+  if (!id || positionals.length > 1) throw new UsageError(`Name one partner id.\n\n${HELP.add}`);
+  if (!values.scopes || !values.purposes) throw new UsageError(`--scopes and --purposes are required (or "all").\n\n${HELP.add}`);
+  const params: Schemas["PartnerParams"] = { id, scopes: list(values.scopes, SCOPES), purposes: list(values.purposes, PURPOSES) as Schemas["DataPurpose"][] };
+  if (values.name) params.name = String(values.name);
+  if (values.webhook) params.webhookUrl = String(values.webhook);
+  if (values.quota) {
+    const m = /^(\d+)(?:\/(\d+))?$/.exec(String(values.quota));
+    if (!m) throw new UsageError(`--quota is <requests>/<seconds>, e.g. 600/60, not "${values.quota}"`);
+    params.quota = Number(m[1]);
+    params.quotaWindowS = Number(m[2] ?? 60);
+  }
+  return params;
+}
+
+function table(partners: Partner[]): string {
+  const rows = partners.map((p) => [p.id, p.disabled ? "disabled" : "active", `${p.quota}/${p.quotaWindowS}s`, p.scopes.join(","), p.purposes.join(","), p.webhookUrl ?? "-"]);
+  const head = ["ID", "STATE", "QUOTA", "SCOPES", "PURPOSES", "WEBHOOK"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}
+
+function credentials(c: Credentials): string {
+  const hubUrl = `http://127.0.0.1:${loadConfig().port}`;
+  return [
+    `client id:      ${c.clientId}`,
+    `client secret:  ${c.clientSecret}   (shown once; keep it safe)`,
+    ...(c.webhookSecret ? [`webhook secret: ${c.webhookSecret}   (verifies webhook signatures)`] : []),
+    "",
+    "Get a token:",
+    `  curl -s -u '${c.clientId}:${c.clientSecret}' -d grant_type=client_credentials ${hubUrl}/v1/oauth/token`,
+  ].join("\n");
+}
+
+export async function partnersCommand(args: string[]): Promise<void> {
+  const [sub = "", ...rest] = args;
+  if (!sub || sub === "--help" || sub === "-h") {
+    console.log(HELP[""]);
+    if (!sub) throw new UsageError("");
+    return;
+  }
+  const options: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
+    add: { scopes: { type: "string" }, purposes: { type: "string" }, name: { type: "string" }, quota: { type: "string" }, webhook: { type: "string" }, test: { type: "boolean" } },
+    list: {},
+    show: {},
+    "rotate-secret": { grace: { type: "string" } },
+    disable: {},
+  };
+  if (!(sub in options)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
+  const parsed = parse(sub, rest, options[sub]!);
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const positionals = parsed.positionals;
+  if (values.help) return console.log(HELP[sub]);
+  const one = () => {
+    if (positionals.length !== 1) throw new UsageError(`Name one partner id.\n\n${HELP[sub]}`);
+    return positionals[0]!;
+  };
+  const params = sub === "add" ? addParams(values, positionals) : undefined;
+  const id = sub === "add" || sub === "list" ? "" : one();
+  const grace = values.grace === undefined ? 0 : Number(values.grace);
+  if (!Number.isInteger(grace) || grace < 0) throw new UsageError(`--grace is a whole number of seconds, not "${values.grace}"`);
+
+  const reg = await registry();
+  try {
+    const out = (json: unknown, text: string) => console.log(values.json ? JSON.stringify(json, null, 2) : text);
+    if (sub === "add") {
+      const made = await reg.add(params!);
+      out(made, `Added partner ${made.clientId}.\n${credentials(made)}`);
+    } else if (sub === "list") {
+      const partners = await reg.list();
+      out(partners, partners.length ? table(partners) : "No partners yet: add one with `npx linkage-hub partners add`.");
+    } else if (sub === "show") {
+      const p = await reg.show(id);
+      out(p, table([p]));
+    } else if (sub === "rotate-secret") {
+      const made = await reg.rotate(id, grace);
+      out(made, `New secret for ${id}${grace ? ` (the old one works ${grace} s more)` : " (the old one no longer works)"}.\n${credentials(made)}`);
+    } else if (sub === "disable") {
+      const p = await reg.disable(id);
+      out(p, `Partner ${p.id} is disabled.`);
+    }
+  } finally {
+    await reg.close();
+  }
+}
