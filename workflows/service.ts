@@ -193,7 +193,8 @@ export function linkagesService(node: HubNode): ServiceSchema {
         nextPageToken: params.cursor ? Buffer.from(params.cursor, "base64url") : undefined,
       });
     } catch (err) {
-      if (params.cursor && /token|page/i.test((err as Error).message)) throw new HubError("HUB_ERR_REQUEST_INVALID", "cursor is not one this hub gave out", { errors: [{ in: "query", pointer: "/cursor", detail: "is not a cursor from a previous page" }] });
+      // Temporal answers a page token it did not give out with UNKNOWN (2) or INVALID_ARGUMENT (3).
+      if (params.cursor && [2, 3].includes((err as { code?: number }).code ?? 0)) throw new HubError("HUB_ERR_REQUEST_INVALID", "cursor is not one this hub gave out", { errors: [{ in: "query", pointer: "/cursor", detail: "is not a cursor from a previous page" }] });
       throw err;
     }
     const items = response.executions.map((raw) => {
