@@ -5,7 +5,7 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
 import type { civilRegistryActivities } from "./activities/civil-registry";
 import type { components } from "../contracts/generated/types";
-import { linkageSteps } from "./steps";
+import { cancellable, linkageSteps, type Ended, type Steps } from "./steps";
 import type { LinkageOutcome } from "./visibility";
 
 type Schemas = components["schemas"];
@@ -22,8 +22,12 @@ const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>({
   retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
 });
 
-export async function eidIssuance(input: EidIssuanceInput): Promise<Outcome> {
+export async function eidIssuance(input: EidIssuanceInput): Promise<Outcome | Ended> {
   const steps = linkageSteps();
+  return cancellable(steps, () => issue(input, steps));
+}
+
+async function issue(input: EidIssuanceInput, steps: Steps): Promise<Outcome> {
   const refused = (reason: string): Outcome => {
     steps.finish("REFUSED");
     return { ...steps.progress, currentStep: null, status: "REFUSED", reason };

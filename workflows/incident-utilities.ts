@@ -12,7 +12,7 @@
  */
 import { condition, proxyActivities, setHandler } from "@temporalio/workflow";
 import type { utilitiesActivities } from "./activities/utilities";
-import type { escalationActivities } from "./activities/escalation";
+import type { announcementActivities } from "./activities/announcements";
 import type { components } from "../contracts/generated/types";
 import { servicesAtRisk } from "./hazards";
 import { allClear, incidentAlert } from "./signals";
@@ -47,7 +47,7 @@ const utilities = proxyActivities<ReturnType<typeof utilitiesActivities>>({
   startToCloseTimeout: "40s",
   retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "10s" },
 });
-const escalation = proxyActivities<ReturnType<typeof escalationActivities>>({ startToCloseTimeout: "10s" });
+const escalation = proxyActivities<ReturnType<typeof announcementActivities>>({ startToCloseTimeout: "10s" });
 
 export async function incidentUtilities(input: IncidentInput): Promise<IncidentOutcome> {
   const steps = linkageSteps();

@@ -3,8 +3,12 @@
  * step is recorded in the progress memo as it starts and ends, and a step that must be
  * undone if a later one fails pushes its compensation.
  */
-import { CancellationScope, isCancellation, upsertMemo, upsertSearchAttributes } from "@temporalio/workflow";
+import { CancellationScope, isCancellation, patched, proxyActivities, upsertMemo, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import type { announcementActivities } from "./activities/announcements";
+import type { components } from "../contracts/generated/types";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type LinkageOutcome, type Progress, type SearchStatus } from "./visibility";
+
+type Schemas = components["schemas"];
 
 /** An outcome without a result: refused or cancelled. */
 export type Ended = Omit<LinkageOutcome, "result">;
@@ -50,15 +54,30 @@ export function linkageSteps(): Steps {
   };
 }
 
+const announcements = proxyActivities<ReturnType<typeof announcementActivities>>({ startToCloseTimeout: "10s" });
+
+/** Tells whoever started the linkage that it ended (its webhook); linkages started before this existed do not. */
+async function announce(status: Schemas["LinkageStatus"], reason?: string): Promise<void> {
+  if (!patched("announce-end")) return;
+  await CancellationScope.nonCancellable(() => announcements.announceEnd({ workflowId: workflowInfo().workflowId, status, ...(reason ? { reason } : {}) }));
+}
+
 /**
- * Runs a linkage so that a cancellation (a partner's, or an operator's `temporal workflow
- * cancel`) ends it as CANCELLED after its compensations, which run even though cancelled.
+ * Runs a linkage and announces how it ended. A cancellation (a partner's, or an operator's
+ * `temporal workflow cancel`) ends it as CANCELLED after its compensations, which run even
+ * though cancelled; a failure is announced, then fails the workflow.
  */
 export async function cancellable<T extends LinkageOutcome>(steps: Steps, body: () => Promise<T>, reason = () => "cancelled on request"): Promise<T | Ended> {
+  let outcome: T | Ended;
   try {
-    return await body();
+    outcome = await body();
   } catch (err) {
-    if (!isCancellation(err)) throw err;
-    return CancellationScope.nonCancellable(() => steps.end("CANCELLED", reason()));
+    if (!isCancellation(err)) {
+      await announce("FAILED", err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    outcome = await CancellationScope.nonCancellable(() => steps.end("CANCELLED", reason()));
   }
+  await announce(outcome.status, outcome.reason);
+  return outcome;
 }

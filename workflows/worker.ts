@@ -4,7 +4,7 @@ import type { ServiceSchema } from "moleculer";
 import type { HubNode } from "../platform/node";
 import { civilRegistryActivities } from "./activities/civil-registry";
 import { utilitiesActivities } from "./activities/utilities";
-import { escalationActivities } from "./activities/escalation";
+import { announcementActivities } from "./activities/announcements";
 
 let runtimeInstalled = false;
 
@@ -29,7 +29,7 @@ export function workerService(node: HubNode): ServiceSchema {
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         workflowsPath: require.resolve("./index"),
-        activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...escalationActivities(node) },
+        activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...announcementActivities(node) },
       });
       running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));
     },

@@ -907,6 +907,39 @@ export interface components {
             partners: components["schemas"]["Partner"][];
         };
         /**
+         * Webhook delivery
+         * @description One event's delivery to one partner's webhook: attempts so far, the last answer, and when it was acknowledged.
+         */
+        WebhookDelivery: {
+            eventId: string;
+            partnerId: string;
+            url: string;
+            linkageId: string;
+            attempts: number;
+            lastStatus: number | null;
+            lastError: string | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /**
+         * Webhook deliveries
+         * @description Result of `partners.deliveries`, newest first.
+         */
+        WebhookDeliveryList: {
+            deliveries: components["schemas"]["WebhookDelivery"][];
+        };
+        /**
+         * Webhook delivery query
+         * @description Params of `partners.deliveries` (one partner's, or all) and `partners.redeliver` (`eventId`).
+         */
+        WebhookDeliveryQuery: {
+            partnerId?: string;
+            eventId?: string;
+            limit?: number;
+        };
+        /**
          * Linkage signal
          * @description A signal to a running linkage that waits for one: `all-clear` ends the wait of an incident linkage (its services are restored); `consent-withdrawn` stops a marriage registration before the marriage is registered. Open here; closed (`unevaluatedProperties: false`) where it is used.
          */
@@ -1167,6 +1200,17 @@ export interface components {
             step: string;
             reason: string;
             deadlineMs: number;
+        };
+        /**
+         * linkages.linkage.ended
+         * @description A linkage ended (completed, refused, cancelled or failed). Partners with a webhook get it as the webhook's body, a CloudEvent signed per Standard Webhooks.
+         */
+        LinkageEndedEvent: {
+            linkageId: components["schemas"]["LinkageId"];
+            linkageType: components["schemas"]["LinkageType"];
+            businessKey: string;
+            status: components["schemas"]["LinkageStatus"];
+            reason?: string;
         };
         /**
          * Utility service

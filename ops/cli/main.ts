@@ -2,6 +2,7 @@
 import { ConfigError } from "../../platform/config";
 import { eventsCommand } from "./events";
 import { partnersCommand } from "./partners";
+import { webhooksCommand } from "./webhooks";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
@@ -9,11 +10,12 @@ const HELP = `Usage: npx linkage-hub <command> [options]
 Commands:
   events     streams and consumer groups with their lag, dead letters, replays
   partners   the partners that call the hub: add, list, show, rotate-secret, disable
+  webhooks   partners' webhook deliveries: list, redeliver
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see README.md.`;
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand, partners: partnersCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand, partners: partnersCommand, webhooks: webhooksCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -6,13 +6,13 @@
  */
 import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
 import { migrate, openDb } from "../../platform/db";
 import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "../../platform/partners/registry";
 import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
 import type { components } from "../../contracts/generated/types";
 import { UsageError } from "./usage";
+import { hubBroker, noHub } from "./hub";
 
 type Schemas = components["schemas"];
 type Partner = Schemas["Partner"];
@@ -61,15 +61,8 @@ interface Registry {
 }
 
 async function overNats(): Promise<Registry | undefined> {
-  const config = loadConfig();
-  const broker = new ServiceBroker({ namespace: config.namespace, nodeID: `linkage-hub-cli-${process.pid}`, transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: 0 } }, logger: false });
-  try {
-    await broker.start();
-    await broker.waitForServices(["partners"], 3000);
-  } catch {
-    await broker.stop().catch(() => {});
-    return undefined;
-  }
+  const broker = await hubBroker("partners");
+  if (!broker) return undefined;
   const call = <T>(action: string, params: object = {}) => broker.call<T, object>(`partners.${action}`, params);
   return {
     add: (params) => call("add", params),
@@ -100,9 +93,9 @@ async function direct(url: string): Promise<Registry> {
 async function registry(): Promise<Registry> {
   const nats = await overNats();
   if (nats) return nats;
-  const { natsUrl, namespace, databaseUrl } = loadConfig();
+  const { databaseUrl } = loadConfig();
   if (databaseUrl) return direct(databaseUrl);
-  throw new Error(`no running hub answers at ${natsUrl} (namespace ${namespace}). Start it (npm start), point NATS_URL and HUB_NAMESPACE at it, or set DATABASE_URL to manage partners in PostgreSQL directly.`);
+  throw new Error(`${noHub().message} Or set DATABASE_URL to manage partners in PostgreSQL directly.`);
 }
 
 function parse(sub: string, args: string[], options: NonNullable<ParseArgsConfig["options"]>) {

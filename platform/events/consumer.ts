@@ -24,6 +24,8 @@ export interface ConsumerSpec {
   backoffMs?: number[];
   /** How long a delivered event may go unacknowledged (a crashed handler) before redelivery. */
   ackWaitMs?: number;
+  /** Called after a failed attempt, outside the handler's (rolled back) transaction: to record it. */
+  onFailure?(event: CloudEvent, err: unknown, attempt: number): Promise<void>;
 }
 
 export const DEFAULT_BACKOFF_MS = [1000, 5000, 30_000, 120_000];
@@ -104,6 +106,7 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
       msg.ack();
     } catch (err) {
       const attempt = msg.info.deliveryCount;
+      await spec.onFailure?.(event, err, attempt).catch((e) => hooks.onError?.(e));
       if (attempt > backoff.length) return deadLetter(msg, `failed ${attempt} times; last error: ${(err as Error).message}`, event.type);
       msg.nak(backoff[attempt - 1]);
     }

@@ -1,21 +1,48 @@
 /**
  * The `partners` service: the partner registry over NATS, for the `linkage-hub partners`
- * CLI. It runs with the gateway, in the process that owns the database, so the CLI works
- * against the embedded PGlite of `npm start` as well as against PostgreSQL.
+ * and `webhooks` CLI, and the delivery of partners' webhooks. It runs with the gateway, in
+ * the process that owns the database, so the CLI works against the embedded PGlite of
+ * `npm start` as well as against PostgreSQL.
  */
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../node";
+import { HubError } from "../errors";
+import type { RunningConsumer } from "../events/consumer";
 import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "./registry";
+import { listDeliveries, replayDelivery, startWebhooks } from "./webhooks";
 
 type Schemas = components["schemas"];
 
 export function partnersService(node: HubNode): ServiceSchema {
   const { db } = node;
+  let webhooks: RunningConsumer | undefined;
   return {
     name: "partners",
+    async started() {
+      const log = this.logger;
+      webhooks = await startWebhooks(db, node.bus, node.config.webhookBackoffMs, (err) => log.warn({ err: String(err) }, "webhook delivery"));
+    },
+    async stopped() {
+      await webhooks?.stop();
+    },
     actions: {
+      deliveries: {
+        params: contractSchema("WebhookDeliveryQuery"),
+        result: contractSchema("WebhookDeliveryList"),
+        handler: async (ctx: Context<Schemas["WebhookDeliveryQuery"]>): Promise<Schemas["WebhookDeliveryList"]> => ({ deliveries: await listDeliveries(db, ctx.params) }),
+      },
+      redeliver: {
+        params: contractSchema("WebhookDeliveryQuery"),
+        result: contractSchema("WebhookDeliveryList"),
+        async handler(ctx: Context<Schemas["WebhookDeliveryQuery"]>): Promise<Schemas["WebhookDeliveryList"]> {
+          const { eventId } = ctx.params;
+          if (!eventId) throw new HubError("HUB_ERR_REQUEST_INVALID", "eventId names the delivery to send again");
+          await replayDelivery(db, node.bus, eventId);
+          return { deliveries: await listDeliveries(db, { eventId }) };
+        },
+      },
       add: {
         params: contractSchema("PartnerParams"),
         result: contractSchema("PartnerCredentials"),

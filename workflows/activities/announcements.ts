@@ -1,0 +1,49 @@
+/**
+ * What linkages announce as events, through the outbox: a step that missed its deadline
+ * (`linkages.linkage.escalated`, also counted in `hub_linkage_escalations_total`, which the
+ * ops team alerts on) and the end of a linkage (`linkages.linkage.ended`, which partners'
+ * webhooks receive). Event ids are stable, so a retried activity is one event.
+ */
+import client from "prom-client";
+import type { components } from "../../contracts/generated/types";
+import type { HubNode } from "../../platform/node";
+import { createEvent } from "../../platform/events/envelope";
+import { enqueue } from "../../platform/events/outbox";
+
+type Schemas = components["schemas"];
+
+const escalations = new client.Counter({
+  name: "hub_linkage_escalations_total",
+  help: "Linkage steps that missed their deadline and were escalated, by linkage type and step",
+  labelNames: ["linkage_type", "step"] as const,
+});
+
+export function announcementActivities(node: HubNode) {
+  return {
+    async escalate(escalation: Schemas["LinkageEscalatedEvent"]): Promise<void> {
+      const event = createEvent("linkages.linkage.escalated", escalation, {
+        source: "linkages",
+        subject: escalation.linkageId,
+        id: `linkage-escalated:${escalation.linkageId}:${escalation.step}`,
+        linkageId: escalation.linkageId,
+      });
+      // A retried activity publishes the same event id again: JetStream keeps one.
+      await node.db.transaction((tx) => enqueue(tx, event));
+      escalations.inc({ linkage_type: escalation.linkageType, step: escalation.step });
+      node.outbox.kick();
+    },
+
+    /** The linkage of this workflow ended: told to whoever started it. */
+    async announceEnd(end: { workflowId: string; status: Schemas["LinkageStatus"]; reason?: string }): Promise<void> {
+      const [row] = await node.db.query<{ id: string; type: Schemas["LinkageType"]; business_key: string; partner_id: string | null }>(
+        "SELECT id, type, business_key, partner_id FROM hub.linkage WHERE workflow_id = $1",
+        [end.workflowId],
+      );
+      if (!row) return; // started outside the hub (a test, an operator): nobody to tell
+      const data: Schemas["LinkageEndedEvent"] = { linkageId: row.id, linkageType: row.type, businessKey: row.business_key, status: end.status, ...(end.reason ? { reason: end.reason.slice(0, 2000) } : {}) };
+      const event = createEvent("linkages.linkage.ended", data, { source: "linkages", subject: row.id, id: `linkage-ended:${row.id}`, linkageId: row.id, partnerId: row.partner_id });
+      await node.db.transaction((tx) => enqueue(tx, event));
+      node.outbox.kick();
+    },
+  };
+}
