@@ -61,10 +61,11 @@ export function tokenEndpoint(node: HubNode) {
     const partner = await authenticateClient(node.db, id, secret);
     if (!partner) throw new TokenRefusal("invalid_client", 401, "Client authentication failed (unknown or disabled client, or a wrong secret)", challenge);
 
+    // No scope (or an empty one): every scope the partner is granted.
     const asked = form.get("scope")?.split(" ").filter(Boolean);
     const notGranted = (asked ?? []).filter((s) => !partner.scopes.includes(s));
     if (notGranted.length) throw new TokenRefusal("invalid_scope", 400, `Not granted to ${partner.id}: ${notGranted.join(", ")} (granted: ${partner.scopes.join(", ") || "none"})`);
-    return issueToken(node.db, node.config, { partnerId: partner.id, scopes: asked ?? partner.scopes });
+    return issueToken(node.db, node.config, { partnerId: partner.id, scopes: asked?.length ? asked : partner.scopes });
   }
 
   return async function token(req: IncomingMessage & { headers: { "x-request-id"?: string } }, res: ServerResponse): Promise<void> {

@@ -5,6 +5,7 @@
  * key and the linkage id (the UUID a partner sees) is derived from it, so the same
  * application started twice is one linkage, one run.
  */
+import { createHash } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotFoundError, type WorkflowExecutionDescription } from "@temporalio/client";
 import { temporal as temporalProto } from "@temporalio/proto";
@@ -57,6 +58,20 @@ const STATUS_QUERY: Record<Schemas["LinkageStatus"], string> = {
   CANCELLED: `(ExecutionStatus = "Canceled" OR (ExecutionStatus = "Completed" AND LinkageStatus = "COMPENSATED"))`,
   FAILED: `ExecutionStatus IN ("Failed", "Terminated", "TimedOut")`,
 };
+
+/**
+ * Cursors are Temporal's page tokens with a check of their own (over the token and the query
+ * it pages), so a made-up or borrowed cursor names no page (404) here, not a puzzle for Temporal.
+ */
+const cursorCheck = (token: Buffer, query: string) => createHash("sha256").update(query).update(token).digest().subarray(0, 8);
+const writeCursor = (token: Buffer, query: string) => Buffer.concat([cursorCheck(token, query), token]).toString("base64url");
+function readCursor(cursor: string, query: string): Buffer {
+  const raw = Buffer.from(cursor, "base64url");
+  const token = raw.subarray(8);
+  if (raw.length <= 8 || !cursorCheck(token, query).equals(raw.subarray(0, 8)))
+    throw new HubError("HUB_ERR_PAGE_NOT_FOUND", "No such page: the cursor is not the `next` of a page of this same list");
+  return token;
+}
 
 function listedStatus(execution: number, recorded: string | undefined): Schemas["LinkageStatus"] {
   if (execution === Status.WORKFLOW_EXECUTION_STATUS_RUNNING) return "RUNNING";
@@ -184,19 +199,12 @@ export function linkagesService(node: HubNode): ServiceSchema {
     if (params.type) clauses.push(`LinkageType = ${quote(params.type)}`);
     else clauses.push(`LinkageType IS NOT NULL`);
     if (params.status) clauses.push(STATUS_QUERY[params.status]);
-    let response;
-    try {
-      response = await client.workflowService.listWorkflowExecutions({
-        namespace: config.temporalNamespace,
-        query: clauses.join(" AND "),
-        pageSize: params.limit ?? 20,
-        nextPageToken: params.cursor ? Buffer.from(params.cursor, "base64url") : undefined,
-      });
-    } catch (err) {
-      // Temporal answers a page token it did not give out with UNKNOWN (2) or INVALID_ARGUMENT (3).
-      if (params.cursor && [2, 3].includes((err as { code?: number }).code ?? 0)) throw new HubError("HUB_ERR_REQUEST_INVALID", "cursor is not one this hub gave out", { errors: [{ in: "query", pointer: "/cursor", detail: "is not a cursor from a previous page" }] });
-      throw err;
-    }
+    const query = clauses.join(" AND ");
+    const nextPageToken = params.cursor ? readCursor(params.cursor, query) : undefined;
+    // Temporal retries some errors for long; a page answers within seconds or not at all.
+    const response = await temporal(config).connection.withDeadline(Date.now() + 8000, () =>
+      client.workflowService.listWorkflowExecutions({ namespace: config.temporalNamespace, query, pageSize: params.limit ?? 20, nextPageToken }),
+    );
     const items = response.executions.map((raw) => {
       const memo = (name: string) => (raw.memo?.fields?.[name] ? defaultPayloadConverter.fromPayload(raw.memo.fields[name]!) : undefined);
       const attr = (name: string) => {
@@ -218,8 +226,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
         ...(closeTime ? { closedAt: closeTime.toISOString() } : {}),
       };
     });
-    const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString("base64url") : null;
-    return { items, next: token };
+    return { items, next: response.nextPageToken?.length ? writeCursor(Buffer.from(response.nextPageToken), query) : null };
   }
 
   /** Starts the linkage an event calls for, or passes the event to the running one. */

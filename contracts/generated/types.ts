@@ -907,6 +907,14 @@ export interface components {
             partners: components["schemas"]["Partner"][];
         };
         /**
+         * Signing key rotation
+         * @description Result of `partners.rotateKeys`: the key that signed until now (still published until its tokens expire) and the one signing from now (published since the last rotation).
+         */
+        KeyRotation: {
+            retired: string[];
+            active: string;
+        };
+        /**
          * Webhook delivery
          * @description One event's delivery to one partner's webhook: attempts so far, the last answer, and when it was acknowledged.
          */
@@ -932,7 +940,7 @@ export interface components {
         };
         /**
          * Webhook delivery query
-         * @description Params of `partners.deliveries` (one partner's, or all) and `partners.redeliver` (`eventId`).
+         * @description Params of `partners.deliveries` (of one partner or event, or all) and `partners.redeliver` (`eventId`: sends that delivery again; its result lists it).
          */
         WebhookDeliveryQuery: {
             partnerId?: string;
@@ -1702,6 +1710,15 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            /** @description The cursor is not the `next` of a page of this same list. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];

@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig } from "../../platform/config";
 import { migrate, openDb } from "../../platform/db";
 import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "../../platform/partners/registry";
+import { rotateKeys } from "../../platform/partners/keys";
 import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
 import type { components } from "../../contracts/generated/types";
 import { UsageError } from "./usage";
@@ -19,13 +20,14 @@ type Partner = Schemas["Partner"];
 type Credentials = Schemas["PartnerCredentials"];
 
 const HELP: Record<string, string> = {
-  "": `Usage: npx linkage-hub partners <add|list|show|rotate-secret|disable> [options]
+  "": `Usage: npx linkage-hub partners <add|list|show|rotate-secret|rotate-keys|disable> [options]
 
   add             register a partner and print its client id and secret (shown once)
   list            every partner
   show            one partner
   rotate-secret   a new client secret (the old one may stay valid for a grace period)
   disable         refuse the partner's tokens and credentials from now on
+  rotate-keys     sign tokens with the next (already published) key; publish a new next one
 
 Every subcommand takes --help and --json. The CLI reaches the running hub over NATS
 (NATS_URL, HUB_NAMESPACE); with no hub running and DATABASE_URL set, PostgreSQL directly.`,
@@ -45,6 +47,11 @@ Purposes: ${PURPOSES.join(", ")}`,
 
 Prints a new client secret. With --grace the old secret keeps working that long (default 0:
 it stops at once), so the partner can switch without an outage.`,
+  "rotate-keys": `Usage: npx linkage-hub partners rotate-keys [--json]
+
+The key published as next starts signing tokens; the one signing until now stays in
+/.well-known/jwks.json until its tokens have expired; a new next key is published. Tokens in
+flight keep working: rotation needs no downtime.`,
   disable: `Usage: npx linkage-hub partners disable <id> [--json]
 
 The partner's tokens are refused within seconds and it gets no new ones.`,
@@ -56,6 +63,7 @@ interface Registry {
   list(): Promise<Partner[]>;
   show(id: string): Promise<Partner>;
   rotate(id: string, graceS: number): Promise<Credentials>;
+  rotateKeys(): Promise<Schemas["KeyRotation"]>;
   disable(id: string): Promise<Partner>;
   close(): Promise<void>;
 }
@@ -69,6 +77,7 @@ async function overNats(): Promise<Registry | undefined> {
     list: async () => (await call<Schemas["PartnerList"]>("list")).partners,
     show: (id) => call("show", { id }),
     rotate: (id, graceS) => call("rotateSecret", { id, graceS }),
+    rotateKeys: () => call("rotateKeys"),
     disable: (id) => call("disable", { id }),
     close: () => broker.stop(),
   };
@@ -86,6 +95,7 @@ async function direct(url: string): Promise<Registry> {
     show: (id) => getPartner(db, id),
     rotate: async (id, graceS) => ({ partner: await getPartner(db, id), clientId: id, clientSecret: await rotateSecret(db, id, graceS) }),
     disable: (id) => disablePartner(db, id),
+    rotateKeys: () => rotateKeys(db),
     close: () => db.close(),
   };
 }
@@ -156,6 +166,7 @@ export async function partnersCommand(args: string[]): Promise<void> {
     list: {},
     show: {},
     "rotate-secret": { grace: { type: "string" } },
+    "rotate-keys": {},
     disable: {},
   };
   if (!(sub in options)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
@@ -168,7 +179,7 @@ export async function partnersCommand(args: string[]): Promise<void> {
     return positionals[0]!;
   };
   const params = sub === "add" ? addParams(values, positionals) : undefined;
-  const id = sub === "add" || sub === "list" ? "" : one();
+  const id = ["add", "list", "rotate-keys"].includes(sub) ? "" : one();
   const grace = values.grace === undefined ? 0 : Number(values.grace);
   if (!Number.isInteger(grace) || grace < 0) throw new UsageError(`--grace is a whole number of seconds, not "${values.grace}"`);
 
@@ -187,6 +198,9 @@ export async function partnersCommand(args: string[]): Promise<void> {
     } else if (sub === "rotate-secret") {
       const made = await reg.rotate(id, grace);
       out(made, `New secret for ${id}${grace ? ` (the old one works ${grace} s more)` : " (the old one no longer works)"}.\n${credentials(made)}`);
+    } else if (sub === "rotate-keys") {
+      const r = await reg.rotateKeys();
+      out(r, `Tokens are signed with key ${r.active} from now on; ${r.retired.join(", ") || "no key"} stays published until its tokens expire.`);
     } else if (sub === "disable") {
       const p = await reg.disable(id);
       out(p, `Partner ${p.id} is disabled.`);

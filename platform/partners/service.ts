@@ -12,6 +12,7 @@ import { HubError } from "../errors";
 import type { RunningConsumer } from "../events/consumer";
 import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "./registry";
 import { listDeliveries, replayDelivery, startWebhooks } from "./webhooks";
+import { rotateKeys } from "./keys";
 
 type Schemas = components["schemas"];
 
@@ -68,6 +69,10 @@ export function partnersService(node: HubNode): ServiceSchema {
           const secret = await rotateSecret(db, ctx.params.id, ctx.params.graceS ?? 0);
           return { partner: await getPartner(db, ctx.params.id), clientId: ctx.params.id, clientSecret: secret };
         },
+      },
+      rotateKeys: {
+        result: contractSchema("KeyRotation"),
+        handler: () => rotateKeys(db),
       },
       disable: {
         params: contractSchema("PartnerRef"),

@@ -12,9 +12,7 @@ import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/h
 import { assertDocumented, assertProblem } from "../support/contract";
 import { allowedMethods } from "../../gateway/operations";
 import { malformedBodies, unparsableRequests, type BadRequest } from "../support/malformed";
-import { suiteDb } from "../support/partner";
-import { addPartner, findPartner } from "../../platform/partners/registry";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { ensureTestPartner } from "../support/partner";
 
 const OPS = operations();
 const env = clusterEnv();
@@ -25,8 +23,7 @@ before(async () => {
   node = await startNode("all", env);
   api = node.url;
   // The token example's client: the documented test partner, with the example's secret.
-  const db = await suiteDb();
-  if (!(await findPartner(db, "test-partner"))) await addPartner(db, { id: "test-partner", scopes: [...SCOPES], purposes: [...PURPOSES] }, "test-partner-secret-change-me");
+  await ensureTestPartner();
 });
 after(async () => node?.stop());
 

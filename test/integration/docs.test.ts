@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { operations } from "../../contracts";
 import { ensureChromium } from "../../ops/stack/chromium";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
+import { ensureTestPartner, TEST_PARTNER } from "../support/partner";
 
 const SCREENSHOT = "/tmp/docs.png";
 
@@ -105,9 +106,19 @@ describe("API reference at /docs", () => {
     const tryItOut = op.locator("button.try-out__btn", { hasText: "Try it out" });
     // tryItOutEnabled opens the form in "Try it out" mode already; click it where it is offered.
     if (await tryItOut.isVisible()) await tryItOut.click();
+    // A partner authorises first, as the page explains: client credentials in the Authorize dialog.
+    await ensureTestPartner();
+    await page.locator(".auth-wrapper button.authorize").click();
+    await page.locator("#client_id_clientCredentials").fill(TEST_PARTNER.id);
+    await page.locator("#client_secret_clientCredentials").fill(TEST_PARTNER.secret);
+    const token = page.waitForResponse((r) => r.url() === `${hub}/v1/oauth/token`);
+    await page.locator(".modal-ux button.modal-btn.auth.authorize").click();
+    assert.equal((await token).status(), 200);
+    await page.locator(".modal-ux button.btn-done").click();
     const sent = page.waitForRequest((r) => r.url() === `${hub}/v1/identity-verifications` && r.method() === "POST");
     await op.locator("button.execute").click();
     const request = await sent;
+    assert.match(request.headers().authorization ?? "", /^Bearer /, "the page sends the token");
     const verify = operations().find((o) => o.method === "POST" && o.path === "/v1/identity-verifications")!;
     const examples = (verify.requestBody?.content["application/json"] as { examples?: Record<string, { value: unknown }> }).examples ?? {};
     assert.deepEqual(JSON.parse(request.postData() ?? "null"), Object.values(examples)[0]?.value, "the contract's first example is sent");

@@ -236,7 +236,7 @@ describe("authorisation", () => {
       if (seen.length < 3) await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(new Set(seen).size, 3);
-    await refused(await call("/v1/linkages?cursor=bm9wZQ", token), 400, /cursor/);
+    await refused(await call("/v1/linkages?cursor=bm9wZQ", token), 404, /cursor/);
     await refused(await call("/v1/linkages?status=SLEEPING", token), 400, /does not match/);
   });
 });

@@ -39,6 +39,14 @@ export async function suiteToken(): Promise<string> {
   return token.value;
 }
 
+/** The documented test partner (README, the token example), with the example's secret. */
+export const TEST_PARTNER = { id: "test-partner", secret: "test-partner-secret-change-me" };
+export async function ensureTestPartner(): Promise<void> {
+  const conn = await suiteDb();
+  if (!(await findPartner(conn, TEST_PARTNER.id)))
+    await addPartner(conn, { id: TEST_PARTNER.id, scopes: [...SCOPES], purposes: [...PURPOSES] }, TEST_PARTNER.secret).catch(() => undefined);
+}
+
 /** Requests to this gateway carry the suite partner's token from now on. */
 export function signRequestsTo(url: string): void {
   gateways.add(new URL(url).origin);
