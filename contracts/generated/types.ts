@@ -753,7 +753,7 @@ export interface components {
         /**
          * Linkage status
          * @description RUNNING until the linkage ends; REFUSED is a business refusal (for example an identity mismatch), FAILED a technical failure.
-         * @enum {unknown}
+         * @enum {string}
          */
         LinkageStatus: "RUNNING" | "COMPLETED" | "REFUSED" | "FAILED" | "CANCELLED";
         /**
@@ -793,7 +793,7 @@ export interface components {
         /**
          * Data purpose
          * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water).
-         * @enum {unknown}
+         * @enum {string}
          */
         DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service";
         /**
