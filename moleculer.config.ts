@@ -6,6 +6,7 @@ import type { BrokerOptions } from "moleculer";
 import type { Config } from "./platform/config";
 import { ContractValidator } from "./platform/validator";
 import { HubPrometheusReporter } from "./platform/metrics";
+import { redactingFormatter } from "./platform/redact";
 
 export function brokerOptions(config: Config): BrokerOptions {
   return {
@@ -13,7 +14,8 @@ export function brokerOptions(config: Config): BrokerOptions {
     nodeID: config.nodeId,
     transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
     serializer: "JSON",
-    logger: { type: "Console", options: { formatter: "jsonext", level: config.logLevel, colors: false, moduleColors: false } },
+    // JSON lines with names, id numbers and addresses redacted (platform/redact.ts).
+    logger: { type: "Console", options: { formatter: redactingFormatter, level: config.logLevel, colors: false, moduleColors: false } },
     validator: new ContractValidator(),
     requestTimeout: 30_000,
     // Agency calls retry in the adapters, where it is known whether a call is safe to repeat.

@@ -12,6 +12,25 @@ import type { HubNode } from "../platform/node";
 import { findPartner, type Partner } from "../platform/partners/registry";
 import { InvalidToken, tokenVerifier } from "../platform/partners/tokens";
 import { quotaHeaders, takeQuota } from "../platform/partners/quota";
+import { bodyHash } from "../platform/audit/chain";
+import { readRawBody } from "./body";
+import client from "prom-client";
+
+const unauthenticated = new client.Counter({
+  name: "hub_auth_refusals_total",
+  help: "Calls refused before a partner was known (no token, a bad one, a disabled partner): counted here, not written to the audit log, so nobody can flood it",
+  labelNames: ["reason"] as const,
+});
+
+/**
+ * The hash binding an answer to its request (method, path and query, body): sent back as
+ * `Request-Hash` and kept in the audit record, so a partner can prove which answer belongs
+ * to which question.
+ */
+export async function requestHashOf(req: IncomingMessage & { requestHash?: string }): Promise<string> {
+  req.requestHash ??= bodyHash(Buffer.concat([Buffer.from(`${req.method} ${req.url}\n`), await readRawBody(req)]));
+  return req.requestHash;
+}
 
 export interface Caller {
   partner: Partner;
@@ -41,6 +60,7 @@ export function partnerAccess(node: HubNode) {
 
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(req.headers.authorization ?? "");
     if (!match) {
+      unauthenticated.inc({ reason: "no_token" });
       res.setHeader("WWW-Authenticate", `Bearer ${REALM}`);
       throw new HubError("HUB_ERR_UNAUTHENTICATED", "Send an access token from POST /v1/oauth/token as `Authorization: Bearer <token>`");
     }
@@ -49,19 +69,27 @@ export function partnerAccess(node: HubNode) {
       grant = await verifier.verify(match[1]!);
     } catch (err) {
       if (!(err instanceof InvalidToken)) throw err;
+      unauthenticated.inc({ reason: "invalid_token" });
       res.setHeader("WWW-Authenticate", `Bearer ${REALM}, error="invalid_token", error_description="${err.message.replace(/"/g, "'")}"`);
       throw new HubError("HUB_ERR_UNAUTHENTICATED", `The access token is refused: ${err.message}`);
     }
     const partner = await partnerOf(grant.partnerId);
     if (!partner || partner.disabled) {
+      unauthenticated.inc({ reason: "disabled_partner" });
       res.setHeader("WWW-Authenticate", `Bearer ${REALM}, error="invalid_token", error_description="the partner is disabled"`);
       throw new HubError("HUB_ERR_UNAUTHENTICATED", `The access token is refused: partner ${grant.partnerId} is ${partner ? "disabled" : "unknown"}`);
     }
 
+    // From here the partner is known: a refusal is an exchange the audit log keeps.
+    const refuse = async (err: HubError, purposeStated?: string): Promise<never> => {
+      await node.audit.record({ operation: op.operationId, outcome: String(err.type), requestId: String(req.headers["x-request-id"]), partnerId: partner.id, purpose: purposeStated, requestHash: await requestHashOf(req) });
+      throw err;
+    };
+
     const missing = needed.filter((s) => !grant.scopes.includes(s) || !partner.scopes.includes(s));
     if (missing.length) {
       res.setHeader("WWW-Authenticate", `Bearer ${REALM}, error="insufficient_scope", scope="${needed.join(" ")}"`);
-      throw new HubError("HUB_ERR_FORBIDDEN", `${op.operationId} needs the scope ${missing.join(" and ")}, which the token does not carry`);
+      await refuse(new HubError("HUB_ERR_FORBIDDEN", `${op.operationId} needs the scope ${missing.join(" and ")}, which the token does not carry`));
     }
 
     let purpose: string | undefined;
@@ -69,15 +97,15 @@ export function partnerAccess(node: HubNode) {
       const stated = req.headers["data-purpose"];
       purpose = typeof stated === "string" ? stated.trim() : undefined;
       const granted = partner.purposes.join(", ") || "none";
-      if (!purpose) throw new HubError("HUB_ERR_FORBIDDEN", `${op.operationId} touches personal data: state its legal basis in a Data-Purpose header (granted to ${partner.id}: ${granted})`);
-      if (!(partner.purposes as string[]).includes(purpose)) throw new HubError("HUB_ERR_FORBIDDEN", `Data-Purpose ${purpose} is not a legal basis granted to ${partner.id} (granted: ${granted})`);
+      if (!purpose) await refuse(new HubError("HUB_ERR_FORBIDDEN", `${op.operationId} touches personal data: state its legal basis in a Data-Purpose header (granted to ${partner.id}: ${granted})`));
+      if (!(partner.purposes as string[]).includes(purpose!)) await refuse(new HubError("HUB_ERR_FORBIDDEN", `Data-Purpose ${purpose} is not a legal basis granted to ${partner.id} (granted: ${granted})`), purpose);
     }
 
     const quota = await takeQuota(node.db, partner.id, partner.quota, partner.quotaWindowS);
     for (const [name, value] of Object.entries(quotaHeaders(quota))) res.setHeader(name, value);
     if (!quota.admitted) {
       res.setHeader("Retry-After", String(quota.resetS));
-      throw new HubError("HUB_ERR_QUOTA_EXCEEDED", `${partner.id} has used its ${quota.limit} requests per ${quota.windowS} s; retry in ${quota.resetS} s`);
+      await refuse(new HubError("HUB_ERR_QUOTA_EXCEEDED", `${partner.id} has used its ${quota.limit} requests per ${quota.windowS} s; retry in ${quota.resetS} s`), purpose);
     }
     return { partner, purpose };
   };

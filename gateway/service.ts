@@ -16,13 +16,13 @@ import { readJsonBody, XmlBody } from "./body";
 import { sendDocsAsset, sendDocsPage } from "./docs";
 import { OPERATIONS, allowedMethods, byOperationId, coerceQuery, operationsAt } from "./operations";
 import { toProblem } from "./problem";
-import { partnerAccess, type Caller } from "./access";
+import { partnerAccess, requestHashOf, type Caller } from "./access";
 import { idempotency } from "./idempotency";
 import { tokenEndpoint } from "./oauth";
 import { ensureKeys, publishedKeys } from "../platform/partners/keys";
 import { sweepQuotaWindows } from "../platform/partners/quota";
 
-type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; caller?: Caller };
+type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; caller?: Caller; requestHash?: string };
 type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -136,6 +136,7 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
           if (!op) return next();
           void (async () => {
             req.caller = await authorize(req, res, op);
+            if (req.caller) res.setHeader("Request-Hash", await requestHashOf(req));
             if (req.caller && (await idempotent(req, res, req.caller.partner.id, pathOf(req)))) return;
             next();
           })().catch((err) => sendProblem(req, res, err));
@@ -164,7 +165,7 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             Object.assign(req.$params, query);
             if (body instanceof XmlBody) Object.assign(req.$params, { xml: body.text });
             else if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
-            Object.assign(ctx.meta as Record<string, unknown>, { operationId: compiled.op.operationId, partner: req.caller?.partner.id, purpose: req.caller?.purpose });
+            Object.assign(ctx.meta as Record<string, unknown>, { operationId: compiled.op.operationId, partner: req.caller?.partner.id, purpose: req.caller?.purpose, requestHash: req.requestHash });
           },
           onAfterCall(ctx, _route, req, res, data: Record<string, unknown>) {
             const compiled = byOperationId.get((ctx.meta as { operationId: string }).operationId)!;

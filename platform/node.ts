@@ -18,6 +18,8 @@ import { closeTemporal } from "./temporal";
 import { connectBus, type EventBus } from "./events/bus";
 import { startOutboxRelay, type OutboxRelay } from "./events/outbox";
 import { partnersService } from "./partners/service";
+import { openAuditLog, type AuditLog } from "./audit/log";
+import { auditService } from "./audit/service";
 import { gatewayService } from "../gateway/service";
 import { civilRegistryService } from "../adapters/civil-registry/service";
 import { emergencyService } from "../adapters/emergency/service";
@@ -32,12 +34,14 @@ export interface HubNode {
   bus: EventBus;
   /** Events written with a database change (enqueue in its transaction) are published by this. */
   outbox: OutboxRelay;
+  /** Records exchanges of personal data (see platform/audit/log.ts). */
+  audit: AuditLog;
   readiness(): Promise<Health>;
 }
 
-/** The services of each role; the partner registry runs with the gateway, which owns the database. */
+/** The services of each role; the partner registry and the audit log's readers run with the gateway, which owns the database. */
 const SERVICES: Record<ServiceRole, (node: HubNode) => ServiceSchema | ServiceSchema[]> = {
-  api: (node) => [gatewayService(node) as ServiceSchema, partnersService(node)],
+  api: (node) => [gatewayService(node) as ServiceSchema, partnersService(node), auditService(node)],
   "civil-registry": civilRegistryService,
   emergency: emergencyService,
   linkages: linkagesService,
@@ -61,10 +65,12 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   await migrate(db, "hub", path.join(__dirname, "migrations"));
 
   let phase: "starting" | "running" | "stopping" = "starting";
-  const broker = new ServiceBroker(brokerOptions(config));
+  // Checkpoint failures are logged (and retried at the next one); record failures fail their request.
+  const audit = openAuditLog(db, config, (err) => broker.logger.warn({ err: String(err) }, "audit checkpoint: will retry"));
+  const broker: ServiceBroker = new ServiceBroker({ ...brokerOptions(config), middlewares: [audit.middleware()] });
   const bus = await connectBus(config.natsUrl, broker.nodeID);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
-  const node: HubNode = { config, broker, db, bus, outbox, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
+  const node: HubNode = { config, broker, db, bus, outbox, audit, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   for (const role of config.services) for (const schema of [SERVICES[role](node)].flat()) broker.createService(schema);
 
   let server: http.Server | undefined;
@@ -82,6 +88,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       phase = "stopping";
       broker.logger.info("hub node stopping: finishing in-flight work");
       await broker.stop();
+      await audit.stop();
       await outbox.stop();
       await bus.close();
       await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));

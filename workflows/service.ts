@@ -24,6 +24,7 @@ import { startConsumer, type RunningConsumer } from "../platform/events/consumer
 import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type LinkageOutcome, type Progress } from "./visibility";
 import { PARTNER_SIGNALS, incidentAlert } from "./signals";
 import { servicesAtRisk } from "./hazards";
+import { bodyHash, canonical } from "../platform/audit/chain";
 import type * as workflows from "./index";
 import type { IncidentInput } from "./incident-utilities";
 import type { RelocationInput } from "./resident-relocation";
@@ -49,6 +50,13 @@ interface Caller {
 const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, partnerId: (ctx.meta as { partner?: string }).partner });
 
 const Status = temporalProto.api.enums.v1.WorkflowExecutionStatus;
+
+/** The id numbers a linkage's result names (an e-ID's holder, a couple), for the audit log. */
+function idNumbersIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(idNumbersIn);
+  if (!value || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => (k === "idNumber" && typeof v === "string" ? [v] : idNumbersIn(v)));
+}
 
 /** Visibility queries for each status a partner may list by (LinkageStatus is what the workflow recorded). */
 const STATUS_QUERY: Record<Schemas["LinkageStatus"], string> = {
@@ -233,6 +241,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
   async function onEvent(event: CloudEvent, tx: Queryable): Promise<void> {
     if (event.type === "civil-registry.household.address-changed") {
       const change = event.data as Schemas["HouseholdAddressChangedEvent"];
+      await node.audit.record({ operation: `event:${event.type}`, outcome: "OK", requestId: event.requestid, partnerId: event.partnerid, subjects: change.idNumbers, requestHash: bodyHash(canonical(event)) }, tx);
       const row = await record(tx, "resident-relocation", change.changeNo, { requestId: event.requestid, partnerId: event.partnerid });
       return launch(row, "residentRelocation", change satisfies Omit<RelocationInput, "linkageId">, event.requestid);
     }
@@ -273,16 +282,19 @@ export function linkagesService(node: HubNode): ServiceSchema {
     },
     actions: {
       "eidIssuance.start": {
+        audit: (p: { idNumber: string }) => [p.idNumber],
         params: contractSchema("EidIssuanceRequest"),
         result: contractSchema("Linkage"),
         handler: (ctx: Context<Schemas["EidIssuanceRequest"]>) => start("eid-issuance", "eidIssuance", ctx.params.applicationNo, ctx.params, ctx),
       },
       "marriage.start": {
+        audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
         params: contractSchema("MarriageRegistrationRequest"),
         result: contractSchema("Linkage"),
         handler: (ctx: Context<Schemas["MarriageRegistrationRequest"]>) => start("marriage-registration", "marriageRegistration", ctx.params.applicationNo, ctx.params, ctx),
       },
       "status.get": {
+        audit: (_p: unknown, r?: Linkage) => idNumbersIn(r?.result),
         params: contractSchema("LinkageRef"),
         result: contractSchema("Linkage"),
         handler: async (ctx: Context<Schemas["LinkageRef"]>) => status(await find(ctx.params.id, ctx)),

@@ -42,6 +42,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
     name: "civil-registry",
     actions: {
       "identity.verify": {
+        audit: (p: { idNumber: string }) => [p.idNumber],
         timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("IdentityVerificationRequest"),
         result: contractSchema("IdentityVerificationResult"),
@@ -51,6 +52,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "eid.issue": {
+        audit: (p: { idNumber: string }) => [p.idNumber],
         timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("EidIssueParams"),
         result: contractSchema("Eid"),
@@ -64,6 +66,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "eid.verify": {
+        audit: () => [],
         timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("EidVerificationRequest"),
         result: contractSchema("EidVerificationResult"),
@@ -79,6 +82,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "eid.revoke": {
+        audit: (_p: unknown, r?: { idNumber?: string }) => [r?.idNumber],
         timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("EidRevokeParams"),
         result: contractSchema("EidRevocation"),
@@ -98,6 +102,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "marital-status.get": {
+        audit: (p: { idNumber: string }) => [p.idNumber],
         timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("MaritalStatusParams"),
         result: contractSchema("MaritalStatus"),
@@ -108,6 +113,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "marriage.register": {
+        audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
         timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("MarriageRegisterParams"),
         result: contractSchema("Marriage"),
@@ -126,6 +132,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
       "household.change-address": {
+        audit: (p: { idNumbers: string[] }) => p.idNumbers,
         timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("AddressChangeParams"),
         result: contractSchema("AddressChange"),

@@ -53,6 +53,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
     name: "utilities",
     actions: {
       "account.lookup": {
+        audit: () => [],
         timeout: ACTION_TIMEOUT_MS.read,
         params: contractSchema("UtilityAccountLookupParams"),
         result: contractSchema("UtilityAccountList"),
@@ -76,6 +77,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
         handler: (ctx: Context<ChangeParams>) => change(ctx, "restore"),
       },
       "account.transfer": {
+        audit: (p: { newHolder: { idNumber: string } }, r?: { accounts: { previousHolder?: { idNumber: string } }[] }) => [p.newHolder.idNumber, ...(r?.accounts ?? []).map((a) => a.previousHolder?.idNumber)],
         timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("UtilityAccountTransferParams"),
         result: contractSchema("UtilityAccountTransfer"),

@@ -299,6 +299,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/access-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Who accessed a person's data
+         * @description For one id number: which partners exchanged this person's data through the hub,
+         *     when, for what purpose and with what outcome, from the audit log (which keeps only
+         *     a keyed hash of the number). Only the `audit.read` scope may ask, with the
+         *     `supervision` purpose. The id number travels in the body, not the URL, so it stays
+         *     out of access logs.
+         */
+        post: operations["audit.accessReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -792,10 +816,10 @@ export interface components {
         };
         /**
          * Data purpose
-         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water).
+         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data).
          * @enum {string}
          */
-        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service";
+        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision";
         /**
          * Access token request
          * @description RFC 6749 section 4.4.2, form-encoded. The client authenticates with HTTP Basic (`client_secret_basic`, preferred) or with `client_id` and `client_secret` in this body (`client_secret_post`), not both.
@@ -913,6 +937,113 @@ export interface components {
         KeyRotation: {
             retired: string[];
             active: string;
+        };
+        /**
+         * Audit record
+         * @description One exchange of personal data (or a refusal of an authenticated partner), as chained: `hash` = SHA-256 of `seq`, `prevHash` and the canonical JSON of `record`.
+         */
+        AuditRecord: {
+            seq: number;
+            prevHash: string;
+            hash: string;
+            record: {
+                /** Format: date-time */
+                at: string;
+                operation: string;
+                /** @description `OK`, or the error code the exchange ended with. */
+                outcome: string;
+                requestId?: string;
+                linkageId?: string;
+                partnerId?: string;
+                purpose?: string;
+                /** @description Keyed hashes (HMAC-SHA256) of the id numbers of the people concerned; never the numbers. */
+                subjects: string[];
+                requestHash?: string;
+                responseHash?: string;
+            };
+        };
+        /**
+         * Signed audit checkpoint
+         * @description The chain head and the Merkle root (RFC 6962 hashing) of records `firstSeq` to `seq`, signed with Ed25519 over the canonical JSON of `checkpoint` by a key kept outside the database.
+         */
+        AuditCheckpoint: {
+            checkpoint: {
+                seq: number;
+                firstSeq: number;
+                headHash: string;
+                merkleRoot: string;
+                prevCheckpointHash: string;
+                /** Format: date-time */
+                signedAt: string;
+                keyId: string;
+            };
+            signature: string;
+        };
+        /**
+         * Audit log page
+         * @description Result of `audit.read` (internal, for `linkage-hub audit verify`): records after `afterSeq`, in order, and every checkpoint.
+         */
+        AuditLogPage: {
+            records: components["schemas"]["AuditRecord"][];
+            checkpoints: components["schemas"]["AuditCheckpoint"][];
+        };
+        /**
+         * Audit query
+         * @description Params of `audit.read` (`afterSeq`, `limit`) and `audit.export` (`linkageId`).
+         */
+        AuditQuery: {
+            afterSeq?: number;
+            limit?: number;
+            linkageId?: components["schemas"]["LinkageId"];
+        };
+        /**
+         * Audit evidence bundle
+         * @description One linkage's audit records with what verifies them offline: each record's Merkle inclusion proof into the records its checkpoint signed, the signed checkpoints, and the public key (compare its id with the one you trust).
+         */
+        AuditBundle: {
+            /** @constant */
+            format: "linkage-hub-audit-bundle/1";
+            linkageId: components["schemas"]["LinkageId"];
+            /** @description Ed25519 public key, PEM (SPKI). */
+            publicKey: string;
+            keyId: string;
+            checkpoints: components["schemas"]["AuditCheckpoint"][];
+            records: {
+                entry: components["schemas"]["AuditRecord"];
+                checkpointSeq: number;
+                /** @description The record's leaf index among those its checkpoint signed. */
+                index: number;
+                /** @description The RFC 6962 audit path from the record's hash to the checkpoint's Merkle root. */
+                proof: string[];
+            }[];
+            /** @description The linkage's records not signed by a checkpoint yet (left out; export again shortly). */
+            pending: number;
+        };
+        /**
+         * Access report request
+         * @description Params of `audit.accessReport` (body of `POST /v1/audit/access-reports`): whose accesses to report.
+         */
+        AccessReportRequest: {
+            idNumber: components["schemas"]["ResidentId"];
+        };
+        /**
+         * Access report
+         * @description Which partners exchanged this person's data through the hub, when, for what purpose and with what outcome, oldest first, from the audit log.
+         */
+        AccessReport: {
+            idNumber: components["schemas"]["ResidentId"];
+            accesses: {
+                /** Format: date-time */
+                at: string;
+                /** @description null: an internal service or a linkage's own step. */
+                partnerId: string | null;
+                operation: string;
+                purpose: string | null;
+                outcome: string;
+                linkageId: string | null;
+                /** @description The audit record, for `linkage-hub audit verify`. */
+                seq: number;
+            }[];
         };
         /**
          * Webhook delivery
@@ -2048,6 +2179,50 @@ export interface operations {
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "audit.accessReport": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessReportRequest"];
+            };
+        };
+        responses: {
+            /** @description The accesses, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
     };

@@ -15,11 +15,16 @@ import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal, testDa
 import { seedCitizens, type SeededCitizen } from "../seed-citizens";
 import { LINKAGE_STATUS, LINKAGE_TYPE } from "../../workflows/visibility";
 import { noopActivities } from "./noop-marriage";
+import { openDb } from "../../platform/db";
+import { appendRecord } from "../../platform/audit/chain";
+import { addPartner } from "../../platform/partners/registry";
+import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
 
 const HELP = `Usage: npm run bench:linkages [-- options]
 
 Measures marriage linkages (both applicants without an e-ID) from the REST start to the
-final status, and a no-op workflow of the same shape started on Temporal directly.
+final status, and a no-op workflow of the same shape started on Temporal directly; then the
+sync path (identity verifications one at a time) and what its audit record adds to it.
   --sequential N   linkages run one after another for p50/p95 (default 50)
   --burst N        linkages started at once for throughput (default 200)
   --json           print the figures as JSON
@@ -95,6 +100,7 @@ async function main(): Promise<number> {
     HUB_DATA_DIR: dataDir,
     HUB_PORT: "23000",
     HUB_SERVICES: "all",
+    HUB_TOKEN_TTL_S: "3600",
     LOG_LEVEL: "warn",
   };
   const api = "http://127.0.0.1:23000";
@@ -120,19 +126,29 @@ async function main(): Promise<number> {
     const run = randomBytes(3).toString("hex");
     let n = 0;
 
+    // The benchmark calls as a partner, as partners do: client credentials, then the token.
+    const db = await openDb({ url: env.DATABASE_URL, pgliteDir: "" });
+    const partner = await addPartner(db, { id: `bench-${run}`, scopes: [...SCOPES], purposes: [...PURPOSES], quota: 1_000_000 });
+    const tokenRes = await fetch(`${api}/v1/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${partner.partner.id}:${partner.clientSecret}`).toString("base64")}` },
+      body: "grant_type=client_credentials",
+    });
+    const auth = { authorization: `Bearer ${((await tokenRes.json()) as { access_token: string }).access_token}`, "data-purpose": "civil-registration" };
+
     /** One marriage linkage over REST: start, then poll its status until it ends. */
     const marry = async (pollMs: number): Promise<{ ms: number; ok: boolean }> => {
       const [him, her] = pairs[n++]!;
       const t0 = performance.now();
       const res = await fetch(`${api}/v1/linkages/marriages`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...auth, "content-type": "application/json" },
         body: JSON.stringify({ applicationNo: `BENCH-${run}-${n}`, applicants: [him, her].map((p) => ({ idNumber: p.idNumber, name: p.name })) }),
       });
       if (res.status !== 202) return { ms: performance.now() - t0, ok: false };
       const url = api + res.headers.get("location");
       for (;;) {
-        const body = (await (await fetch(url)).json()) as { status: string };
+        const body = (await (await fetch(url, { headers: auth })).json()) as { status: string };
         if (body.status !== "RUNNING") return { ms: performance.now() - t0, ok: body.status === "COMPLETED" };
         await new Promise((r) => setTimeout(r, pollMs));
       }
@@ -190,13 +206,34 @@ async function main(): Promise<number> {
       linkage: { sequential: await sequential("marriage linkage", () => marry(5)), burst: await burst("marriage linkage", () => marry(50)) },
       noop: { sequential: await sequential("no-op workflow", noop), burst: await burst("no-op workflow", noop) },
     };
+    // The sync path and its audit record: identity verifications one at a time (each appends
+    // one record to the chain before it answers), and the append alone, on the same database.
+    say(`sync path: ${opts.sequential * 4} identity verifications one at a time, and as many audit appends`);
+    const syncMs: number[] = [];
+    for (let i = 0; i < opts.sequential * 4; i++) {
+      const [person] = pairs[i % pairs.length]!;
+      const t0 = performance.now();
+      const res = await fetch(`${api}/v1/identity-verifications`, { method: "POST", headers: { ...auth, "data-purpose": "identity-verification", "content-type": "application/json" }, body: JSON.stringify({ idNumber: person.idNumber, name: person.name }) });
+      await res.arrayBuffer();
+      if (res.status === 200) syncMs.push(performance.now() - t0);
+    }
+    const appendMs: number[] = [];
+    for (let i = 0; i < opts.sequential * 4; i++) {
+      const t0 = performance.now();
+      await appendRecord(db, { at: new Date().toISOString(), operation: "bench.append", outcome: "OK", subjects: [] });
+      appendMs.push(performance.now() - t0);
+    }
+    const p = (list: number[], q: number) => Math.round(quantile([...list].sort((a, b) => a - b), q) * 10) / 10;
+    const syncPath = { calls: syncMs.length, p50Ms: p(syncMs, 0.5), p99Ms: p(syncMs, 0.99), auditAppendP50Ms: p(appendMs, 0.5), auditAppendP99Ms: p(appendMs, 0.99) };
+    await db.close();
+
     worker.shutdown();
     await running;
     await native.close();
     await connection.close();
 
     const ratio = Math.round((result.linkage.sequential.p50Ms / result.noop.sequential.p50Ms) * 100) / 100;
-    if (opts.json) console.log(JSON.stringify({ ...result, ratio }, null, 2));
+    if (opts.json) console.log(JSON.stringify({ ...result, ratio, syncPath }, null, 2));
     else {
       const row = (name: string, f: Figures) => `${name.padEnd(34)}${String(f.count).padStart(6)}${String(f.failed).padStart(8)}${String(f.p50Ms).padStart(8)}${String(f.p95Ms).padStart(8)}${f.perSecond === undefined ? "" : String(f.perSecond).padStart(8)}`;
       console.log(`\n${"".padEnd(34)}${"done".padStart(6)}${"failed".padStart(8)}${"p50 ms".padStart(8)}${"p95 ms".padStart(8)}${"per s".padStart(8)}`);
@@ -208,6 +245,8 @@ async function main(): Promise<number> {
       console.log(`\nmedian ${result.linkage.sequential.p50Ms} ms (target under 600 ms): ${verdict(result.linkage.sequential.p50Ms < 600)}`);
       console.log(`${ratio}x the no-op workflow's median (target within 2x): ${verdict(ratio <= 2)}`);
       console.log(`${opts.burst} started at once: ${result.linkage.burst.count} completed, ${result.linkage.burst.failed} did not`);
+      console.log(`\nsync path (POST /v1/identity-verifications, ${syncPath.calls} calls): p50 ${syncPath.p50Ms} ms, p99 ${syncPath.p99Ms} ms`);
+      console.log(`of which the audit record (one chained append before the answer): p50 ${syncPath.auditAppendP50Ms} ms, p99 ${syncPath.auditAppendP99Ms} ms`);
     }
     return result.linkage.burst.failed + result.linkage.sequential.failed === 0 ? 0 : 1;
   } catch (err) {

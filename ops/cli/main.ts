@@ -3,6 +3,7 @@ import { ConfigError } from "../../platform/config";
 import { eventsCommand } from "./events";
 import { partnersCommand } from "./partners";
 import { webhooksCommand } from "./webhooks";
+import { auditCommand } from "./audit";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
@@ -11,11 +12,12 @@ Commands:
   events     streams and consumer groups with their lag, dead letters, replays
   partners   the partners that call the hub: add, list, show, rotate-secret, disable
   webhooks   partners' webhook deliveries: list, redeliver
+  audit      the audit log: verify, export one case's evidence, access report
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see README.md.`;
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand, partners: partnersCommand, webhooks: webhooksCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand, partners: partnersCommand, webhooks: webhooksCommand, audit: auditCommand };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     await run(rest);
-    return 0;
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof UsageError) {
       if (err.message) console.error(err.message);

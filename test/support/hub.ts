@@ -34,7 +34,10 @@ export function clusterEnv(): NodeJS.ProcessEnv {
   return { HUB_NAMESPACE: `test-${id}`, TEMPORAL_TASK_QUEUE: `linkages-test-${id}` };
 }
 
-export const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "hub-test-logs-"));
+/** Node logs go with the run's state (HUB_DATA_DIR), where the final log scan reads them. */
+const logRoot = path.join(process.env.HUB_DATA_DIR ?? os.tmpdir(), "node-logs");
+fs.mkdirSync(logRoot, { recursive: true });
+export const logDir = fs.mkdtempSync(path.join(logRoot, "run-"));
 
 export async function startNode(services: string, env: NodeJS.ProcessEnv): Promise<TestNode> {
   const port = await freePort();

@@ -1,0 +1,232 @@
+/**
+ * The audit chain. Each record's hash covers the previous record's hash and the record
+ * (canonical JSON), so a changed, removed or reordered record breaks every hash after it.
+ * Checkpoints sign the chain head and the Merkle root (RFC 6962 hashing) of the records
+ * since the previous checkpoint, with a key outside the database: recomputing the chain, or
+ * cutting its tail, no longer matches a signature. Inclusion proofs let one record be
+ * checked against a signed checkpoint without the rest of the log.
+ */
+import { createHash, createHmac, sign, verify, type KeyObject } from "node:crypto";
+import type { Db, Queryable } from "../db";
+import type { AuditKeys } from "./keys";
+
+export interface AuditEntry {
+  at: string;
+  operation: string;
+  outcome: string;
+  requestId?: string;
+  linkageId?: string;
+  partnerId?: string;
+  purpose?: string;
+  /** Keyed hashes (HMAC-SHA256) of the id numbers of the people concerned. */
+  subjects: string[];
+  requestHash?: string;
+  responseHash?: string;
+}
+
+export interface StoredRecord {
+  seq: number;
+  record: AuditEntry;
+  prevHash: string;
+  hash: string;
+}
+
+export interface Checkpoint {
+  seq: number;
+  firstSeq: number;
+  headHash: string;
+  merkleRoot: string;
+  prevCheckpointHash: string;
+  signedAt: string;
+  keyId: string;
+}
+
+export interface SignedCheckpoint {
+  checkpoint: Checkpoint;
+  signature: string;
+}
+
+export const GENESIS = "0".repeat(64);
+const sha256 = (...parts: (string | Buffer)[]) => {
+  const h = createHash("sha256");
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+
+/** JSON with keys sorted at every level: one text for one value. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value);
+}
+
+export const recordHash = (seq: number, prevHash: string, record: AuditEntry) => sha256(`${seq}\n${prevHash}\n${canonical(record)}`).toString("hex");
+export const checkpointHash = (c: Checkpoint) => sha256(canonical(c)).toString("hex");
+export const subjectHash = (keys: AuditKeys, idNumber: string) => createHmac("sha256", keys.subjectKey).update(idNumber.toUpperCase()).digest("hex");
+export const bodyHash = (body: string | Buffer) => `sha-256=:${sha256(body).toString("base64")}:`;
+
+// Merkle tree over record hashes, RFC 6962 section 2.1: leaves 0x00||data, nodes 0x01||left||right.
+const leaf = (hash: string) => sha256(Buffer.from([0]), Buffer.from(hash, "hex"));
+const node = (l: Buffer, r: Buffer) => sha256(Buffer.from([1]), l, r);
+const split = (n: number) => 2 ** Math.floor(Math.log2(n - 1)); // largest power of two below n
+
+function root(leaves: Buffer[]): Buffer {
+  if (leaves.length === 0) return sha256("");
+  if (leaves.length === 1) return leaves[0]!;
+  const k = split(leaves.length);
+  return node(root(leaves.slice(0, k)), root(leaves.slice(k)));
+}
+
+export const merkleRoot = (hashes: string[]) => root(hashes.map(leaf)).toString("hex");
+
+/** The audit path of leaf `index` (RFC 6962 section 2.1.1). */
+export function inclusionProof(hashes: string[], index: number): string[] {
+  const path = (leaves: Buffer[], m: number): Buffer[] => {
+    if (leaves.length <= 1) return [];
+    const k = split(leaves.length);
+    return m < k ? [...path(leaves.slice(0, k), m), root(leaves.slice(k))] : [...path(leaves.slice(k), m - k), root(leaves.slice(0, k))];
+  };
+  return path(hashes.map(leaf), index).map((b) => b.toString("hex"));
+}
+
+/** The root that leaf `index` of `size` leaves and its audit path lead to. */
+export function rootFromProof(hash: string, index: number, size: number, proof: string[]): string {
+  const walk = (m: number, n: number, p: string[]): Buffer => {
+    if (n === 1) return leaf(hash);
+    const k = split(n);
+    const sibling = Buffer.from(p[p.length - 1]!, "hex");
+    return m < k ? node(walk(m, k, p.slice(0, -1)), sibling) : node(sibling, walk(m - k, n - k, p.slice(0, -1)));
+  };
+  if (index < 0 || index >= size || proof.length === 0 !== (size === 1)) return "";
+  return walk(index, size, proof).toString("hex");
+}
+
+const LOCK = "SELECT pg_advisory_xact_lock(hashtext('linkage-hub:audit'))";
+
+/** Appends a record at the end of the chain; several nodes append in one order. */
+export function appendRecord(db: Db, record: AuditEntry): Promise<StoredRecord> {
+  return db.transaction((tx) => appendRecordIn(tx, record));
+}
+
+/** The same, inside a transaction of the caller's (the record commits with the caller's work). */
+export async function appendRecordIn(tx: Queryable, record: AuditEntry): Promise<StoredRecord> {
+  await tx.query(LOCK);
+  const [last] = await tx.query<{ seq: string; hash: string }>("SELECT seq, hash FROM hub.audit_record ORDER BY seq DESC LIMIT 1");
+  const seq = last ? Number(last.seq) + 1 : 1;
+  const prevHash = last?.hash ?? GENESIS;
+  const hash = recordHash(seq, prevHash, record);
+  await tx.query("INSERT INTO hub.audit_record (seq, record, prev_hash, hash) VALUES ($1, $2, $3, $4)", [seq, JSON.stringify(record), prevHash, hash]);
+  return { seq, record, prevHash, hash };
+}
+
+export const signCheckpoint = (keys: AuditKeys, c: Checkpoint) => sign(null, Buffer.from(canonical(c)), keys.signingKey).toString("base64");
+export const checkpointSignatureValid = (publicKey: KeyObject, s: SignedCheckpoint) => verify(null, Buffer.from(canonical(s.checkpoint)), publicKey, Buffer.from(s.signature, "base64"));
+
+/** Signs the records appended since the last checkpoint, if any. */
+export async function checkpoint(db: Db, keys: AuditKeys): Promise<SignedCheckpoint | undefined> {
+  return db.transaction(async (tx) => {
+    await tx.query(LOCK);
+    const [prev] = await tx.query<{ checkpoint: Checkpoint }>("SELECT checkpoint FROM hub.audit_checkpoint ORDER BY seq DESC LIMIT 1");
+    const from = prev ? prev.checkpoint.seq + 1 : 1;
+    const rows = await tx.query<{ seq: string; hash: string }>("SELECT seq, hash FROM hub.audit_record WHERE seq >= $1 ORDER BY seq", [from]);
+    if (!rows.length) return undefined;
+    const c: Checkpoint = {
+      seq: Number(rows[rows.length - 1]!.seq),
+      firstSeq: from,
+      headHash: rows[rows.length - 1]!.hash,
+      merkleRoot: merkleRoot(rows.map((r) => r.hash)),
+      prevCheckpointHash: prev ? checkpointHash(prev.checkpoint) : GENESIS,
+      signedAt: new Date().toISOString(),
+      keyId: keys.keyId,
+    };
+    const signed = { checkpoint: c, signature: signCheckpoint(keys, c) };
+    await tx.query("INSERT INTO hub.audit_checkpoint (seq, checkpoint, signature) VALUES ($1, $2, $3)", [c.seq, JSON.stringify(c), signed.signature]);
+    return signed;
+  });
+}
+
+export async function readRecords(db: Queryable, afterSeq: number, limit: number): Promise<StoredRecord[]> {
+  const rows = await db.query<{ seq: string; record: AuditEntry; prev_hash: string; hash: string }>("SELECT * FROM hub.audit_record WHERE seq > $1 ORDER BY seq LIMIT $2", [afterSeq, limit]);
+  return rows.map((r) => ({ seq: Number(r.seq), record: r.record, prevHash: r.prev_hash, hash: r.hash }));
+}
+
+export async function readCheckpoints(db: Queryable): Promise<SignedCheckpoint[]> {
+  return (await db.query<SignedCheckpoint>("SELECT checkpoint, signature FROM hub.audit_checkpoint ORDER BY seq")).map((r) => ({ checkpoint: r.checkpoint, signature: r.signature }));
+}
+
+export interface Verdict {
+  ok: boolean;
+  records: number;
+  /** The chain is proven intact up to this record (the last valid checkpoint's). */
+  provenUpTo: number;
+  /** Records after the last checkpoint: chained, not yet signed. */
+  unsigned: number;
+  broken?: { seq: number; problem: string };
+}
+
+/** Checks the whole log: every record against its neighbours, every checkpoint against its signature and the records. */
+export async function verifyChain(next: (afterSeq: number) => Promise<StoredRecord[]>, checkpoints: SignedCheckpoint[], publicKey: KeyObject): Promise<Verdict> {
+  const bySeq = new Map(checkpoints.map((c) => [c.checkpoint.seq, c]));
+  let prevCheckpointHash = GENESIS;
+  let prevHash = GENESIS;
+  let expected = 1;
+  let provenUpTo = 0;
+  let batch: string[] = [];
+  const fail = (seq: number, problem: string): Verdict => ({ ok: false, records: expected - 1, provenUpTo, unsigned: 0, broken: { seq, problem } });
+
+  for (let page = await next(0); page.length; page = await next(expected - 1)) {
+    for (const r of page) {
+      if (r.seq !== expected) return fail(expected, r.seq > expected ? `record ${expected} is missing (deleted): the log jumps to ${r.seq}` : `record ${r.seq} appears again`);
+      if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${r.seq - 1} (its previous hash differs): a record before it was changed, removed or reordered`);
+      if (recordHash(r.seq, r.prevHash, r.record) !== r.hash) return fail(r.seq, `record ${r.seq} was altered: its content does not give its hash`);
+      prevHash = r.hash;
+      batch.push(r.hash);
+      const signed = bySeq.get(r.seq);
+      if (signed) {
+        const c = signed.checkpoint;
+        if (!checkpointSignatureValid(publicKey, signed)) return fail(r.seq, `checkpoint at record ${r.seq} has no valid signature: forged, or signed by another key`);
+        if (c.prevCheckpointHash !== prevCheckpointHash || c.firstSeq !== provenUpTo + 1) return fail(r.seq, `checkpoint at record ${r.seq} does not follow the previous checkpoint: a checkpoint was removed`);
+        if (c.headHash !== r.hash || c.merkleRoot !== merkleRoot(batch)) return fail(r.seq, `records ${c.firstSeq} to ${r.seq} differ from what checkpoint ${r.seq} signed: the chain was rewritten`);
+        prevCheckpointHash = checkpointHash(c);
+        provenUpTo = r.seq;
+        batch = [];
+      }
+      expected++;
+    }
+  }
+  const last = checkpoints[checkpoints.length - 1]?.checkpoint;
+  if (last && last.seq > provenUpTo) return fail(provenUpTo + 1, `the log ends at record ${expected - 1}, but a checkpoint signed records up to ${last.seq}: its tail was cut`);
+  return { ok: true, records: expected - 1, provenUpTo, unsigned: expected - 1 - provenUpTo };
+}
+
+export interface Bundle {
+  format: string;
+  linkageId: string;
+  publicKey: string;
+  keyId: string;
+  checkpoints: SignedCheckpoint[];
+  records: { entry: StoredRecord; checkpointSeq: number; index: number; proof: string[] }[];
+  pending: number;
+}
+
+/** Checks an exported bundle without the database: each record's hash, its inclusion in a checkpoint, each checkpoint's signature. */
+export function verifyBundle(bundle: Bundle, publicKey: KeyObject): { ok: true; records: number } | { ok: false; problem: string } {
+  if (bundle.format !== "linkage-hub-audit-bundle/1") return { ok: false, problem: `not an audit bundle (format ${bundle.format})` };
+  const checkpoints = new Map(bundle.checkpoints.map((c) => [c.checkpoint.seq, c]));
+  for (const c of bundle.checkpoints) if (!checkpointSignatureValid(publicKey, c)) return { ok: false, problem: `checkpoint ${c.checkpoint.seq} has no valid signature by the trusted key` };
+  for (const { entry: r, checkpointSeq, index, proof } of bundle.records) {
+    if (recordHash(r.seq, r.prevHash, r.record) !== r.hash) return { ok: false, problem: `record ${r.seq} was altered: its content does not give its hash` };
+    const signed = checkpoints.get(checkpointSeq);
+    if (!signed) return { ok: false, problem: `record ${r.seq} names checkpoint ${checkpointSeq}, which the bundle lacks` };
+    const size = signed.checkpoint.seq - signed.checkpoint.firstSeq + 1;
+    if (r.seq - signed.checkpoint.firstSeq !== index || rootFromProof(r.hash, index, size, proof) !== signed.checkpoint.merkleRoot)
+      return { ok: false, problem: `record ${r.seq} is not among the records checkpoint ${checkpointSeq} signed` };
+    if (r.record.linkageId !== bundle.linkageId) return { ok: false, problem: `record ${r.seq} belongs to another linkage` };
+  }
+  return { ok: true, records: bundle.records.length };
+}

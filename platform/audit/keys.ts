@@ -1,0 +1,53 @@
+/**
+ * The audit keys, kept outside the database: a key for the keyed hashes of subjects (so an
+ * id number cannot be found from its hash by trying them all) and an Ed25519 key signing
+ * checkpoints (so whoever can write the database cannot recompute the chain). From
+ * `HUB_AUDIT_KEY` (the JSON itself) or the file `HUB_AUDIT_KEY_FILE`, created on first use.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
+
+export interface AuditKeys {
+  subjectKey: Buffer;
+  signingKey: KeyObject;
+  publicKey: KeyObject;
+  /** Names the signing key in checkpoints: a hash of its public key. */
+  keyId: string;
+}
+
+interface Stored {
+  subjectKey: string;
+  signingKey: string; // PKCS#8 PEM
+}
+
+export const publicKeyPem = (keys: AuditKeys) => keys.publicKey.export({ type: "spki", format: "pem" }).toString();
+export const keyIdOf = (publicKey: KeyObject) => createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 16);
+
+function fromStored(s: Stored): AuditKeys {
+  const signingKey = createPrivateKey(s.signingKey);
+  const publicKey = createPublicKey(signingKey);
+  return { subjectKey: Buffer.from(s.subjectKey, "base64"), signingKey, publicKey, keyId: keyIdOf(publicKey) };
+}
+
+/** The keys from `inline` or `file`; a missing file is created, unless `create` is false (then undefined). */
+export function loadAuditKeys(inline: string | undefined, file: string, create = true): AuditKeys | undefined {
+  if (inline) return fromStored(JSON.parse(inline) as Stored);
+  if (fs.existsSync(file)) return fromStored(JSON.parse(fs.readFileSync(file, "utf8")) as Stored);
+  if (!create) return undefined;
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const stored: Stored = { subjectKey: randomBytes(32).toString("base64"), signingKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Created once even when several nodes start together: written aside, then linked into
+  // place, which fails if another node linked its own first (then that one is read).
+  const aside = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  fs.writeFileSync(aside, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  try {
+    fs.linkSync(aside, file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  } finally {
+    fs.unlinkSync(aside);
+  }
+  return fromStored(JSON.parse(fs.readFileSync(file, "utf8")) as Stored);
+}

@@ -1,0 +1,21 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { redact, redactingFormatter } from "../../platform/redact";
+
+test("names, id numbers and addresses are redacted wherever they nest; id numbers inside any text", () => {
+  const out = redact({
+    params: { idNumber: "310104199204300430", name: "周雨浩", applicants: [{ idNumber: "11010519491231002X" }], address: { street: "青年路170号" } },
+    err: "identity mismatch for 11010519491231002X",
+    count: 3,
+  });
+  assert.deepEqual(out, { params: { idNumber: "[redacted]", name: "[redacted]", applicants: "[redacted]", address: "[redacted]" }, err: "identity mismatch for [id-number]", count: 3 });
+  assert.equal(redact("order 1234567890123456789012 and +8613800138000"), "order 1234567890123456789012 and +8613800138000", "other numbers stay");
+});
+
+test("the log format is Moleculer's jsonext, redacted", () => {
+  const [line] = redactingFormatter("warn", [{ err: new Error("no citizen 310104199204300430") }, "lookup failed"], { nodeID: "n1", mod: "broker" });
+  const parsed = JSON.parse(line!) as Record<string, string>;
+  assert.deepEqual([parsed.level, parsed.message, parsed.nodeID, parsed.mod], ["warn", "lookup failed", "n1", "broker"]);
+  assert.match(parsed.err!, /no citizen \[id-number\]/);
+  assert.doesNotMatch(line!, /310104199204300430/);
+});
