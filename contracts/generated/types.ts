@@ -1035,12 +1035,12 @@ export interface components {
             accesses: {
                 /** Format: date-time */
                 at: string;
-                /** @description null: an internal service or a linkage's own step. */
-                partnerId: string | null;
+                /** @description Absent: an internal service or a linkage's own step. */
+                partnerId?: string;
                 operation: string;
-                purpose: string | null;
+                purpose?: string;
                 outcome: string;
-                linkageId: string | null;
+                linkageId?: string;
                 /** @description The audit record, for `linkage-hub audit verify`. */
                 seq: number;
             }[];

@@ -9,42 +9,14 @@
 import { createHash, createHmac, sign, verify, type KeyObject } from "node:crypto";
 import type { Db, Queryable } from "../db";
 import type { AuditKeys } from "./keys";
+import type { components } from "../../contracts/generated/types";
 
-export interface AuditEntry {
-  at: string;
-  operation: string;
-  outcome: string;
-  requestId?: string;
-  linkageId?: string;
-  partnerId?: string;
-  purpose?: string;
-  /** Keyed hashes (HMAC-SHA256) of the id numbers of the people concerned. */
-  subjects: string[];
-  requestHash?: string;
-  responseHash?: string;
-}
-
-export interface StoredRecord {
-  seq: number;
-  record: AuditEntry;
-  prevHash: string;
-  hash: string;
-}
-
-export interface Checkpoint {
-  seq: number;
-  firstSeq: number;
-  headHash: string;
-  merkleRoot: string;
-  prevCheckpointHash: string;
-  signedAt: string;
-  keyId: string;
-}
-
-export interface SignedCheckpoint {
-  checkpoint: Checkpoint;
-  signature: string;
-}
+type Schemas = components["schemas"];
+/** One record's content: the contract's AuditRecord, which types and checks it everywhere. */
+export type AuditEntry = Schemas["AuditRecord"]["record"];
+export type StoredRecord = Schemas["AuditRecord"];
+export type SignedCheckpoint = Schemas["AuditCheckpoint"];
+export type Checkpoint = SignedCheckpoint["checkpoint"];
 
 export const GENESIS = "0".repeat(64);
 const sha256 = (...parts: (string | Buffer)[]) => {

@@ -76,11 +76,11 @@ export function auditService(node: HubNode): ServiceSchema {
             idNumber: ctx.params.idNumber,
             accesses: rows.map(({ seq, record: r }) => ({
               at: r.at!,
-              partnerId: r.partnerId ?? null,
               operation: r.operation!,
-              purpose: r.purpose ?? null,
               outcome: r.outcome!,
-              linkageId: r.linkageId ?? null,
+              ...(r.partnerId ? { partnerId: r.partnerId } : {}),
+              ...(r.purpose ? { purpose: r.purpose } : {}),
+              ...(r.linkageId ? { linkageId: r.linkageId } : {}),
               seq: Number(seq),
             })),
           };

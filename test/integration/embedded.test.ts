@@ -82,6 +82,13 @@ test("both slice calls work on the embedded default", async () => {
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
 });
 
+test("the audit log of the embedded hub verifies from the CLI, through the running hub", () => {
+  const out = execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", "verify", "--json"], { cwd: ROOT, env: startEnv, encoding: "utf8" });
+  const verdict = JSON.parse(out) as { ok: boolean; records: number };
+  assert.equal(verdict.ok, true, out);
+  assert.ok(verdict.records >= 2, "the slice's personal-data calls were recorded");
+});
+
 test("Ctrl-C stops everything npm start started", async () => {
   const exited = new Promise<number | null>((resolve) => start.once("exit", (code) => resolve(code)));
   start.kill("SIGINT");
