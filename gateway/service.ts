@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import client from "prom-client";
 import type { ServiceSchema } from "moleculer";
 import { openapi, type Operation } from "../contracts";
 import { HubError } from "../platform/errors";
@@ -31,6 +32,14 @@ const pathOf = (req: Req) => {
   const path = (req.parsedUrl ?? req.url ?? "/").split("?")[0]!;
   return path.length > 1 ? path.replace(/\/$/, "") : path;
 };
+
+const restRequests = new client.Counter({ name: "hub_http_requests_total", help: "REST answers by partner (none: not authenticated), operation and status class", labelNames: ["partner", "operation", "status_class"] as const });
+const restDuration = new client.Histogram({
+  name: "hub_http_request_duration_seconds",
+  help: "REST request duration by partner and operation",
+  labelNames: ["partner", "operation"] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+});
 
 const documentsLink = (op: Operation) => Object.entries(op.responses).some(([status, r]) => /^2/.test(status) && r.headers && "Link" in r.headers);
 
@@ -122,6 +131,17 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
       // A documented path with another method (OPTIONS included) is a 405 naming the allowed
       // ones; a concrete path is never taken for a template (/v1/linkages/eid-issuances).
       use: [
+        // Every answer is counted and timed per partner, operation and status class.
+        (req: Req, res: Res, next: () => void) => {
+          const stop = restDuration.startTimer();
+          res.once("finish", () => {
+            const operation = operationsAt(pathOf(req)).find((c) => c.op.method === req.method)?.op.operationId ?? "none";
+            const labels = { partner: req.caller?.partner.id ?? "none", operation };
+            restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
+            stop(labels);
+          });
+          next();
+        },
         (req: Req, res: Res, next: () => void) => {
           const allowed = allowedMethods(pathOf(req));
           if (allowed.length && !allowed.includes(req.method!)) {

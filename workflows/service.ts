@@ -25,6 +25,7 @@ import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_AT
 import { PARTNER_SIGNALS, incidentAlert } from "./signals";
 import { servicesAtRisk } from "./hazards";
 import { bodyHash, canonical } from "../platform/audit/chain";
+import { linkagesStarted } from "../platform/linkage-metrics";
 import type * as workflows from "./index";
 import type { IncidentInput } from "./incident-utilities";
 import type { RelocationInput } from "./resident-relocation";
@@ -107,6 +108,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
     );
     if (inserted.length)
       await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, partnerId, linkageId: id }));
+    if (inserted.length) linkagesStarted.inc({ linkage_type: type });
     const [row] = await tx.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
     // Another partner's application under the same key is not theirs to see.
     if (partnerId && row!.partner_id !== partnerId) throw new HubError("HUB_ERR_BUSINESS_KEY_TAKEN", `The ${type} ${businessKey} belongs to another partner; use a key of your own`);

@@ -78,11 +78,13 @@ export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: str
 
     const state = stateOf(alert);
     const closing = closingStatus(alert);
+    // As an instant for PostgreSQL, which refuses offsets past ±15:59 that CAP's syntax allows.
+    const sentAt = new Date(alert.sent).toISOString();
     const informs = alert.msgType !== "Ack" && alert.msgType !== "Error";
     const created = await tx.query(
       `INSERT INTO hub.incident (id, sender, first_identifier, status, state, state_sent, state_sent_at, agency_incident_no)
        VALUES ($1, $2, $3, $4, $5, $6::text, $8::timestamptz, $7) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [incidentId, first.sender, first.identifier, closing ?? "OPEN", JSON.stringify(state), alert.sent, agencyIncidentNo, alert.sent],
+      [incidentId, first.sender, first.identifier, closing ?? "OPEN", JSON.stringify(state), alert.sent, agencyIncidentNo, sentAt],
     );
     let before: IncidentRow | undefined;
     if (created.length === 0) {
@@ -98,7 +100,7 @@ export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: str
            updated_at = now()
          WHERE id = $1`,
         // The CAP `sent` twice: as given (text, for the contract) and as a timestamp (to compare).
-        [incidentId, informs, JSON.stringify(state), alert.sent, closing ?? null, agencyIncidentNo, alert.sent],
+        [incidentId, informs, JSON.stringify(state), sentAt, closing ?? null, agencyIncidentNo, alert.sent],
       );
     }
     await tx.query("INSERT INTO hub.incident_alert (sender, identifier, incident_id, msg_type, sent) VALUES ($1, $2, $3, $4, $5)", [

@@ -184,6 +184,12 @@ describe("reporting", () => {
   });
 });
 
+test("an alert sent with an offset CAP allows and PostgreSQL does not (-19:12) is taken (found by schemathesis)", async () => {
+  const { status, body } = await reportJson({ ...parseCap(fixture("gas-leak-alert.xml", "TZ")), sent: "2078-01-01T17:39:06-19:12" });
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.equal(body.updatedAt, "2078-01-01T17:39:06-19:12", "kept as sent");
+});
+
 describe("refusals", () => {
   test("malformed XML, XML that is not CAP 1.2, and invalid CAP: 400 naming each problem, nothing forwarded", async () => {
     const before = await count(sandboxDb, "SELECT count(*) AS n FROM sandbox_emergency.alert", []);

@@ -24,3 +24,15 @@ for (const [i, role] of ["adapter node (own metrics port)", "gateway node (REST 
     const types = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
     assert.equal(new Set(types).size, types.length, "no metric declared twice");
   });
+
+test("linkage series exist from start-up at zero; REST answers are counted per partner, operation and status class", async () => {
+  const gateway = nodes[1]!;
+  const before = await (await fetch(`${gateway.url}/metrics`)).text();
+  assert.match(before, /^hub_linkages_started_total\{linkage_type="marriage-registration"\} 0$/m);
+  assert.match(before, /^hub_linkages_ended_total\{linkage_type="incident-utilities",outcome="REFUSED"\} 0$/m);
+  assert.match(before, /^hub_linkage_duration_seconds_count\{linkage_type="eid-issuance"\} 0$/m);
+  await fetch(`${gateway.url}/v1/linkages?limit=1`);
+  const after = await (await fetch(`${gateway.url}/metrics`)).text();
+  assert.match(after, /^hub_http_requests_total\{partner="suite-partner",operation="linkages.list",status_class="[25]xx"\} [1-9]/m);
+  assert.match(after, /^hub_http_request_duration_seconds_count\{partner="suite-partner",operation="linkages.list"\} [1-9]/m);
+});
