@@ -23,7 +23,7 @@ import { tokenEndpoint } from "./oauth";
 import { ensureKeys, publishedKeys } from "../platform/partners/keys";
 import { sweepQuotaWindows } from "../platform/partners/quota";
 
-type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; caller?: Caller; requestHash?: string };
+type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; operation?: Operation; caller?: Caller; requestHash?: string };
 type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -131,12 +131,12 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
       // A documented path with another method (OPTIONS included) is a 405 naming the allowed
       // ones; a concrete path is never taken for a template (/v1/linkages/eid-issuances).
       use: [
-        // Every answer is counted and timed per partner, operation and status class.
+        // The documented operation, found once; every answer is counted and timed per partner, operation and status class.
         (req: Req, res: Res, next: () => void) => {
+          req.operation = operationsAt(pathOf(req)).find((c) => c.op.method === req.method)?.op;
           const stop = restDuration.startTimer();
           res.once("finish", () => {
-            const operation = operationsAt(pathOf(req)).find((c) => c.op.method === req.method)?.op.operationId ?? "none";
-            const labels = { partner: req.caller?.partner.id ?? "none", operation };
+            const labels = { partner: req.caller?.partner.id ?? "none", operation: req.operation?.operationId ?? "none" };
             restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
             stop(labels);
           });
@@ -152,7 +152,7 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
         },
         // Who calls (token, scope, purpose, quota), then a POST with an Idempotency-Key runs once.
         (req: Req, res: Res, next: () => void) => {
-          const op = operationsAt(pathOf(req)).find((c) => c.op.method === req.method)?.op;
+          const op = req.operation;
           if (!op) return next();
           void (async () => {
             req.caller = await authorize(req, res, op);

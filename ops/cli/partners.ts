@@ -87,13 +87,10 @@ async function direct(url: string): Promise<Registry> {
   const db = await openDb({ url, pgliteDir: "" });
   await migrate(db, "hub", path.join(__dirname, "../../platform/migrations"));
   return {
-    async add({ clientSecret, ...fields }) {
-      const made = await addPartner(db, fields, clientSecret);
-      return { partner: made.partner, clientId: made.partner.id, clientSecret: made.clientSecret, webhookSecret: made.webhookSecret };
-    },
+    add: ({ clientSecret, ...fields }) => addPartner(db, fields, clientSecret),
     list: () => listPartners(db),
     show: (id) => getPartner(db, id),
-    rotate: async (id, graceS) => ({ partner: await getPartner(db, id), clientId: id, clientSecret: await rotateSecret(db, id, graceS) }),
+    rotate: (id, graceS) => rotateSecret(db, id, graceS),
     disable: (id) => disablePartner(db, id),
     rotateKeys: () => rotateKeys(db),
     close: () => db.close(),

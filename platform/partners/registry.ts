@@ -13,6 +13,8 @@ import type { components } from "../../contracts/generated/types";
 type Schemas = components["schemas"];
 export type Partner = Schemas["Partner"];
 export type NewPartner = Omit<Schemas["PartnerParams"], "clientSecret">;
+/** The secrets, returned this once. */
+export type Credentials = Schemas["PartnerCredentials"];
 
 export const DEFAULT_QUOTA = { quota: 600, quotaWindowS: 60 };
 const ID = /^[a-z0-9][a-z0-9._-]{1,62}$/;
@@ -60,7 +62,7 @@ function check(p: NewPartner): void {
 }
 
 /** Adds a partner; its client secret (and webhook secret) are returned here and never again. */
-export async function addPartner(db: Queryable, p: NewPartner, secret = newSecret()): Promise<{ partner: Partner; clientSecret: string; webhookSecret: string | null }> {
+export async function addPartner(db: Queryable, p: NewPartner, secret = newSecret()): Promise<Credentials> {
   check(p);
   const webhookSecret = p.webhookUrl ? `whsec_${randomBytes(24).toString("base64")}` : null;
   const rows = await db.query<Row>(
@@ -69,7 +71,7 @@ export async function addPartner(db: Queryable, p: NewPartner, secret = newSecre
     [p.id, p.name ?? p.id, p.scopes, p.purposes, p.quota ?? DEFAULT_QUOTA.quota, p.quotaWindowS ?? DEFAULT_QUOTA.quotaWindowS, p.webhookUrl ?? null, webhookSecret, await hashSecret(secret)],
   );
   if (!rows[0]) throw new HubError("HUB_ERR_PARTNER_EXISTS", `A partner ${p.id} exists already`);
-  return { partner: toPartner(rows[0]), clientSecret: secret, webhookSecret };
+  return { partner: toPartner(rows[0]), clientId: rows[0].id, clientSecret: secret, webhookSecret };
 }
 
 export async function listPartners(db: Queryable): Promise<Partner[]> {
@@ -94,16 +96,16 @@ export async function webhookOf(db: Queryable, id: string): Promise<{ url: strin
 }
 
 /** A new client secret; the old one is accepted for `graceS` more seconds (0: not at all). */
-export async function rotateSecret(db: Queryable, id: string, graceS: number): Promise<string> {
+export async function rotateSecret(db: Queryable, id: string, graceS: number): Promise<Credentials> {
   const secret = newSecret();
-  const rows = await db.query(
+  const [row] = await db.query<Row>(
     `UPDATE hub.partner SET previous_secret_hash = CASE WHEN $3::int > 0 THEN secret_hash END,
        previous_secret_expires_at = CASE WHEN $3::int > 0 THEN now() + make_interval(secs => $3::int) END, secret_hash = $2
-     WHERE id = $1 RETURNING id`,
+     WHERE id = $1 RETURNING *`,
     [id, await hashSecret(secret), graceS],
   );
-  if (!rows.length) throw new HubError("HUB_ERR_PARTNER_NOT_FOUND", `No partner ${id}`);
-  return secret;
+  if (!row) throw new HubError("HUB_ERR_PARTNER_NOT_FOUND", `No partner ${id}`);
+  return { partner: toPartner(row), clientId: id, clientSecret: secret };
 }
 
 /** Disables a partner: its tokens stop working at once and it gets no new ones. */

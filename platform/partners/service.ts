@@ -47,10 +47,9 @@ export function partnersService(node: HubNode): ServiceSchema {
       add: {
         params: contractSchema("PartnerParams"),
         result: contractSchema("PartnerCredentials"),
-        async handler(ctx: Context<Schemas["PartnerParams"]>): Promise<Schemas["PartnerCredentials"]> {
+        handler(ctx: Context<Schemas["PartnerParams"]>): Promise<Schemas["PartnerCredentials"]> {
           const { clientSecret, ...fields } = ctx.params;
-          const made = await addPartner(db, fields, clientSecret);
-          return { partner: made.partner, clientId: made.partner.id, clientSecret: made.clientSecret, webhookSecret: made.webhookSecret };
+          return addPartner(db, fields, clientSecret);
         },
       },
       list: {
@@ -65,10 +64,7 @@ export function partnersService(node: HubNode): ServiceSchema {
       rotateSecret: {
         params: contractSchema("PartnerRef"),
         result: contractSchema("PartnerCredentials"),
-        async handler(ctx: Context<Schemas["PartnerRef"]>): Promise<Schemas["PartnerCredentials"]> {
-          const secret = await rotateSecret(db, ctx.params.id, ctx.params.graceS ?? 0);
-          return { partner: await getPartner(db, ctx.params.id), clientId: ctx.params.id, clientSecret: secret };
-        },
+        handler: (ctx: Context<Schemas["PartnerRef"]>) => rotateSecret(db, ctx.params.id, ctx.params.graceS ?? 0),
       },
       rotateKeys: {
         result: contractSchema("KeyRotation"),
