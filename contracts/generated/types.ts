@@ -981,7 +981,7 @@ export interface components {
         };
         /**
          * Audit log page
-         * @description Result of `audit.read` (internal, for `linkage-hub audit verify`): records after `afterSeq`, in order, and every checkpoint.
+         * @description Result of `audit.read` (internal, for `linkage-hub audit verify`): records after `afterSeq`, in order, with the checkpoints signing them (on the last page, every later checkpoint too).
          */
         AuditLogPage: {
             records: components["schemas"]["AuditRecord"][];

@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
 import { migrate, openDb, type Db } from "../../platform/db";
-import { readCheckpoints, readRecords, verifyBundle, verifyChain, type Bundle, type SignedCheckpoint, type StoredRecord } from "../../platform/audit/chain";
+import { AUDIT_PAGE, readPage, verifyBundle, verifyChain, type Bundle, type LogPage } from "../../platform/audit/chain";
 import { keyIdOf, loadAuditKeys } from "../../platform/audit/keys";
 import { auditKeyFile } from "../../platform/audit/log";
 import type { components } from "../../contracts/generated/types";
@@ -39,8 +39,7 @@ file (HUB_AUDIT_KEY_FILE, default .data/audit-key.json) on this machine.`;
 
 /** The audit log, through the running hub or straight from PostgreSQL. */
 interface Log {
-  records(afterSeq: number): Promise<StoredRecord[]>;
-  checkpoints(): Promise<SignedCheckpoint[]>;
+  page(afterSeq: number): Promise<LogPage>;
   export(linkageId: string): Promise<Schemas["AuditBundle"]>;
   accessReport(idNumber: string): Promise<Schemas["AccessReport"]>;
   close(): Promise<void>;
@@ -48,8 +47,7 @@ interface Log {
 
 function overNats(broker: ServiceBroker): Log {
   return {
-    records: async (afterSeq) => (await broker.call<Schemas["AuditLogPage"], object>("audit.read", { afterSeq, limit: 2000 })).records as StoredRecord[],
-    checkpoints: async () => (await broker.call<Schemas["AuditLogPage"], object>("audit.read", { afterSeq: 0, limit: 1 })).checkpoints,
+    page: (afterSeq) => broker.call<LogPage, Schemas["AuditQuery"]>("audit.read", { afterSeq, limit: AUDIT_PAGE }),
     export: (linkageId) => broker.call("audit.export", { linkageId }),
     accessReport: (idNumber) => broker.call("audit.accessReport", { idNumber }),
     close: () => broker.stop(),
@@ -61,8 +59,7 @@ function direct(db: Db): Log {
     throw new Error("export and access-report go through the running hub (it holds the audit keys); start it, or point NATS_URL at it");
   };
   return {
-    records: (afterSeq) => readRecords(db, afterSeq, 2000),
-    checkpoints: () => readCheckpoints(db),
+    page: (afterSeq) => readPage(db, afterSeq, AUDIT_PAGE),
     export: unsupported,
     accessReport: unsupported,
     close: () => db.close(),
@@ -123,16 +120,12 @@ export async function auditCommand(args: string[]): Promise<void> {
   try {
     if (sub === "verify") {
       let read = 0;
-      const verdict = await verifyChain(
-        async (after) => {
-          const page = await log.records(after);
-          read += page.length;
-          if (!values.json && read && read % 10_000 < page.length) console.error(`… ${read} records read`);
-          return page;
-        },
-        await log.checkpoints(),
-        key!,
-      );
+      const verdict = await verifyChain(async (after) => {
+        const page = await log.page(after);
+        read += page.records.length;
+        if (!values.json && read && read % 10_000 < page.records.length) console.error(`… ${read} records read`);
+        return page;
+      }, key!);
       const text = verdict.ok
         ? `Audit log intact: ${verdict.records} records, proven by signed checkpoints up to record ${verdict.provenUpTo}${verdict.unsigned ? ` (${verdict.unsigned} newer records are chained but not yet signed)` : ""}.`
         : `Audit log BROKEN at record ${verdict.broken!.seq}: ${verdict.broken!.problem}. Proven intact up to record ${verdict.provenUpTo}.`;

@@ -94,35 +94,34 @@ export async function testDatabaseUrl(say: Say, fresh: boolean, database = "link
     }
   };
   const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
-  if (await canConnect()) {
-    if (!fresh) return url;
-    psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    psql(`CREATE DATABASE ${database} OWNER linkage_hub`);
-    say(`postgres: fresh database ${database} on the local cluster`);
-    return url;
-  }
   const help = "Set DATABASE_URL to a PostgreSQL database the tests may use, or install PostgreSQL (Debian: apt-get install postgresql).";
-  let clusters: string;
-  try {
-    clusters = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" });
-  } catch {
-    throw new MissingPieceError(`No PostgreSQL for the tests: pg_lsclusters is not available. ${help}`);
+  const reachable = await canConnect();
+  if (!reachable) {
+    let clusters: string;
+    try {
+      clusters = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" });
+    } catch {
+      throw new MissingPieceError(`No PostgreSQL for the tests: pg_lsclusters is not available. ${help}`);
+    }
+    const [version, cluster, , status] = clusters.trim().split("\n")[0]?.split(/\s+/) ?? [];
+    if (!version || !cluster) throw new MissingPieceError(`No PostgreSQL cluster on this machine. ${help}`);
+    if (status !== "online") {
+      say(`postgres: starting the local cluster ${version}/${cluster}`);
+      execFileSync("pg_ctlcluster", [version, cluster, "start"], { stdio: "inherit" });
+    }
   }
-  const [version, cluster, , status] = clusters.trim().split("\n")[0]?.split(/\s+/) ?? [];
-  if (!version || !cluster) throw new MissingPieceError(`No PostgreSQL cluster on this machine. ${help}`);
-  if (status !== "online") {
-    say(`postgres: starting the local cluster ${version}/${cluster}`);
-    execFileSync("pg_ctlcluster", [version, cluster, "start"], { stdio: "inherit" });
-  }
+  if (reachable && !fresh) return url;
   try {
     // CREATEDB: tests that need a database of their own create a scratch one.
     if (!psql("SELECT 1 FROM pg_roles WHERE rolname = 'linkage_hub'")) psql("CREATE ROLE linkage_hub LOGIN CREATEDB PASSWORD 'linkage_hub'");
+    // A run that owns the stack starts from a clean database, also after the machine restarted.
+    if (fresh) psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     if (!psql(`SELECT 1 FROM pg_database WHERE datname = '${database}'`)) psql(`CREATE DATABASE ${database} OWNER linkage_hub`);
   } catch (err) {
     throw new MissingPieceError(`Could not prepare the local PostgreSQL cluster (${(err as Error).message.split("\n")[0]}). ${help}`);
   }
   await waitFor("postgres", canConnect, 15_000);
-  say(`postgres: using the local cluster ${version}/${cluster} (database ${database})`);
+  say(`postgres: ${fresh ? "fresh" : "using"} database ${database} on the local cluster`);
   return url;
 }
 

@@ -127,8 +127,28 @@ export async function readRecords(db: Queryable, afterSeq: number, limit: number
   return rows.map((r) => ({ seq: Number(r.seq), record: r.record, prevHash: r.prev_hash, hash: r.hash }));
 }
 
-export async function readCheckpoints(db: Queryable): Promise<SignedCheckpoint[]> {
-  return (await db.query<SignedCheckpoint>("SELECT checkpoint, signature FROM hub.audit_checkpoint ORDER BY seq")).map((r) => ({ checkpoint: r.checkpoint, signature: r.signature }));
+export type LogPage = Schemas["AuditLogPage"];
+
+/** Records per page read back: about 0.7 KB each, so a page with its checkpoints stays well under NATS's 1 MB message limit. */
+export const AUDIT_PAGE = 500;
+
+/**
+ * Up to `limit` records after `afterSeq`, with the checkpoints that sign them; on the last page
+ * also the checkpoints past its end, so a cut tail shows. Checkpoints are read before records: one
+ * signed in between would otherwise look like it covers records that are not there.
+ */
+export async function readPage(db: Queryable, afterSeq: number, limit: number): Promise<LogPage> {
+  const rows = await db.query<SignedCheckpoint>("SELECT checkpoint, signature FROM hub.audit_checkpoint WHERE seq > $1 ORDER BY seq LIMIT $2", [afterSeq, limit]);
+  const records = await readRecords(db, afterSeq, limit);
+  const end = records.length === limit ? records[limit - 1]!.seq : Infinity;
+  const checkpoints = rows.map((r) => ({ checkpoint: r.checkpoint, signature: r.signature })).filter((c) => c.checkpoint.seq <= end);
+  return { records, checkpoints };
+}
+
+/** The checkpoint that signs record `seq`, if one does yet. */
+export async function checkpointOf(db: Queryable, seq: number): Promise<SignedCheckpoint | undefined> {
+  const [row] = await db.query<SignedCheckpoint>("SELECT checkpoint, signature FROM hub.audit_checkpoint WHERE seq >= $1 ORDER BY seq LIMIT 1", [seq]);
+  return row && { checkpoint: row.checkpoint, signature: row.signature };
 }
 
 export interface Verdict {
@@ -142,8 +162,9 @@ export interface Verdict {
 }
 
 /** Checks the whole log: every record against its neighbours, every checkpoint against its signature and the records. */
-export async function verifyChain(next: (afterSeq: number) => Promise<StoredRecord[]>, checkpoints: SignedCheckpoint[], publicKey: KeyObject): Promise<Verdict> {
-  const bySeq = new Map(checkpoints.map((c) => [c.checkpoint.seq, c]));
+export async function verifyChain(next: (afterSeq: number) => Promise<LogPage>, publicKey: KeyObject): Promise<Verdict> {
+  const bySeq = new Map<number, SignedCheckpoint>();
+  let lastSigned = 0;
   let prevCheckpointHash = GENESIS;
   let prevHash = GENESIS;
   let expected = 1;
@@ -151,8 +172,14 @@ export async function verifyChain(next: (afterSeq: number) => Promise<StoredReco
   let batch: string[] = [];
   const fail = (seq: number, problem: string): Verdict => ({ ok: false, records: expected - 1, provenUpTo, unsigned: 0, broken: { seq, problem } });
 
-  for (let page = await next(0); page.length; page = await next(expected - 1)) {
-    for (const r of page) {
+  for (;;) {
+    const page = await next(expected - 1);
+    for (const c of page.checkpoints) {
+      bySeq.set(c.checkpoint.seq, c);
+      lastSigned = Math.max(lastSigned, c.checkpoint.seq);
+    }
+    if (!page.records.length) break;
+    for (const r of page.records) {
       if (r.seq !== expected) return fail(expected, r.seq > expected ? `record ${expected} is missing (deleted): the log jumps to ${r.seq}` : `record ${r.seq} appears again`);
       if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${r.seq - 1} (its previous hash differs): a record before it was changed, removed or reordered`);
       if (recordHash(r.seq, r.prevHash, r.record) !== r.hash) return fail(r.seq, `record ${r.seq} was altered: its content does not give its hash`);
@@ -171,8 +198,7 @@ export async function verifyChain(next: (afterSeq: number) => Promise<StoredReco
       expected++;
     }
   }
-  const last = checkpoints[checkpoints.length - 1]?.checkpoint;
-  if (last && last.seq > provenUpTo) return fail(provenUpTo + 1, `the log ends at record ${expected - 1}, but a checkpoint signed records up to ${last.seq}: its tail was cut`);
+  if (lastSigned > provenUpTo) return fail(provenUpTo + 1, `the log ends at record ${expected - 1}, but a checkpoint signed records up to ${lastSigned}: its tail was cut`);
   return { ok: true, records: expected - 1, provenUpTo, unsigned: expected - 1 - provenUpTo };
 }
 

@@ -8,7 +8,7 @@ import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../node";
 import { publicKeyPem } from "./keys";
-import { inclusionProof, readCheckpoints, readRecords, subjectHash, type StoredRecord } from "./chain";
+import { AUDIT_PAGE, checkpointOf, inclusionProof, readPage, readRecords, subjectHash, type SignedCheckpoint, type StoredRecord } from "./chain";
 
 type Schemas = components["schemas"];
 
@@ -17,13 +17,12 @@ export function auditService(node: HubNode): ServiceSchema {
 
   async function exportBundle(linkageId: string): Promise<Schemas["AuditBundle"]> {
     const rows = await db.query<{ seq: string }>("SELECT seq FROM hub.audit_record WHERE record->>'linkageId' = $1 ORDER BY seq", [linkageId]);
-    const checkpoints = await readCheckpoints(db);
     const records: Schemas["AuditBundle"]["records"] = [];
-    const used = new Set<number>();
+    const used = new Map<number, SignedCheckpoint>();
     let pending = 0;
     for (const { seq } of rows) {
       const n = Number(seq);
-      const signed = checkpoints.find((c) => c.checkpoint.seq >= n && c.checkpoint.firstSeq <= n);
+      const signed = await checkpointOf(db, n);
       if (!signed) {
         pending++;
         continue;
@@ -32,14 +31,14 @@ export function auditService(node: HubNode): ServiceSchema {
       const batch: StoredRecord[] = await readRecords(db, firstSeq - 1, last - firstSeq + 1);
       const index = n - firstSeq;
       records.push({ entry: batch[index]!, checkpointSeq: last, index, proof: inclusionProof(batch.map((r) => r.hash), index) });
-      used.add(last);
+      used.set(last, signed);
     }
     return {
       format: "linkage-hub-audit-bundle/1",
       linkageId,
       publicKey: publicKeyPem(audit.keys),
       keyId: audit.keys.keyId,
-      checkpoints: checkpoints.filter((c) => used.has(c.checkpoint.seq)),
+      checkpoints: [...used.values()],
       records,
       pending,
     };
@@ -51,10 +50,7 @@ export function auditService(node: HubNode): ServiceSchema {
       read: {
         params: contractSchema("AuditQuery"),
         result: contractSchema("AuditLogPage"),
-        handler: async (ctx: Context<Schemas["AuditQuery"]>): Promise<Schemas["AuditLogPage"]> => ({
-          records: await readRecords(db, ctx.params.afterSeq ?? 0, ctx.params.limit ?? 1000),
-          checkpoints: await readCheckpoints(db),
-        }),
+        handler: (ctx: Context<Schemas["AuditQuery"]>) => readPage(db, ctx.params.afterSeq ?? 0, ctx.params.limit ?? AUDIT_PAGE),
       },
       export: {
         params: contractSchema("AuditQuery"),

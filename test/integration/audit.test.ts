@@ -18,7 +18,7 @@ import { addPartner } from "../../platform/partners/registry";
 import { issueToken } from "../../platform/partners/tokens";
 import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
 import { loadConfig } from "../../platform/config";
-import { appendRecord, checkpoint, readRecords, recordHash } from "../../platform/audit/chain";
+import { AUDIT_PAGE, appendRecord, checkpoint, readRecords, recordHash, type AuditEntry } from "../../platform/audit/chain";
 import { auditKeysOf } from "../../platform/audit/log";
 import { publicKeyPem } from "../../platform/audit/keys";
 import { migrate, openDb } from "../../platform/db";
@@ -78,6 +78,10 @@ describe("records", () => {
     assert.equal(one.headers.get("request-hash"), expected);
     assert.equal((await recordsOf([one.headers.get("x-request-id")!]))[0]!.record.requestHash, expected);
 
+    // Over two pages of records like these, so the CLI pages through the log over NATS (one
+    // message held 2000 of them once: more than NATS's 1 MB).
+    const like = records[0]!.record as AuditEntry;
+    for (let i = 0; i <= 2 * AUDIT_PAGE; i++) await appendRecord(await suiteDb(), { ...like, requestId: randomUUID() });
     await new Promise((r) => setTimeout(r, 800)); // a checkpoint
     const run = cli(["verify"]);
     assert.equal(run.status, 0, run.stdout + run.stderr);

@@ -36,7 +36,13 @@ function chain(n: number, at: number[]): { records: StoredRecord[]; checkpoints:
   return { records, checkpoints };
 }
 
-const run = (records: StoredRecord[], checkpoints: SignedCheckpoint[]) => verifyChain(async (after) => records.filter((r) => r.seq > after).slice(0, 3), checkpoints, publicKey);
+/** Verifies, reading pages of 3 records as `readPage` serves them. */
+const run = (records: StoredRecord[], checkpoints: SignedCheckpoint[]) =>
+  verifyChain(async (after) => {
+    const page = records.filter((r) => r.seq > after).slice(0, 3);
+    const end = page.length === 3 ? page[2]!.seq : Infinity;
+    return { records: page, checkpoints: checkpoints.filter((c) => c.checkpoint.seq > after && c.checkpoint.seq <= end) };
+  }, publicKey);
 
 test("inclusion proofs lead to the Merkle root for every leaf of every size up to 33 (RFC 6962)", () => {
   for (let size = 1; size <= 33; size++) {
