@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 
   try {
     started.push(await startNats(config.natsUrl, config.dataDir, say));
-    started.push(await startTemporal(config.temporalAddress, config.temporalUiPort, config.dataDir, say));
+    started.push(await startTemporal(config.temporalAddress, { ui: config.temporalUiPort, metrics: config.temporalMetricsPort }, config.dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, config[sandbox.url], config.dataDir, {}, say));
     say("hub: starting all services (first start bundles the workflows, a few seconds)");
     const base = `http://${config.host}:${config.port}`;

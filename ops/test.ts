@@ -35,6 +35,7 @@ async function main(): Promise<number> {
     NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:14222",
     TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS ?? "127.0.0.1:17233",
     TEMPORAL_UI_PORT: process.env.TEMPORAL_UI_PORT ?? "18233",
+    TEMPORAL_METRICS_PORT: process.env.TEMPORAL_METRICS_PORT ?? "19233",
     ...Object.fromEntries(SANDBOXES.map((s) => [urlEnv(s), process.env[urlEnv(s)] ?? s.testUrl])),
     HUB_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
@@ -48,7 +49,7 @@ async function main(): Promise<number> {
     if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
     env.DATABASE_URL = await testDatabaseUrl(say, fresh);
     started.push(await startNats(env.NATS_URL!, dataDir, say));
-    started.push(await startTemporal(env.TEMPORAL_ADDRESS!, Number(env.TEMPORAL_UI_PORT), dataDir, say));
+    started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
 
     // One file at a time: the clusters of different files share NATS, and with it the

@@ -20,6 +20,7 @@ const port: Parse<number> = (raw) => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error("must be a port number (0-65535)");
   return n;
 };
+const portOrOff: Parse<number | undefined> = (raw) => (raw === "off" ? undefined : port(raw));
 const millis: Parse<number> = (raw) => {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of milliseconds");
@@ -93,8 +94,11 @@ export const SETTINGS = {
   auditKey: setting("HUB_AUDIT_KEY", undefined, "The audit keys as JSON (`subjectKey`, `signingKey` PEM); unset: the file `HUB_AUDIT_KEY_FILE`", text),
   auditKeyFile: setting("HUB_AUDIT_KEY_FILE", undefined, "File of the audit keys (created on first use); unset: `audit-key.json` in `HUB_DATA_DIR`. Keep it out of the database's backups", text),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
+  agencyProbeMs: setting("HUB_AGENCY_PROBE_MS", "5000", "How often each adapter probes its agency's `/healthz` (`hub_agency_up`)", millis),
+  workerMetricsPort: setting("HUB_WORKER_METRICS_PORT", "9464", "Port where a worker node's Temporal SDK serves its Prometheus metrics (`off`: none)", portOrOff),
   suspensionDeadlineMs: setting("LINKAGE_SUSPENSION_DEADLINE_MS", "120000", "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying", millis),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
+  temporalMetricsPort: setting("TEMPORAL_METRICS_PORT", "9233", "Port of the Prometheus metrics of the Temporal server started by the embedded stack", port),
   databaseUrl: setting("DATABASE_URL", undefined, "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)", url("postgres", "postgresql")),
   civilRegistryUrl: setting("CIVIL_REGISTRY_URL", "http://127.0.0.1:4101", "Base URL of the civil registry system (the sandbox by default)", url("http", "https")),
   civilRegistryTimeoutMs: setting("CIVIL_REGISTRY_TIMEOUT_MS", "5000", "Timeout of one call to the civil registry", millis),

@@ -4,6 +4,7 @@
  * service) and PostgreSQL (a query).
  */
 import type { ServiceBroker } from "moleculer";
+import client from "prom-client";
 import type { NatsConnection } from "nats";
 import type { Db } from "./db";
 import type { Config } from "./config";
@@ -63,6 +64,37 @@ export async function readiness(deps: HealthDeps): Promise<Health> {
   const ok = results.every(([, r]) => r.status === "up");
   return { status: ok ? "ok" : "unavailable", node: broker.nodeID, checks: Object.fromEntries(results) };
 }
+
+/**
+ * `hub_ready` and `hub_dependency_up`, from this node's readiness at scrape time (one check
+ * serves both gauges of a scrape). `readinessOf` names the node's readiness once it exists.
+ */
+let readinessOf: (() => Promise<Health>) | undefined;
+let last: { at: number; health: Promise<Health> } | undefined;
+const current = () => {
+  if (!readinessOf) return undefined;
+  if (!last || Date.now() - last.at > 1000) last = { at: Date.now(), health: readinessOf() };
+  return last.health;
+};
+export const reportReadiness = (check: () => Promise<Health>) => void (readinessOf = check);
+
+new client.Gauge({
+  name: "hub_ready",
+  help: "This node is ready (its /readyz answers 200): 1, else 0",
+  async collect() {
+    const health = await current();
+    if (health) this.set(health.status === "ok" ? 1 : 0);
+  },
+});
+new client.Gauge({
+  name: "hub_dependency_up",
+  help: "A dependency answered this node's readiness check (1) or not (0): nats, temporal, postgres",
+  labelNames: ["dependency"] as const,
+  async collect() {
+    const health = await current();
+    for (const [dependency, check] of Object.entries(health?.checks ?? {})) if (dependency !== "node") this.set({ dependency }, check.status === "up" ? 1 : 0);
+  },
+});
 
 export function liveness(broker: ServiceBroker): Health {
   return { status: "ok", node: broker.nodeID };

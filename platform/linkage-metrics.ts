@@ -7,10 +7,13 @@ import client from "prom-client";
 import { openapi } from "../contracts";
 
 const TYPES = (openapi.components as { schemas: Record<string, { "x-extensible-enum": string[] }> }).schemas.LinkageType!["x-extensible-enum"];
-const OUTCOMES = ["COMPLETED", "REFUSED", "CANCELLED", "FAILED"] as const;
+const OUTCOMES = ["COMPLETED", "REFUSED", "COMPENSATED", "CANCELLED", "FAILED"] as const;
+
+/** The metric's outcome: COMPENSATED when a linkage that did not complete undid steps it had done. */
+export const outcomeOf = (status: string, compensated = false) => (compensated && status !== "COMPLETED" ? "COMPENSATED" : status);
 
 export const linkagesStarted = new client.Counter({ name: "hub_linkages_started_total", help: "Linkages started, by type", labelNames: ["linkage_type"] as const });
-export const linkagesEnded = new client.Counter({ name: "hub_linkages_ended_total", help: "Linkages ended, by type and outcome (COMPLETED, REFUSED, CANCELLED, FAILED)", labelNames: ["linkage_type", "outcome"] as const });
+export const linkagesEnded = new client.Counter({ name: "hub_linkages_ended_total", help: "Linkages ended, by type and outcome: COMPLETED; REFUSED, CANCELLED or FAILED with nothing to undo; COMPENSATED (did not complete, undid steps it had done)", labelNames: ["linkage_type", "outcome"] as const });
 export const linkageDuration = new client.Histogram({
   name: "hub_linkage_duration_seconds",
   help: "From a linkage's start to its end, by type",
@@ -23,3 +26,54 @@ for (const type of TYPES) {
   linkageDuration.zero({ linkage_type: type });
   for (const outcome of OUTCOMES) linkagesEnded.inc({ linkage_type: type, outcome }, 0);
 }
+
+/** How long a linkage of each type may stay open before it counts as stuck (`hub_linkages_overdue`). */
+export const OVERDUE_AFTER_S: Record<string, number> = {
+  "marriage-registration": 600,
+  "eid-issuance": 600,
+  "resident-relocation": 1800,
+  // Waits for the emergency service's all-clear by design: days, not seconds.
+  "incident-utilities": 72 * 3600,
+};
+
+/**
+ * Open and overdue linkages, counted in Temporal's visibility store when scraped (cached for
+ * 10 s). Reported by nodes running the linkages service, which name their counter here.
+ */
+let countWith: ((query: string) => Promise<number>) | undefined;
+let cached: { at: number; counts: Promise<{ type: string; running: number; overdue: number }[]> } | undefined;
+export const countLinkagesWith = (count: typeof countWith) => void ((countWith = count), (cached = undefined));
+
+function openLinkages() {
+  if (!countWith) return undefined;
+  const count = countWith;
+  if (!cached || Date.now() - cached.at > 10_000) {
+    const open = (type: string) => `ExecutionStatus = "Running" AND LinkageType = "${type}"`;
+    const counts = Promise.all(
+      TYPES.map(async (type) => {
+        const since = new Date(Date.now() - (OVERDUE_AFTER_S[type] ?? 3600) * 1000).toISOString();
+        const [running, overdue] = await Promise.all([count(open(type)), count(`${open(type)} AND StartTime < "${since}"`)]);
+        return { type, running, overdue };
+      }),
+    );
+    cached = { at: Date.now(), counts };
+    counts.catch(() => (cached = undefined));
+  }
+  return cached.counts;
+}
+
+for (const [name, help, field] of [
+  ["hub_linkages_running", "Linkages open now, by type (Temporal visibility)", "running"],
+  ["hub_linkages_overdue", "Linkages open longer than their type allows (OVERDUE_AFTER_S), by type: stuck", "overdue"],
+] as const)
+  new client.Gauge({
+    name,
+    help,
+    labelNames: ["linkage_type"] as const,
+    async collect() {
+      const counts = await openLinkages()?.catch(() => undefined);
+      // Unknown (Temporal away): no sample, rather than a made-up zero.
+      this.reset();
+      for (const c of counts ?? []) this.set({ linkage_type: c.type }, c[field]);
+    },
+  });

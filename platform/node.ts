@@ -12,7 +12,7 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
 import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "./config";
 import { openDb, migrate, type Db } from "./db";
-import { readiness, type Health } from "./health";
+import { readiness, reportReadiness, type Health } from "./health";
 import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
 import { closeTemporal } from "./temporal";
 import { connectBus, type EventBus } from "./events/bus";
@@ -71,6 +71,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   const bus = await connectBus(config.natsUrl, broker.nodeID);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, audit, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
+  reportReadiness(node.readiness);
   for (const role of config.services) for (const schema of [SERVICES[role](node)].flat()) broker.createService(schema);
 
   let server: http.Server | undefined;

@@ -5,8 +5,21 @@
  * `result` has its answer checked too: a service never hands on what its contract forbids.
  */
 import { Validators, type ActionParams, type Context, type ServiceBroker } from "moleculer";
-import { ajv, isContractSchema, violations, type JsonSchema } from "../contracts";
+import client from "prom-client";
+import { ajv, EVENT_TYPES, isContractSchema, violations, type JsonSchema } from "../contracts";
 import { HubError } from "./errors";
+
+/** Contract checks that failed, by action (or event type) and stage: params, result, publish, consume. */
+export const contractFailures = new client.Counter({
+  name: "hub_contract_validation_failures_total",
+  help: "Contract checks that failed, by action or event type and stage (params, result: an action's; publish, consume: an event's)",
+  labelNames: ["action", "stage"] as const,
+});
+for (const type of Object.keys(EVENT_TYPES)) for (const stage of ["publish", "consume"]) contractFailures.inc({ action: type, stage }, 0);
+
+/** Counts an event that broke its contract; a type outside the catalogue counts as "unknown" (labels stay bounded). */
+export const eventContractFailed = (type: unknown, stage: "publish" | "consume") =>
+  contractFailures.inc({ action: typeof type === "string" && type in EVENT_TYPES ? type : "unknown", stage });
 
 type Checker = (params: object) => true | object[];
 
@@ -29,9 +42,12 @@ export class ContractValidator extends Validators.Fastest {
   override middleware(_broker: ServiceBroker) {
     const check = (schema: unknown, name: string) => {
       const checker = this.compile(schema as Record<string, unknown>) as unknown as Checker;
+      contractFailures.inc({ action: name, stage: "params" }, 0);
       return (params: unknown) => {
         const result = checker((params ?? {}) as object);
-        if (result !== true) throw new HubError("HUB_ERR_REQUEST_INVALID", `Params of ${name} do not match its contract`, { errors: result });
+        if (result === true) return;
+        contractFailures.inc({ action: name, stage: "params" });
+        throw new HubError("HUB_ERR_REQUEST_INVALID", `Params of ${name} do not match its contract`, { errors: result });
       };
     };
     return {
@@ -40,10 +56,12 @@ export class ContractValidator extends Validators.Fastest {
         const validateParams = action.params && typeof action.params === "object" ? check(action.params, action.name) : undefined;
         const validateResult = isContractSchema(action.result) ? ajv.getSchema(action.result.$ref as string)! : undefined;
         if (!validateParams && !validateResult) return handler;
+        if (validateResult) contractFailures.inc({ action: action.name, stage: "result" }, 0);
         return async (ctx: Context) => {
           validateParams?.(ctx.params);
           const result = await handler(ctx);
           if (validateResult && !validateResult(result)) {
+            contractFailures.inc({ action: action.name, stage: "result" });
             ctx.broker.logger.error({ action: action.name, errors: violations("params", validateResult.errors) }, "an action's result breaks its contract");
             throw new HubError("HUB_ERR_INTERNAL", `The result of ${action.name} does not match its contract`);
           }

@@ -25,7 +25,7 @@ import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_AT
 import { PARTNER_SIGNALS, incidentAlert } from "./signals";
 import { servicesAtRisk } from "./hazards";
 import { bodyHash, canonical } from "../platform/audit/chain";
-import { linkagesStarted } from "../platform/linkage-metrics";
+import { countLinkagesWith, linkagesStarted } from "../platform/linkage-metrics";
 import type * as workflows from "./index";
 import type { IncidentInput } from "./incident-utilities";
 import type { RelocationInput } from "./resident-relocation";
@@ -276,10 +276,12 @@ export function linkagesService(node: HubNode): ServiceSchema {
           namespace: config.temporalNamespace,
           searchAttributes: Object.fromEntries(missing.map((name) => [name, temporalProto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
         });
+      countLinkagesWith(async (query) => Number((await client.workflow.count(query)).count));
       const log = this.logger;
       consumer = await startConsumer(node.bus, db, { group: "linkages", types: TRIGGERS, handle: onEvent }, { onError: (err) => log.warn({ err: String(err) }, "linkage trigger failed") });
     },
     async stopped() {
+      countLinkagesWith(undefined);
       await consumer?.stop();
     },
     actions: {

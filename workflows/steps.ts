@@ -18,6 +18,8 @@ export interface Steps {
   run<T>(name: string, work: () => Promise<T>, undo?: (result: T) => Promise<unknown>): Promise<T>;
   /** Runs the compensations of completed steps, newest first. */
   compensate(): Promise<void>;
+  /** Whether a compensation has run (the linkage undid work it had done). */
+  readonly compensated: boolean;
   /** Records where the linkage stands or how it ended, for `temporal workflow list --query`. */
   finish(status: SearchStatus): void;
   /** Ends the linkage with a reason (refused, or cancelled), compensating what was done. */
@@ -27,8 +29,12 @@ export interface Steps {
 export function linkageSteps(): Steps {
   const progress: Progress = { currentStep: null, stepsDone: [] };
   const undo: (() => Promise<unknown>)[] = [];
+  let compensated = false;
   const compensate = async () => {
-    for (const step of undo.splice(0).reverse()) await step();
+    for (const step of undo.splice(0).reverse()) {
+      compensated = true;
+      await step();
+    }
   };
   const finish = (status: SearchStatus) => upsertSearchAttributes([{ key: LINKAGE_STATUS, value: status }]);
   const show = () => upsertMemo({ [PROGRESS_MEMO]: { ...progress, stepsDone: [...progress.stepsDone] } });
@@ -45,6 +51,9 @@ export function linkageSteps(): Steps {
       return result;
     },
     compensate,
+    get compensated() {
+      return compensated;
+    },
     finish,
     async end(status, reason) {
       await compensate();
@@ -57,9 +66,9 @@ export function linkageSteps(): Steps {
 const announcements = proxyActivities<ReturnType<typeof announcementActivities>>({ startToCloseTimeout: "10s" });
 
 /** Tells whoever started the linkage that it ended (its webhook); linkages started before this existed do not. */
-async function announce(status: Schemas["LinkageStatus"], reason?: string): Promise<void> {
+async function announce(status: Schemas["LinkageStatus"], compensated: boolean, reason?: string): Promise<void> {
   if (!patched("announce-end")) return;
-  await CancellationScope.nonCancellable(() => announcements.announceEnd({ workflowId: workflowInfo().workflowId, status, ...(reason ? { reason } : {}) }));
+  await CancellationScope.nonCancellable(() => announcements.announceEnd({ workflowId: workflowInfo().workflowId, status, compensated, ...(reason ? { reason } : {}) }));
 }
 
 /**
@@ -73,11 +82,11 @@ export async function cancellable<T extends LinkageOutcome>(steps: Steps, body: 
     outcome = await body();
   } catch (err) {
     if (!isCancellation(err)) {
-      await announce("FAILED", err instanceof Error ? err.message : String(err));
+      await announce("FAILED", steps.compensated, err instanceof Error ? err.message : String(err));
       throw err;
     }
     outcome = await CancellationScope.nonCancellable(() => steps.end("CANCELLED", reason()));
   }
-  await announce(outcome.status, outcome.reason);
+  await announce(outcome.status, steps.compensated, outcome.reason);
   return outcome;
 }

@@ -18,10 +18,16 @@ export function workerService(node: HubNode): ServiceSchema {
     async started() {
       const log = broker.getLogger("temporal");
       const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" };
-      // The SDK runtime is one per process; its logs join the node's JSON log, and the node
-      // (not the SDK) decides when to stop on a signal.
+      // The SDK runtime is one per process; its logs join the node's JSON log, the node (not
+      // the SDK) decides when to stop on a signal, and its metrics follow Prometheus naming.
       if (!runtimeInstalled)
-        Runtime.install({ shutdownSignals: [], logger: new DefaultLogger("WARN", (e) => log[levels[e.level]]({ ...e.meta }, e.message)) });
+        Runtime.install({
+          shutdownSignals: [],
+          logger: new DefaultLogger("WARN", (e) => log[levels[e.level]]({ ...e.meta }, e.message)),
+          ...(config.workerMetricsPort === undefined
+            ? {}
+            : { telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.host}:${config.workerMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }),
+        });
       runtimeInstalled = true;
       connection = await NativeConnection.connect({ address: config.temporalAddress });
       worker = await Worker.create({

@@ -2,7 +2,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { ACTION_TIMEOUT_MS, AgencyClient } from "../../platform/agency-client";
+import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
 import type { HubNode } from "../../platform/node";
 import { eidSignatureChecker } from "./eid-verifier";
 import {
@@ -25,7 +25,6 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
   const { civilRegistryUrl, civilRegistryTimeoutMs, civilRegistryToken } = node.config;
   const client = new AgencyClient("civil-registry", civilRegistryUrl, civilRegistryTimeoutMs, { token: civilRegistryToken });
   const checkSignature = eidSignatureChecker(client.agency, civilRegistryUrl, civilRegistryTimeoutMs, civilRegistryToken);
-  const requestId = (ctx: Context) => ctx.requestID ?? undefined;
 
   /**
    * Publishes a fact the registry has confirmed, through the outbox. The event id is derived
@@ -38,7 +37,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
     node.outbox.kick();
   }
 
-  return {
+  return agencyService(client, node.config.agencyProbeMs, {
     name: "civil-registry",
     actions: {
       "identity.verify": {
@@ -47,7 +46,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         params: contractSchema("IdentityVerificationRequest"),
         result: contractSchema("IdentityVerificationResult"),
         async handler(ctx: Context<Schemas["IdentityVerificationRequest"]>): Promise<Schemas["IdentityVerificationResult"]> {
-          const answer = await client.call({ method: "POST", path: "/registry/v2/person-checks", body: toPersonCheck(ctx.params), requestId: requestId(ctx), retry: true });
+          const answer = await client.call({ method: "POST", path: "/registry/v2/person-checks", body: toPersonCheck(ctx.params), ctx, retry: true });
           return fromPersonCheck(client, answer);
         },
       },
@@ -58,7 +57,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         result: contractSchema("Eid"),
         async handler(ctx: Context<Schemas["EidIssueParams"]>): Promise<Schemas["Eid"]> {
           const { idNumber, idempotencyKey } = ctx.params;
-          const answer = await client.call({ method: "POST", path: "/registry/v2/eids", body: { citizenNo: idNumber }, idempotencyKey, retry: true, requestId: requestId(ctx) });
+          const answer = await client.call({ method: "POST", path: "/registry/v2/eids", body: { citizenNo: idNumber }, idempotencyKey, retry: true, ctx });
           const eid = fromEidIssue(client, answer, idNumber);
           const data = { eidNo: eid.eidNo, idNumber, issuedAt: eid.issuedAt, expiresAt: eid.expiresAt };
           await publish(ctx, "civil-registry.eid.issued", data, eid.eidNo, `eid-issued:${eid.eidNo}`);
@@ -73,7 +72,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         async handler(ctx: Context<Schemas["EidVerificationRequest"]>): Promise<Schemas["EidVerificationResult"]> {
           const signed = await checkSignature(ctx.params.credential);
           if (!signed.ok) return { valid: false, reason: signed.reason };
-          const answer = await client.call({ method: "GET", path: `/registry/v2/eids/${encodeURIComponent(signed.eidNo)}/status`, requestId: requestId(ctx), retry: true });
+          const answer = await client.call({ method: "GET", path: `/registry/v2/eids/${encodeURIComponent(signed.eidNo)}/status`, ctx, retry: true });
           const status = fromEidStatus(client, answer, signed.eidNo);
           if (!status) return { valid: false, reason: "UNKNOWN_EID" };
           if (status.status === "REVOKED") return { valid: false, reason: "REVOKED" };
@@ -94,7 +93,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
             body: reason === undefined ? {} : { reason },
             idempotencyKey,
             retry: true,
-            requestId: requestId(ctx),
+            ctx,
           });
           const { idNumber, ...revocation } = fromRevocation(client, answer, eidNo);
           await publish(ctx, "civil-registry.eid.revoked", { eidNo, idNumber, revokedAt: revocation.revokedAt }, eidNo, `eid-revoked:${eidNo}`);
@@ -108,7 +107,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         result: contractSchema("MaritalStatus"),
         async handler(ctx: Context<Schemas["MaritalStatusParams"]>): Promise<Schemas["MaritalStatus"]> {
           const { idNumber } = ctx.params;
-          const answer = await client.call({ method: "GET", path: `/registry/v2/persons/${idNumber}/marital-status`, requestId: requestId(ctx), retry: true });
+          const answer = await client.call({ method: "GET", path: `/registry/v2/persons/${idNumber}/marital-status`, ctx, retry: true });
           return fromMaritalStatus(client, answer, idNumber);
         },
       },
@@ -124,7 +123,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
             body: toMarriage(ctx.params),
             idempotencyKey: ctx.params.idempotencyKey,
             retry: true,
-            requestId: requestId(ctx),
+            ctx,
           });
           const marriage = fromMarriage(client, answer, ctx.params);
           await publish(ctx, "civil-registry.marriage.registered", marriage, marriage.registrationNo, `marriage-registered:${marriage.registrationNo}`);
@@ -144,7 +143,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
             body: { citizenNos: idNumbers, address },
             idempotencyKey,
             retry: true,
-            requestId: requestId(ctx),
+            ctx,
           });
           const change = fromAddressChange(client, answer, ctx.params);
           await publish(ctx, "civil-registry.household.address-changed", change, change.changeNo, `address-changed:${change.changeNo}`);
@@ -152,5 +151,5 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
         },
       },
     },
-  };
+  });
 }

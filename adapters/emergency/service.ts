@@ -6,7 +6,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { ACTION_TIMEOUT_MS, AgencyClient } from "../../platform/agency-client";
+import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
 import { HubError } from "../../platform/errors";
 import type { HubNode } from "../../platform/node";
 import { buildCap, capViolations, CapError, parseCap, type CapAlert } from "./cap";
@@ -46,7 +46,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
       contentType: "application/cap+xml",
       idempotencyKey: `${alert.sender},${alert.identifier}`,
       retry: true,
-      requestId: ctx.requestID ?? undefined,
+      ctx,
     });
     const receipt = fromReceipt(client, answer, alert);
     const { incidentId, recorded } = await recordAlert(node.db, alert, receipt.incidentNo, metaOf(ctx));
@@ -54,7 +54,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
     return publicView(await incident(incidentId));
   }
 
-  return {
+  return agencyService(client, node.config.agencyProbeMs, {
     name: "emergency",
     actions: {
       "incident.report": {
@@ -98,7 +98,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
             body: { units },
             idempotencyKey,
             retry: true,
-            requestId: ctx.requestID ?? undefined,
+            ctx,
           });
           return fromDispatch(client, answer, incidentId, found.agencyIncidentNo);
         },
@@ -115,5 +115,5 @@ export function emergencyService(node: HubNode): ServiceSchema {
         },
       },
     },
-  };
+  });
 }

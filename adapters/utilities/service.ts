@@ -2,7 +2,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import { ACTION_TIMEOUT_MS, AgencyClient } from "../../platform/agency-client";
+import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
 import type { HubNode } from "../../platform/node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
@@ -33,7 +33,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
       body: { ...toTarget(p), svc_code: toSvcCode(p.service), reason_txt: p.reason, ...(p.incidentId ? { incident_ref: p.incidentId } : {}) },
       idempotencyKey: p.idempotencyKey,
       retry: true,
-      requestId: ctx.requestID ?? undefined,
+      ctx,
     });
     const order = fromOrder(client, answer, type);
     if (order.svc_code !== toSvcCode(p.service) || order.acct_results.some((r) => r.svc_code !== order.svc_code)) throw client.badAnswer("an order for another service");
@@ -49,7 +49,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
     return result;
   }
 
-  return {
+  return agencyService(client, node.config.agencyProbeMs, {
     name: "utilities",
     actions: {
       "account.lookup": {
@@ -60,7 +60,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
         async handler(ctx: Context<Schemas["UtilityAccountLookupParams"]>): Promise<Schemas["UtilityAccountList"]> {
           const { postcode, street } = ctx.params;
           const query = new URLSearchParams({ post_code: postcode, street });
-          const answer = await client.call({ method: "GET", path: `/utility/v1/accounts?${query}`, retry: true, requestId: ctx.requestID ?? undefined });
+          const answer = await client.call({ method: "GET", path: `/utility/v1/accounts?${query}`, retry: true, ctx });
           return fromAccountList(client, answer, { postcode, street });
         },
       },
@@ -89,7 +89,7 @@ export function utilitiesService(node: HubNode): ServiceSchema {
             body: { ...toTarget(p), new_holder: { id_no: p.newHolder.idNumber, holder_nm: p.newHolder.name } },
             idempotencyKey: p.idempotencyKey,
             retry: true,
-            requestId: ctx.requestID ?? undefined,
+            ctx,
           });
           const order = fromOrder(client, answer, "TRANSFER");
           if (order.new_holder?.id_no !== p.newHolder.idNumber) throw client.badAnswer("a transfer to another holder");
@@ -101,5 +101,5 @@ export function utilitiesService(node: HubNode): ServiceSchema {
         },
       },
     },
-  };
+  });
 }

@@ -96,6 +96,8 @@ async function main(): Promise<number> {
     NATS_URL: "nats://127.0.0.1:24222",
     TEMPORAL_ADDRESS: "127.0.0.1:27233",
     TEMPORAL_UI_PORT: "28233",
+    TEMPORAL_METRICS_PORT: "29233",
+    HUB_WORKER_METRICS_PORT: "off",
     ...Object.fromEntries(SANDBOXES.map((s, i) => [urlEnv(s), `http://127.0.0.1:${24101 + i}`])),
     HUB_DATA_DIR: dataDir,
     HUB_PORT: "23000",
@@ -113,7 +115,7 @@ async function main(): Promise<number> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     env.DATABASE_URL = await testDatabaseUrl(say, true, "linkage_hub_bench");
     started.push(await startNats(env.NATS_URL!, dataDir, say));
-    started.push(await startTemporal(env.TEMPORAL_ADDRESS!, Number(env.TEMPORAL_UI_PORT), dataDir, say));
+    started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
     started.push(await startHubNode("hub", { ...process.env, ...env }, `${api}/readyz`, path.join(dataDir, "logs")));
     say(`hub ready at ${api}`);

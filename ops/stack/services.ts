@@ -56,7 +56,7 @@ export async function temporalHealthy(address: string): Promise<boolean> {
   }
 }
 
-export async function startTemporal(address: string, uiPort: number, dataDir: string, say: Say): Promise<Managed> {
+export async function startTemporal(address: string, ports: { ui: number; metrics: number }, dataDir: string, say: Say): Promise<Managed> {
   const running = await useRunning("temporal", address, say);
   if (running) return running;
   const { host, port } = hostPort(address);
@@ -64,7 +64,7 @@ export async function startTemporal(address: string, uiPort: number, dataDir: st
   fs.mkdirSync(dataDir, { recursive: true });
   const dbFile = path.join(dataDir, "temporal.sqlite");
   // WAL and eager activities: about ten times the throughput of the defaults (see README).
-  const args = ["server", "start-dev", "--ip", host, "--port", String(port), "--ui-port", String(uiPort), "--db-filename", dbFile];
+  const args = ["server", "start-dev", "--ip", host, "--port", String(port), "--ui-port", String(ports.ui), "--metrics-port", String(ports.metrics), "--db-filename", dbFile];
   args.push("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal");
   args.push("--dynamic-config-value", "system.enableActivityEagerExecution=true", "--log-level", "warn");
   for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);

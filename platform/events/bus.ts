@@ -7,6 +7,7 @@ import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamMa
 import { HubError } from "../errors";
 import { assertValidEvent, subjectOf, type CloudEvent } from "./envelope";
 import { ensureStreams } from "./streams";
+import { published } from "./metrics";
 
 const PUBLISH_ATTEMPTS = 4;
 const PUBLISH_TIMEOUT_MS = 2000;
@@ -37,7 +38,9 @@ export async function connectBus(natsUrl: string, name: string): Promise<EventBu
       let lastError: unknown;
       for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
         try {
-          return await js.publish(subject, payload, { msgID: event.id, timeout: PUBLISH_TIMEOUT_MS, headers: h });
+          const ack = await js.publish(subject, payload, { msgID: event.id, timeout: PUBLISH_TIMEOUT_MS, headers: h });
+          if (!ack.duplicate) published.inc({ type: event.type });
+          return ack;
         } catch (err) {
           lastError = err;
           await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));

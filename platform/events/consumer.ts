@@ -14,6 +14,8 @@ import type { Db, Queryable } from "../db";
 import type { EventBus } from "./bus";
 import { eventViolations, subjectOf, type CloudEvent } from "./envelope";
 import { EVENTS_STREAM } from "./streams";
+import { consumed, deadLettered, redelivered, watchConsumer } from "./metrics";
+import { eventContractFailed } from "../validator";
 
 export interface ConsumerSpec {
   /** Durable name of the group; every process of the group shares it. */
@@ -75,6 +77,7 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
   const backoff = spec.backoffMs ?? DEFAULT_BACKOFF_MS;
   await ensureConsumer(bus, spec);
   const consumer = await bus.js.consumers.get(EVENTS_STREAM, spec.group);
+  const unwatch = watchConsumer(bus.jsm, EVENTS_STREAM, spec.group);
 
   async function deadLetter(msg: JsMsg, reason: string, type = "unknown"): Promise<void> {
     const h = natsHeaders();
@@ -86,10 +89,12 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
     // The id makes a dead-letter publish repeated after a crash a duplicate.
     await bus.js.publish(`dead.${spec.group}.${type}`, msg.data, { headers: h, msgID: `${spec.group}:${msg.info.streamSequence}` });
     msg.term(reason.slice(0, 200));
+    deadLettered.inc({ consumer: spec.group });
     hooks.onDeadLetter?.({ group: spec.group, subject: msg.subject, reason });
   }
 
   async function handleOne(msg: JsMsg): Promise<void> {
+    if (msg.info.redelivered) redelivered.inc({ consumer: spec.group });
     let event: CloudEvent;
     try {
       event = JSON.parse(new TextDecoder().decode(msg.data));
@@ -97,13 +102,16 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
       return deadLetter(msg, "the message is not JSON");
     }
     const problems = eventViolations(event);
+    if (problems.length) eventContractFailed(event?.type, "consume");
     if (problems.length) return deadLetter(msg, `the event breaks its contract: ${problems.map((p) => `${p.pointer} ${p.detail}`).join("; ")}`, event?.type);
     try {
-      await db.transaction(async (tx) => {
-        const fresh = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [spec.group, event.id]);
-        if (fresh.length) await spec.handle(event, tx);
+      const fresh = await db.transaction(async (tx) => {
+        const first = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [spec.group, event.id]);
+        if (first.length) await spec.handle(event, tx);
+        return first.length > 0;
       });
       msg.ack();
+      consumed.inc({ consumer: spec.group, outcome: fresh ? "handled" : "duplicate" });
     } catch (err) {
       const attempt = msg.info.deliveryCount;
       await spec.onFailure?.(event, err, attempt).catch((e) => hooks.onError?.(e));
@@ -131,6 +139,7 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
   return {
     async stop() {
       stopping = true;
+      unwatch();
       await messages?.close();
       await loop;
     },

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { ajv, contractSchema, EVENT_TYPES, violations, type ContractViolation } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
+import { eventContractFailed } from "../validator";
 import { HubError } from "../errors";
 
 export type CloudEvent = components["schemas"]["CloudEvent"];
@@ -53,6 +54,7 @@ export function eventViolations(event: unknown): ContractViolation[] {
 
 export function assertValidEvent(event: unknown): asserts event is CloudEvent {
   const errors = eventViolations(event);
+  if (errors.length) eventContractFailed((event as CloudEvent)?.type, "publish");
   if (errors.length) throw new HubError("HUB_ERR_EVENT_INVALID", `Event ${(event as CloudEvent)?.type} does not match its contract`, { errors });
 }
 

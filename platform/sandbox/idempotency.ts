@@ -32,7 +32,8 @@ export function idempotency(schema: string, dialect: Dialect): Idempotent {
         if (prior && (prior.operation !== operation || prior.request_hash !== requestHash))
           throw dialect.error(422, dialect.codes.idempotencyKeyReused, "this Idempotency-Key was used with a different request");
         if (!prior || prior.status === null) throw dialect.error(409, dialect.codes.idempotencyKeyInUse, "a request with this Idempotency-Key is in progress");
-        return { status: prior.status, body: prior.body };
+        // Named the way Stripe's API does, so the caller can count replays it caused.
+        return { status: prior.status, body: prior.body, headers: { "Idempotent-Replayed": "true" } };
       }
       const answer = await work(tx);
       const [stored] = await tx.query<{ body: unknown }>(`UPDATE ${schema}.idempotency SET status = $2, body = $3 WHERE key = $1 RETURNING body`, [

@@ -90,7 +90,7 @@ export async function serve(listen: ListenOptions, opts: {
       return { status: 200, body: faults };
     },
     "GET /healthz": async () => {
-      const ok = await db.query("SELECT 1").then(() => true, () => false);
+      const ok = !faults.outage && (await db.query("SELECT 1").then(() => true, () => false));
       return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable" } };
     },
     ...opts.endpoints,
@@ -131,12 +131,12 @@ export async function serve(listen: ListenOptions, opts: {
     if (hit(f.malformedRate)) return send(res, route.successStatus, route.malformed[Math.floor(Math.random() * route.malformed.length)]);
     const lose = hit(f.lostResponseRate);
     const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => decodePathPart(p, dialect));
-    const answer = await route.handle(request(req, url, params, route.accepts)).catch((err: unknown) => {
+    const answer = await route.handle(request(req, url, params, route.accepts)).catch((err: unknown): Answer => {
       if (err instanceof SandboxError) return { status: err.status, body: err.body() };
       throw err;
     });
     if (lose) return void res.destroy();
-    send(res, answer.status, answer.body);
+    send(res, answer.status, answer.body, answer.headers);
   }
 
   async function endpoint(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {

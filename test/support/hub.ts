@@ -45,7 +45,8 @@ export async function startNode(services: string, env: NodeJS.ProcessEnv): Promi
   const name = `${services.replace(/,/g, "+")}-${port}`;
   const gateway = services === "all" || services.split(",").includes("api");
   const nodeEnv = gateway ? { HUB_PORT: String(port) } : { HUB_METRICS_PORT: String(port) };
-  const service = await startHubNode(name, { ...env, ...nodeEnv, HUB_SERVICES: services, HUB_NODE_ID: name }, `${url}/readyz`, logDir);
+  // The worker's SDK metrics port is one per machine: off unless a test asks for it.
+  const service = await startHubNode(name, { HUB_WORKER_METRICS_PORT: "off", ...env, ...nodeEnv, HUB_SERVICES: services, HUB_NODE_ID: name }, `${url}/readyz`, logDir);
   if (gateway) signRequestsTo(url);
   return { url, service, stop: () => service.stop() };
 }

@@ -9,7 +9,7 @@ import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../../platform/node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
-import { linkageDuration, linkagesEnded } from "../../platform/linkage-metrics";
+import { linkageDuration, linkagesEnded, outcomeOf } from "../../platform/linkage-metrics";
 
 type Schemas = components["schemas"];
 
@@ -35,7 +35,7 @@ export function announcementActivities(node: HubNode) {
     },
 
     /** The linkage of this workflow ended: told to whoever started it. */
-    async announceEnd(end: { workflowId: string; status: Schemas["LinkageStatus"]; reason?: string }): Promise<void> {
+    async announceEnd(end: { workflowId: string; status: Schemas["LinkageStatus"]; compensated?: boolean; reason?: string }): Promise<void> {
       const [row] = await node.db.query<{ id: string; type: Schemas["LinkageType"]; business_key: string; partner_id: string | null; created_at: Date | string }>(
         "SELECT id, type, business_key, partner_id, created_at FROM hub.linkage WHERE workflow_id = $1",
         [end.workflowId],
@@ -45,7 +45,7 @@ export function announcementActivities(node: HubNode) {
       const event = createEvent("linkages.linkage.ended", data, { source: "linkages", subject: row.id, id: `linkage-ended:${row.id}`, linkageId: row.id, partnerId: row.partner_id });
       await node.db.transaction((tx) => enqueue(tx, event));
       node.outbox.kick();
-      linkagesEnded.inc({ linkage_type: row.type, outcome: end.status });
+      linkagesEnded.inc({ linkage_type: row.type, outcome: outcomeOf(end.status, end.compensated) });
       linkageDuration.observe({ linkage_type: row.type }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
     },
   };
