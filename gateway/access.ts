@@ -21,6 +21,7 @@ const unauthenticated = new client.Counter({
   help: "Calls refused before a partner was known (no token, a bad one, a disabled partner): counted here, not written to the audit log, so nobody can flood it",
   labelNames: ["reason"] as const,
 });
+for (const reason of ["no_token", "invalid_token", "disabled_partner"]) unauthenticated.inc({ reason }, 0);
 
 /**
  * The hash binding an answer to its request (method, path and query, body): sent back as

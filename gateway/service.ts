@@ -23,7 +23,7 @@ import { tokenEndpoint } from "./oauth";
 import { ensureKeys, publishedKeys } from "../platform/partners/keys";
 import { sweepQuotaWindows } from "../platform/partners/quota";
 
-type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; operation?: Operation; caller?: Caller; requestHash?: string };
+type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; operation?: Operation; caller?: Caller; requestHash?: string; $ctx?: { meta: object } };
 type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -138,7 +138,10 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
           res.once("finish", () => {
             const labels = { partner: req.caller?.partner.id ?? "none", operation: req.operation?.operationId ?? "none" };
             restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
-            stop(labels);
+            const seconds = stop(labels);
+            // The access log line: the path is left out (it may hold an id number), the operation says enough.
+            const linkageId = (req.$ctx?.meta as { linkageId?: string } | undefined)?.linkageId;
+            node.broker.logger.info({ requestId: req.headers["x-request-id"], linkageId, ...labels, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request answered");
           });
           next();
         },

@@ -13,9 +13,11 @@ const HELP = `Usage: npm start [-- --help]
 
 Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everything it started.
   nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats
-  temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233)
+  temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233),
+                        metrics on TEMPORAL_METRICS_PORT (9233)
   civil-registry sandbox CIVIL_REGISTRY_URL (default http://127.0.0.1:4101)
-  hub node              all services; REST on HUB_PORT (default 3000)
+  hub node              all services; REST and /metrics on HUB_PORT (default 3000), the
+                        Temporal worker's metrics on HUB_WORKER_METRICS_PORT (9464)
 Services already listening at those addresses are used, not started. The database is
 DATABASE_URL when set, else embedded PGlite in $HUB_DATA_DIR/pglite (default .data/).
 Logs: $HUB_DATA_DIR/logs/. Every setting is listed in README.md.`;
@@ -58,7 +60,8 @@ async function main(): Promise<void> {
 Linkage Hub is running (database: ${config.databaseUrl ? "DATABASE_URL" : `embedded PGlite in ${path.join(config.dataDir, "pglite")}`})
   REST API      ${base}/v1
   API docs      ${base}/openapi.json
-  Metrics       ${base}/metrics
+  Metrics       ${base}/metrics${config.workerMetricsPort === undefined ? "" : `  http://${config.host}:${config.workerMetricsPort}/metrics (Temporal worker)`}  http://${config.temporalAddress.split(":")[0]}:${config.temporalMetricsPort}/metrics (Temporal server)
+  Prometheus    npm run ops:prometheus  (then http://127.0.0.1:9090)
   Health        ${base}/healthz  ${base}/readyz
   Temporal UI   http://${config.temporalAddress.split(":")[0]}:${config.temporalUiPort}
 ${SANDBOXES.map((s) => `  Sandbox       ${config[s.url]}  (${s.agency})`).join("\n")}

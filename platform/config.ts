@@ -94,6 +94,7 @@ export const SETTINGS = {
   auditKey: setting("HUB_AUDIT_KEY", undefined, "The audit keys as JSON (`subjectKey`, `signingKey` PEM); unset: the file `HUB_AUDIT_KEY_FILE`", text),
   auditKeyFile: setting("HUB_AUDIT_KEY_FILE", undefined, "File of the audit keys (created on first use); unset: `audit-key.json` in `HUB_DATA_DIR`. Keep it out of the database's backups", text),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
+  auditVerifyMs: setting("HUB_AUDIT_VERIFY_MS", "60000", "How often the gateway node verifies the audit chain's newly signed records (`hub_audit_chain_intact`)", millis),
   agencyProbeMs: setting("HUB_AGENCY_PROBE_MS", "5000", "How often each adapter probes its agency's `/healthz` (`hub_agency_up`)", millis),
   workerMetricsPort: setting("HUB_WORKER_METRICS_PORT", "9464", "Port where a worker node's Temporal SDK serves its Prometheus metrics (`off`: none)", portOrOff),
   suspensionDeadlineMs: setting("LINKAGE_SUSPENSION_DEADLINE_MS", "120000", "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying", millis),

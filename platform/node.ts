@@ -13,6 +13,7 @@ import { brokerOptions } from "../moleculer.config";
 import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "./config";
 import { openDb, migrate, type Db } from "./db";
 import { readiness, reportReadiness, type Health } from "./health";
+import { callLog } from "./call-log";
 import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
 import { closeTemporal } from "./temporal";
 import { connectBus, type EventBus } from "./events/bus";
@@ -67,7 +68,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   let phase: "starting" | "running" | "stopping" = "starting";
   // Checkpoint failures are logged (and retried at the next one); record failures fail their request.
   const audit = openAuditLog(db, config, (err) => broker.logger.warn({ err: String(err) }, "audit checkpoint: will retry"));
-  const broker: ServiceBroker = new ServiceBroker({ ...brokerOptions(config), middlewares: [audit.middleware()] });
+  const broker: ServiceBroker = new ServiceBroker({ ...brokerOptions(config), middlewares: [callLog(), audit.middleware()] });
   const bus = await connectBus(config.natsUrl, broker.nodeID);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, audit, readiness: () => readiness({ broker, config, db, phase: () => phase }) };

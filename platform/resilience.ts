@@ -22,7 +22,16 @@ export interface ResiliencePolicy {
 
 export const DEFAULT_POLICY: ResiliencePolicy = { failureThreshold: 10, openMs: 5000, concurrency: 32, queue: 256, retries: 3, retryBaseMs: 100 };
 
-const breakerState = new client.Gauge({ name: "hub_agency_circuit_state", help: "Circuit breaker per agency: 0 closed, 1 half-open, 2 open", labelNames: ["agency"] });
+const guards = new Set<AgencyGuard>();
+const breakerState = new client.Gauge({
+  name: "hub_agency_circuit_state",
+  help: "Circuit breaker per agency: 0 closed, 1 half-open, 2 open",
+  labelNames: ["agency"],
+  // Read when scraped: an open breaker turns half-open with time, not only on a call.
+  collect() {
+    for (const guard of guards) void guard.circuit;
+  },
+});
 const retriesTotal = new client.Counter({ name: "hub_agency_retries_total", help: "Calls to an agency repeated after a failure", labelNames: ["agency"] });
 const rejectedTotal = new client.Counter({ name: "hub_agency_rejected_total", help: "Calls refused without reaching the agency", labelNames: ["agency", "reason"] });
 
@@ -45,6 +54,7 @@ export class AgencyGuard {
     private readonly policy: ResiliencePolicy = DEFAULT_POLICY,
   ) {
     breakerState.set({ agency }, 0);
+    guards.add(this);
     for (const reason of ["circuit_open", "bulkhead_full"]) rejectedTotal.inc({ agency, reason }, 0);
     retriesTotal.inc({ agency }, 0);
   }

@@ -138,6 +138,8 @@ export function linkagesService(node: HubNode): ServiceSchema {
 
   async function start(type: LinkageType, workflow: keyof typeof workflows, businessKey: string, params: object, ctx: Context): Promise<Linkage> {
     const row = await db.transaction((tx) => record(tx, type, businessKey, callerOf(ctx)));
+    // Returned to the caller with the answer (Moleculer merges meta back): its log line names the linkage.
+    (ctx.meta as { linkageId?: string }).linkageId = row.id;
     node.outbox.kick();
     await launch(row, workflow, params, ctx.requestID);
     return status(row);
@@ -189,6 +191,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
     const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
     const { partnerId } = callerOf(ctx);
     if (!row || (partnerId && row.partner_id !== partnerId)) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
+    (ctx.meta as { linkageId?: string }).linkageId = row.id;
     return row;
   }
 

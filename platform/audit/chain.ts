@@ -151,26 +151,39 @@ export async function checkpointOf(db: Queryable, seq: number): Promise<SignedCh
   return row && { checkpoint: row.checkpoint, signature: row.signature };
 }
 
+/** Where a verification stands after a checkpoint: a later one resumes from there. */
+export interface ChainPosition {
+  seq: number;
+  hash: string;
+  checkpointHash: string;
+}
+
 export interface Verdict {
   ok: boolean;
   records: number;
   /** The chain is proven intact up to this record (the last valid checkpoint's). */
   provenUpTo: number;
+  /** The position at `provenUpTo`, to resume from. */
+  proven?: ChainPosition;
   /** Records after the last checkpoint: chained, not yet signed. */
   unsigned: number;
   broken?: { seq: number; problem: string };
 }
 
-/** Checks the whole log: every record against its neighbours, every checkpoint against its signature and the records. */
-export async function verifyChain(next: (afterSeq: number) => Promise<LogPage>, publicKey: KeyObject): Promise<Verdict> {
+/**
+ * Checks the log, from the start or from a position an earlier verification proved: every
+ * record against its neighbours, every checkpoint against its signature and the records.
+ */
+export async function verifyChain(next: (afterSeq: number) => Promise<LogPage>, publicKey: KeyObject, from?: ChainPosition): Promise<Verdict> {
   const bySeq = new Map<number, SignedCheckpoint>();
   let lastSigned = 0;
-  let prevCheckpointHash = GENESIS;
-  let prevHash = GENESIS;
-  let expected = 1;
-  let provenUpTo = 0;
+  let prevCheckpointHash = from?.checkpointHash ?? GENESIS;
+  let prevHash = from?.hash ?? GENESIS;
+  let provenUpTo = from?.seq ?? 0;
+  let proven = from;
+  let expected = provenUpTo + 1;
   let batch: string[] = [];
-  const fail = (seq: number, problem: string): Verdict => ({ ok: false, records: expected - 1, provenUpTo, unsigned: 0, broken: { seq, problem } });
+  const fail = (seq: number, problem: string): Verdict => ({ ok: false, records: expected - 1, provenUpTo, proven, unsigned: 0, broken: { seq, problem } });
 
   for (;;) {
     const page = await next(expected - 1);
@@ -193,13 +206,14 @@ export async function verifyChain(next: (afterSeq: number) => Promise<LogPage>, 
         if (c.headHash !== r.hash || c.merkleRoot !== merkleRoot(batch)) return fail(r.seq, `records ${c.firstSeq} to ${r.seq} differ from what checkpoint ${r.seq} signed: the chain was rewritten`);
         prevCheckpointHash = checkpointHash(c);
         provenUpTo = r.seq;
+        proven = { seq: r.seq, hash: r.hash, checkpointHash: prevCheckpointHash };
         batch = [];
       }
       expected++;
     }
   }
   if (lastSigned > provenUpTo) return fail(provenUpTo + 1, `the log ends at record ${expected - 1}, but a checkpoint signed records up to ${lastSigned}: its tail was cut`);
-  return { ok: true, records: expected - 1, provenUpTo, unsigned: expected - 1 - provenUpTo };
+  return { ok: true, records: expected - 1, provenUpTo, proven, unsigned: expected - 1 - provenUpTo };
 }
 
 export interface Bundle {

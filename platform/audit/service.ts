@@ -3,14 +3,54 @@
  * export) over NATS and for auditors over REST (the citizen access report). It runs with the
  * gateway, so the CLI works on the embedded PGlite of `npm start` too.
  */
+import type { KeyObject } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
+import client from "prom-client";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../node";
+import type { Db } from "../db";
 import { publicKeyPem } from "./keys";
-import { AUDIT_PAGE, checkpointOf, inclusionProof, readPage, readRecords, subjectHash, type SignedCheckpoint, type StoredRecord } from "./chain";
+import { AUDIT_PAGE, checkpointOf, inclusionProof, readPage, readRecords, subjectHash, verifyChain, type ChainPosition, type SignedCheckpoint, type Verdict, type StoredRecord } from "./chain";
 
 type Schemas = components["schemas"];
+
+/** Registered by the node that verifies, once it has: a gauge without labels would read 0 ("broken") before. */
+let gauges: { intact: client.Gauge; verified: client.Gauge } | undefined;
+function reportVerdict(verdict: Verdict): void {
+  gauges ??= {
+    intact: new client.Gauge({ name: "hub_audit_chain_intact", help: "The last verification of the audit chain against its signed checkpoints found it intact (1) or broken (0)" }),
+    verified: new client.Gauge({ name: "hub_audit_chain_verified_records", help: "Records of the audit chain proven intact by signed checkpoints, at the last verification" }),
+  };
+  gauges.intact.set(verdict.ok ? 1 : 0);
+  gauges.verified.set(verdict.provenUpTo);
+}
+
+/**
+ * Verifies the chain now and every `everyMs`, each time from where the last intact run
+ * ended, so the cost follows the records added. A broken chain stays reported broken: the
+ * next run starts again from the last position proven intact.
+ */
+function verifyContinuously(db: Db, publicKey: KeyObject, everyMs: number, onError: (err: unknown) => void): () => void {
+  let from: ChainPosition | undefined;
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const verdict = await verifyChain((afterSeq) => readPage(db, afterSeq, AUDIT_PAGE), publicKey, from);
+      reportVerdict(verdict);
+      if (verdict.ok) from = verdict.proven;
+    } catch (err) {
+      onError(err);
+    } finally {
+      running = false;
+    }
+  };
+  void run();
+  const timer = setInterval(run, everyMs).unref();
+  return () => clearInterval(timer);
+}
 
 export function auditService(node: HubNode): ServiceSchema {
   const { db, audit } = node;
@@ -44,8 +84,15 @@ export function auditService(node: HubNode): ServiceSchema {
     };
   }
 
+  let stopVerifying = () => {};
   return {
     name: "audit",
+    started() {
+      stopVerifying = verifyContinuously(db, audit.keys.publicKey, node.config.auditVerifyMs, (err) => this.logger.warn({ err: String(err) }, "audit verification: will retry"));
+    },
+    stopped() {
+      stopVerifying();
+    },
     actions: {
       read: {
         params: contractSchema("AuditQuery"),

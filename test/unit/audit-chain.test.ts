@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { GENESIS, checkpointHash, inclusionProof, merkleRoot, recordHash, rootFromProof, signCheckpoint, verifyChain, type AuditEntry, type Checkpoint, type SignedCheckpoint, type StoredRecord } from "../../platform/audit/chain";
+import { GENESIS, checkpointHash, inclusionProof, merkleRoot, recordHash, rootFromProof, signCheckpoint, verifyChain, type AuditEntry, type ChainPosition, type Checkpoint, type SignedCheckpoint, type StoredRecord } from "../../platform/audit/chain";
 import { keyIdOf, type AuditKeys } from "../../platform/audit/keys";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -37,12 +37,12 @@ function chain(n: number, at: number[]): { records: StoredRecord[]; checkpoints:
 }
 
 /** Verifies, reading pages of 3 records as `readPage` serves them. */
-const run = (records: StoredRecord[], checkpoints: SignedCheckpoint[]) =>
+const run = (records: StoredRecord[], checkpoints: SignedCheckpoint[], from?: ChainPosition) =>
   verifyChain(async (after) => {
     const page = records.filter((r) => r.seq > after).slice(0, 3);
     const end = page.length === 3 ? page[2]!.seq : Infinity;
     return { records: page, checkpoints: checkpoints.filter((c) => c.checkpoint.seq > after && c.checkpoint.seq <= end) };
-  }, publicKey);
+  }, publicKey, from);
 
 test("inclusion proofs lead to the Merkle root for every leaf of every size up to 33 (RFC 6962)", () => {
   for (let size = 1; size <= 33; size++) {
@@ -58,7 +58,20 @@ test("inclusion proofs lead to the Merkle root for every leaf of every size up t
 
 test("an intact chain verifies up to its last checkpoint; newer records are chained, not yet signed", async () => {
   const { records, checkpoints } = chain(10, [4, 8]);
-  assert.deepEqual(await run(records, checkpoints), { ok: true, records: 10, provenUpTo: 8, unsigned: 2 });
+  const verdict = await run(records, checkpoints);
+  assert.deepEqual(verdict, { ok: true, records: 10, provenUpTo: 8, proven: { seq: 8, hash: records[7]!.hash, checkpointHash: checkpointHash(checkpoints[1]!.checkpoint) }, unsigned: 2 });
+});
+
+test("a verification resumes where an earlier one proved the chain, and still catches what follows", async () => {
+  const { records, checkpoints } = chain(12, [4, 8, 12]);
+  const first = await run(records.slice(0, 9), checkpoints.slice(0, 2));
+  const resumed = await run(records, checkpoints, first.proven);
+  assert.deepEqual([resumed.ok, resumed.provenUpTo, resumed.records], [true, 12, 12]);
+
+  records[9]!.record = { ...records[9]!.record, outcome: "HUB_ERR_FORBIDDEN" };
+  assert.match((await run(records, checkpoints, first.proven)).broken!.problem, /record 10 was altered/);
+  // A resume position that is not the chain's own (forged, or from another log) fails at once.
+  assert.equal((await run(records, checkpoints, { ...first.proven!, hash: "0".repeat(64) })).broken!.seq, 9);
 });
 
 test("altered, deleted, reordered, truncated and recomputed logs are each caught, naming the record", async () => {

@@ -18,6 +18,8 @@ const escalations = new client.Counter({
   help: "Linkage steps that missed their deadline and were escalated, by linkage type and step",
   labelNames: ["linkage_type", "step"] as const,
 });
+// The steps that escalate today (workflows/incident-utilities.ts), at zero from start-up.
+escalations.inc({ linkage_type: "incident-utilities", step: "suspend-supply" }, 0);
 
 export function announcementActivities(node: HubNode) {
   return {
@@ -45,7 +47,9 @@ export function announcementActivities(node: HubNode) {
       const event = createEvent("linkages.linkage.ended", data, { source: "linkages", subject: row.id, id: `linkage-ended:${row.id}`, linkageId: row.id, partnerId: row.partner_id });
       await node.db.transaction((tx) => enqueue(tx, event));
       node.outbox.kick();
-      linkagesEnded.inc({ linkage_type: row.type, outcome: outcomeOf(end.status, end.compensated) });
+      const outcome = outcomeOf(end.status, end.compensated);
+      linkagesEnded.inc({ linkage_type: row.type, outcome });
+      node.broker.logger.info({ linkageId: row.id, linkageType: row.type, outcome }, "linkage ended");
       linkageDuration.observe({ linkage_type: row.type }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
     },
   };

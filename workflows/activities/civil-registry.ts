@@ -14,12 +14,16 @@ type Schemas = components["schemas"];
 /** Calls an action on behalf of the running linkage, whose id travels in the call's meta. */
 export async function callAction<T>(broker: ServiceBroker, action: string, params: object): Promise<T> {
   // A linkage's id is derived from its workflow id (the business key), see workflows/service.ts.
-  const workflowId = Context.current().info.workflowExecution?.workflowId;
-  const meta = workflowId ? { linkageId: nameBasedUuid(workflowId) } : {};
+  const { workflowExecution, activityType, attempt } = Context.current().info;
+  const linkageId = workflowExecution?.workflowId ? nameBasedUuid(workflowExecution.workflowId) : undefined;
+  const line = { linkageId, activity: activityType, attempt, action };
   try {
-    return await broker.call<T, object>(action, params, { meta });
+    const result = await broker.call<T, object>(action, params, { meta: linkageId ? { linkageId } : {} });
+    broker.logger.info({ ...line, outcome: "ok" }, "activity called");
+    return result;
   } catch (err) {
     const e = err as { code?: number; type?: string; message: string; data?: unknown };
+    broker.logger.info({ ...line, outcome: e.type ?? "error" }, "activity call failed");
     if (typeof e.code === "number" && e.code >= 400 && e.code < 500)
       throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
     throw err;
