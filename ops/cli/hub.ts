@@ -1,12 +1,20 @@
-/** The running hub over NATS, for CLI commands: a broker in the hub's namespace, or undefined when no node runs `service`. */
+/**
+ * The running hub over NATS, for CLI commands: a broker in the hub's namespace, or undefined
+ * when no node runs `service` or NATS does not answer within a few seconds (Moleculer would
+ * retry connecting for ever; the CLI exits with process.exit, so its retries die with it).
+ */
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
+
+const CONNECT_TIMEOUT_MS = 5000;
 
 export async function hubBroker(service: string): Promise<ServiceBroker | undefined> {
   const config = loadConfig();
   const broker = new ServiceBroker({ namespace: config.namespace, nodeID: `linkage-hub-cli-${process.pid}`, transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: 0 } }, logger: false });
   try {
-    await broker.start();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("NATS did not answer")), CONNECT_TIMEOUT_MS)));
+    await Promise.race([broker.start(), timeout]).finally(() => clearTimeout(timer));
     await broker.waitForServices([service], 3000);
     return broker;
   } catch {

@@ -201,6 +201,17 @@ describe("tampering", () => {
   });
 });
 
+test("with no hub to reach and no database, the CLI says so in seconds (NATS that never answers included)", () => {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", "verify"], {
+    cwd: ROOT,
+    env: { ...process.env, NATS_URL: "nats://127.0.0.1:1", DATABASE_URL: "" },
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /no running hub answers at nats:\/\/127\.0\.0\.1:1 .*Or set DATABASE_URL/);
+});
+
 describe("a gateway killed under load", () => {
   test("every request whose 2xx answer the client received has its audit record", async () => {
     const gateway = await startNode("api", env);

@@ -23,7 +23,7 @@ let startEnv: NodeJS.ProcessEnv;
 let partnerToken: string;
 
 before(async () => {
-  for (const name of ["hub", "nats", "temporal", "ui", "registry"]) ports[name] = await freePort();
+  for (const name of ["hub", "nats", "temporal", "ui", "temporalMetrics", "workerMetrics", "registry"]) ports[name] = await freePort();
   api = `http://127.0.0.1:${ports.hub}`;
   registry = `http://127.0.0.1:${ports.registry}`;
   const env: NodeJS.ProcessEnv = {
@@ -32,6 +32,8 @@ before(async () => {
     NATS_URL: `nats://127.0.0.1:${ports.nats}`,
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
     TEMPORAL_UI_PORT: String(ports.ui),
+    TEMPORAL_METRICS_PORT: String(ports.temporalMetrics),
+    HUB_WORKER_METRICS_PORT: String(ports.workerMetrics),
     CIVIL_REGISTRY_URL: registry,
     HUB_DATA_DIR: dataDir,
   };
@@ -53,6 +55,16 @@ test("npm start prints where everything is", () => {
   assert.match(output, new RegExp(`REST API\\s+${api}/v1`));
   assert.match(output, /embedded PGlite/);
   assert.match(output, new RegExp(`Temporal UI\\s+http://127.0.0.1:${ports.ui}`));
+});
+
+test("npm start serves the metrics ops/prometheus scrapes: the hub's, the Temporal worker's and the Temporal server's", async () => {
+  const hub = await (await fetch(`${api}/metrics`)).text();
+  assert.match(hub, /^hub_ready 1$/m);
+  assert.match(hub, /^hub_agency_up\{agency="civil-registry"\} 1$/m);
+  assert.match(hub, /^hub_audit_chain_intact 1$/m);
+  const worker = await (await fetch(`http://127.0.0.1:${ports.workerMetrics}/metrics`)).text();
+  assert.match(worker, /^temporal_\w+_total[{ ]/m, "the worker's SDK counters, named with _total");
+  assert.equal((await fetch(`http://127.0.0.1:${ports.temporalMetrics}/metrics`)).status, 200);
 });
 
 test("the partners CLI works against the running npm start (PGlite), and its test partner gets a token", async () => {
