@@ -34,22 +34,18 @@ async function readLag(this: client.Gauge<"stream" | "consumer">, field: "num_pe
   );
 }
 
-new client.Gauge({
-  name: "hub_event_consumer_lag_messages",
-  help: "Events stored in the stream and not yet delivered to the consumer group (JetStream num_pending)",
-  labelNames: ["stream", "consumer"] as const,
-  collect() {
-    return readLag.call(this, "num_pending");
-  },
-});
-new client.Gauge({
-  name: "hub_event_consumer_ack_pending",
-  help: "Events delivered to the consumer group and not yet acknowledged (JetStream num_ack_pending)",
-  labelNames: ["stream", "consumer"] as const,
-  collect() {
-    return readLag.call(this, "num_ack_pending");
-  },
-});
+for (const [name, help, field] of [
+  ["hub_event_consumer_lag_messages", "Events stored in the stream and not yet delivered to the consumer group (JetStream num_pending)", "num_pending"],
+  ["hub_event_consumer_ack_pending", "Events delivered to the consumer group and not yet acknowledged (JetStream num_ack_pending)", "num_ack_pending"],
+] as const)
+  new client.Gauge({
+    name,
+    help,
+    labelNames: ["stream", "consumer"] as const,
+    collect() {
+      return readLag.call(this, field);
+    },
+  });
 
 /** Reports a consumer group's counters from zero and its lag until the returned stop. */
 export function watchConsumer(jsm: JetStreamManager, stream: string, consumer: string): () => void {

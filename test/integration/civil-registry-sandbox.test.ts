@@ -218,7 +218,7 @@ for (const backend of backends) {
         assert.equal((await call("POST", "/_sandbox/citizens", body)).status, 400, JSON.stringify(body));
     });
 
-    test("faults: settings are validated and apply to /registry only", async () => {
+    test("faults: settings are validated and apply to /registry (an outage to its health too) only", async () => {
       assert.deepEqual((await call("GET", "/_sandbox/faults")).body, NO_FAULTS);
       for (const body of [{ errorRate: 2 }, { latencyMs: -1 }, { outage: "yes" }, { latency: 5 }])
         assert.equal((await call("PUT", "/_sandbox/faults", body)).status, 400, JSON.stringify(body));
@@ -230,10 +230,12 @@ for (const backend of backends) {
       const [c] = syntheticCitizens(SEED, 1, { asOf: SEED_AS_OF });
       const down = await personCheck(c!.citizenNo, c!.fullName);
       assert.deepEqual([down.status, down.body.errorCode], [503, "SERVICE_UNAVAILABLE"]);
-      assert.equal((await call("GET", "/healthz")).status, 200);
+      // A system that is down says so on its health endpoint, which the hub probes.
+      assert.deepEqual(await call("GET", "/healthz"), { status: 503, text: '{"status":"unavailable"}', body: { status: "unavailable" } });
       assert.equal((await call("GET", "/.well-known/jwks.json")).status, 200);
       assert.equal((await call("DELETE", "/_sandbox/faults")).status, 200);
       assert.equal((await personCheck(c!.citizenNo, c!.fullName)).status, 200);
+      assert.equal((await call("GET", "/healthz")).status, 200);
     });
 
     test("faults: errors, latency and timeouts commit nothing", async () => {
