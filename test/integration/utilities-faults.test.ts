@@ -112,5 +112,8 @@ test(`${N} gas suspensions under 30% failures (half after commit) give exactly $
   const retried = results.filter((r) => r.attempts > 1).length;
   const metrics = await (await fetch(`${node.url}/metrics`)).text();
   const adapterRetries = /^hub_agency_retries_total\{agency="utilities"\} (\d+)/m.exec(metrics)?.[1];
-  console.log(`# ${N} suspensions in ${seconds.toFixed(1)} s (${((N / seconds) || 0).toFixed(0)}/s); adapter retries ${adapterRetries}; ${retried} needed the caller to retry as well`);
+  // A retry after a lost answer reaches the utility a second time: it replays, and the hub counts it.
+  const replays = Number(/^hub_agency_idempotent_replays_total\{agency="utilities",action="utilities.service.suspend"\} (\d+)/m.exec(metrics)?.[1]);
+  assert.ok(replays > 0, `replays counted: ${replays}`);
+  console.log(`# ${N} suspensions in ${seconds.toFixed(1)} s (${((N / seconds) || 0).toFixed(0)}/s); adapter retries ${adapterRetries}, replays ${replays}; ${retried} needed the caller to retry as well`);
 });
