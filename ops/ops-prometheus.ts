@@ -45,11 +45,16 @@ async function main(): Promise<number> {
   say(`starting on port ${port}, scraping ${Object.values(targets).flat().join(", ")}`);
   const prometheus = await startPrometheus({ configFile, port, dataDir: path.resolve(config.dataDir), say });
   say(`ready: open http://127.0.0.1:${port} (targets: /targets, alerts: /alerts). Logs: ${prometheus.logFile}. Ctrl-C stops it.`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-    prometheus.child?.once("exit", (code) => (say(`prometheus exited (code ${code}); see ${prometheus.logFile}`), resolve()));
+  const exited = await new Promise<number | null | undefined>((resolve) => {
+    process.once("SIGINT", () => resolve(undefined));
+    process.once("SIGTERM", () => resolve(undefined));
+    prometheus.child?.once("exit", (code) => resolve(code));
   });
+  if (exited !== undefined) {
+    say(`prometheus exited on its own (code ${exited}); see ${prometheus.logFile}`);
+    return 1;
+  }
+  say("stopping");
   await prometheus.stop();
   return 0;
 }

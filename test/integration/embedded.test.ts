@@ -67,6 +67,28 @@ test("npm start serves the metrics ops/prometheus scrapes: the hub's, the Tempor
   assert.equal((await fetch(`http://127.0.0.1:${ports.temporalMetrics}/metrics`)).status, 200);
 });
 
+test("npm run ops:prometheus scrapes that stack: hub, worker and Temporal server up; Ctrl-C stops it", async () => {
+  const port = await freePort();
+  const prometheus = spawn(process.execPath, ["--import", "tsx", "ops/ops-prometheus.ts", "--port", String(port)], { cwd: ROOT, env: startEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let said = "";
+  for (const stream of [prometheus.stdout!, prometheus.stderr!]) stream.setEncoding("utf8").on("data", (d) => (said += d));
+  try {
+    await waitFor("ops:prometheus", async () => said.includes("ready: open"), 60_000, prometheus);
+    const targets = async () => {
+      const body = (await (await rawFetch(`http://127.0.0.1:${port}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      return Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
+    };
+    await waitFor("every target scraped", async () => Object.values(await targets()).filter((h) => h === "up").length === 3, 30_000).catch(async (err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await targets())}\n${said}`);
+    });
+  } finally {
+    const exited = new Promise<number | null>((resolve) => prometheus.once("exit", resolve));
+    prometheus.kill("SIGINT");
+    assert.equal(await exited, 0, said);
+  }
+  assert.equal(await tcpReachable("127.0.0.1", port), false, "Prometheus stopped");
+});
+
 test("the partners CLI works against the running npm start (PGlite), and its test partner gets a token", async () => {
   const cli = (...args: string[]) =>
     JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "partners", ...args, "--json"], { cwd: ROOT, env: startEnv, encoding: "utf8" }));
