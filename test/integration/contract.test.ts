@@ -198,7 +198,8 @@ describe("over NATS", () => {
   });
   after(async () => broker?.stop());
 
-  test("the same bad params get the same validation errors as over REST", async () => {
+  test("the same bad params get the same validation errors as over REST, counted per action", async () => {
+    const refused = new Map<string, number>();
     for (const op of OPS.filter(takesJson)) {
       const example = Object.values(requestExamples(op))[0]!.value as Record<string, unknown>;
       for (const bad of malformedBodies(op, example, 40, 7).filter((b) => b.body.startsWith("{"))) {
@@ -213,7 +214,14 @@ describe("over NATS", () => {
         assert.equal(err.type, "HUB_ERR_REQUEST_INVALID");
         const strip = (list: { pointer: string; detail: string }[]) => list.map(({ pointer, detail }) => ({ pointer, detail }));
         assert.deepEqual(strip(err.data.errors), strip(rest.errors), `${op.operationId}: ${bad.body}`);
+        refused.set(op.operationId, (refused.get(op.operationId) ?? 0) + 1);
       }
+    }
+    // The gateway refuses REST bodies before any action runs: the counter holds the NATS calls.
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    for (const [action, n] of refused) {
+      const counted = Number(new RegExp(`^hub_contract_validation_failures_total\\{action="${action.replace(/\./g, "\\.")}",stage="params"\\} (\\d+)`, "m").exec(metrics)?.[1]);
+      assert.equal(counted, n, `${action}: ${n} refused over NATS`);
     }
   });
 });
