@@ -41,6 +41,9 @@ const restDuration = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 });
 
+/** Answered every few seconds to Prometheus and load balancers: counted, not logged. */
+const QUIET = new Set(["api.metrics.get", "api.health.live", "api.health.ready"]);
+
 const documentsLink = (op: Operation) => Object.entries(op.responses).some(([status, r]) => /^2/.test(status) && r.headers && "Link" in r.headers);
 
 function sendJson(res: Res, status: number, body: unknown, type = "application/json; charset=utf-8"): void {
@@ -139,7 +142,8 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             const labels = { partner: req.caller?.partner.id ?? "none", operation: req.operation?.operationId ?? "none" };
             restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
             const seconds = stop(labels);
-            // The access log line: the path is left out (it may hold an id number), the operation says enough.
+            // The access log line, but for scrapes and probes: the path is left out (it may hold an id number), the operation says enough.
+            if (QUIET.has(labels.operation)) return;
             const linkageId = (req.$ctx?.meta as { linkageId?: string } | undefined)?.linkageId;
             node.broker.logger.info({ requestId: req.headers["x-request-id"], linkageId, ...labels, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request answered");
           });
