@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import client from "prom-client";
-import type { ServiceSchema } from "moleculer";
+import type { Context, ServiceSchema } from "moleculer";
 import { openapi, type Operation } from "../contracts";
 import { HubError } from "../platform/errors";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
@@ -21,9 +21,10 @@ import { partnerAccess, requestHashOf, type Caller } from "./access";
 import { idempotency } from "./idempotency";
 import { tokenEndpoint } from "./oauth";
 import { ensureKeys, publishedKeys } from "../platform/partners/keys";
+import { linkageIdOf } from "../platform/call-log";
 import { sweepQuotaWindows } from "../platform/partners/quota";
 
-type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; operation?: Operation; caller?: Caller; requestHash?: string; $ctx?: { meta: object } };
+type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; operation?: Operation; caller?: Caller; requestHash?: string; $ctx?: Context };
 type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -144,8 +145,7 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             const seconds = stop(labels);
             // The access log line, but for scrapes and probes: the path is left out (it may hold an id number), the operation says enough.
             if (QUIET.has(labels.operation)) return;
-            const linkageId = (req.$ctx?.meta as { linkageId?: string } | undefined)?.linkageId;
-            node.broker.logger.info({ requestId: req.headers["x-request-id"], linkageId, ...labels, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request answered");
+            node.broker.logger.info({ requestId: req.headers["x-request-id"], linkageId: req.$ctx && linkageIdOf(req.$ctx), ...labels, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request answered");
           });
           next();
         },

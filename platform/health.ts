@@ -5,6 +5,7 @@
  */
 import type { ServiceBroker } from "moleculer";
 import client from "prom-client";
+import { sampled } from "./metrics";
 import type { NatsConnection } from "nats";
 import type { Db } from "./db";
 import type { Config } from "./config";
@@ -70,12 +71,7 @@ export async function readiness(deps: HealthDeps): Promise<Health> {
  * serves both gauges of a scrape). `readinessOf` names the node's readiness once it exists.
  */
 let readinessOf: (() => Promise<Health>) | undefined;
-let last: { at: number; health: Promise<Health> } | undefined;
-const current = () => {
-  if (!readinessOf) return undefined;
-  if (!last || Date.now() - last.at > 1000) last = { at: Date.now(), health: readinessOf() };
-  return last.health;
-};
+const current = sampled(1000, async () => readinessOf?.());
 export const reportReadiness = (check: () => Promise<Health>) => void (readinessOf = check);
 
 new client.Gauge({

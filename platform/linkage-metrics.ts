@@ -5,6 +5,7 @@
  */
 import client from "prom-client";
 import { openapi } from "../contracts";
+import { sampled } from "./metrics";
 
 const TYPES = (openapi.components as { schemas: Record<string, { "x-extensible-enum": string[] }> }).schemas.LinkageType!["x-extensible-enum"];
 const OUTCOMES = ["COMPLETED", "REFUSED", "COMPENSATED", "CANCELLED", "FAILED"] as const;
@@ -41,26 +42,20 @@ export const OVERDUE_AFTER_S: Record<string, number> = {
  * 10 s). Reported by nodes running the linkages service, which name their counter here.
  */
 let countWith: ((query: string) => Promise<number>) | undefined;
-let cached: { at: number; counts: Promise<{ type: string; running: number; overdue: number }[]> } | undefined;
-export const countLinkagesWith = (count: typeof countWith) => void ((countWith = count), (cached = undefined));
+export const countLinkagesWith = (count: typeof countWith) => void (countWith = count);
 
-function openLinkages() {
-  if (!countWith) return undefined;
+const openLinkages = sampled(10_000, async () => {
   const count = countWith;
-  if (!cached || Date.now() - cached.at > 10_000) {
-    const open = (type: string) => `ExecutionStatus = "Running" AND LinkageType = "${type}"`;
-    const counts = Promise.all(
-      TYPES.map(async (type) => {
-        const since = new Date(Date.now() - (OVERDUE_AFTER_S[type] ?? 3600) * 1000).toISOString();
-        const [running, overdue] = await Promise.all([count(open(type)), count(`${open(type)} AND StartTime < "${since}"`)]);
-        return { type, running, overdue };
-      }),
-    );
-    cached = { at: Date.now(), counts };
-    counts.catch(() => (cached = undefined));
-  }
-  return cached.counts;
-}
+  if (!count) return [];
+  const open = (type: string) => `ExecutionStatus = "Running" AND LinkageType = "${type}"`;
+  return Promise.all(
+    TYPES.map(async (type) => {
+      const since = new Date(Date.now() - (OVERDUE_AFTER_S[type] ?? 3600) * 1000).toISOString();
+      const [running, overdue] = await Promise.all([count(open(type)), count(`${open(type)} AND StartTime < "${since}"`)]);
+      return { type, running, overdue };
+    }),
+  );
+});
 
 for (const [name, help, field] of [
   ["hub_linkages_running", "Linkages open now, by type (Temporal visibility)", "running"],
@@ -71,7 +66,7 @@ for (const [name, help, field] of [
     help,
     labelNames: ["linkage_type"] as const,
     async collect() {
-      const counts = await openLinkages()?.catch(() => undefined);
+      const counts = await openLinkages().catch(() => undefined);
       // Unknown (Temporal away): no sample, rather than a made-up zero.
       this.reset();
       for (const c of counts ?? []) this.set({ linkage_type: c.type }, c[field]);

@@ -28,3 +28,20 @@ export async function metricsText(broker: ServiceBroker): Promise<string> {
 }
 
 export const METRICS_CONTENT_TYPE = registry.contentType;
+
+/**
+ * A reading that gauges take when scraped (readiness, JetStream consumer info, Temporal
+ * counts): `read` runs at most once every `ms`, so the gauges of one scrape share it and
+ * frequent scrapes do not hammer what they read. A failed reading is not kept.
+ */
+export function sampled<T>(ms: number, read: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > ms) {
+      const value = read();
+      last = { at: Date.now(), value };
+      value.catch(() => last?.value === value && (last = undefined));
+    }
+    return last.value;
+  };
+}

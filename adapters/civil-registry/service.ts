@@ -17,6 +17,7 @@ import {
   toPersonCheck,
 } from "./mapping";
 import { createEvent } from "../../platform/events/envelope";
+import { linkageIdOf } from "../../platform/call-log";
 import { enqueue } from "../../platform/events/outbox";
 
 type Schemas = components["schemas"];
@@ -32,7 +33,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
    * keeps one copy (within its de-duplication window).
    */
   async function publish(ctx: Context, type: string, data: object, subject: string, id: string): Promise<void> {
-    const event = createEvent(type, data, { source: "civil-registry", subject, id, requestId: ctx.requestID, linkageId: (ctx.meta as { linkageId?: string }).linkageId });
+    const event = createEvent(type, data, { source: "civil-registry", subject, id, requestId: ctx.requestID, linkageId: linkageIdOf(ctx) });
     await node.db.transaction((tx) => enqueue(tx, event));
     node.outbox.kick();
   }

@@ -6,6 +6,7 @@ import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/a
 import type { HubNode } from "../../platform/node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
+import { linkageIdOf } from "../../platform/call-log";
 import { fromAccountList, fromOrder, fromServiceChange, fromTransfer, toSvcCode, toTarget } from "./mapping";
 
 type Schemas = components["schemas"];
@@ -14,7 +15,6 @@ type ChangeParams = Schemas["UtilityServiceChangeParams"];
 export function utilitiesService(node: HubNode): ServiceSchema {
   const { utilitiesUrl, utilitiesTimeoutMs, utilitiesToken } = node.config;
   const client = new AgencyClient("utilities", utilitiesUrl, utilitiesTimeoutMs, { token: utilitiesToken });
-  const linkageIdOf = (ctx: Context) => (ctx.meta as { linkageId?: string }).linkageId;
 
   /** Publishes a fact through the outbox; a replayed order yields the same event id (de-duplicated). */
   async function publish(ctx: Context, type: string, data: object, orderNo: string): Promise<void> {

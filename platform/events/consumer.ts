@@ -102,8 +102,10 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
       return deadLetter(msg, "the message is not JSON");
     }
     const problems = eventViolations(event);
-    if (problems.length) eventContractFailed(event?.type, "consume");
-    if (problems.length) return deadLetter(msg, `the event breaks its contract: ${problems.map((p) => `${p.pointer} ${p.detail}`).join("; ")}`, event?.type);
+    if (problems.length) {
+      eventContractFailed(event?.type, "consume");
+      return deadLetter(msg, `the event breaks its contract: ${problems.map((p) => `${p.pointer} ${p.detail}`).join("; ")}`, event?.type);
+    }
     try {
       const fresh = await db.transaction(async (tx) => {
         const first = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [spec.group, event.id]);

@@ -7,6 +7,7 @@
 import client from "prom-client";
 import type { JetStreamManager } from "nats";
 import { EVENT_TYPES } from "../../contracts";
+import { sampled } from "../metrics";
 
 export const published = new client.Counter({ name: "hub_events_published_total", help: "Events stored by JetStream (duplicates of a stored id not counted), by type", labelNames: ["type"] as const });
 export const consumed = new client.Counter({
@@ -21,18 +22,18 @@ for (const type of Object.keys(EVENT_TYPES)) published.inc({ type }, 0);
 /** The consumers this process runs, whose lag it reports. */
 const watched = new Map<string, { jsm: JetStreamManager; stream: string; consumer: string }>();
 
-const LAG_TIMEOUT_MS = 1000;
+const INFO_TIMEOUT_MS = 1000;
 
-async function readLag(this: client.Gauge<"stream" | "consumer">, field: "num_pending" | "num_ack_pending"): Promise<void> {
-  this.reset();
-  await Promise.all(
-    [...watched.values()].map(async ({ jsm, stream, consumer }) => {
-      const info = await Promise.race([jsm.consumers.info(stream, consumer), new Promise<undefined>((r) => setTimeout(() => r(undefined), LAG_TIMEOUT_MS).unref())]).catch(() => undefined);
-      // Unknown (NATS away): no sample, rather than a made-up zero.
-      if (info) this.set({ stream, consumer }, info[field]);
-    }),
-  );
-}
+/** Each watched consumer's info from JetStream, one reading for both gauges of a scrape. */
+const consumerInfos = sampled(1000, () =>
+  Promise.all(
+    [...watched.values()].map(async ({ jsm, stream, consumer }) => ({
+      stream,
+      consumer,
+      info: await Promise.race([jsm.consumers.info(stream, consumer), new Promise<undefined>((r) => setTimeout(() => r(undefined), INFO_TIMEOUT_MS).unref())]).catch(() => undefined),
+    })),
+  ),
+);
 
 for (const [name, help, field] of [
   ["hub_event_consumer_lag_messages", "Events stored in the stream and not yet delivered to the consumer group (JetStream num_pending)", "num_pending"],
@@ -42,8 +43,11 @@ for (const [name, help, field] of [
     name,
     help,
     labelNames: ["stream", "consumer"] as const,
-    collect() {
-      return readLag.call(this, field);
+    async collect() {
+      const infos = await consumerInfos();
+      this.reset();
+      // Unknown (NATS away): no sample, rather than a made-up zero.
+      for (const { stream, consumer, info } of infos) if (info) this.set({ stream, consumer }, info[field]);
     },
   });
 
