@@ -24,9 +24,14 @@ function hostPort(address: string): { host: string; port: number } {
 
 const isLocal = (host: string) => ["127.0.0.1", "localhost", "::1", "[::1]"].includes(host);
 
-async function useRunning(name: string, address: string, say: Say): Promise<Managed | undefined> {
+/**
+ * What is already listening at `address`. On this machine `confirm` checks that it is `name`
+ * (it throws when the port is taken by something else); elsewhere it is the real system.
+ */
+async function useRunning(name: string, address: string, say: Say, confirm?: () => Promise<void>): Promise<Managed | undefined> {
   const { host, port } = hostPort(address);
   if (await tcpReachable(host, port)) {
+    if (isLocal(host)) await confirm?.();
     say(`${name}: using the one running at ${address}`);
     return { name, stop: async () => {} };
   }
@@ -145,7 +150,10 @@ export const urlEnv = (sandbox: (typeof SANDBOXES)[number]) => SETTINGS[sandbox.
 
 export async function startSandbox(agency: string, url: string, dataDir: string, env: NodeJS.ProcessEnv, say: Say): Promise<Managed> {
   const sandbox = SANDBOXES.find((s) => s.agency === agency)!;
-  const running = await useRunning(`${agency} sandbox`, url, say);
+  const running = await useRunning(`${agency} sandbox`, url, say, async () => {
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.json() as Promise<{ sandbox?: unknown }>, () => undefined);
+    if (health?.sandbox !== agency) throw new MissingPieceError(`${url} is taken by something that is not the ${agency} sandbox; set ${urlEnv(sandbox)} to a free address`);
+  });
   if (running) return running;
   const service = spawnManaged({
     name: `sandbox-${agency}`,

@@ -91,7 +91,8 @@ export async function serve(listen: ListenOptions, opts: {
     },
     "GET /healthz": async () => {
       const ok = !faults.outage && (await db.query("SELECT 1").then(() => true, () => false));
-      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable" } };
+      // `sandbox` tells the stack a sandbox already listening here from some other server.
+      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", sandbox: opts.name } };
     },
     ...opts.endpoints,
   };

@@ -97,7 +97,7 @@ for (const backend of backends) {
           .map((c) => ({ citizen_no: c.citizenNo, full_name: c.fullName, birth_date: c.birthDate, sex: c.sex, marital_status: "SINGLE", address: c.address }))
           .sort((a, b) => (a.citizen_no < b.citizen_no ? -1 : 1)),
       );
-      assert.deepEqual(await call("GET", "/healthz"), { status: 200, text: '{"status":"ok"}', body: { status: "ok" } });
+      assert.deepEqual(await call("GET", "/healthz"), { status: 200, text: '{"status":"ok","sandbox":"civil-registry"}', body: { status: "ok", sandbox: "civil-registry" } });
       assert.equal((await call("GET", "/nowhere")).body.errorCode, "NOT_FOUND");
     });
 
@@ -231,7 +231,7 @@ for (const backend of backends) {
       const down = await personCheck(c!.citizenNo, c!.fullName);
       assert.deepEqual([down.status, down.body.errorCode], [503, "SERVICE_UNAVAILABLE"]);
       // A system that is down says so on its health endpoint, which the hub probes.
-      assert.deepEqual(await call("GET", "/healthz"), { status: 503, text: '{"status":"unavailable"}', body: { status: "unavailable" } });
+      assert.deepEqual(await call("GET", "/healthz"), { status: 503, text: '{"status":"unavailable","sandbox":"civil-registry"}', body: { status: "unavailable", sandbox: "civil-registry" } });
       assert.equal((await call("GET", "/.well-known/jwks.json")).status, 200);
       assert.equal((await call("DELETE", "/_sandbox/faults")).status, 200);
       assert.equal((await personCheck(c!.citizenNo, c!.fullName)).status, 200);

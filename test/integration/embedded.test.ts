@@ -10,7 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { waitFor, tcpReachable } from "../../ops/stack/processes";
-import { freePort, json, post, settle } from "../support/hub";
+import { freePort, post, settle } from "../support/hub";
 import { rawFetch } from "../support/partner";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -54,6 +54,7 @@ after(() => {
 test("npm start prints where everything is", () => {
   assert.match(output, new RegExp(`REST API\\s+${api}/v1`));
   assert.match(output, /embedded PGlite/);
+  assert.ok(output.includes(`civil-registry sandbox: started at ${registry}`), output);
   assert.match(output, new RegExp(`Temporal UI\\s+http://127.0.0.1:${ports.ui}`));
 });
 
@@ -105,7 +106,10 @@ test("the partners CLI works against the running npm start (PGlite), and its tes
 });
 
 test("both slice calls work on the embedded default", async () => {
-  const [citizen] = (await json(await post(`${registry}/_sandbox/citizens`, { count: 1 }))) as unknown as { citizenNo: string; fullName: string }[];
+  const made = await post(`${registry}/_sandbox/citizens`, { count: 1 });
+  const body = await made.text();
+  assert.equal(made.status, 201, body);
+  const [citizen] = JSON.parse(body) as { citizenNo: string; fullName: string }[];
   const auth = { authorization: `Bearer ${partnerToken}`, "data-purpose": "identity-verification" };
   const verified = await post(`${api}/v1/identity-verifications`, { idNumber: citizen!.citizenNo, name: citizen!.fullName }, auth);
   assert.deepEqual(await verified.json(), { match: true });

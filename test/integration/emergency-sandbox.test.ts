@@ -58,7 +58,7 @@ for (const backend of backends) {
 
     test("seeds its fleet once, and is healthy", async () => {
       assert.equal(sandbox.seeded, Object.values(FLEET).reduce((n, f) => n + f.count, 0));
-      assert.deepEqual(await call("GET", "/healthz"), { status: 200, body: { status: "ok" } });
+      assert.deepEqual(await call("GET", "/healthz"), { status: 200, body: { status: "ok", sandbox: "emergency" } });
       assert.equal((await call("GET", "/nowhere")).body.errorCode, "NOT_FOUND");
     });
 

@@ -193,7 +193,7 @@ for (const backend of backends) {
       assert.equal(sandbox.seeded, 0);
       assert.equal((await accountsAt(1)).find((a) => a.svc_code === "G")!.acct_status, "SUS");
       const health = await call("GET", "/healthz");
-      assert.deepEqual(health, { status: 200, body: { status: "ok" } });
+      assert.deepEqual(health, { status: 200, body: { status: "ok", sandbox: "utilities" } });
     });
   });
 }

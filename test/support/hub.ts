@@ -12,14 +12,25 @@ import { startHubNode } from "../../ops/stack/services";
 import type { Managed } from "../../ops/stack/processes";
 import { signRequestsTo } from "./partner";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+/**
+ * A port free now for a process the test starts next. Taken below the kernel's ephemeral
+ * range (32768-60999), so that neither an outgoing connection nor a server asking for "any
+ * free port" (the Temporal dev server's HTTP API does) can take it before that process binds.
+ */
+const handedOut = new Set<number>();
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 30000 + Math.floor(Math.random() * 2700);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer().once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-    server.once("error", reject);
-  });
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface TestNode {
