@@ -91,7 +91,7 @@ export async function serve(listen: ListenOptions, opts: {
     },
     "GET /healthz": async () => {
       const ok = !faults.outage && (await db.query("SELECT 1").then(() => true, () => false));
-      // `sandbox` tells the stack a sandbox already listening here from some other server.
+      // `sandbox` lets the stack tell a sandbox already listening here from some other server.
       return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", sandbox: opts.name } };
     },
     ...opts.endpoints,
