@@ -15,7 +15,9 @@ export function residentIdCheckChar(first17: string): string {
 
 /** The birth date a resident identity number carries (positions 7-14), or undefined when invalid. */
 export function residentIdBirthDate(id: string): string | undefined {
-  const y = Number(id.slice(6, 10)), m = Number(id.slice(10, 12)), d = Number(id.slice(12, 14));
+  const y = Number(id.slice(6, 10)),
+    m = Number(id.slice(10, 12)),
+    d = Number(id.slice(12, 14));
   const date = new Date(Date.UTC(y, m - 1, d));
   if (y < 1900 || date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return undefined;
   return id.slice(6, 10) + "-" + id.slice(10, 12) + "-" + id.slice(12, 14);
@@ -23,11 +25,7 @@ export function residentIdBirthDate(id: string): string | undefined {
 
 /** GB 11643-1999: 6-digit area code, birth date, 3-digit sequence, MOD 11-2 check character. */
 export function isResidentId(value: string): boolean {
-  return (
-    /^[1-9]\d{5}\d{8}\d{3}[\dX]$/.test(value) &&
-    residentIdBirthDate(value) !== undefined &&
-    residentIdCheckChar(value.slice(0, 17)) === value[17]
-  );
+  return /^[1-9]\d{5}\d{8}\d{3}[\dX]$/.test(value) && residentIdBirthDate(value) !== undefined && residentIdCheckChar(value.slice(0, 17)) === value[17];
 }
 
 /** E.164 international phone number: "+", country code, at most 15 digits in all. */

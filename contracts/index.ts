@@ -48,9 +48,7 @@ export interface Operation {
 function mapRefs(value: Json, rewrite: (ref: string) => string): Json {
   if (Array.isArray(value)) return value.map((v) => mapRefs(v, rewrite));
   if (value && typeof value === "object")
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? rewrite(v) : mapRefs(v, rewrite)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "$ref" && typeof v === "string" ? rewrite(v) : mapRefs(v, rewrite)]));
   return value;
 }
 
@@ -79,8 +77,7 @@ function bundle(source: Record<string, Json>, files: Map<string, JsonSchema>): R
       return `#/components/schemas/${target}`;
     });
   }
-  for (const name of files.keys())
-    if (!listed[name]) throw new Error(`contracts/schemas/${name}.json is not listed under components/schemas`);
+  for (const name of files.keys()) if (!listed[name]) throw new Error(`contracts/schemas/${name}.json is not listed under components/schemas`);
   return { ...source, components: { ...(source.components as object), schemas } };
 }
 
@@ -117,7 +114,12 @@ export function compileOpenApiSchema(schema: JsonSchema): ValidateFunction {
 }
 
 export function isContractSchema(schema: unknown): schema is JsonSchema {
-  return typeof schema === "object" && schema !== null && typeof (schema as JsonSchema).$ref === "string" && ((schema as JsonSchema).$ref as string).startsWith(SCHEMA_BASE);
+  return (
+    typeof schema === "object" &&
+    schema !== null &&
+    typeof (schema as JsonSchema).$ref === "string" &&
+    ((schema as JsonSchema).$ref as string).startsWith(SCHEMA_BASE)
+  );
 }
 
 /** A parameter, or the one under components/parameters its `$ref` names. */
@@ -179,7 +181,11 @@ export function violations(where: ContractViolation["in"], errors: ErrorObject[]
     if (e.keyword === "required") pointer += "/" + escapePointer((e.params as { missingProperty: string }).missingProperty);
     if (e.keyword === "additionalProperties") pointer += "/" + escapePointer((e.params as { additionalProperty: string }).additionalProperty);
     const detail =
-      e.keyword === "additionalProperties" ? "is not allowed here" : e.keyword === "format" ? `must be a valid ${(e.params as { format: string }).format}` : (e.message ?? "is invalid");
+      e.keyword === "additionalProperties"
+        ? "is not allowed here"
+        : e.keyword === "format"
+          ? `must be a valid ${(e.params as { format: string }).format}`
+          : (e.message ?? "is invalid");
     return { in: where, pointer, detail };
   });
 }

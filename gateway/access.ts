@@ -83,7 +83,14 @@ export function partnerAccess(node: HubNode) {
 
     // From here the partner is known: a refusal is an exchange the audit log keeps.
     const refuse = async (err: HubError, purposeStated?: string): Promise<never> => {
-      await node.audit.record({ operation: op.operationId, outcome: String(err.type), requestId: String(req.headers["x-request-id"]), partnerId: partner.id, purpose: purposeStated, requestHash: await requestHashOf(req) });
+      await node.audit.record({
+        operation: op.operationId,
+        outcome: String(err.type),
+        requestId: String(req.headers["x-request-id"]),
+        partnerId: partner.id,
+        purpose: purposeStated,
+        requestHash: await requestHashOf(req),
+      });
       throw err;
     };
 
@@ -98,15 +105,25 @@ export function partnerAccess(node: HubNode) {
       const stated = req.headers["data-purpose"];
       purpose = typeof stated === "string" ? stated.trim() : undefined;
       const granted = partner.purposes.join(", ") || "none";
-      if (!purpose) await refuse(new HubError("HUB_ERR_FORBIDDEN", `${op.operationId} touches personal data: state its legal basis in a Data-Purpose header (granted to ${partner.id}: ${granted})`));
-      if (!(partner.purposes as string[]).includes(purpose!)) await refuse(new HubError("HUB_ERR_FORBIDDEN", `Data-Purpose ${purpose} is not a legal basis granted to ${partner.id} (granted: ${granted})`), purpose);
+      if (!purpose)
+        await refuse(
+          new HubError(
+            "HUB_ERR_FORBIDDEN",
+            `${op.operationId} touches personal data: state its legal basis in a Data-Purpose header (granted to ${partner.id}: ${granted})`,
+          ),
+        );
+      if (!(partner.purposes as string[]).includes(purpose!))
+        await refuse(new HubError("HUB_ERR_FORBIDDEN", `Data-Purpose ${purpose} is not a legal basis granted to ${partner.id} (granted: ${granted})`), purpose);
     }
 
     const quota = await takeQuota(node.db, partner.id, partner.quota, partner.quotaWindowS);
     for (const [name, value] of Object.entries(quotaHeaders(quota))) res.setHeader(name, value);
     if (!quota.admitted) {
       res.setHeader("Retry-After", String(quota.resetS));
-      await refuse(new HubError("HUB_ERR_QUOTA_EXCEEDED", `${partner.id} has used its ${quota.limit} requests per ${quota.windowS} s; retry in ${quota.resetS} s`), purpose);
+      await refuse(
+        new HubError("HUB_ERR_QUOTA_EXCEEDED", `${partner.id} has used its ${quota.limit} requests per ${quota.windowS} s; retry in ${quota.resetS} s`),
+        purpose,
+      );
     }
     return { partner, purpose };
   };

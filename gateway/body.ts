@@ -40,7 +40,10 @@ export async function readJsonBody(req: IncomingMessage & { rawBody?: Buffer }, 
   const mediaType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   const xml = xmlMediaTypes.includes(mediaType);
   if (!xml && mediaType !== "application/json" && !/^application\/[\w.-]+\+json$/.test(mediaType))
-    throw new HubError("HUB_ERR_REQUEST_MEDIA_TYPE", `Send the body as ${["application/json", ...xmlMediaTypes].join(" or ")}, not ${mediaType || "an unnamed media type"}`);
+    throw new HubError(
+      "HUB_ERR_REQUEST_MEDIA_TYPE",
+      `Send the body as ${["application/json", ...xmlMediaTypes].join(" or ")}, not ${mediaType || "an unnamed media type"}`,
+    );
   if (declared > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
 
   const text = (await readRawBody(req)).toString("utf8");

@@ -67,26 +67,42 @@ export function idempotency(node: HubNode) {
   return async function handle(req: IncomingMessage, res: ServerResponse, partnerId: string, path: string): Promise<boolean> {
     const key = req.headers["idempotency-key"];
     if (req.method !== "POST" || key === undefined) return false;
-    if (typeof key !== "string" || !KEY.test(key)) throw new HubError("HUB_ERR_REQUEST_INVALID", "Idempotency-Key must be 1 to 255 visible ASCII characters", { errors: [{ in: "header", pointer: "/Idempotency-Key", detail: "must be 1 to 255 visible ASCII characters" }] });
+    if (typeof key !== "string" || !KEY.test(key))
+      throw new HubError("HUB_ERR_REQUEST_INVALID", "Idempotency-Key must be 1 to 255 visible ASCII characters", {
+        errors: [{ in: "header", pointer: "/Idempotency-Key", detail: "must be 1 to 255 visible ASCII characters" }],
+      });
     const body = await readRawBody(req);
     const fingerprint = createHash("sha256").update(`${req.method} ${path}\n`).update(body).digest("base64url");
 
-    await db.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3::int)", [partnerId, key, config.idempotencyTtlS]);
-    const fresh = await db.query("INSERT INTO hub.idempotency_key (partner_id, key, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1", [partnerId, key, fingerprint]);
+    await db.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3::int)", [
+      partnerId,
+      key,
+      config.idempotencyTtlS,
+    ]);
+    const fresh = await db.query("INSERT INTO hub.idempotency_key (partner_id, key, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1", [
+      partnerId,
+      key,
+      fingerprint,
+    ]);
     if (fresh.length) {
       capture(res, partnerId, key);
       return false;
     }
     for (const started = Date.now(); ; await sleep(50)) {
-      const [stored] = await db.query<Stored>("SELECT fingerprint, status, headers, body FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key]);
+      const [stored] = await db.query<Stored>("SELECT fingerprint, status, headers, body FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [
+        partnerId,
+        key,
+      ]);
       // Gone: the first answer was a 5xx (not kept); this request runs as a new one.
       if (!stored) return handle(req, res, partnerId, path);
-      if (stored.fingerprint !== fingerprint) throw new HubError("HUB_ERR_IDEMPOTENCY_KEY_REUSED", `Idempotency-Key ${key} was used for another request (another method, path or body)`);
+      if (stored.fingerprint !== fingerprint)
+        throw new HubError("HUB_ERR_IDEMPOTENCY_KEY_REUSED", `Idempotency-Key ${key} was used for another request (another method, path or body)`);
       if (stored.status !== null) {
         replay(res, stored);
         return true;
       }
-      if (Date.now() - started > WAIT_MS) throw new HubError("HUB_ERR_IDEMPOTENCY_IN_PROGRESS", `The first request with Idempotency-Key ${key} is still running; retry later`);
+      if (Date.now() - started > WAIT_MS)
+        throw new HubError("HUB_ERR_IDEMPOTENCY_IN_PROGRESS", `The first request with Idempotency-Key ${key} is still running; retry later`);
     }
   };
 }

@@ -42,21 +42,31 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
 export function tokenEndpoint(node: HubNode) {
   async function grant(req: IncomingMessage): Promise<object> {
     const mediaType = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
-    if (mediaType !== "application/x-www-form-urlencoded") throw new TokenRefusal("invalid_request", 400, "Send the token request as application/x-www-form-urlencoded");
+    if (mediaType !== "application/x-www-form-urlencoded")
+      throw new TokenRefusal("invalid_request", 400, "Send the token request as application/x-www-form-urlencoded");
     const form = new URLSearchParams((await readRawBody(req)).toString("utf8"));
-    for (const name of new Set(form.keys())) if (form.getAll(name).length > 1) throw new TokenRefusal("invalid_request", 400, `The parameter ${name} is given more than once`);
+    for (const name of new Set(form.keys()))
+      if (form.getAll(name).length > 1) throw new TokenRefusal("invalid_request", 400, `The parameter ${name} is given more than once`);
 
     const basic = basicCredentials(req.headers.authorization);
     const posted = form.has("client_id") || form.has("client_secret");
-    if (basic && posted) throw new TokenRefusal("invalid_request", 400, "Authenticate the client one way: HTTP Basic or client_id and client_secret in the body, not both");
+    if (basic && posted)
+      throw new TokenRefusal("invalid_request", 400, "Authenticate the client one way: HTTP Basic or client_id and client_secret in the body, not both");
     const id = basic?.id ?? form.get("client_id") ?? "";
     const secret = basic?.secret ?? form.get("client_secret") ?? "";
     const challenge = basic ? 'Basic realm="linkage-hub"' : undefined;
 
     const grantType = form.get("grant_type");
     if (!grantType) throw new TokenRefusal("invalid_request", 400, "grant_type is missing; use client_credentials");
-    if (grantType !== "client_credentials") throw new TokenRefusal("unsupported_grant_type", 400, `grant_type ${grantType} is not supported; use client_credentials`);
-    if (!id || !secret) throw new TokenRefusal("invalid_client", 401, "Client authentication is missing: HTTP Basic, or client_id and client_secret in the body", 'Basic realm="linkage-hub"');
+    if (grantType !== "client_credentials")
+      throw new TokenRefusal("unsupported_grant_type", 400, `grant_type ${grantType} is not supported; use client_credentials`);
+    if (!id || !secret)
+      throw new TokenRefusal(
+        "invalid_client",
+        401,
+        "Client authentication is missing: HTTP Basic, or client_id and client_secret in the body",
+        'Basic realm="linkage-hub"',
+      );
 
     const partner = await authenticateClient(node.db, id, secret);
     if (!partner) throw new TokenRefusal("invalid_client", 401, "Client authentication failed (unknown or disabled client, or a wrong secret)", challenge);
@@ -64,7 +74,8 @@ export function tokenEndpoint(node: HubNode) {
     // No scope (or an empty one): every scope the partner is granted.
     const asked = form.get("scope")?.split(" ").filter(Boolean);
     const notGranted = (asked ?? []).filter((s) => !partner.scopes.includes(s));
-    if (notGranted.length) throw new TokenRefusal("invalid_scope", 400, `Not granted to ${partner.id}: ${notGranted.join(", ")} (granted: ${partner.scopes.join(", ") || "none"})`);
+    if (notGranted.length)
+      throw new TokenRefusal("invalid_scope", 400, `Not granted to ${partner.id}: ${notGranted.join(", ")} (granted: ${partner.scopes.join(", ") || "none"})`);
     return issueToken(node.db, node.config, { partnerId: partner.id, scopes: asked?.length ? asked : partner.scopes });
   }
 

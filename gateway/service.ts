@@ -24,7 +24,16 @@ import { ensureKeys, publishedKeys } from "../platform/partners/keys";
 import { linkageIdOf } from "../platform/call-log";
 import { sweepQuotaWindows } from "../platform/partners/quota";
 
-type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query: Record<string, unknown>; parsedUrl: string; operation?: Operation; caller?: Caller; requestHash?: string; $ctx?: Context };
+type Req = IncomingMessage & {
+  $params: Record<string, unknown>;
+  $alias?: { action?: string };
+  query: Record<string, unknown>;
+  parsedUrl: string;
+  operation?: Operation;
+  caller?: Caller;
+  requestHash?: string;
+  $ctx?: Context;
+};
 type Res = ServerResponse;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -34,7 +43,11 @@ const pathOf = (req: Req) => {
   return path.length > 1 ? path.replace(/\/$/, "") : path;
 };
 
-const restRequests = new client.Counter({ name: "hub_http_requests_total", help: "REST answers by partner (none: not authenticated), operation and status class", labelNames: ["partner", "operation", "status_class"] as const });
+const restRequests = new client.Counter({
+  name: "hub_http_requests_total",
+  help: "REST answers by partner (none: not authenticated), operation and status class",
+  labelNames: ["partner", "operation", "status_class"] as const,
+});
 const restDuration = new client.Histogram({
   name: "hub_http_request_duration_seconds",
   help: "REST request duration by partner and operation",
@@ -145,7 +158,17 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             const seconds = stop(labels);
             // The access log line, but for scrapes and probes: the path is left out (it may hold an id number), the operation says enough.
             if (QUIET.has(labels.operation)) return;
-            node.broker.logger.info({ requestId: req.headers["x-request-id"], linkageId: req.$ctx && linkageIdOf(req.$ctx), ...labels, method: req.method, status: res.statusCode, ms: Math.round(seconds * 1000) }, "request answered");
+            node.broker.logger.info(
+              {
+                requestId: req.headers["x-request-id"],
+                linkageId: req.$ctx && linkageIdOf(req.$ctx),
+                ...labels,
+                method: req.method,
+                status: res.statusCode,
+                ms: Math.round(seconds * 1000),
+              },
+              "request answered",
+            );
           });
           next();
         },
@@ -192,13 +215,22 @@ export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> 
             Object.assign(req.$params, query);
             if (body instanceof XmlBody) Object.assign(req.$params, { xml: body.text });
             else if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
-            Object.assign(ctx.meta as Record<string, unknown>, { operationId: compiled.op.operationId, partner: req.caller?.partner.id, purpose: req.caller?.purpose, requestHash: req.requestHash });
+            Object.assign(ctx.meta as Record<string, unknown>, {
+              operationId: compiled.op.operationId,
+              partner: req.caller?.partner.id,
+              purpose: req.caller?.purpose,
+              requestHash: req.requestHash,
+            });
           },
           onAfterCall(ctx, _route, req, res, data: Record<string, unknown>) {
             const compiled = byOperationId.get((ctx.meta as { operationId: string }).operationId)!;
             (ctx.meta as Record<string, unknown>).$statusCode = compiled.successStatus;
             const location = compiled.op["x-location"];
-            if (location) res.setHeader("Location", location.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(String(data[k]))));
+            if (location)
+              res.setHeader(
+                "Location",
+                location.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(String(data[k]))),
+              );
             // A page with a next one links to it (RFC 8288), where the contract documents `Link`.
             if (typeof data.next === "string" && documentsLink(compiled.op)) {
               const url = new URL(req.url ?? "/", "http://hub");

@@ -38,7 +38,8 @@ export function breakingRelease(from: string, to: string): boolean {
 }
 
 function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map(Number), pb = b.split(/[.-]/).map(Number);
+  const pa = a.split(/[.-]/).map(Number),
+    pb = b.split(/[.-]/).map(Number);
   for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
 }
@@ -68,7 +69,11 @@ export async function breakingChanges(base: Doc, revision: Doc): Promise<{ chang
     const raised = breakingRelease(base.info.version, revision.info.version);
     const initial = major(base.info.version) === 0;
     const pathVersion = (p: string | undefined) => /^\/v(\d+)\//.exec(p ?? "")?.[1];
-    const released = new Set(Object.keys(base.paths as object).map(pathVersion).filter(Boolean));
+    const released = new Set(
+      Object.keys(base.paths as object)
+        .map(pathVersion)
+        .filter(Boolean),
+    );
     const refused = changes.filter((c) => {
       if (!raised) return true;
       if (initial || /removed/.test(c.id)) return false; // 0.x promises nothing; a major release may drop operations

@@ -43,7 +43,8 @@ export function parseArgs(argv: string[]): Options | "help" {
   const opts: Options = { count: 1, json: false, minAge: 18, maxAge: 80 };
   const whole = (flag: string, raw: string | undefined, min: number, max: number): number => {
     const n = Number(raw);
-    if (raw === undefined || raw.trim() === "" || !Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} takes a whole number from ${min} to ${max}`);
+    if (raw === undefined || raw.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`${flag} takes a whole number from ${min} to ${max}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {

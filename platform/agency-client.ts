@@ -26,11 +26,15 @@ const replays = new client.Counter({
   help: "Answers an agency replayed for an idempotency key it had seen (Idempotent-Replayed): a retry that reached it twice",
   labelNames: ["agency", "action"] as const,
 });
-const up = new client.Gauge({ name: "hub_agency_up", help: "The agency's health endpoint answered 2xx at the last probe (1) or not (0)", labelNames: ["agency"] as const });
+const up = new client.Gauge({
+  name: "hub_agency_up",
+  help: "The agency's health endpoint answered 2xx at the last probe (1) or not (0)",
+  labelNames: ["agency"] as const,
+});
 
 const OUTCOMES = ["ok", "client_error", "unavailable", "timeout", "bad_answer"] as const;
 const outcomeOf = (err: unknown): (typeof OUTCOMES)[number] =>
-  ({ HUB_ERR_AGENCY_TIMEOUT: "timeout", HUB_ERR_AGENCY_BAD_ANSWER: "bad_answer" } as const)[(err as HubError).type as string] ?? "unavailable";
+  (({ HUB_ERR_AGENCY_TIMEOUT: "timeout", HUB_ERR_AGENCY_BAD_ANSWER: "bad_answer" }) as const)[(err as HubError).type as string] ?? "unavailable";
 
 /**
  * Bounds on a whole action at an agency, retries included (Moleculer's per-action
@@ -137,7 +141,8 @@ export class AgencyClient {
       });
     } catch (err) {
       const e = err as Error;
-      if (e.name === "TimeoutError") throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not answer within ${timeoutMs} ms`, { agency: this.agency });
+      if (e.name === "TimeoutError")
+        throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not answer within ${timeoutMs} ms`, { agency: this.agency });
       throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} is unreachable`, { agency: this.agency });
     }
     let text: string;
@@ -146,7 +151,8 @@ export class AgencyClient {
     } catch {
       throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not finish its answer within ${timeoutMs} ms`, { agency: this.agency });
     }
-    if (res.status >= 500) throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} answered ${res.status}`, { agency: this.agency, agencyStatus: res.status });
+    if (res.status >= 500)
+      throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} answered ${res.status}`, { agency: this.agency, agencyStatus: res.status });
     try {
       return { status: res.status, body: text === "" ? undefined : JSON.parse(text), replayed: res.headers.get("idempotent-replayed") === "true" };
     } catch {

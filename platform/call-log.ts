@@ -16,7 +16,13 @@ export function callLog(): Middleware {
       if (action.name.startsWith("$")) return handler;
       return async (ctx: Context) => {
         const started = performance.now();
-        const line = () => ({ requestId: ctx.requestID, linkageId: linkageIdOf(ctx), action: action.name, caller: ctx.nodeID, ms: Math.round(performance.now() - started) });
+        const line = () => ({
+          requestId: ctx.requestID,
+          linkageId: linkageIdOf(ctx),
+          action: action.name,
+          caller: ctx.nodeID,
+          ms: Math.round(performance.now() - started),
+        });
         try {
           const result = await handler(ctx);
           ctx.service?.logger.info({ ...line(), outcome: "ok" }, "action handled");

@@ -61,10 +61,12 @@ const oneOf =
 export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const roles: Parse<ServiceRole[]> = (raw) => {
-  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (list.length === 1 && list[0] === "all") return [...SERVICE_ROLES];
-  for (const r of list)
-    if (!SERVICE_ROLES.includes(r as ServiceRole)) throw new Error(`unknown service "${r}"; known: all, ${SERVICE_ROLES.join(", ")}`);
+  for (const r of list) if (!SERVICE_ROLES.includes(r as ServiceRole)) throw new Error(`unknown service "${r}"; known: all, ${SERVICE_ROLES.join(", ")}`);
   if (list.length === 0) throw new Error("names no service");
   return list as ServiceRole[];
 };
@@ -72,7 +74,12 @@ const roles: Parse<ServiceRole[]> = (raw) => {
 const setting = <T, D extends string | undefined>(env: string, def: D, doc: string, parse: Parse<T>): Setting<T, D> => ({ env, default: def, doc, parse });
 
 export const SETTINGS = {
-  services: setting("HUB_SERVICES", "all", "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities", roles),
+  services: setting(
+    "HUB_SERVICES",
+    "all",
+    "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities",
+    roles,
+  ),
   namespace: setting("HUB_NAMESPACE", "linkage-hub", "Moleculer namespace: nodes join each other only within one namespace on one NATS", text),
   nodeId: setting("HUB_NODE_ID", undefined, "Moleculer node id (default: host name and process id)", text),
   host: setting("HUB_HOST", "127.0.0.1", "Address the REST gateway and the metrics server listen on", text),
@@ -85,23 +92,63 @@ export const SETTINGS = {
   temporalAddress: setting("TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port)", hostPort),
   temporalNamespace: setting("TEMPORAL_NAMESPACE", "default", "Temporal namespace", text),
   temporalTaskQueue: setting("TEMPORAL_TASK_QUEUE", "linkages", "Task queue the linkage workflows run on", text),
-  defaultPartner: setting("HUB_DEFAULT_PARTNER", "local", "Partner recorded on linkages (LinkagePartner search attribute) until partner access identifies callers", text),
+  defaultPartner: setting(
+    "HUB_DEFAULT_PARTNER",
+    "local",
+    "Partner recorded on linkages (LinkagePartner search attribute) until partner access identifies callers",
+    text,
+  ),
   tokenIssuer: setting("HUB_TOKEN_ISSUER", "urn:linkage-hub", "Issuer (`iss`) of the access tokens the hub signs", text),
   tokenAudience: setting("HUB_TOKEN_AUDIENCE", "linkage-hub", "Audience (`aud`) of the access tokens; tokens for another audience are refused", text),
   tokenTtlS: setting("HUB_TOKEN_TTL_S", "300", "How long an access token is valid", seconds),
   idempotencyTtlS: setting("HUB_IDEMPOTENCY_TTL_S", "86400", "How long an `Idempotency-Key` and its answer are kept", seconds),
-  webhookBackoffMs: setting("HUB_WEBHOOK_BACKOFF_MS", "1000,5000,30000,120000,600000,1800000,3600000,7200000", "Waits between webhook delivery attempts (their count + 1 attempts, then the dead-letter stream)", millisList),
+  webhookBackoffMs: setting(
+    "HUB_WEBHOOK_BACKOFF_MS",
+    "1000,5000,30000,120000,600000,1800000,3600000,7200000",
+    "Waits between webhook delivery attempts (their count + 1 attempts, then the dead-letter stream)",
+    millisList,
+  ),
   auditKey: setting("HUB_AUDIT_KEY", undefined, "The audit keys as JSON (`subjectKey`, `signingKey` PEM); unset: the file `HUB_AUDIT_KEY_FILE`", text),
-  auditKeyFile: setting("HUB_AUDIT_KEY_FILE", undefined, "File of the audit keys (created on first use); unset: `audit-key.json` in `HUB_DATA_DIR`. Keep it out of the database's backups", text),
+  auditKeyFile: setting(
+    "HUB_AUDIT_KEY_FILE",
+    undefined,
+    "File of the audit keys (created on first use); unset: `audit-key.json` in `HUB_DATA_DIR`. Keep it out of the database's backups",
+    text,
+  ),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
-  auditVerifyMs: setting("HUB_AUDIT_VERIFY_MS", "60000", "How often the gateway node verifies the audit chain's newly signed records (`hub_audit_chain_intact`)", millis),
+  auditVerifyMs: setting(
+    "HUB_AUDIT_VERIFY_MS",
+    "60000",
+    "How often the gateway node verifies the audit chain's newly signed records (`hub_audit_chain_intact`)",
+    millis,
+  ),
   agencyProbeMs: setting("HUB_AGENCY_PROBE_MS", "5000", "How often each adapter probes its agency's `/healthz` (`hub_agency_up`)", millis),
-  workerMetricsPort: setting("HUB_WORKER_METRICS_PORT", "9464", "Port where a worker node's Temporal SDK serves its Prometheus metrics (`off`: none)", portOrOff),
-  suspensionDeadlineMs: setting("LINKAGE_SUSPENSION_DEADLINE_MS", "120000", "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying", millis),
+  workerMetricsPort: setting(
+    "HUB_WORKER_METRICS_PORT",
+    "9464",
+    "Port where a worker node's Temporal SDK serves its Prometheus metrics (`off`: none)",
+    portOrOff,
+  ),
+  suspensionDeadlineMs: setting(
+    "LINKAGE_SUSPENSION_DEADLINE_MS",
+    "120000",
+    "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying",
+    millis,
+  ),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
   temporalMetricsPort: setting("TEMPORAL_METRICS_PORT", "9233", "Port of the Prometheus metrics of the Temporal server started by the embedded stack", port),
-  databaseUrl: setting("DATABASE_URL", undefined, "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)", url("postgres", "postgresql")),
-  civilRegistryUrl: setting("CIVIL_REGISTRY_URL", "http://127.0.0.1:4101", "Base URL of the civil registry system (the sandbox by default)", url("http", "https")),
+  databaseUrl: setting(
+    "DATABASE_URL",
+    undefined,
+    "PostgreSQL URL; unset: embedded PGlite under `HUB_DATA_DIR` (`npm start`) or the local cluster (`npm test`)",
+    url("postgres", "postgresql"),
+  ),
+  civilRegistryUrl: setting(
+    "CIVIL_REGISTRY_URL",
+    "http://127.0.0.1:4101",
+    "Base URL of the civil registry system (the sandbox by default)",
+    url("http", "https"),
+  ),
   civilRegistryTimeoutMs: setting("CIVIL_REGISTRY_TIMEOUT_MS", "5000", "Timeout of one call to the civil registry", millis),
   civilRegistryToken: setting("CIVIL_REGISTRY_TOKEN", undefined, "Bearer token for the civil registry, where its system requires one", text),
   emergencyUrl: setting("EMERGENCY_URL", "http://127.0.0.1:4102", "Base URL of the emergency services system (the sandbox by default)", url("http", "https")),

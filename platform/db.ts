@@ -89,7 +89,10 @@ async function openPglite(dir: string): Promise<Db> {
  * their records, so a failed file leaves the schema as it was.
  */
 export async function migrate(db: Db, schema: string, dir: string): Promise<string[]> {
-  const files = fs.readdirSync(dir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort();
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`linkage-hub:migrate:${schema}`]);
     await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);

@@ -13,8 +13,16 @@ const OUTCOMES = ["COMPLETED", "REFUSED", "COMPENSATED", "CANCELLED", "FAILED"] 
 /** The metric's outcome: COMPENSATED when a linkage that did not complete undid steps it had done. */
 export const outcomeOf = (status: string, compensated = false) => (compensated && status !== "COMPLETED" ? "COMPENSATED" : status);
 
-export const linkagesStarted = new client.Counter({ name: "hub_linkages_started_total", help: "Linkages started, by type", labelNames: ["linkage_type"] as const });
-export const linkagesEnded = new client.Counter({ name: "hub_linkages_ended_total", help: "Linkages ended, by type and outcome: COMPLETED; REFUSED, CANCELLED or FAILED with nothing to undo; COMPENSATED (did not complete, undid steps it had done)", labelNames: ["linkage_type", "outcome"] as const });
+export const linkagesStarted = new client.Counter({
+  name: "hub_linkages_started_total",
+  help: "Linkages started, by type",
+  labelNames: ["linkage_type"] as const,
+});
+export const linkagesEnded = new client.Counter({
+  name: "hub_linkages_ended_total",
+  help: "Linkages ended, by type and outcome: COMPLETED; REFUSED, CANCELLED or FAILED with nothing to undo; COMPENSATED (did not complete, undid steps it had done)",
+  labelNames: ["linkage_type", "outcome"] as const,
+});
 export const linkageDuration = new client.Histogram({
   name: "hub_linkage_duration_seconds",
   help: "From a linkage's start to its end, by type",

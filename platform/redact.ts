@@ -3,7 +3,8 @@
  * hold names, id numbers or addresses are replaced whole, wherever they nest; resident id
  * numbers are masked inside any text (error messages included).
  */
-const PERSONAL_KEYS = /^(name|names|fullname|full_name|holdername|holder_nm|newholder|new_holder|previousholder|prev_holder|idnumber|idnumbers|citizenno|citizennos|citizen_no|holder_id|id_no|address|addr_line|street|householdaddress|applicants|credential)$/i;
+const PERSONAL_KEYS =
+  /^(name|names|fullname|full_name|holdername|holder_nm|newholder|new_holder|previousholder|prev_holder|idnumber|idnumbers|citizenno|citizennos|citizen_no|holder_id|id_no|address|addr_line|street|householdaddress|applicants|credential)$/i;
 const RESIDENT_ID = /(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])/g;
 
 export function redact(value: unknown, depth = 0): unknown {
@@ -19,6 +20,8 @@ export function redactingFormatter(type: string, args: unknown[], bindings: Reco
   const line: Record<string, unknown> = { time: new Date().toISOString(), level: type, message: "", ...bindings };
   const [first, ...rest] = args;
   const texts = first && typeof first === "object" && !(first instanceof Error) ? (Object.assign(line, first), rest) : args;
-  line.message = texts.map((t) => (t && typeof t === "object" && !(t instanceof Error) ? JSON.stringify(t) : t instanceof Error ? (t.stack ?? t.message) : String(t))).join(" ");
+  line.message = texts
+    .map((t) => (t && typeof t === "object" && !(t instanceof Error) ? JSON.stringify(t) : t instanceof Error ? (t.stack ?? t.message) : String(t)))
+    .join(" ");
   return [JSON.stringify(redact(line))];
 }

@@ -33,7 +33,11 @@ const breakerState = new client.Gauge({
   },
 });
 const retriesTotal = new client.Counter({ name: "hub_agency_retries_total", help: "Calls to an agency repeated after a failure", labelNames: ["agency"] });
-const rejectedTotal = new client.Counter({ name: "hub_agency_rejected_total", help: "Calls refused without reaching the agency", labelNames: ["agency", "reason"] });
+const rejectedTotal = new client.Counter({
+  name: "hub_agency_rejected_total",
+  help: "Calls refused without reaching the agency",
+  labelNames: ["agency", "reason"],
+});
 
 type State = "closed" | "half-open" | "open";
 const STATE_VALUE: Record<State, number> = { closed: 0, "half-open": 1, open: 2 };
@@ -83,7 +87,10 @@ export class AgencyGuard {
     const circuit = this.circuit;
     if (circuit === "open" || (circuit === "half-open" && this.probing)) {
       rejectedTotal.inc({ agency: this.agency, reason: "circuit_open" });
-      throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} is failing; calls are paused for a few seconds (circuit open)`, { agency: this.agency, circuit: "open" });
+      throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} is failing; calls are paused for a few seconds (circuit open)`, {
+        agency: this.agency,
+        circuit: "open",
+      });
     }
     const probe = circuit === "half-open";
     if (probe) this.probing = true;

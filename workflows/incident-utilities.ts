@@ -52,8 +52,13 @@ const escalation = proxyActivities<ReturnType<typeof announcementActivities>>({ 
 export async function incidentUtilities(input: IncidentInput): Promise<IncidentOutcome> {
   const steps = linkageSteps();
   let suspended = false;
-  return cancellable(steps, () => run(input, steps, () => (suspended = true)), () =>
-    suspended ? "cancelled on request; the suspended supply stays suspended until the utility restores it" : "cancelled on request before any supply was suspended",
+  return cancellable(
+    steps,
+    () => run(input, steps, () => (suspended = true)),
+    () =>
+      suspended
+        ? "cancelled on request; the suspended supply stays suspended until the utility restores it"
+        : "cancelled on request before any supply was suspended",
   );
 }
 
@@ -88,7 +93,13 @@ async function run(input: IncidentInput, steps: Steps, onSuspended: () => void):
     const orders = await steps.run("suspend-supply", () =>
       Promise.all(
         atRisk.map((service) =>
-          utilities.suspendService({ address, service, reason: `${input.event}: incident ${input.incidentId}`, incidentId: input.incidentId, idempotencyKey: `${key}:suspend:${service}` }),
+          utilities.suspendService({
+            address,
+            service,
+            reason: `${input.event}: incident ${input.incidentId}`,
+            incidentId: input.incidentId,
+            idempotencyKey: `${key}:suspend:${service}`,
+          }),
         ),
       ),
     );
@@ -124,7 +135,13 @@ async function run(input: IncidentInput, steps: Steps, onSuspended: () => void):
   const restored = await steps.run("restore-supply", () =>
     Promise.all(
       atRisk.map((service) =>
-        utilities.restoreService({ address, service, reason: `all clear: ${endedBy}`.slice(0, 200), incidentId: input.incidentId, idempotencyKey: `${key}:restore:${service}` }),
+        utilities.restoreService({
+          address,
+          service,
+          reason: `all clear: ${endedBy}`.slice(0, 200),
+          incidentId: input.incidentId,
+          idempotencyKey: `${key}:restore:${service}`,
+        }),
       ),
     ),
   );

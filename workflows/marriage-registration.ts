@@ -63,7 +63,9 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
 
   if (applicants[0]!.idNumber === applicants[1]!.idNumber) return end("REFUSED", "both applicants are the same person");
 
-  const matches = await steps.run("verify-identities", () => Promise.all(applicants.map((a) => registry.verifyIdentity({ idNumber: a.idNumber, name: a.name }))));
+  const matches = await steps.run("verify-identities", () =>
+    Promise.all(applicants.map((a) => registry.verifyIdentity({ idNumber: a.idNumber, name: a.name }))),
+  );
   if (matches.some((m) => !m.match)) return end("REFUSED", "identity mismatch: a name does not belong to its identity number");
 
   const statuses = await steps.run("check-eligibility", () => Promise.all(applicants.map((a) => registry.maritalStatus({ idNumber: a.idNumber }))));
@@ -88,7 +90,13 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
         Promise.all(
           issued
             .filter((e) => e.issuedHere)
-            .map((e) => registry.revokeEid({ eidNo: e.eidNo!, reason: "issued for a marriage application that did not complete", idempotencyKey: key("revoke", e.idNumber) })),
+            .map((e) =>
+              registry.revokeEid({
+                eidNo: e.eidNo!,
+                reason: "issued for a marriage application that did not complete",
+                idempotencyKey: key("revoke", e.idNumber),
+              }),
+            ),
         ),
     );
   } catch (err) {
@@ -112,7 +120,9 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
   let householdAddressChanged = false;
   if (input.householdAddress) {
     const address = input.householdAddress;
-    await steps.run("update-household-address", () => registry.changeAddress({ idNumbers: applicants.map((a) => a.idNumber), address, idempotencyKey: key("address") }));
+    await steps.run("update-household-address", () =>
+      registry.changeAddress({ idNumbers: applicants.map((a) => a.idNumber), address, idempotencyKey: key("address") }),
+    );
     householdAddressChanged = true;
   }
 

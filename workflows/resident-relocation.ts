@@ -58,10 +58,14 @@ async function relocate(input: RelocationInput, steps: Steps): Promise<Relocatio
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       const what = `the ${account.service} account ${account.accountNo}`;
-      if (cause instanceof ApplicationFailure && cause.type === "HUB_ERR_AGENCY_REFUSED") return steps.end("REFUSED", `the utility refused to transfer ${what}: ${cause.message}`);
+      if (cause instanceof ApplicationFailure && cause.type === "HUB_ERR_AGENCY_REFUSED")
+        return steps.end("REFUSED", `the utility refused to transfer ${what}: ${cause.message}`);
       await steps.compensate();
       steps.finish("COMPENSATED");
-      throw ApplicationFailure.nonRetryable(`the utility did not confirm the transfer of ${what} (${cause?.message ?? String(err)}); the accounts transferred before it were returned`, "RELOCATION_HALF_FAILED");
+      throw ApplicationFailure.nonRetryable(
+        `the utility did not confirm the transfer of ${what} (${cause?.message ?? String(err)}); the accounts transferred before it were returned`,
+        "RELOCATION_HALF_FAILED",
+      );
     }
   }
 

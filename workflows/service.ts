@@ -107,11 +107,19 @@ export function linkagesService(node: HubNode): ServiceSchema {
       [id, type, businessKey, `${type}:${businessKey}`, requestId ?? null, partnerId ?? null],
     );
     if (inserted.length)
-      await enqueue(tx, createEvent("linkages.linkage.started", { linkageId: id, linkageType: type, businessKey }, { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, partnerId, linkageId: id }));
+      await enqueue(
+        tx,
+        createEvent(
+          "linkages.linkage.started",
+          { linkageId: id, linkageType: type, businessKey },
+          { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, partnerId, linkageId: id },
+        ),
+      );
     if (inserted.length) linkagesStarted.inc({ linkage_type: type });
     const [row] = await tx.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
     // Another partner's application under the same key is not theirs to see.
-    if (partnerId && row!.partner_id !== partnerId) throw new HubError("HUB_ERR_BUSINESS_KEY_TAKEN", `The ${type} ${businessKey} belongs to another partner; use a key of your own`);
+    if (partnerId && row!.partner_id !== partnerId)
+      throw new HubError("HUB_ERR_BUSINESS_KEY_TAKEN", `The ${type} ${businessKey} belongs to another partner; use a key of your own`);
     return row!;
   }
 
@@ -182,7 +190,14 @@ export function linkagesService(node: HubNode): ServiceSchema {
         return { ...base, status: "FAILED", currentStep: null, stepsDone: progress.stepsDone, closedAt, reason };
       }
       default:
-        return { ...base, status: "FAILED", currentStep: null, stepsDone: [], closedAt, reason: `the workflow ${described.status.name.toLowerCase().replace(/_/g, " ")}` };
+        return {
+          ...base,
+          status: "FAILED",
+          currentStep: null,
+          stepsDone: [],
+          closedAt,
+          reason: `the workflow ${described.status.name.toLowerCase().replace(/_/g, " ")}`,
+        };
     }
   }
 
@@ -199,7 +214,8 @@ export function linkagesService(node: HubNode): ServiceSchema {
   async function running(id: string, ctx: Context): Promise<LinkageRow> {
     const row = await find(id, ctx);
     const described = await describe(row);
-    if (described && described.status.name !== "RUNNING") throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
+    if (described && described.status.name !== "RUNNING")
+      throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
     return row;
   }
 
@@ -221,7 +237,9 @@ export function linkagesService(node: HubNode): ServiceSchema {
     const items = response.executions.map((raw) => {
       const memo = (name: string) => (raw.memo?.fields?.[name] ? defaultPayloadConverter.fromPayload(raw.memo.fields[name]!) : undefined);
       const attr = (name: string) => {
-        const v = raw.searchAttributes?.indexedFields?.[name] ? defaultPayloadConverter.fromPayload<unknown>(raw.searchAttributes.indexedFields[name]!) : undefined;
+        const v = raw.searchAttributes?.indexedFields?.[name]
+          ? defaultPayloadConverter.fromPayload<unknown>(raw.searchAttributes.indexedFields[name]!)
+          : undefined;
         return Array.isArray(v) ? String(v[0]) : v === undefined ? undefined : String(v);
       };
       const workflowId = raw.execution!.workflowId!;
@@ -246,7 +264,17 @@ export function linkagesService(node: HubNode): ServiceSchema {
   async function onEvent(event: CloudEvent, tx: Queryable): Promise<void> {
     if (event.type === "civil-registry.household.address-changed") {
       const change = event.data as Schemas["HouseholdAddressChangedEvent"];
-      await node.audit.record({ operation: `event:${event.type}`, outcome: "OK", requestId: event.requestid, partnerId: event.partnerid, subjects: change.idNumbers, requestHash: bodyHash(canonical(event)) }, tx);
+      await node.audit.record(
+        {
+          operation: `event:${event.type}`,
+          outcome: "OK",
+          requestId: event.requestid,
+          partnerId: event.partnerid,
+          subjects: change.idNumbers,
+          requestHash: bodyHash(canonical(event)),
+        },
+        tx,
+      );
       const row = await record(tx, "resident-relocation", change.changeNo, { requestId: event.requestid, partnerId: event.partnerid });
       return launch(row, "residentRelocation", change satisfies Omit<RelocationInput, "linkageId">, event.requestid);
     }
@@ -256,7 +284,15 @@ export function linkagesService(node: HubNode): ServiceSchema {
       if (servicesAtRisk(incident).length === 0) return;
       const row = await record(tx, "incident-utilities", businessKey, { requestId: event.requestid, partnerId: event.partnerid });
       const { incidentId, sender, firstIdentifier, event: what, category, address } = incident;
-      const input: Omit<IncidentInput, "linkageId"> = { incidentId, sender, firstIdentifier, event: what, category, suspensionDeadlineMs: config.suspensionDeadlineMs, ...(address ? { address } : {}) };
+      const input: Omit<IncidentInput, "linkageId"> = {
+        incidentId,
+        sender,
+        firstIdentifier,
+        event: what,
+        category,
+        suspensionDeadlineMs: config.suspensionDeadlineMs,
+        ...(address ? { address } : {}),
+      };
       return launch(row, "incidentUtilities", input, event.requestid);
     }
     // An update, cancel or all-clear alert reaches the incident's linkage, if it has one running.
@@ -281,7 +317,12 @@ export function linkagesService(node: HubNode): ServiceSchema {
         });
       countLinkagesWith(async (query) => Number((await client.workflow.count(query)).count));
       const log = this.logger;
-      consumer = await startConsumer(node.bus, db, { group: "linkages", types: TRIGGERS, handle: onEvent }, { onError: (err) => log.warn({ err: String(err) }, "linkage trigger failed") });
+      consumer = await startConsumer(
+        node.bus,
+        db,
+        { group: "linkages", types: TRIGGERS, handle: onEvent },
+        { onError: (err) => log.warn({ err: String(err) }, "linkage trigger failed") },
+      );
     },
     async stopped() {
       countLinkagesWith(undefined);
@@ -298,7 +339,8 @@ export function linkagesService(node: HubNode): ServiceSchema {
         audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
         params: contractSchema("MarriageRegistrationRequest"),
         result: contractSchema("Linkage"),
-        handler: (ctx: Context<Schemas["MarriageRegistrationRequest"]>) => start("marriage-registration", "marriageRegistration", ctx.params.applicationNo, ctx.params, ctx),
+        handler: (ctx: Context<Schemas["MarriageRegistrationRequest"]>) =>
+          start("marriage-registration", "marriageRegistration", ctx.params.applicationNo, ctx.params, ctx),
       },
       "status.get": {
         audit: (_p: unknown, r?: Linkage) => idNumbersIn(r?.result),
@@ -314,7 +356,10 @@ export function linkagesService(node: HubNode): ServiceSchema {
           const row = await running(id, ctx);
           const taken = PARTNER_SIGNALS[row.type] ?? [];
           if (!taken.includes(signal))
-            throw new HubError("HUB_ERR_LINKAGE_SIGNAL", `A ${row.type} linkage takes ${taken.length ? taken.map((s) => `"${s}"`).join(" or ") : "no signal"}, not "${signal}"`);
+            throw new HubError(
+              "HUB_ERR_LINKAGE_SIGNAL",
+              `A ${row.type} linkage takes ${taken.length ? taken.map((s) => `"${s}"`).join(" or ") : "no signal"}, not "${signal}"`,
+            );
           await client.workflow.getHandle(row.workflow_id).signal(signal, reason ? { reason } : {});
           return status(row);
         },

@@ -68,7 +68,9 @@ const announcements = proxyActivities<ReturnType<typeof announcementActivities>>
 /** Tells whoever started the linkage that it ended (its webhook); linkages started before this existed do not. */
 async function announce(status: Schemas["LinkageStatus"], compensated: boolean, reason?: string): Promise<void> {
   if (!patched("announce-end")) return;
-  await CancellationScope.nonCancellable(() => announcements.announceEnd({ workflowId: workflowInfo().workflowId, status, compensated, ...(reason ? { reason } : {}) }));
+  await CancellationScope.nonCancellable(() =>
+    announcements.announceEnd({ workflowId: workflowInfo().workflowId, status, compensated, ...(reason ? { reason } : {}) }),
+  );
 }
 
 /**

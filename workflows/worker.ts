@@ -17,7 +17,13 @@ export function workerService(node: HubNode): ServiceSchema {
     name: "linkage-worker",
     async started() {
       const log = broker.getLogger("temporal");
-      const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" };
+      const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = {
+        TRACE: "trace",
+        DEBUG: "debug",
+        INFO: "info",
+        WARN: "warn",
+        ERROR: "error",
+      };
       // The SDK runtime is one per process; its logs join the node's JSON log, the node (not
       // the SDK) decides when to stop on a signal, and its metrics follow Prometheus naming.
       if (!runtimeInstalled)
@@ -26,7 +32,18 @@ export function workerService(node: HubNode): ServiceSchema {
           logger: new DefaultLogger("WARN", (e) => log[levels[e.level]]({ ...e.meta }, e.message)),
           ...(config.workerMetricsPort === undefined
             ? {}
-            : { telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.host}:${config.workerMetricsPort}`, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } }),
+            : {
+                telemetryOptions: {
+                  metrics: {
+                    prometheus: {
+                      bindAddress: `${config.host}:${config.workerMetricsPort}`,
+                      countersTotalSuffix: true,
+                      unitSuffix: true,
+                      useSecondsForDurations: true,
+                    },
+                  },
+                },
+              }),
         });
       runtimeInstalled = true;
       connection = await NativeConnection.connect({ address: config.temporalAddress });

@@ -26,10 +26,12 @@ function failure(agency: string, err: unknown): Reason {
   if (err instanceof errors.JWSSignatureVerificationFailed) return "BAD_SIGNATURE";
   if (err instanceof errors.JWTExpired) return "EXPIRED";
   if (err instanceof errors.JWKSTimeout) throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${agency} did not serve its JWKS in time`, { agency });
-  if (err instanceof errors.JWKSInvalid) throw new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${agency} answered outside its contract: its JWKS is not a JWK set`, { agency });
+  if (err instanceof errors.JWKSInvalid)
+    throw new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${agency} answered outside its contract: its JWKS is not a JWK set`, { agency });
   if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC") {
     // Raised by the JWKS fetch: a non-200 answer or one that is not JSON.
-    if (/not JSON|as JSON/i.test(err.message)) throw new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${agency} answered outside its contract: its JWKS is not JSON`, { agency });
+    if (/not JSON|as JSON/i.test(err.message))
+      throw new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${agency} answered outside its contract: its JWKS is not JSON`, { agency });
     throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${agency} did not serve its JWKS`, { agency });
   }
   if (err instanceof errors.JOSEError) return "MALFORMED"; // not a JWS, wrong typ or alg, bad claims

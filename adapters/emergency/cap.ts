@@ -89,7 +89,10 @@ export function parseCap(xml: string): CapAlert {
   if (xml.length > MAX_XML_CHARS) throw new CapError([{ pointer: "", detail: `the XML is longer than ${MAX_XML_CHARS} characters` }]);
   if (/<!DOCTYPE/i.test(xml)) throw new CapError([{ pointer: "", detail: "a DOCTYPE is not allowed in a CAP alert" }]);
   const wellFormed = XMLValidator.validate(xml);
-  if (wellFormed !== true) throw new CapError([{ pointer: "", detail: `the XML is not well-formed: ${wellFormed.err.msg} (line ${wellFormed.err.line}, column ${wellFormed.err.col})` }]);
+  if (wellFormed !== true)
+    throw new CapError([
+      { pointer: "", detail: `the XML is not well-formed: ${wellFormed.err.msg} (line ${wellFormed.err.line}, column ${wellFormed.err.col})` },
+    ]);
   const doc = parser.parse(xml) as Record<string, unknown>;
   const roots = Object.keys(doc).filter((k) => !k.startsWith("#") && !k.startsWith("?"));
   if (roots.length !== 1 || local(roots[0]!) !== "alert")
@@ -100,7 +103,9 @@ export function parseCap(xml: string): CapAlert {
   const nsAttr = prefix ? `@_xmlns:${prefix}` : "@_xmlns";
   const ns = root && typeof root === "object" ? (root as Record<string, unknown>)[nsAttr] : undefined;
   if (ns !== CAP_NAMESPACE)
-    throw new CapError([{ pointer: "", detail: `the <alert> element must be in the namespace ${CAP_NAMESPACE}${typeof ns === "string" ? `, not ${ns}` : ""}` }]);
+    throw new CapError([
+      { pointer: "", detail: `the <alert> element must be in the namespace ${CAP_NAMESPACE}${typeof ns === "string" ? `, not ${ns}` : ""}` },
+    ]);
 
   const problems: { pointer: string; detail: string }[] = [];
   const alert = readGroup(root, ALERT, "", prefix, problems);
@@ -109,7 +114,13 @@ export function parseCap(xml: string): CapAlert {
   return alert as unknown as CapAlert;
 }
 
-function readGroup(node: unknown, spec: Record<string, Kind>, at: string, prefix: string, problems: { pointer: string; detail: string }[]): Record<string, unknown> {
+function readGroup(
+  node: unknown,
+  spec: Record<string, Kind>,
+  at: string,
+  prefix: string,
+  problems: { pointer: string; detail: string }[],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (node === "" || node === undefined) return out;
   if (typeof node !== "object" || node === null || Array.isArray(node)) {
@@ -186,7 +197,8 @@ export function buildCap(alert: CapAlert): string {
       if (v === undefined) continue;
       if (typeof kind === "object") out[name] = (v as Record<string, unknown>[]).map((item) => ordered(item, kind.group));
       else if (kind === "pairs") out[name] = (v as Record<string, unknown>[]).map((p) => ({ valueName: p.valueName, value: p.value }));
-      else if (kind === "references") out[name] = (v as { sender: string; identifier: string; sent: string }[]).map((r) => `${r.sender},${r.identifier},${r.sent}`).join(" ");
+      else if (kind === "references")
+        out[name] = (v as { sender: string; identifier: string; sent: string }[]).map((r) => `${r.sender},${r.identifier},${r.sent}`).join(" ");
       else out[name] = kind === "number" ? String(v) : v;
     }
     return out;

@@ -43,11 +43,16 @@ export async function loadIncident(q: Queryable, id: string): Promise<(Incident 
 
 /** Every alert of an incident as CAP references (`sender,identifier,sent`), oldest first. */
 export const alertReferences = (q: Queryable, id: string) =>
-  q.query<{ sender: string; identifier: string; sent: string }>("SELECT sender, identifier, sent FROM hub.incident_alert WHERE incident_id = $1 ORDER BY seq", [id]);
+  q.query<{ sender: string; identifier: string; sent: string }>("SELECT sender, identifier, sent FROM hub.incident_alert WHERE incident_id = $1 ORDER BY seq", [
+    id,
+  ]);
 
 /** The incident an alert was already recorded under, if it was. */
 export async function incidentOfAlert(q: Queryable, sender: string, identifier: string): Promise<string | undefined> {
-  const [row] = await q.query<{ incident_id: string }>("SELECT incident_id FROM hub.incident_alert WHERE sender = $1 AND identifier = $2", [sender, identifier]);
+  const [row] = await q.query<{ incident_id: string }>("SELECT incident_id FROM hub.incident_alert WHERE sender = $1 AND identifier = $2", [
+    sender,
+    identifier,
+  ]);
   return row?.incident_id;
 }
 
@@ -58,7 +63,12 @@ export interface Recorded {
 }
 
 /** Records an alert the emergency services system has taken (its incident number `agencyIncidentNo`). */
-export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: string, ctx: { requestId?: string | null; linkageId?: string; partnerId?: string }): Promise<Recorded> {
+export async function recordAlert(
+  db: Db,
+  alert: CapAlert,
+  agencyIncidentNo: string,
+  ctx: { requestId?: string | null; linkageId?: string; partnerId?: string },
+): Promise<Recorded> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`hub:incident-alert:${alert.sender},${alert.identifier}`]);
     const known = await incidentOfAlert(tx, alert.sender, alert.identifier);
@@ -121,7 +131,12 @@ export async function recordAlert(db: Db, alert: CapAlert, agencyIncidentNo: str
   });
 }
 
-function incidentEvent(type: string, incident: Incident, alert: CapAlert, ctx: { requestId?: string | null; linkageId?: string; partnerId?: string }): CloudEvent {
+function incidentEvent(
+  type: string,
+  incident: Incident,
+  alert: CapAlert,
+  ctx: { requestId?: string | null; linkageId?: string; partnerId?: string },
+): CloudEvent {
   const data: Record<string, unknown> = {
     incidentId: incident.id,
     sender: incident.sender,

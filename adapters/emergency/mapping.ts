@@ -121,7 +121,10 @@ export function fromDispatch(client: AgencyClient, answer: AgencyAnswer, inciden
     return { dispatchId, incidentId, units: units.map(({ unitId, type }) => ({ unitId, type })), dispatchedAt };
   }
   if (isCadError(answer.body) && DISPATCH_REFUSALS[answer.body.errorCode])
-    throw new HubError("HUB_ERR_AGENCY_REFUSED", `${client.agency} refused: ${DISPATCH_REFUSALS[answer.body.errorCode]}`, { agency: client.agency, reason: answer.body.errorCode });
+    throw new HubError("HUB_ERR_AGENCY_REFUSED", `${client.agency} refused: ${DISPATCH_REFUSALS[answer.body.errorCode]}`, {
+      agency: client.agency,
+      reason: answer.body.errorCode,
+    });
   throw unexpected(client, answer);
 }
 

@@ -80,7 +80,8 @@ export function fromOrder(client: AgencyClient, answer: AgencyAnswer, type: Orde
     const refusal = REFUSALS[answer.body.err_code]!;
     throw new HubError("HUB_ERR_AGENCY_REFUSED", `${client.agency} refused: ${refusal.detail}`, { agency: client.agency, reason: refusal.reason });
   }
-  if (answer.status === 409) throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${client.agency} is still carrying out this order; retry`, { agency: client.agency });
+  if (answer.status === 409)
+    throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${client.agency} is still carrying out this order; retry`, { agency: client.agency });
   throw unexpected(client, answer);
 }
 
@@ -89,7 +90,12 @@ export function fromServiceChange(order: ServiceOrder & { address: Address }, se
     orderNo: order.order_ref,
     service,
     address: order.address,
-    accounts: order.acct_results.map((r) => ({ accountNo: r.acct_no, service: SERVICE[r.svc_code], status: STATUS[r.acct_status], changed: r.chg_flag === "Y" })),
+    accounts: order.acct_results.map((r) => ({
+      accountNo: r.acct_no,
+      service: SERVICE[r.svc_code],
+      status: STATUS[r.acct_status],
+      changed: r.chg_flag === "Y",
+    })),
     effectiveAt: order.eff_ts,
   };
 }

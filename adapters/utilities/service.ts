@@ -18,7 +18,13 @@ export function utilitiesService(node: HubNode): ServiceSchema {
 
   /** Publishes a fact through the outbox; a replayed order yields the same event id (de-duplicated). */
   async function publish(ctx: Context, type: string, data: object, orderNo: string): Promise<void> {
-    const event = createEvent(type, data, { source: "utilities", subject: orderNo, id: `${type}:${orderNo}`, requestId: ctx.requestID, linkageId: linkageIdOf(ctx) });
+    const event = createEvent(type, data, {
+      source: "utilities",
+      subject: orderNo,
+      id: `${type}:${orderNo}`,
+      requestId: ctx.requestID,
+      linkageId: linkageIdOf(ctx),
+    });
     await node.db.transaction((tx) => enqueue(tx, event));
     node.outbox.kick();
   }
@@ -36,14 +42,23 @@ export function utilitiesService(node: HubNode): ServiceSchema {
       ctx,
     });
     const order = fromOrder(client, answer, type);
-    if (order.svc_code !== toSvcCode(p.service) || order.acct_results.some((r) => r.svc_code !== order.svc_code)) throw client.badAnswer("an order for another service");
+    if (order.svc_code !== toSvcCode(p.service) || order.acct_results.some((r) => r.svc_code !== order.svc_code))
+      throw client.badAnswer("an order for another service");
     const result = fromServiceChange(order, p.service);
     const changed = result.accounts.filter((a) => a.changed).map((a) => a.accountNo);
     if (changed.length)
       await publish(
         ctx,
         kind === "suspend" ? "utilities.service.suspended" : "utilities.service.restored",
-        { orderNo: result.orderNo, service: p.service, address: result.address, accountNos: changed, reason: p.reason, ...(p.incidentId ? { incidentId: p.incidentId } : {}), effectiveAt: result.effectiveAt },
+        {
+          orderNo: result.orderNo,
+          service: p.service,
+          address: result.address,
+          accountNos: changed,
+          reason: p.reason,
+          ...(p.incidentId ? { incidentId: p.incidentId } : {}),
+          effectiveAt: result.effectiveAt,
+        },
         result.orderNo,
       );
     return result;
@@ -77,7 +92,10 @@ export function utilitiesService(node: HubNode): ServiceSchema {
         handler: (ctx: Context<ChangeParams>) => change(ctx, "restore"),
       },
       "account.transfer": {
-        audit: (p: { newHolder: { idNumber: string } }, r?: { accounts: { previousHolder?: { idNumber: string } }[] }) => [p.newHolder.idNumber, ...(r?.accounts ?? []).map((a) => a.previousHolder?.idNumber)],
+        audit: (p: { newHolder: { idNumber: string } }, r?: { accounts: { previousHolder?: { idNumber: string } }[] }) => [
+          p.newHolder.idNumber,
+          ...(r?.accounts ?? []).map((a) => a.previousHolder?.idNumber),
+        ],
         timeout: ACTION_TIMEOUT_MS.change,
         params: contractSchema("UtilityAccountTransferParams"),
         result: contractSchema("UtilityAccountTransfer"),
@@ -96,7 +114,18 @@ export function utilitiesService(node: HubNode): ServiceSchema {
           const result = fromTransfer(order, p.newHolder);
           const changed = result.accounts.filter((a) => a.changed).map((a) => a.accountNo);
           if (changed.length)
-            await publish(ctx, "utilities.account.transferred", { orderNo: result.orderNo, address: result.address, accountNos: changed, newHolderIdNumber: p.newHolder.idNumber, effectiveAt: result.effectiveAt }, result.orderNo);
+            await publish(
+              ctx,
+              "utilities.account.transferred",
+              {
+                orderNo: result.orderNo,
+                address: result.address,
+                accountNos: changed,
+                newHolderIdNumber: p.newHolder.idNumber,
+                effectiveAt: result.effectiveAt,
+              },
+              result.orderNo,
+            );
           return result;
         },
       },

@@ -111,7 +111,8 @@ async function main(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void cleanup().then(() => process.exit(130)));
   try {
     for (const port of [24222, 27233, 23000])
-      if (await tcpReachable("127.0.0.1", port)) throw new MissingPieceError(`port ${port} is in use: is another benchmark running? The benchmark starts a stack of its own.`);
+      if (await tcpReachable("127.0.0.1", port))
+        throw new MissingPieceError(`port ${port} is in use: is another benchmark running? The benchmark starts a stack of its own.`);
     fs.rmSync(dataDir, { recursive: true, force: true });
     env.DATABASE_URL = await testDatabaseUrl(say, true, "linkage_hub_bench");
     started.push(await startNats(env.NATS_URL!, dataDir, say));
@@ -133,7 +134,10 @@ async function main(): Promise<number> {
     const partner = await addPartner(db, { id: `bench-${run}`, scopes: [...SCOPES], purposes: [...PURPOSES], quota: 1_000_000 });
     const tokenRes = await fetch(`${api}/v1/oauth/token`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${partner.partner.id}:${partner.clientSecret}`).toString("base64")}` },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${partner.partner.id}:${partner.clientSecret}`).toString("base64")}`,
+      },
       body: "grant_type=client_credentials",
     });
     const auth = { authorization: `Bearer ${((await tokenRes.json()) as { access_token: string }).access_token}`, "data-purpose": "civil-registration" };
@@ -215,7 +219,11 @@ async function main(): Promise<number> {
     for (let i = 0; i < opts.sequential * 4; i++) {
       const [person] = pairs[i % pairs.length]!;
       const t0 = performance.now();
-      const res = await fetch(`${api}/v1/identity-verifications`, { method: "POST", headers: { ...auth, "data-purpose": "identity-verification", "content-type": "application/json" }, body: JSON.stringify({ idNumber: person.idNumber, name: person.name }) });
+      const res = await fetch(`${api}/v1/identity-verifications`, {
+        method: "POST",
+        headers: { ...auth, "data-purpose": "identity-verification", "content-type": "application/json" },
+        body: JSON.stringify({ idNumber: person.idNumber, name: person.name }),
+      });
       await res.arrayBuffer();
       if (res.status === 200) syncMs.push(performance.now() - t0);
     }
@@ -225,8 +233,20 @@ async function main(): Promise<number> {
       await appendRecord(db, { at: new Date().toISOString(), operation: "bench.append", outcome: "OK", subjects: [] });
       appendMs.push(performance.now() - t0);
     }
-    const p = (list: number[], q: number) => Math.round(quantile([...list].sort((a, b) => a - b), q) * 10) / 10;
-    const syncPath = { calls: syncMs.length, p50Ms: p(syncMs, 0.5), p99Ms: p(syncMs, 0.99), auditAppendP50Ms: p(appendMs, 0.5), auditAppendP99Ms: p(appendMs, 0.99) };
+    const p = (list: number[], q: number) =>
+      Math.round(
+        quantile(
+          [...list].sort((a, b) => a - b),
+          q,
+        ) * 10,
+      ) / 10;
+    const syncPath = {
+      calls: syncMs.length,
+      p50Ms: p(syncMs, 0.5),
+      p99Ms: p(syncMs, 0.99),
+      auditAppendP50Ms: p(appendMs, 0.5),
+      auditAppendP99Ms: p(appendMs, 0.99),
+    };
     await db.close();
 
     worker.shutdown();
@@ -237,7 +257,8 @@ async function main(): Promise<number> {
     const ratio = Math.round((result.linkage.sequential.p50Ms / result.noop.sequential.p50Ms) * 100) / 100;
     if (opts.json) console.log(JSON.stringify({ ...result, ratio, syncPath }, null, 2));
     else {
-      const row = (name: string, f: Figures) => `${name.padEnd(34)}${String(f.count).padStart(6)}${String(f.failed).padStart(8)}${String(f.p50Ms).padStart(8)}${String(f.p95Ms).padStart(8)}${f.perSecond === undefined ? "" : String(f.perSecond).padStart(8)}`;
+      const row = (name: string, f: Figures) =>
+        `${name.padEnd(34)}${String(f.count).padStart(6)}${String(f.failed).padStart(8)}${String(f.p50Ms).padStart(8)}${String(f.p95Ms).padStart(8)}${f.perSecond === undefined ? "" : String(f.perSecond).padStart(8)}`;
       console.log(`\n${"".padEnd(34)}${"done".padStart(6)}${"failed".padStart(8)}${"p50 ms".padStart(8)}${"p95 ms".padStart(8)}${"per s".padStart(8)}`);
       console.log(row("marriage linkage, one at a time", result.linkage.sequential));
       console.log(row(`marriage linkage, ${opts.burst} at once`, result.linkage.burst));

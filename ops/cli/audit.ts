@@ -80,7 +80,10 @@ function trustedKey(file: string | undefined): KeyObject {
   if (file) return createPublicKey(fs.readFileSync(file, "utf8"));
   const config = loadConfig();
   const keys = loadAuditKeys(config.auditKey, auditKeyFile(config), false);
-  if (!keys) throw new UsageError(`No audit key to verify with: give --public-key <pem file>, or set HUB_AUDIT_KEY / HUB_AUDIT_KEY_FILE (looked for ${auditKeyFile(config)}).`);
+  if (!keys)
+    throw new UsageError(
+      `No audit key to verify with: give --public-key <pem file>, or set HUB_AUDIT_KEY / HUB_AUDIT_KEY_FILE (looked for ${auditKeyFile(config)}).`,
+    );
   return keys.publicKey;
 }
 
@@ -92,7 +95,14 @@ export async function auditCommand(args: string[]): Promise<void> {
   try {
     parsed = parseArgs({
       args: rest,
-      options: { bundle: { type: "string" }, "public-key": { type: "string" }, linkage: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        bundle: { type: "string" },
+        "public-key": { type: "string" },
+        linkage: { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       allowPositionals: true,
       strict: true,
     });
@@ -108,7 +118,12 @@ export async function auditCommand(args: string[]): Promise<void> {
     const key = values["public-key"] ? trustedKey(values["public-key"]) : createPublicKey(bundle.publicKey);
     const verdict = verifyBundle(bundle, key);
     const keyNote = values["public-key"] ? "the trusted key" : `the bundle's own key ${keyIdOf(key)} (compare it with the hub's, or pass --public-key)`;
-    print(verdict, verdict.ok ? `Bundle of linkage ${bundle.linkageId}: ${verdict.records} records verified against checkpoints signed by ${keyNote}.` : `Bundle does NOT verify: ${verdict.problem}`);
+    print(
+      verdict,
+      verdict.ok
+        ? `Bundle of linkage ${bundle.linkageId}: ${verdict.records} records verified against checkpoints signed by ${keyNote}.`
+        : `Bundle does NOT verify: ${verdict.problem}`,
+    );
     if (!verdict.ok) process.exitCode = 1;
     return;
   }
@@ -136,10 +151,14 @@ export async function auditCommand(args: string[]): Promise<void> {
       const text = JSON.stringify(bundle, null, 2);
       if (values.out) fs.writeFileSync(values.out, text);
       else console.log(text);
-      console.error(`${bundle.records.length} records of linkage ${bundle.linkageId}${bundle.pending ? `; ${bundle.pending} not signed by a checkpoint yet (export again in a few seconds)` : ""}.`);
+      console.error(
+        `${bundle.records.length} records of linkage ${bundle.linkageId}${bundle.pending ? `; ${bundle.pending} not signed by a checkpoint yet (export again in a few seconds)` : ""}.`,
+      );
     } else {
       const report = await log.accessReport(positionals[0]!);
-      const lines = report.accesses.map((a) => `${a.at}  ${(a.partnerId ?? "(internal)").padEnd(20)}  ${(a.purpose ?? "-").padEnd(22)}  ${a.outcome.padEnd(24)}  ${a.operation}`);
+      const lines = report.accesses.map(
+        (a) => `${a.at}  ${(a.partnerId ?? "(internal)").padEnd(20)}  ${(a.purpose ?? "-").padEnd(22)}  ${a.outcome.padEnd(24)}  ${a.operation}`,
+      );
       print(report, report.accesses.length ? lines.join("\n") : "No recorded access to this person's data.");
     }
   } finally {

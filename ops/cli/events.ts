@@ -33,7 +33,10 @@ once: events it has already handled are acknowledged without acting again.`,
 
 function parse(sub: string, args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | boolean | undefined
+    >;
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${HELP[sub]}`);
   }
@@ -75,7 +78,8 @@ export async function eventsCommand(args: string[]): Promise<void> {
     for (const s of report) {
       console.log(`${s.name}  ${s.messages} messages, ${s.bytes} bytes  [${s.subjects.join(", ")}]${s.lastTime ? `  last ${s.lastTime}` : ""}`);
       if (!s.consumers.length) console.log("  (no consumer groups)");
-      for (const c of s.consumers) console.log(`  ${c.group.padEnd(30)} lag ${String(c.pending).padStart(7)}  awaiting ack ${c.ackPending}  redelivered ${c.redelivered}`);
+      for (const c of s.consumers)
+        console.log(`  ${c.group.padEnd(30)} lag ${String(c.pending).padStart(7)}  awaiting ack ${c.ackPending}  redelivered ${c.redelivered}`);
     }
     return;
   }
@@ -92,7 +96,14 @@ export async function eventsCommand(args: string[]): Promise<void> {
     return;
   }
 
-  const o = parse(sub, rest, { group: { type: "string" }, "dead-letters": { type: "boolean" }, seq: { type: "string" }, since: { type: "string" }, until: { type: "string" }, type: { type: "string" } });
+  const o = parse(sub, rest, {
+    group: { type: "string" },
+    "dead-letters": { type: "boolean" },
+    seq: { type: "string" },
+    since: { type: "string" },
+    until: { type: "string" },
+    type: { type: "string" },
+  });
   const group = o.group as string | undefined;
   if (!group) throw new UsageError(`--group is required.\n\n${HELP.replay}`);
   if (!o["dead-letters"] === !o.since) throw new UsageError(`Give either --dead-letters or --since.\n\n${HELP.replay}`);

@@ -10,7 +10,12 @@ const CONNECT_TIMEOUT_MS = 5000;
 
 export async function hubBroker(service: string): Promise<ServiceBroker | undefined> {
   const config = loadConfig();
-  const broker = new ServiceBroker({ namespace: config.namespace, nodeID: `linkage-hub-cli-${process.pid}`, transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: 0 } }, logger: false });
+  const broker = new ServiceBroker({
+    namespace: config.namespace,
+    nodeID: `linkage-hub-cli-${process.pid}`,
+    transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: 0 } },
+    logger: false,
+  });
   try {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("NATS did not answer")), CONNECT_TIMEOUT_MS)));

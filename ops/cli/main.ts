@@ -17,7 +17,12 @@ Commands:
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see README.md.`;
 
-const COMMANDS: Record<string, (args: string[]) => Promise<void>> = { events: eventsCommand, partners: partnersCommand, webhooks: webhooksCommand, audit: auditCommand };
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  events: eventsCommand,
+  partners: partnersCommand,
+  webhooks: webhooksCommand,
+  audit: auditCommand,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

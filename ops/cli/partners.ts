@@ -113,7 +113,13 @@ function parse(sub: string, args: string[], options: NonNullable<ParseArgsConfig
   }
 }
 
-const list = (value: unknown, all: readonly string[]) => (value === "all" ? [...all] : String(value ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+const list = (value: unknown, all: readonly string[]) =>
+  value === "all"
+    ? [...all]
+    : String(value ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
 
 function addParams(values: Record<string, unknown>, positionals: string[]): Schemas["PartnerParams"] {
   if (values.test) return { id: "test-partner", name: "Test partner (every scope and purpose)", scopes: [...SCOPES], purposes: [...PURPOSES] };
@@ -133,10 +139,24 @@ function addParams(values: Record<string, unknown>, positionals: string[]): Sche
 }
 
 function table(partners: Partner[]): string {
-  const rows = partners.map((p) => [p.id, p.disabled ? "disabled" : "active", `${p.quota}/${p.quotaWindowS}s`, p.scopes.join(","), p.purposes.join(","), p.webhookUrl ?? "-"]);
+  const rows = partners.map((p) => [
+    p.id,
+    p.disabled ? "disabled" : "active",
+    `${p.quota}/${p.quotaWindowS}s`,
+    p.scopes.join(","),
+    p.purposes.join(","),
+    p.webhookUrl ?? "-",
+  ]);
   const head = ["ID", "STATE", "QUOTA", "SCOPES", "PURPOSES", "WEBHOOK"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 function credentials(c: Credentials): string {
@@ -159,7 +179,14 @@ export async function partnersCommand(args: string[]): Promise<void> {
     return;
   }
   const options: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
-    add: { scopes: { type: "string" }, purposes: { type: "string" }, name: { type: "string" }, quota: { type: "string" }, webhook: { type: "string" }, test: { type: "boolean" } },
+    add: {
+      scopes: { type: "string" },
+      purposes: { type: "string" },
+      name: { type: "string" },
+      quota: { type: "string" },
+      webhook: { type: "string" },
+      test: { type: "boolean" },
+    },
     list: {},
     show: {},
     "rotate-secret": { grace: { type: "string" } },

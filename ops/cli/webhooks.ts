@@ -18,10 +18,23 @@ Deliveries are retried with backoff (HUB_WEBHOOK_BACKOFF_MS) until the webhook a
 
 function table(list: Delivery[]): string {
   if (!list.length) return "No webhook deliveries.";
-  const rows = list.map((d) => [d.eventId, d.partnerId, String(d.attempts), d.lastStatus === null ? (d.lastError ?? "-") : String(d.lastStatus), d.deliveredAt ?? "not yet"]);
+  const rows = list.map((d) => [
+    d.eventId,
+    d.partnerId,
+    String(d.attempts),
+    d.lastStatus === null ? (d.lastError ?? "-") : String(d.lastStatus),
+    d.deliveredAt ?? "not yet",
+  ]);
   const head = ["EVENT", "PARTNER", "ATTEMPTS", "LAST", "DELIVERED"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return [head, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export async function webhooksCommand(args: string[]): Promise<void> {
@@ -30,7 +43,12 @@ export async function webhooksCommand(args: string[]): Promise<void> {
   if (sub !== "list" && sub !== "redeliver") throw new UsageError(sub ? `Unknown subcommand "${sub}".\n\n${HELP}` : HELP);
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { partner: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { partner: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
   }

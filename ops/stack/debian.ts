@@ -30,7 +30,10 @@ function aptGet(pkg: string, args: string[], say: (line: string) => void): Promi
     const tail: string[] = [];
     let last = "";
     const keep = (chunk: string) => {
-      for (const line of chunk.split("\n").map((l) => l.trim()).filter(Boolean)) {
+      for (const line of chunk
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean)) {
         last = line;
         tail.push(line);
         if (tail.length > 15) tail.shift();
@@ -59,7 +62,8 @@ function aptGet(pkg: string, args: string[], say: (line: string) => void): Promi
 export async function ensureDebianPackage(pkg: string, files: string[], help: string, say: (line: string) => void): Promise<void> {
   const missing = files.filter((f) => !executable(f));
   if (!missing.length) return;
-  if (process.getuid?.() !== 0) throw new MissingPieceError(`No ${missing.join(", ")}, and this process is not root, so it cannot install Debian's ${pkg} package. ${help}`);
+  if (process.getuid?.() !== 0)
+    throw new MissingPieceError(`No ${missing.join(", ")}, and this process is not root, so it cannot install Debian's ${pkg} package. ${help}`);
   if (!onPath("apt-get")) throw new MissingPieceError(`No ${missing.join(", ")}, and apt-get is not available to install Debian's ${pkg} package. ${help}`);
   const started = Date.now();
   say(`${pkg}: ${missing.join(", ")} not found; installing Debian's ${pkg} package (first time only; up to a minute or two)`);

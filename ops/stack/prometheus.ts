@@ -39,7 +39,12 @@ export async function startPrometheus(o: { configFile: string; port: number; dat
   const service = spawnManaged({
     name: "prometheus",
     command: prometheus,
-    args: [`--config.file=${o.configFile}`, `--storage.tsdb.path=${path.join(o.dataDir, "prometheus")}`, `--web.listen-address=127.0.0.1:${o.port}`, "--web.enable-lifecycle"],
+    args: [
+      `--config.file=${o.configFile}`,
+      `--storage.tsdb.path=${path.join(o.dataDir, "prometheus")}`,
+      `--web.listen-address=127.0.0.1:${o.port}`,
+      "--web.enable-lifecycle",
+    ],
     logDir: path.join(o.dataDir, "logs"),
   });
   await waitFor("prometheus", async () => (await fetch(`http://127.0.0.1:${o.port}/-/ready`)).ok, 30_000, service.child, service.logFile);

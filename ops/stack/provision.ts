@@ -70,7 +70,9 @@ export async function ensureBinary(name: Binary, say: (line: string) => void = c
       child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
       child.on("error", reject);
       child.on("exit", (code) =>
-        code === 0 ? resolve() : reject(new MissingPieceError(`go install ${pin.module}@${pin.version} failed (exit ${code}):\n${stderr.trim().split("\n").slice(-10).join("\n")}`)),
+        code === 0
+          ? resolve()
+          : reject(new MissingPieceError(`go install ${pin.module}@${pin.version} failed (exit ${code}):\n${stderr.trim().split("\n").slice(-10).join("\n")}`)),
       );
     });
     fs.mkdirSync(dir, { recursive: true });

@@ -92,10 +92,14 @@ export async function ensureSchemathesis(say: (line: string) => void = console.l
   try {
     const venv = await run(python, ["-m", "venv", staging]);
     if (venv.code !== 0) throw new MissingPieceError(`${python} -m venv failed (exit ${venv.code}):\n${tail(venv.output)}`);
-    const pip = await run(path.join(staging, "bin", "python"), ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-compile", "--quiet", `${pypi}==${version}`], {
-      ...process.env,
-      PIP_REQUIRE_VIRTUALENV: "1",
-    });
+    const pip = await run(
+      path.join(staging, "bin", "python"),
+      ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--no-compile", "--quiet", `${pypi}==${version}`],
+      {
+        ...process.env,
+        PIP_REQUIRE_VIRTUALENV: "1",
+      },
+    );
     if (pip.code !== 0) throw new MissingPieceError(`pip install ${pypi}==${version} failed (exit ${pip.code}):\n${tail(pip.output)}`);
     relocate(staging, dir);
     try {

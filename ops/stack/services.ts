@@ -45,7 +45,12 @@ export async function startNats(natsUrl: string, dataDir: string, say: Say): Pro
   const { host, port } = hostPort(natsUrl);
   const bin = await ensureBinary("nats-server", say);
   const storeDir = path.join(dataDir, "nats");
-  const service = spawnManaged({ name: "nats", command: bin, args: ["-js", "-a", host, "-p", String(port), "-sd", storeDir], logDir: path.join(dataDir, "logs") });
+  const service = spawnManaged({
+    name: "nats",
+    command: bin,
+    args: ["-js", "-a", host, "-p", String(port), "-sd", storeDir],
+    logDir: path.join(dataDir, "logs"),
+  });
   await waitFor("nats-server", () => tcpReachable(host, port), 15_000, service.child, service.logFile);
   say(`nats: started at ${natsUrl} (JetStream store ${storeDir})`);
   return service;
@@ -69,7 +74,20 @@ export async function startTemporal(address: string, ports: { ui: number; metric
   fs.mkdirSync(dataDir, { recursive: true });
   const dbFile = path.join(dataDir, "temporal.sqlite");
   // WAL and eager activities: about ten times the throughput of the defaults (see README).
-  const args = ["server", "start-dev", "--ip", host, "--port", String(port), "--ui-port", String(ports.ui), "--metrics-port", String(ports.metrics), "--db-filename", dbFile];
+  const args = [
+    "server",
+    "start-dev",
+    "--ip",
+    host,
+    "--port",
+    String(port),
+    "--ui-port",
+    String(ports.ui),
+    "--metrics-port",
+    String(ports.metrics),
+    "--db-filename",
+    dbFile,
+  ];
   args.push("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal");
   args.push("--dynamic-config-value", "system.enableActivityEagerExecution=true", "--log-level", "warn");
   for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);
@@ -98,7 +116,8 @@ export async function testDatabaseUrl(say: Say, fresh: boolean, database = "link
       await client.end().catch(() => {});
     }
   };
-  const psql = (sql: string) => execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
+  const psql = (sql: string) =>
+    execFileSync("runuser", ["-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-qtAc", sql], { encoding: "utf8", cwd: "/" }).trim();
   const help = "Set DATABASE_URL to a PostgreSQL database the tests may use, or install PostgreSQL (Debian: apt-get install postgresql).";
   const reachable = await canConnect();
   if (!reachable) {
@@ -151,8 +170,12 @@ export const urlEnv = (sandbox: (typeof SANDBOXES)[number]) => SETTINGS[sandbox.
 export async function startSandbox(agency: string, url: string, dataDir: string, env: NodeJS.ProcessEnv, say: Say): Promise<Managed> {
   const sandbox = SANDBOXES.find((s) => s.agency === agency)!;
   const running = await useRunning(`${agency} sandbox`, url, say, async () => {
-    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.json() as Promise<{ sandbox?: unknown }>, () => undefined);
-    if (health?.sandbox !== agency) throw new MissingPieceError(`${url} is taken by something that is not the ${agency} sandbox; set ${urlEnv(sandbox)} to a free address`);
+    const health = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.json() as Promise<{ sandbox?: unknown }>,
+      () => undefined,
+    );
+    if (health?.sandbox !== agency)
+      throw new MissingPieceError(`${url} is taken by something that is not the ${agency} sandbox; set ${urlEnv(sandbox)} to a free address`);
   });
   if (running) return running;
   const service = spawnManaged({

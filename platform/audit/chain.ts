@@ -74,7 +74,7 @@ export function rootFromProof(hash: string, index: number, size: number, proof: 
     const sibling = Buffer.from(p[p.length - 1]!, "hex");
     return m < k ? node(walk(m, k, p.slice(0, -1)), sibling) : node(sibling, walk(m - k, n - k, p.slice(0, -1)));
   };
-  if (index < 0 || index >= size || proof.length === 0 !== (size === 1)) return "";
+  if (index < 0 || index >= size || (proof.length === 0) !== (size === 1)) return "";
   return walk(index, size, proof).toString("hex");
 }
 
@@ -97,7 +97,8 @@ export async function appendRecordIn(tx: Queryable, record: AuditEntry): Promise
 }
 
 export const signCheckpoint = (keys: AuditKeys, c: Checkpoint) => sign(null, Buffer.from(canonical(c)), keys.signingKey).toString("base64");
-export const checkpointSignatureValid = (publicKey: KeyObject, s: SignedCheckpoint) => verify(null, Buffer.from(canonical(s.checkpoint)), publicKey, Buffer.from(s.signature, "base64"));
+export const checkpointSignatureValid = (publicKey: KeyObject, s: SignedCheckpoint) =>
+  verify(null, Buffer.from(canonical(s.checkpoint)), publicKey, Buffer.from(s.signature, "base64"));
 
 /** Signs the records appended since the last checkpoint, if any. */
 export async function checkpoint(db: Db, keys: AuditKeys): Promise<SignedCheckpoint | undefined> {
@@ -123,7 +124,10 @@ export async function checkpoint(db: Db, keys: AuditKeys): Promise<SignedCheckpo
 }
 
 export async function readRecords(db: Queryable, afterSeq: number, limit: number): Promise<StoredRecord[]> {
-  const rows = await db.query<{ seq: string; record: AuditEntry; prev_hash: string; hash: string }>("SELECT * FROM hub.audit_record WHERE seq > $1 ORDER BY seq LIMIT $2", [afterSeq, limit]);
+  const rows = await db.query<{ seq: string; record: AuditEntry; prev_hash: string; hash: string }>(
+    "SELECT * FROM hub.audit_record WHERE seq > $1 ORDER BY seq LIMIT $2",
+    [afterSeq, limit],
+  );
   return rows.map((r) => ({ seq: Number(r.seq), record: r.record, prevHash: r.prev_hash, hash: r.hash }));
 }
 
@@ -138,7 +142,10 @@ export const AUDIT_PAGE = 500;
  * signed in between would otherwise look like it covers records that are not there.
  */
 export async function readPage(db: Queryable, afterSeq: number, limit: number): Promise<LogPage> {
-  const rows = await db.query<SignedCheckpoint>("SELECT checkpoint, signature FROM hub.audit_checkpoint WHERE seq > $1 ORDER BY seq LIMIT $2", [afterSeq, limit]);
+  const rows = await db.query<SignedCheckpoint>("SELECT checkpoint, signature FROM hub.audit_checkpoint WHERE seq > $1 ORDER BY seq LIMIT $2", [
+    afterSeq,
+    limit,
+  ]);
   const records = await readRecords(db, afterSeq, limit);
   const end = records.length === limit ? records[limit - 1]!.seq : Infinity;
   const checkpoints = rows.map((r) => ({ checkpoint: r.checkpoint, signature: r.signature })).filter((c) => c.checkpoint.seq <= end);
@@ -193,17 +200,25 @@ export async function verifyChain(next: (afterSeq: number) => Promise<LogPage>, 
     }
     if (!page.records.length) break;
     for (const r of page.records) {
-      if (r.seq !== expected) return fail(expected, r.seq > expected ? `record ${expected} is missing (deleted): the log jumps to ${r.seq}` : `record ${r.seq} appears again`);
-      if (r.prevHash !== prevHash) return fail(r.seq, `record ${r.seq} does not follow record ${r.seq - 1} (its previous hash differs): a record before it was changed, removed or reordered`);
+      if (r.seq !== expected)
+        return fail(expected, r.seq > expected ? `record ${expected} is missing (deleted): the log jumps to ${r.seq}` : `record ${r.seq} appears again`);
+      if (r.prevHash !== prevHash)
+        return fail(
+          r.seq,
+          `record ${r.seq} does not follow record ${r.seq - 1} (its previous hash differs): a record before it was changed, removed or reordered`,
+        );
       if (recordHash(r.seq, r.prevHash, r.record) !== r.hash) return fail(r.seq, `record ${r.seq} was altered: its content does not give its hash`);
       prevHash = r.hash;
       batch.push(r.hash);
       const signed = bySeq.get(r.seq);
       if (signed) {
         const c = signed.checkpoint;
-        if (!checkpointSignatureValid(publicKey, signed)) return fail(r.seq, `checkpoint at record ${r.seq} has no valid signature: forged, or signed by another key`);
-        if (c.prevCheckpointHash !== prevCheckpointHash || c.firstSeq !== provenUpTo + 1) return fail(r.seq, `checkpoint at record ${r.seq} does not follow the previous checkpoint: a checkpoint was removed`);
-        if (c.headHash !== r.hash || c.merkleRoot !== merkleRoot(batch)) return fail(r.seq, `records ${c.firstSeq} to ${r.seq} differ from what checkpoint ${r.seq} signed: the chain was rewritten`);
+        if (!checkpointSignatureValid(publicKey, signed))
+          return fail(r.seq, `checkpoint at record ${r.seq} has no valid signature: forged, or signed by another key`);
+        if (c.prevCheckpointHash !== prevCheckpointHash || c.firstSeq !== provenUpTo + 1)
+          return fail(r.seq, `checkpoint at record ${r.seq} does not follow the previous checkpoint: a checkpoint was removed`);
+        if (c.headHash !== r.hash || c.merkleRoot !== merkleRoot(batch))
+          return fail(r.seq, `records ${c.firstSeq} to ${r.seq} differ from what checkpoint ${r.seq} signed: the chain was rewritten`);
         prevCheckpointHash = checkpointHash(c);
         provenUpTo = r.seq;
         proven = { seq: r.seq, hash: r.hash, checkpointHash: prevCheckpointHash };
@@ -212,7 +227,8 @@ export async function verifyChain(next: (afterSeq: number) => Promise<LogPage>, 
       expected++;
     }
   }
-  if (lastSigned > provenUpTo) return fail(provenUpTo + 1, `the log ends at record ${expected - 1}, but a checkpoint signed records up to ${lastSigned}: its tail was cut`);
+  if (lastSigned > provenUpTo)
+    return fail(provenUpTo + 1, `the log ends at record ${expected - 1}, but a checkpoint signed records up to ${lastSigned}: its tail was cut`);
   return { ok: true, records: expected - 1, provenUpTo, proven, unsigned: expected - 1 - provenUpTo };
 }
 
@@ -230,7 +246,8 @@ export interface Bundle {
 export function verifyBundle(bundle: Bundle, publicKey: KeyObject): { ok: true; records: number } | { ok: false; problem: string } {
   if (bundle.format !== "linkage-hub-audit-bundle/1") return { ok: false, problem: `not an audit bundle (format ${bundle.format})` };
   const checkpoints = new Map(bundle.checkpoints.map((c) => [c.checkpoint.seq, c]));
-  for (const c of bundle.checkpoints) if (!checkpointSignatureValid(publicKey, c)) return { ok: false, problem: `checkpoint ${c.checkpoint.seq} has no valid signature by the trusted key` };
+  for (const c of bundle.checkpoints)
+    if (!checkpointSignatureValid(publicKey, c)) return { ok: false, problem: `checkpoint ${c.checkpoint.seq} has no valid signature by the trusted key` };
   for (const { entry: r, checkpointSeq, index, proof } of bundle.records) {
     if (recordHash(r.seq, r.prevHash, r.record) !== r.hash) return { ok: false, problem: `record ${r.seq} was altered: its content does not give its hash` };
     const signed = checkpoints.get(checkpointSeq);

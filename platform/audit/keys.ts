@@ -22,7 +22,11 @@ interface Stored {
 }
 
 export const publicKeyPem = (keys: AuditKeys) => keys.publicKey.export({ type: "spki", format: "pem" }).toString();
-export const keyIdOf = (publicKey: KeyObject) => createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex").slice(0, 16);
+export const keyIdOf = (publicKey: KeyObject) =>
+  createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex")
+    .slice(0, 16);
 
 function fromStored(s: Stored): AuditKeys {
   const signingKey = createPrivateKey(s.signingKey);

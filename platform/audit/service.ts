@@ -11,7 +11,19 @@ import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../node";
 import type { Db } from "../db";
 import { publicKeyPem } from "./keys";
-import { AUDIT_PAGE, checkpointOf, inclusionProof, readPage, readRecords, subjectHash, verifyChain, type ChainPosition, type SignedCheckpoint, type Verdict, type StoredRecord } from "./chain";
+import {
+  AUDIT_PAGE,
+  checkpointOf,
+  inclusionProof,
+  readPage,
+  readRecords,
+  subjectHash,
+  verifyChain,
+  type ChainPosition,
+  type SignedCheckpoint,
+  type Verdict,
+  type StoredRecord,
+} from "./chain";
 
 type Schemas = components["schemas"];
 
@@ -19,8 +31,14 @@ type Schemas = components["schemas"];
 let gauges: { intact: client.Gauge; verified: client.Gauge } | undefined;
 function reportVerdict(verdict: Verdict): void {
   gauges ??= {
-    intact: new client.Gauge({ name: "hub_audit_chain_intact", help: "The last verification of the audit chain against its signed checkpoints found it intact (1) or broken (0)" }),
-    verified: new client.Gauge({ name: "hub_audit_chain_verified_records", help: "Records of the audit chain proven intact by signed checkpoints, at the last verification" }),
+    intact: new client.Gauge({
+      name: "hub_audit_chain_intact",
+      help: "The last verification of the audit chain against its signed checkpoints found it intact (1) or broken (0)",
+    }),
+    verified: new client.Gauge({
+      name: "hub_audit_chain_verified_records",
+      help: "Records of the audit chain proven intact by signed checkpoints, at the last verification",
+    }),
   };
   gauges.intact.set(verdict.ok ? 1 : 0);
   gauges.verified.set(verdict.provenUpTo);
@@ -70,7 +88,15 @@ export function auditService(node: HubNode): ServiceSchema {
       const { firstSeq, seq: last } = signed.checkpoint;
       const batch: StoredRecord[] = await readRecords(db, firstSeq - 1, last - firstSeq + 1);
       const index = n - firstSeq;
-      records.push({ entry: batch[index]!, checkpointSeq: last, index, proof: inclusionProof(batch.map((r) => r.hash), index) });
+      records.push({
+        entry: batch[index]!,
+        checkpointSeq: last,
+        index,
+        proof: inclusionProof(
+          batch.map((r) => r.hash),
+          index,
+        ),
+      });
       used.set(last, signed);
     }
     return {
@@ -88,7 +114,9 @@ export function auditService(node: HubNode): ServiceSchema {
   return {
     name: "audit",
     started() {
-      stopVerifying = verifyContinuously(db, audit.keys.publicKey, node.config.auditVerifyMs, (err) => this.logger.warn({ err: String(err) }, "audit verification: will retry"));
+      stopVerifying = verifyContinuously(db, audit.keys.publicKey, node.config.auditVerifyMs, (err) =>
+        this.logger.warn({ err: String(err) }, "audit verification: will retry"),
+      );
     },
     stopped() {
       stopVerifying();

@@ -25,7 +25,13 @@ export async function streamReport(bus: EventBus): Promise<StreamReport[]> {
   for await (const s of bus.jsm.streams.list()) {
     const consumers: StreamReport["consumers"] = [];
     for await (const c of bus.jsm.consumers.list(s.config.name))
-      consumers.push({ group: c.name, pending: c.num_pending, ackPending: c.num_ack_pending, redelivered: c.num_redelivered, delivered: c.delivered.stream_seq });
+      consumers.push({
+        group: c.name,
+        pending: c.num_pending,
+        ackPending: c.num_ack_pending,
+        redelivered: c.num_redelivered,
+        delivered: c.delivered.stream_seq,
+      });
     out.push({
       name: s.config.name,
       subjects: s.config.subjects ?? [],
@@ -102,7 +108,9 @@ export async function replayDeadLetters(bus: EventBus, group: string, seqs?: num
   for (const dead of await deadLetters(bus, group)) {
     if (seqs && !seqs.includes(dead.seq)) continue;
     const type = typeof dead.event === "object" ? dead.event.type : "unknown";
-    await bus.js.publish(replaySubject(group, type), typeof dead.event === "string" ? dead.event : JSON.stringify(dead.event), { msgID: `replay:dead:${dead.seq}` });
+    await bus.js.publish(replaySubject(group, type), typeof dead.event === "string" ? dead.event : JSON.stringify(dead.event), {
+      msgID: `replay:dead:${dead.seq}`,
+    });
     await bus.jsm.streams.deleteMessage(DEAD_LETTER_STREAM, dead.seq);
     replayed++;
   }

@@ -46,7 +46,10 @@ export async function connectBus(natsUrl: string, name: string): Promise<EventBu
           await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
         }
       }
-      throw new HubError("HUB_ERR_EVENT_PUBLISH_FAILED", `Event ${event.type} ${event.id} not acknowledged after ${PUBLISH_ATTEMPTS} attempts: ${(lastError as Error)?.message}`);
+      throw new HubError(
+        "HUB_ERR_EVENT_PUBLISH_FAILED",
+        `Event ${event.type} ${event.id} not acknowledged after ${PUBLISH_ATTEMPTS} attempts: ${(lastError as Error)?.message}`,
+      );
     },
     async close() {
       await nc.drain();

@@ -108,7 +108,10 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
     }
     try {
       const fresh = await db.transaction(async (tx) => {
-        const first = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [spec.group, event.id]);
+        const first = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [
+          spec.group,
+          event.id,
+        ]);
         if (first.length) await spec.handle(event, tx);
         return first.length > 0;
       });

@@ -9,14 +9,26 @@ import type { JetStreamManager } from "nats";
 import { EVENT_TYPES } from "../../contracts";
 import { sampled } from "../metrics";
 
-export const published = new client.Counter({ name: "hub_events_published_total", help: "Events stored by JetStream (duplicates of a stored id not counted), by type", labelNames: ["type"] as const });
+export const published = new client.Counter({
+  name: "hub_events_published_total",
+  help: "Events stored by JetStream (duplicates of a stored id not counted), by type",
+  labelNames: ["type"] as const,
+});
 export const consumed = new client.Counter({
   name: "hub_events_consumed_total",
   help: "Events a consumer group acknowledged, by outcome: handled, or duplicate (its id was handled before)",
   labelNames: ["consumer", "outcome"] as const,
 });
-export const redelivered = new client.Counter({ name: "hub_events_redelivered_total", help: "Deliveries of an event after its first (a failed or crashed attempt)", labelNames: ["consumer"] as const });
-export const deadLettered = new client.Counter({ name: "hub_events_dead_lettered_total", help: "Events a consumer group gave up on and moved to DEAD_LETTERS", labelNames: ["consumer"] as const });
+export const redelivered = new client.Counter({
+  name: "hub_events_redelivered_total",
+  help: "Deliveries of an event after its first (a failed or crashed attempt)",
+  labelNames: ["consumer"] as const,
+});
+export const deadLettered = new client.Counter({
+  name: "hub_events_dead_lettered_total",
+  help: "Events a consumer group gave up on and moved to DEAD_LETTERS",
+  labelNames: ["consumer"] as const,
+});
 for (const type of Object.keys(EVENT_TYPES)) published.inc({ type }, 0);
 
 /** The consumers this process runs, whose lag it reports. */
@@ -30,7 +42,10 @@ const consumerInfos = sampled(1000, () =>
     [...watched.values()].map(async ({ jsm, stream, consumer }) => ({
       stream,
       consumer,
-      info: await Promise.race([jsm.consumers.info(stream, consumer), new Promise<undefined>((r) => setTimeout(() => r(undefined), INFO_TIMEOUT_MS).unref())]).catch(() => undefined),
+      info: await Promise.race([
+        jsm.consumers.info(stream, consumer),
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), INFO_TIMEOUT_MS).unref()),
+      ]).catch(() => undefined),
     })),
   ),
 );

@@ -25,13 +25,14 @@ export interface OutboxRelay {
 export function startOutboxRelay(db: Db, bus: EventBus, onError: (err: unknown) => void): OutboxRelay {
   let stopped = false;
   let wake: (() => void) | undefined;
-  const sleep = (ms: number) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   /** Publishes one batch; returns how many rows it took. */
   const relayBatch = () =>

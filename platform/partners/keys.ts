@@ -47,7 +47,9 @@ export async function rotateKeys(db: Db): Promise<{ retired: string[]; active: s
   await ensureKeys(db);
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext('linkage-hub:signing-keys'))");
-    const retired = await tx.query<{ kid: string }>("UPDATE hub.signing_key SET retired_at = now() WHERE activated_at IS NOT NULL AND retired_at IS NULL RETURNING kid");
+    const retired = await tx.query<{ kid: string }>(
+      "UPDATE hub.signing_key SET retired_at = now() WHERE activated_at IS NOT NULL AND retired_at IS NULL RETURNING kid",
+    );
     const [next] = await tx.query<{ kid: string }>("UPDATE hub.signing_key SET activated_at = now() WHERE activated_at IS NULL RETURNING kid");
     await createKey(tx, false);
     return { retired: retired.map((r) => r.kid), active: next!.kid };
@@ -56,7 +58,9 @@ export async function rotateKeys(db: Db): Promise<{ retired: string[]; active: s
 
 /** The key tokens are signed with now. */
 export async function signingKey(db: Queryable): Promise<SigningKey> {
-  const [row] = await db.query<KeyRow>("SELECT * FROM hub.signing_key WHERE activated_at IS NOT NULL AND retired_at IS NULL ORDER BY activated_at DESC LIMIT 1");
+  const [row] = await db.query<KeyRow>(
+    "SELECT * FROM hub.signing_key WHERE activated_at IS NOT NULL AND retired_at IS NULL ORDER BY activated_at DESC LIMIT 1",
+  );
   if (!row) throw new Error("no signing key: ensureKeys() has not run");
   return { kid: row.kid, privateKey: (await importJWK(row.private_jwk, "EdDSA")) as CryptoKey };
 }

@@ -56,7 +56,8 @@ function check(p: NewPartner): void {
   const badPurposes = p.purposes.filter((s) => !(PURPOSES as readonly string[]).includes(s));
   if (badPurposes.length) problems.push(`unknown purpose ${badPurposes.join(", ")} (known: ${PURPOSES.join(", ")})`);
   if (p.quota !== undefined && !(Number.isInteger(p.quota) && p.quota > 0)) problems.push("quota must be a positive whole number of requests");
-  if (p.quotaWindowS !== undefined && !(Number.isInteger(p.quotaWindowS) && p.quotaWindowS > 0 && p.quotaWindowS <= 86_400)) problems.push("the quota window must be 1 to 86400 seconds");
+  if (p.quotaWindowS !== undefined && !(Number.isInteger(p.quotaWindowS) && p.quotaWindowS > 0 && p.quotaWindowS <= 86_400))
+    problems.push("the quota window must be 1 to 86400 seconds");
   if (p.webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(p.webhookUrl)) problems.push("the webhook URL must be http(s)://...");
   if (problems.length) throw new HubError("HUB_ERR_REQUEST_INVALID", problems.join("; "));
 }
@@ -68,7 +69,17 @@ export async function addPartner(db: Queryable, p: NewPartner, secret = newSecre
   const rows = await db.query<Row>(
     `INSERT INTO hub.partner (id, name, scopes, purposes, quota, quota_window_s, webhook_url, webhook_secret, secret_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING *`,
-    [p.id, p.name ?? p.id, p.scopes, p.purposes, p.quota ?? DEFAULT_QUOTA.quota, p.quotaWindowS ?? DEFAULT_QUOTA.quotaWindowS, p.webhookUrl ?? null, webhookSecret, await hashSecret(secret)],
+    [
+      p.id,
+      p.name ?? p.id,
+      p.scopes,
+      p.purposes,
+      p.quota ?? DEFAULT_QUOTA.quota,
+      p.quotaWindowS ?? DEFAULT_QUOTA.quotaWindowS,
+      p.webhookUrl ?? null,
+      webhookSecret,
+      await hashSecret(secret),
+    ],
   );
   if (!rows[0]) throw new HubError("HUB_ERR_PARTNER_EXISTS", `A partner ${p.id} exists already`);
   return { partner: toPartner(rows[0]), clientId: rows[0].id, clientSecret: secret, webhookSecret };

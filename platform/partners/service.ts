@@ -32,7 +32,9 @@ export function partnersService(node: HubNode): ServiceSchema {
       deliveries: {
         params: contractSchema("WebhookDeliveryQuery"),
         result: contractSchema("WebhookDeliveryList"),
-        handler: async (ctx: Context<Schemas["WebhookDeliveryQuery"]>): Promise<Schemas["WebhookDeliveryList"]> => ({ deliveries: await listDeliveries(db, ctx.params) }),
+        handler: async (ctx: Context<Schemas["WebhookDeliveryQuery"]>): Promise<Schemas["WebhookDeliveryList"]> => ({
+          deliveries: await listDeliveries(db, ctx.params),
+        }),
       },
       redeliver: {
         params: contractSchema("WebhookDeliveryQuery"),

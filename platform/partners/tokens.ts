@@ -14,7 +14,11 @@ export interface Grant {
   scopes: string[];
 }
 
-export async function issueToken(db: Db, config: Config, grant: Grant): Promise<{ access_token: string; token_type: "Bearer"; expires_in: number; scope: string }> {
+export async function issueToken(
+  db: Db,
+  config: Config,
+  grant: Grant,
+): Promise<{ access_token: string; token_type: "Bearer"; expires_in: number; scope: string }> {
   const key = await signingKey(db);
   const scope = grant.scopes.join(" ");
   const token = await new SignJWT({ scope, client_id: grant.partnerId })
@@ -52,7 +56,13 @@ export function tokenVerifier(db: Db, config: Config) {
     async verify(token: string): Promise<Grant> {
       if (Date.now() - loadedAt > 60_000) await load();
       try {
-        const { payload } = await jwtVerify(token, keyFor, { issuer: config.tokenIssuer, audience: config.tokenAudience, algorithms: ["EdDSA"], typ: "at+jwt", requiredClaims: ["exp", "sub"] });
+        const { payload } = await jwtVerify(token, keyFor, {
+          issuer: config.tokenIssuer,
+          audience: config.tokenAudience,
+          algorithms: ["EdDSA"],
+          typ: "at+jwt",
+          requiredClaims: ["exp", "sub"],
+        });
         return { partnerId: String(payload.sub), scopes: typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [] };
       } catch (err) {
         if (err instanceof InvalidToken) throw err;

@@ -78,7 +78,17 @@ export function startWebhooks(db: Db, bus: EventBus, backoffMs: number[], onErro
 type Delivery = components["schemas"]["WebhookDelivery"];
 
 export async function listDeliveries(db: Queryable, filter: { partnerId?: string; eventId?: string; limit?: number } = {}): Promise<Delivery[]> {
-  const rows = await db.query<{ event_id: string; partner_id: string; url: string; event: CloudEvent; attempts: number; last_status: number | null; last_error: string | null; delivered_at: Date | null; updated_at: Date }>(
+  const rows = await db.query<{
+    event_id: string;
+    partner_id: string;
+    url: string;
+    event: CloudEvent;
+    attempts: number;
+    last_status: number | null;
+    last_error: string | null;
+    delivered_at: Date | null;
+    updated_at: Date;
+  }>(
     `SELECT * FROM hub.webhook_delivery WHERE ($1::text IS NULL OR partner_id = $1) AND ($2::text IS NULL OR event_id = $2) ORDER BY updated_at DESC LIMIT $3`,
     [filter.partnerId ?? null, filter.eventId ?? null, filter.limit ?? 100],
   );

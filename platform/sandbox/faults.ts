@@ -19,7 +19,14 @@ export interface Faults {
 
 export const NO_FAULTS: Readonly<Faults> = { latencyMs: 0, errorRate: 0, timeoutRate: 0, outage: false, malformedRate: 0, lostResponseRate: 0 };
 
-const TYPES: Record<string, string> = { latencyMs: "number", errorRate: "number", timeoutRate: "number", outage: "boolean", malformedRate: "number", lostResponseRate: "number" };
+const TYPES: Record<string, string> = {
+  latencyMs: "number",
+  errorRate: "number",
+  timeoutRate: "number",
+  outage: "boolean",
+  malformedRate: "number",
+  lostResponseRate: "number",
+};
 
 /** A PUT body as new settings (fields left out are off), or the reason it is refused. */
 export function parseFaults(value: unknown, dialect: Dialect): Faults {
@@ -27,7 +34,8 @@ export function parseFaults(value: unknown, dialect: Dialect): Faults {
   for (const key of Object.keys(body)) if (!(key in TYPES)) throw invalid(dialect, `unknown field "${key}"`);
   for (const [key, type] of Object.entries(TYPES)) if (key in body && typeof body[key] !== type) throw invalid(dialect, `field "${key}" must be a ${type}`);
   const faults = { ...NO_FAULTS, ...body } as Faults;
-  if (!Number.isInteger(faults.latencyMs) || faults.latencyMs < 0 || faults.latencyMs > 60_000) throw invalid(dialect, "latencyMs must be a whole number from 0 to 60000");
+  if (!Number.isInteger(faults.latencyMs) || faults.latencyMs < 0 || faults.latencyMs > 60_000)
+    throw invalid(dialect, "latencyMs must be a whole number from 0 to 60000");
   for (const key of ["errorRate", "timeoutRate", "malformedRate", "lostResponseRate"] as const)
     if (!(faults[key] >= 0 && faults[key] <= 1)) throw invalid(dialect, `${key} must be a number from 0 to 1`);
   return faults;

@@ -30,7 +30,9 @@ export function runSandbox<S extends SandboxServer>(opts: {
     if (target.protocol !== "http:") throw new ConfigError(`${variable}: the sandbox serves plain http only`);
     const db = await openDb({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, `sandbox-${opts.name}`) });
     const sandbox = await opts.start({ host: target.hostname.replace(/^\[|\]$/g, ""), port: Number(target.port || 80), db });
-    console.log(JSON.stringify({ level: "info", msg: `${opts.name} sandbox listening`, url: sandbox.url, db: db.kind, ...(opts.logFields ?? seedFields)(sandbox) }));
+    console.log(
+      JSON.stringify({ level: "info", msg: `${opts.name} sandbox listening`, url: sandbox.url, db: db.kind, ...(opts.logFields ?? seedFields)(sandbox) }),
+    );
     const stop = async () => {
       await sandbox.close();
       await db.close();

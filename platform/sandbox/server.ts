@@ -57,19 +57,22 @@ export interface SeededSandbox extends SandboxServer {
   seedMs: number;
 }
 
-export async function serve(listen: ListenOptions, opts: {
-  /** For log lines: "emergency" logs "emergency sandbox request failed". */
-  name: string;
-  dialect: Dialect;
-  /** The path prefix of the agency's routes, e.g. "/registry/". */
-  prefix: string;
-  routes: Route[];
-  /** The 503 message under an outage. */
-  outageMessage: string;
-  endpoints?: Endpoints;
-  /** Reads a `PUT /_sandbox/faults` body (default: parseFaults). */
-  parseFaults?: (body: unknown) => Faults;
-}): Promise<SandboxServer> {
+export async function serve(
+  listen: ListenOptions,
+  opts: {
+    /** For log lines: "emergency" logs "emergency sandbox request failed". */
+    name: string;
+    dialect: Dialect;
+    /** The path prefix of the agency's routes, e.g. "/registry/". */
+    prefix: string;
+    routes: Route[];
+    /** The 503 message under an outage. */
+    outageMessage: string;
+    endpoints?: Endpoints;
+    /** Reads a `PUT /_sandbox/faults` body (default: parseFaults). */
+    parseFaults?: (body: unknown) => Faults;
+  },
+): Promise<SandboxServer> {
   const { db } = listen;
   const { dialect, routes } = opts;
   const { codes } = dialect;
@@ -90,7 +93,12 @@ export async function serve(listen: ListenOptions, opts: {
       return { status: 200, body: faults };
     },
     "GET /healthz": async () => {
-      const ok = !faults.outage && (await db.query("SELECT 1").then(() => true, () => false));
+      const ok =
+        !faults.outage &&
+        (await db.query("SELECT 1").then(
+          () => true,
+          () => false,
+        ));
       // `sandbox` lets the stack tell a sandbox already listening here from some other server.
       return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", sandbox: opts.name } };
     },
@@ -131,7 +139,10 @@ export async function serve(listen: ListenOptions, opts: {
     // Decided before handling: a malformed answer comes with nothing done.
     if (hit(f.malformedRate)) return send(res, route.successStatus, route.malformed[Math.floor(Math.random() * route.malformed.length)]);
     const lose = hit(f.lostResponseRate);
-    const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => decodePathPart(p, dialect));
+    const params = route.pattern
+      .exec(url.pathname)!
+      .slice(1)
+      .map((p) => decodePathPart(p, dialect));
     const answer = await route.handle(request(req, url, params, route.accepts)).catch((err: unknown): Answer => {
       if (err instanceof SandboxError) return { status: err.status, body: err.body() };
       throw err;

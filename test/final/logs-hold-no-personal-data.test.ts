@@ -11,7 +11,9 @@ import { openDb } from "../../platform/db";
 
 function logFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? logFiles(path.join(dir, e.name)) : e.name.endsWith(".log") ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? logFiles(path.join(dir, e.name)) : e.name.endsWith(".log") ? [path.join(dir, e.name)] : []));
 }
 
 test("no id number or name used by the run appears in any log line", async () => {
@@ -31,7 +33,8 @@ test("no id number or name used by the run appears in any log line", async () =>
     bytes += text.length;
     for (const m of text.matchAll(/[1-9]\d{16}[\dX]/g)) if (ids.has(m[0])) found.push(`${path.relative(process.env.HUB_DATA_DIR!, file)}: id number ${m[0]}`);
     // A name stands alone in a log line (a JSON string, a field); compare whole runs of CJK.
-    for (const m of text.matchAll(/[\u4e00-\u9fff\u3400-\u4dbf·]{2,}/g)) if (names.has(m[0])) found.push(`${path.relative(process.env.HUB_DATA_DIR!, file)}: name ${m[0]}`);
+    for (const m of text.matchAll(/[\u4e00-\u9fff\u3400-\u4dbf·]{2,}/g))
+      if (names.has(m[0])) found.push(`${path.relative(process.env.HUB_DATA_DIR!, file)}: name ${m[0]}`);
   }
   console.log(`scanned ${files.length} log files, ${Math.round(bytes / 1024)} KiB, for ${ids.size} id numbers and ${names.size} names`);
   assert.deepEqual(found.slice(0, 20), [], `${found.length} found`);

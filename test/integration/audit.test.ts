@@ -32,7 +32,11 @@ let token: string;
 let partnerId: string;
 
 const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", ...args], { cwd: ROOT, env: { ...process.env, ...env, ...extra }, encoding: "utf8" });
+  spawnSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ...extra },
+    encoding: "utf8",
+  });
 
 const verifyPost = (base: string, c: Citizen, headers: Record<string, string> = {}) =>
   rawFetch(`${base}/v1/identity-verifications`, {
@@ -42,7 +46,11 @@ const verifyPost = (base: string, c: Citizen, headers: Record<string, string> = 
   });
 
 async function recordsOf(requestIds: string[]): Promise<{ seq: number; record: Record<string, unknown> }[]> {
-  const rows = await (await suiteDb()).query<{ seq: string; record: Record<string, unknown> }>("SELECT seq, record FROM hub.audit_record WHERE record->>'requestId' = ANY($1) ORDER BY seq", [requestIds]);
+  const rows = await (
+    await suiteDb()
+  ).query<{ seq: string; record: Record<string, unknown> }>("SELECT seq, record FROM hub.audit_record WHERE record->>'requestId' = ANY($1) ORDER BY seq", [
+    requestIds,
+  ]);
   return rows.map((r) => ({ seq: Number(r.seq), record: r.record }));
 }
 
@@ -66,7 +74,11 @@ describe("records", () => {
     const ids = answers.map((a) => a.headers.get("x-request-id")!);
     const records = await recordsOf(ids);
     assert.equal(records.length, 20);
-    for (const r of records) assert.deepEqual([r.record.partnerId, r.record.purpose, r.record.operation, r.record.outcome], [partnerId, "identity-verification", "civil-registry.identity.verify", "OK"]);
+    for (const r of records)
+      assert.deepEqual(
+        [r.record.partnerId, r.record.purpose, r.record.operation, r.record.outcome],
+        [partnerId, "identity-verification", "civil-registry.identity.verify", "OK"],
+      );
     // No id number in the log: subjects are keyed hashes.
     const text = JSON.stringify(records);
     for (const c of citizens) assert.ok(!text.includes(c.citizenNo));
@@ -105,14 +117,22 @@ describe("records", () => {
     const [c] = await seedCitizens(1);
     await verifyPost(hub.url, c!);
     const ask = (purpose: string) =>
-      rawFetch(`${hub.url}/v1/audit/access-reports`, { method: "POST", headers: { authorization: `Bearer ${token}`, "data-purpose": purpose, "content-type": "application/json" }, body: JSON.stringify({ idNumber: c!.citizenNo }) });
+      rawFetch(`${hub.url}/v1/audit/access-reports`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "data-purpose": purpose, "content-type": "application/json" },
+        body: JSON.stringify({ idNumber: c!.citizenNo }),
+      });
     const report = (await (await ask("supervision")).json()) as { accesses: { partnerId: string; purpose: string; outcome: string; operation: string }[] };
     assert.deepEqual(
       report.accesses.filter((a) => a.operation === "civil-registry.identity.verify").map((a) => [a.partnerId, a.purpose, a.outcome]),
       [[partnerId, "identity-verification", "OK"]],
     );
     const narrow = (await issueToken(await suiteDb(), loadConfig({}), { partnerId, scopes: ["identity.verify"] })).access_token;
-    const denied = await rawFetch(`${hub.url}/v1/audit/access-reports`, { method: "POST", headers: { authorization: `Bearer ${narrow}`, "data-purpose": "supervision", "content-type": "application/json" }, body: JSON.stringify({ idNumber: c!.citizenNo }) });
+    const denied = await rawFetch(`${hub.url}/v1/audit/access-reports`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${narrow}`, "data-purpose": "supervision", "content-type": "application/json" },
+      body: JSON.stringify({ idNumber: c!.citizenNo }),
+    });
     assert.equal(denied.status, 403);
     const run = cli(["access-report", c!.citizenNo, "--json"]);
     assert.equal(run.status, 0, run.stderr);
@@ -169,7 +189,11 @@ describe("tampering", () => {
       const cases: [string, string, RegExp][] = [
         ["altered", `UPDATE hub.audit_record SET record = jsonb_set(record, '{partnerId}', '"q"') WHERE seq = 7`, /BROKEN at record 7: record 7 was altered/],
         ["deleted", `DELETE FROM hub.audit_record WHERE seq = 4`, /BROKEN at record 4: record 4 is missing/],
-        ["reordered", `UPDATE hub.audit_record a SET record = b.record, hash = b.hash, prev_hash = b.prev_hash FROM hub.audit_record b WHERE (a.seq, b.seq) IN ((3, 6), (6, 3))`, /BROKEN at record 3/],
+        [
+          "reordered",
+          `UPDATE hub.audit_record a SET record = b.record, hash = b.hash, prev_hash = b.prev_hash FROM hub.audit_record b WHERE (a.seq, b.seq) IN ((3, 6), (6, 3))`,
+          /BROKEN at record 3/,
+        ],
         ["tail cut", `DELETE FROM hub.audit_record WHERE seq > 8`, /tail was cut/],
       ];
       for (const [what, sql, expected] of cases) {
@@ -236,7 +260,10 @@ describe("a gateway killed under load", () => {
     await gateway.stop();
     assert.ok(received.length >= 30 && received.length < citizens.length, `${received.length} answered before the kill`);
     const recorded = new Set((await recordsOf(received)).map((r) => String(r.record.requestId)));
-    assert.deepEqual(received.filter((id) => !recorded.has(id)), [], "answered but not recorded");
+    assert.deepEqual(
+      received.filter((id) => !recorded.has(id)),
+      [],
+      "answered but not recorded",
+    );
   });
 });
-

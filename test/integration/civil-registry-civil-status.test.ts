@@ -22,7 +22,8 @@ interface Marriage {
 }
 
 const key = (what: string) => `${what}-${randomUUID()}`;
-const eidOf = async (c: RegistryCitizen) => (await stack.call<{ eidNo: string; credential: string }>("civil-registry.eid.issue", { idNumber: c.citizenNo, idempotencyKey: key("issue") }));
+const eidOf = async (c: RegistryCitizen) =>
+  await stack.call<{ eidNo: string; credential: string }>("civil-registry.eid.issue", { idNumber: c.citizenNo, idempotencyKey: key("issue") });
 const maritalStatus = (c: RegistryCitizen) => stack.call<{ maritalStatus: string }>("civil-registry.marital-status.get", { idNumber: c.citizenNo });
 const applicant = (c: RegistryCitizen, credential: string) => ({ idNumber: c.citizenNo, credential });
 
@@ -87,7 +88,10 @@ describe("marital status and marriage registration", () => {
     await refuse([applicant(young!.c, young!.credential), applicant(f1!.c, f1!.credential)], "UNDER_LEGAL_AGE", 0);
     await refuse([applicant(m1!.c, m1!.credential), applicant(girl!.c, girl!.credential)], "UNDER_LEGAL_AGE", 1);
     for (const x of [m1!, m2!, f1!, f2!, young!, girl!]) assert.deepEqual(await maritalStatus(x.c), { maritalStatus: "SINGLE" }, "a refusal changes nothing");
-    await stack.call("civil-registry.marriage.register", { applicants: [applicant(m1!.c, m1!.credential), applicant(woman21!.c, woman21!.credential)], idempotencyKey: key("marriage") });
+    await stack.call("civil-registry.marriage.register", {
+      applicants: [applicant(m1!.c, m1!.credential), applicant(woman21!.c, woman21!.credential)],
+      idempotencyKey: key("marriage"),
+    });
 
     await refuse([applicant(m1!.c, m1!.credential), applicant(f1!.c, f1!.credential)], "ALREADY_MARRIED", 0);
     const unknown = { idNumber: "11010519491231002X", credential: f1!.credential };
@@ -101,10 +105,15 @@ describe("marital status and marriage registration", () => {
     const women = await people("FEMALE", 4, ADULT);
     const outcomes = await Promise.all(
       women.map((w) =>
-        stack.call<Marriage>("civil-registry.marriage.register", { applicants: [applicant(m!.c, m!.credential), applicant(w.c, w.credential)], idempotencyKey: key("marriage") }).then(
-          (r) => r.registrationNo,
-          (e: { data: { reason: string } }) => e.data.reason,
-        ),
+        stack
+          .call<Marriage>("civil-registry.marriage.register", {
+            applicants: [applicant(m!.c, m!.credential), applicant(w.c, w.credential)],
+            idempotencyKey: key("marriage"),
+          })
+          .then(
+            (r) => r.registrationNo,
+            (e: { data: { reason: string } }) => e.data.reason,
+          ),
       ),
     );
     assert.equal(outcomes.filter((o) => o.startsWith("MR")).length, 1, outcomes.join());
@@ -117,13 +126,19 @@ describe("household address change", () => {
   test("a household moves once per key; the registry records it; one event", async () => {
     const household = await stack.citizens(3);
     const params = { idNumbers: household.map((c) => c.citizenNo), address, idempotencyKey: key("move") };
-    const change = await stack.call<{ changeNo: string; idNumbers: string[]; address: object; effectiveAt: string }>("civil-registry.household.change-address", params);
+    const change = await stack.call<{ changeNo: string; idNumbers: string[]; address: object; effectiveAt: string }>(
+      "civil-registry.household.change-address",
+      params,
+    );
     assert.match(change.changeNo, /^AC[0-9A-F]{16}$/);
     assert.deepEqual([change.idNumbers, change.address], [params.idNumbers, address]);
     assert.deepEqual(await stack.call("civil-registry.household.change-address", params), change, "the same key: the same change");
 
     const rows = await stack.db.query<{ address: object }>(`SELECT address FROM ${S}.citizen WHERE citizen_no = ANY($1::text[])`, [params.idNumbers]);
-    assert.deepEqual(rows.map((r) => r.address), [address, address, address]);
+    assert.deepEqual(
+      rows.map((r) => r.address),
+      [address, address, address],
+    );
     assert.equal((await stack.db.query(`SELECT 1 FROM ${S}.address_change WHERE citizen_nos @> $1::jsonb`, [JSON.stringify([params.idNumbers[0]])])).length, 1);
 
     const events = await awaitEvents(stack.bus, "civil-registry.household.address-changed", stack.since, (e) => e.subject === change.changeNo);
@@ -133,16 +148,28 @@ describe("household address change", () => {
 
   test("an unknown member moves nobody; bad addresses are refused by the contract", async () => {
     const [c] = await stack.citizens(1);
-    const err = await stack.refusal("civil-registry.household.change-address", { idNumbers: [c!.citizenNo, "11010519491231002X"], address, idempotencyKey: key("move") });
+    const err = await stack.refusal("civil-registry.household.change-address", {
+      idNumbers: [c!.citizenNo, "11010519491231002X"],
+      address,
+      idempotencyKey: key("move"),
+    });
     assert.deepEqual([err.code, err.data.reason], [422, "CITIZEN_NOT_FOUND"]);
     const [row] = await stack.db.query<{ address: object }>(`SELECT address FROM ${S}.citizen WHERE citizen_no = $1`, [c!.citizenNo]);
     assert.deepEqual(row!.address, c!.address);
 
-    for (const bad of [{ ...address, postcode: "31001" }, { ...address, street: "" }, { ...address, floor: 3 }]) {
+    for (const bad of [
+      { ...address, postcode: "31001" },
+      { ...address, street: "" },
+      { ...address, floor: 3 },
+    ]) {
       const invalid = await stack.refusal("civil-registry.household.change-address", { idNumbers: [c!.citizenNo], address: bad, idempotencyKey: key("move") });
       assert.deepEqual([invalid.code, invalid.type], [400, "HUB_ERR_REQUEST_INVALID"], JSON.stringify(bad));
     }
-    const twice = await stack.refusal("civil-registry.household.change-address", { idNumbers: [c!.citizenNo, c!.citizenNo], address, idempotencyKey: key("move") });
+    const twice = await stack.refusal("civil-registry.household.change-address", {
+      idNumbers: [c!.citizenNo, c!.citizenNo],
+      address,
+      idempotencyKey: key("move"),
+    });
     assert.equal(twice.code, 400);
   });
 });

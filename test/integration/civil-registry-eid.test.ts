@@ -26,7 +26,8 @@ before(async () => void (stack = await startRegistryStack()));
 afterEach(async () => void (await fetch(`${stack.sandbox.url}/_sandbox/faults`, { method: "DELETE" })));
 after(async () => stack?.stop());
 
-const issue = (c: RegistryCitizen, idempotencyKey = `issue-${randomUUID()}`) => stack.call<Eid>("civil-registry.eid.issue", { idNumber: c.citizenNo, idempotencyKey });
+const issue = (c: RegistryCitizen, idempotencyKey = `issue-${randomUUID()}`) =>
+  stack.call<Eid>("civil-registry.eid.issue", { idNumber: c.citizenNo, idempotencyKey });
 const jwks = async () => (await (await fetch(`${stack.sandbox.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
 
 /** POST /v1/eid-verifications, checked against what the contract documents. */
@@ -87,7 +88,11 @@ describe("e-ID verification", () => {
     const [c] = await stack.citizens(1);
     const eid = await issue(c!);
     const key = `revoke-${randomUUID()}`;
-    const first = await stack.call<{ eidNo: string; revokedAt: string }>("civil-registry.eid.revoke", { eidNo: eid.eidNo, reason: "lost", idempotencyKey: key });
+    const first = await stack.call<{ eidNo: string; revokedAt: string }>("civil-registry.eid.revoke", {
+      eidNo: eid.eidNo,
+      reason: "lost",
+      idempotencyKey: key,
+    });
     assert.equal(first.eidNo, eid.eidNo);
     assert.ok(Math.abs(Date.parse(first.revokedAt) - Date.now()) < 60_000);
     const again = await stack.call("civil-registry.eid.revoke", { eidNo: eid.eidNo, reason: "lost", idempotencyKey: key });
@@ -97,7 +102,10 @@ describe("e-ID verification", () => {
     // The signature alone still holds: revocation is the registry's answer, not the JWKS's.
     await jwtVerify(eid.credential, createLocalJWKSet(await jwks()));
 
-    const rows = await stack.db.query<{ status: string; revocation_reason: string }>(`SELECT status, revocation_reason FROM sandbox_civil_registry.eid WHERE eid_no = $1`, [eid.eidNo]);
+    const rows = await stack.db.query<{ status: string; revocation_reason: string }>(
+      `SELECT status, revocation_reason FROM sandbox_civil_registry.eid WHERE eid_no = $1`,
+      [eid.eidNo],
+    );
     assert.deepEqual(rows, [{ status: "REVOKED", revocation_reason: "lost" }]);
 
     const otherKey = await stack.refusal("civil-registry.eid.revoke", { eidNo: eid.eidNo, idempotencyKey: `revoke-${randomUUID()}` });
@@ -167,7 +175,9 @@ describe("faults on the new calls", () => {
     await stack.faults({});
     const revoked = await stack.call<{ eidNo: string; revokedAt: string }>("civil-registry.eid.revoke", { eidNo: eid.eidNo, idempotencyKey: key });
     assert.equal(revoked.eidNo, eid.eidNo);
-    const revocations = await stack.db.query(`SELECT 1 FROM sandbox_civil_registry.idempotency WHERE operation = 'eid.revoke' AND body->>'eidNo' = $1`, [eid.eidNo]);
+    const revocations = await stack.db.query(`SELECT 1 FROM sandbox_civil_registry.idempotency WHERE operation = 'eid.revoke' AND body->>'eidNo' = $1`, [
+      eid.eidNo,
+    ]);
     assert.equal(revocations.length, 1, "one revocation");
   });
 

@@ -38,7 +38,10 @@ after(async () => {
 async function issueUntilConfirmed(citizen: Citizen): Promise<{ eidNo: string; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const eid = await broker.call<{ eidNo: string }, object>("civil-registry.eid.issue", { idNumber: citizen.citizenNo, idempotencyKey: `faults-test:${citizen.citizenNo}` });
+      const eid = await broker.call<{ eidNo: string }, object>("civil-registry.eid.issue", {
+        idNumber: citizen.citizenNo,
+        idempotencyKey: `faults-test:${citizen.citizenNo}`,
+      });
       return { eidNo: eid.eidNo, attempts: attempt };
     } catch (err) {
       const code = (err as { code?: number }).code ?? 500;
@@ -51,7 +54,11 @@ async function issueUntilConfirmed(citizen: Citizen): Promise<{ eidNo: string; a
 test(`${N} e-ID issuances under 30% failures (half after commit) give exactly ${N} e-IDs`, async () => {
   const citizens = (await (await post(`${sandbox.url}/_sandbox/citizens`, { count: N })).json()) as Citizen[];
   assert.equal(citizens.length, N);
-  await fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 0.15, lostResponseRate: 0.15 }) });
+  await fetch(`${sandbox.url}/_sandbox/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ errorRate: 0.15, lostResponseRate: 0.15 }),
+  });
 
   const t0 = Date.now();
   const results: { eidNo: string; attempts: number }[] = [];
@@ -59,10 +66,9 @@ test(`${N} e-ID issuances under 30% failures (half after commit) give exactly ${
   const seconds = (Date.now() - t0) / 1000;
   await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" });
 
-  const rows = await db.query<{ citizen_no: string; eid_no: string }>(
-    "SELECT citizen_no, eid_no FROM sandbox_civil_registry.eid WHERE citizen_no = ANY($1)",
-    [citizens.map((c) => c.citizenNo)],
-  );
+  const rows = await db.query<{ citizen_no: string; eid_no: string }>("SELECT citizen_no, eid_no FROM sandbox_civil_registry.eid WHERE citizen_no = ANY($1)", [
+    citizens.map((c) => c.citizenNo),
+  ]);
   assert.equal(rows.length, N, "exactly one e-ID per issuance");
   assert.equal(new Set(rows.map((r) => r.citizen_no)).size, N, "no citizen has two");
   const issued = new Map(rows.map((r) => [r.citizen_no, r.eid_no]));

@@ -97,7 +97,11 @@ for (const backend of backends) {
           .map((c) => ({ citizen_no: c.citizenNo, full_name: c.fullName, birth_date: c.birthDate, sex: c.sex, marital_status: "SINGLE", address: c.address }))
           .sort((a, b) => (a.citizen_no < b.citizen_no ? -1 : 1)),
       );
-      assert.deepEqual(await call("GET", "/healthz"), { status: 200, text: '{"status":"ok","sandbox":"civil-registry"}', body: { status: "ok", sandbox: "civil-registry" } });
+      assert.deepEqual(await call("GET", "/healthz"), {
+        status: 200,
+        text: '{"status":"ok","sandbox":"civil-registry"}',
+        body: { status: "ok", sandbox: "civil-registry" },
+      });
       assert.equal((await call("GET", "/nowhere")).body.errorCode, "NOT_FOUND");
     });
 
@@ -105,7 +109,11 @@ for (const backend of backends) {
       const [c] = syntheticCitizens(SEED, 1, { asOf: SEED_AS_OF });
       assert.deepEqual((await personCheck(c!.citizenNo, c!.fullName)).body, { checkResult: "CONSISTENT" });
       assert.deepEqual((await personCheck(c!.citizenNo, ` ${c!.fullName} `)).body, { checkResult: "CONSISTENT" }, "surrounding spaces are ignored");
-      assert.deepEqual(await personCheck(c!.citizenNo, c!.fullName + "某"), { status: 200, text: '{"checkResult":"INCONSISTENT"}', body: { checkResult: "INCONSISTENT" } });
+      assert.deepEqual(await personCheck(c!.citizenNo, c!.fullName + "某"), {
+        status: 200,
+        text: '{"checkResult":"INCONSISTENT"}',
+        body: { checkResult: "INCONSISTENT" },
+      });
       const unknown = "11010519491231002X"; // valid checksum, not in the registry
       assert.deepEqual((await personCheck(unknown, c!.fullName)).body, { checkResult: "INCONSISTENT" });
 
@@ -231,7 +239,11 @@ for (const backend of backends) {
       const down = await personCheck(c!.citizenNo, c!.fullName);
       assert.deepEqual([down.status, down.body.errorCode], [503, "SERVICE_UNAVAILABLE"]);
       // A system that is down says so on its health endpoint, which the hub probes.
-      assert.deepEqual(await call("GET", "/healthz"), { status: 503, text: '{"status":"unavailable","sandbox":"civil-registry"}', body: { status: "unavailable", sandbox: "civil-registry" } });
+      assert.deepEqual(await call("GET", "/healthz"), {
+        status: 503,
+        text: '{"status":"unavailable","sandbox":"civil-registry"}',
+        body: { status: "unavailable", sandbox: "civil-registry" },
+      });
       assert.equal((await call("GET", "/.well-known/jwks.json")).status, 200);
       assert.equal((await call("DELETE", "/_sandbox/faults")).status, 200);
       assert.equal((await personCheck(c!.citizenNo, c!.fullName)).status, 200);
@@ -246,10 +258,9 @@ for (const backend of backends) {
       assert.deepEqual([failed.status, failed.body.errorCode], [500, "INTERNAL_ERROR"]);
 
       await setFaults({ timeoutRate: 1 });
-      await assert.rejects(
-        call("POST", "/registry/v2/eids", { citizenNo: c!.citizenNo }, { "idempotency-key": key }, AbortSignal.timeout(300)),
-        { name: "TimeoutError" },
-      );
+      await assert.rejects(call("POST", "/registry/v2/eids", { citizenNo: c!.citizenNo }, { "idempotency-key": key }, AbortSignal.timeout(300)), {
+        name: "TimeoutError",
+      });
       assert.equal((await eidRows(c!.citizenNo)).length, 0);
 
       await setFaults({ latencyMs: 250 });
@@ -300,7 +311,10 @@ for (const backend of backends) {
 
       // A request held by a timeout fault must not keep the server from closing.
       await setFaults({ timeoutRate: 1 });
-      const hanging = fetch(sandbox.url + "/registry/v2/eids/whatever").then(() => "answered", () => "closed");
+      const hanging = fetch(sandbox.url + "/registry/v2/eids/whatever").then(
+        () => "answered",
+        () => "closed",
+      );
       await new Promise((resolve) => setTimeout(resolve, 100));
       await sandbox.close();
       assert.equal(await hanging, "closed");

@@ -20,15 +20,24 @@ let db: Db;
 let utilitiesUp = false;
 
 before(async () => {
-  utilitiesUp = utilities ? await fetch(`${utilities}/healthz`).then((r) => r.ok, () => false) : false;
+  utilitiesUp = utilities
+    ? await fetch(`${utilities}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    : false;
   db = await openDb({ url: process.env.DATABASE_URL, pgliteDir: fs.mkdtempSync(path.join(os.tmpdir(), "seed-tool-")) });
 });
 after(async () => db?.close());
 
 function seed(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "ops/seed-citizens.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = "", stderr = "";
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "ops/seed-citizens.ts"), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+    });
+    let stdout = "",
+      stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr }));
@@ -109,7 +118,15 @@ test("an unreachable sandbox is named with its URL and variable, exit 1", async 
 });
 
 test("bad arguments: usage and exit 2; --help: exit 0", async () => {
-  for (const args of [["--count", "0"], ["--count", "100001"], ["--count", "x"], ["--count"], ["--colour"], ["--min-age", "17"], ["--min-age", "40", "--max-age", "30"]]) {
+  for (const args of [
+    ["--count", "0"],
+    ["--count", "100001"],
+    ["--count", "x"],
+    ["--count"],
+    ["--colour"],
+    ["--min-age", "17"],
+    ["--min-age", "40", "--max-age", "30"],
+  ]) {
     const run = await seed(args);
     assert.equal(run.code, 2, args.join(" "));
     assert.match(run.stderr, /Usage: npm run -s seed:citizens/);

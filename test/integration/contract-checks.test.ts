@@ -8,7 +8,11 @@ import { breakingChanges, latestRelease } from "../../ops/contracts";
 
 const ROOT = path.join(__dirname, "../..");
 type Doc = Parameters<typeof breakingChanges>[0];
-const current = () => JSON.parse(JSON.stringify(openapi)) as Doc & { paths: Record<string, unknown>; components: { schemas: Record<string, { required: string[]; properties: Record<string, unknown> }> } };
+const current = () =>
+  JSON.parse(JSON.stringify(openapi)) as Doc & {
+    paths: Record<string, unknown>;
+    components: { schemas: Record<string, { required: string[]; properties: Record<string, unknown> }> };
+  };
 
 test("redocly lints the contract clean", () => {
   // Throws on a non-zero exit, with Redocly's report in the error.
@@ -37,7 +41,10 @@ test("the check bites: a new required field or a removed path fails without a ne
   // A major version allows removing the old path, not changing /v1 in place...
   revision.info.version = "2.0.0";
   const raised = await breakingChanges(base, revision);
-  assert.deepEqual(raised.refused.map((c) => c.id), ["new-required-request-property"]);
+  assert.deepEqual(
+    raised.refused.map((c) => c.id),
+    ["new-required-request-property"],
+  );
 
   // ...while the same change served under /v1's successor path is fine.
   const moved = current();

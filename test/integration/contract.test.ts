@@ -83,7 +83,12 @@ describe("documented operations", () => {
       const bodies = op.requestBody ? Object.entries(requestExamples(op)) : [["(no body)", { value: undefined }] as const];
       for (const [name, example] of bodies)
         for (const round of [1, 2]) {
-          const res = await send(op.method, examplePath(op) + exampleQuery(op), example.value === undefined ? undefined : encode(op, example.value), exampleMediaType(op));
+          const res = await send(
+            op.method,
+            examplePath(op) + exampleQuery(op),
+            example.value === undefined ? undefined : encode(op, example.value),
+            exampleMediaType(op),
+          );
           const what = `${op.operationId} example ${name}, round ${round}`;
           // Where the operation documents a 409, the resource's state decides (a signal to an ended linkage).
           assert.match(String(res.status), "409" in op.responses ? /^(2..|409)$/ : /^2/, `${what}: ${res.status}`);
@@ -95,7 +100,18 @@ describe("documented operations", () => {
 
 describe("nothing undocumented is served", () => {
   test("unknown paths are 404 problem+json", async () => {
-    for (const path of ["/", "/v1", "/v2/identity-verifications", "/v1/identity-verifications/x", "/v1/linkage", "/v1/linkages/a/b", "/docs/x/y", "/api/v1/identity-verifications", "/%2e%2e/etc/passwd", "/v1/identity-verifications.json"]) {
+    for (const path of [
+      "/",
+      "/v1",
+      "/v2/identity-verifications",
+      "/v1/identity-verifications/x",
+      "/v1/linkage",
+      "/v1/linkages/a/b",
+      "/docs/x/y",
+      "/api/v1/identity-verifications",
+      "/%2e%2e/etc/passwd",
+      "/v1/identity-verifications.json",
+    ]) {
       const res = await fetch(api + path);
       assert.equal(res.status, 404, path);
       assert.match(res.headers.get("content-type") ?? "", /^application\/problem\+json/, path);
@@ -220,7 +236,9 @@ describe("over NATS", () => {
     // The gateway refuses REST bodies before any action runs: the counter holds the NATS calls.
     const metrics = await (await fetch(`${api}/metrics`)).text();
     for (const [action, n] of refused) {
-      const counted = Number(new RegExp(`^hub_contract_validation_failures_total\\{action="${action.replace(/\./g, "\\.")}",stage="params"\\} (\\d+)`, "m").exec(metrics)?.[1]);
+      const counted = Number(
+        new RegExp(`^hub_contract_validation_failures_total\\{action="${action.replace(/\./g, "\\.")}",stage="params"\\} (\\d+)`, "m").exec(metrics)?.[1],
+      );
       assert.equal(counted, n, `${action}: ${n} refused over NATS`);
     }
   });

@@ -29,7 +29,16 @@ describe("API reference at /docs", () => {
     const executablePath = await ensureChromium((line) => console.log(`[docs.test] ${line}`));
     browser = await chromium.launch({
       executablePath,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("request", (r) => requested.push(r.url()));
@@ -51,7 +60,11 @@ describe("API reference at /docs", () => {
     const html = await pageRes.text();
     assert.match(html, /<title>Linkage Hub API<\/title>/);
     assert.doesNotMatch(html, /https?:\/\//, "the page names no other host");
-    for (const [asset, type] of [["swagger-ui.css", /^text\/css/], ["swagger-ui-bundle.js", /^text\/javascript/], ["docs.js", /^text\/javascript/]] as const) {
+    for (const [asset, type] of [
+      ["swagger-ui.css", /^text\/css/],
+      ["swagger-ui-bundle.js", /^text\/javascript/],
+      ["docs.js", /^text\/javascript/],
+    ] as const) {
       const res = await fetch(`${hub}/docs/${asset}`);
       assert.equal(res.status, 200, asset);
       assert.match(res.headers.get("content-type") ?? "", type, asset);
@@ -131,7 +144,10 @@ describe("API reference at /docs", () => {
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     const origin = new URL(hub).origin;
-    assert.deepEqual(requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin), []);
+    assert.deepEqual(
+      requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin),
+      [],
+    );
     assert.deepEqual(consoleErrors, []);
   });
 });

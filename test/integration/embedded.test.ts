@@ -70,13 +70,19 @@ test("npm start serves the metrics ops/prometheus scrapes: the hub's, the Tempor
 
 test("npm run ops:prometheus scrapes that stack: hub, worker and Temporal server up; Ctrl-C stops it", async () => {
   const port = await freePort();
-  const prometheus = spawn(process.execPath, ["--import", "tsx", "ops/ops-prometheus.ts", "--port", String(port)], { cwd: ROOT, env: startEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const prometheus = spawn(process.execPath, ["--import", "tsx", "ops/ops-prometheus.ts", "--port", String(port)], {
+    cwd: ROOT,
+    env: startEnv,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let said = "";
   for (const stream of [prometheus.stdout!, prometheus.stderr!]) stream.setEncoding("utf8").on("data", (d) => (said += d));
   try {
     await waitFor("ops:prometheus", async () => said.includes("ready: open"), 60_000, prometheus);
     const targets = async () => {
-      const body = (await (await rawFetch(`http://127.0.0.1:${port}/api/v1/targets`)).json()) as { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+      const body = (await (await rawFetch(`http://127.0.0.1:${port}/api/v1/targets`)).json()) as {
+        data: { activeTargets: { labels: { job: string }; health: string }[] };
+      };
       return Object.fromEntries(body.data.activeTargets.map((t) => [t.labels.job, t.health]));
     };
     await waitFor("every target scraped", async () => Object.values(await targets()).filter((h) => h === "up").length === 3, 30_000).catch(async (err) => {
@@ -92,13 +98,21 @@ test("npm run ops:prometheus scrapes that stack: hub, worker and Temporal server
 
 test("the partners CLI works against the running npm start (PGlite), and its test partner gets a token", async () => {
   const cli = (...args: string[]) =>
-    JSON.parse(execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "partners", ...args, "--json"], { cwd: ROOT, env: startEnv, encoding: "utf8" }));
+    JSON.parse(
+      execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "partners", ...args, "--json"], { cwd: ROOT, env: startEnv, encoding: "utf8" }),
+    );
   const made = cli("add", "--test") as { clientId: string; clientSecret: string };
   assert.equal(made.clientId, "test-partner");
-  assert.deepEqual((cli("list") as { id: string }[]).map((p) => p.id), ["test-partner"]);
+  assert.deepEqual(
+    (cli("list") as { id: string }[]).map((p) => p.id),
+    ["test-partner"],
+  );
   const res = await rawFetch(`${api}/v1/oauth/token`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${made.clientId}:${made.clientSecret}`).toString("base64")}` },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`${made.clientId}:${made.clientSecret}`).toString("base64")}`,
+    },
     body: "grant_type=client_credentials",
   });
   assert.equal(res.status, 200);
@@ -114,14 +128,22 @@ test("both slice calls work on the embedded default", async () => {
   const verified = await post(`${api}/v1/identity-verifications`, { idNumber: citizen!.citizenNo, name: citizen!.fullName }, auth);
   assert.deepEqual(await verified.json(), { match: true });
 
-  const res = await post(`${api}/v1/linkages/eid-issuances`, { applicationNo: "EMBEDDED-1", idNumber: citizen!.citizenNo, name: citizen!.fullName }, { ...auth, "data-purpose": "civil-registration" });
+  const res = await post(
+    `${api}/v1/linkages/eid-issuances`,
+    { applicationNo: "EMBEDDED-1", idNumber: citizen!.citizenNo, name: citizen!.fullName },
+    { ...auth, "data-purpose": "civil-registration" },
+  );
   assert.equal(res.status, 202);
   const done = await settle(api + res.headers.get("location"), 30_000, { ...auth, "data-purpose": "civil-registration" });
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
 });
 
 test("the audit log of the embedded hub verifies from the CLI, through the running hub", () => {
-  const out = execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", "verify", "--json"], { cwd: ROOT, env: startEnv, encoding: "utf8" });
+  const out = execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", "verify", "--json"], {
+    cwd: ROOT,
+    env: startEnv,
+    encoding: "utf8",
+  });
   const verdict = JSON.parse(out) as { ok: boolean; records: number };
   assert.equal(verdict.ok, true, out);
   assert.ok(verdict.records >= 2, "the slice's personal-data calls were recorded");

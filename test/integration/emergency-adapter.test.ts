@@ -44,7 +44,8 @@ function fixture(name: string, tag: string): string {
 const GAS_SENDER = "dispatch@fire.shanghai.example";
 const incidentId = (sender: string, first: string) => nameBasedUuid(`incident:${sender}:${first}`);
 
-const faults = (body: object) => fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const faults = (body: object) =>
+  fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 async function reportXml(xml: string, contentType = "application/cap+xml"): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${node.url}/v1/incidents`, { method: "POST", headers: { "content-type": contentType }, body: xml });
@@ -60,7 +61,8 @@ async function getIncident(id: string): Promise<{ status: number; body: Record<s
 }
 
 const count = async (db: Db, sql: string, params: unknown[]) => Number((await db.query<{ n: string }>(sql, params))[0]!.n);
-const hubAlerts = (sender: string, identifier: string) => count(hubDb, "SELECT count(*) AS n FROM hub.incident_alert WHERE sender = $1 AND identifier = $2", [sender, identifier]);
+const hubAlerts = (sender: string, identifier: string) =>
+  count(hubDb, "SELECT count(*) AS n FROM hub.incident_alert WHERE sender = $1 AND identifier = $2", [sender, identifier]);
 const hubIncidentsLike = (pattern: string) => count(hubDb, "SELECT count(*) AS n FROM hub.incident WHERE first_identifier LIKE $1", [pattern]);
 const agencyAlerts = (identifier: string) => count(sandboxDb, "SELECT count(*) AS n FROM sandbox_emergency.alert WHERE identifier = $1", [identifier]);
 
@@ -156,12 +158,22 @@ describe("reporting", () => {
     assert.equal(cancelled.body.status, "CANCELLED");
     assert.deepEqual(
       (cancelled.body.alerts as { identifier: string; msgType: string }[]).map((a) => [a.identifier, a.msgType]),
-      [[`FD-${run}-C`, "Alert"], [`FD-${run}-C.2`, "Update"], [`FD-${run}-C.3`, "Cancel"]],
+      [
+        [`FD-${run}-C`, "Alert"],
+        [`FD-${run}-C.2`, "Update"],
+        [`FD-${run}-C.3`, "Cancel"],
+      ],
     );
     assert.equal(await hubIncidentsLike(`FD-${run}-C%`), 1);
-    assert.deepEqual(await eventsOf(opened.body.id as string, 3), { "emergency.incident.reported": 1, "emergency.incident.updated": 1, "emergency.incident.cleared": 1 });
+    assert.deepEqual(await eventsOf(opened.body.id as string, 3), {
+      "emergency.incident.reported": 1,
+      "emergency.incident.updated": 1,
+      "emergency.incident.cleared": 1,
+    });
     // The agency put them on one incident too.
-    const [row] = await sandboxDb.query<{ n: string }>("SELECT count(DISTINCT incident_no) AS n FROM sandbox_emergency.alert WHERE identifier LIKE $1", [`FD-${run}-C%`]);
+    const [row] = await sandboxDb.query<{ n: string }>("SELECT count(DISTINCT incident_no) AS n FROM sandbox_emergency.alert WHERE identifier LIKE $1", [
+      `FD-${run}-C%`,
+    ]);
     assert.equal(Number(row!.n), 1);
   });
 
@@ -202,9 +214,14 @@ describe("refusals", () => {
     assertProblem(wrongNs.body, 400);
     assert.match((wrongNs.body.errors as { detail: string }[])[0]!.detail, /namespace/);
 
-    const invalid = await reportXml(fixture("gas-leak-alert.xml", "E").replace("<status>Actual</status>", "<status>Real</status>").replace("<event>Gas leak</event>", ""));
+    const invalid = await reportXml(
+      fixture("gas-leak-alert.xml", "E").replace("<status>Actual</status>", "<status>Real</status>").replace("<event>Gas leak</event>", ""),
+    );
     assertProblem(invalid.body, 400);
-    assert.deepEqual((invalid.body.errors as { in: string; pointer: string }[]).map((e) => [e.in, e.pointer]).sort(), [["body", "/info/0/event"], ["body", "/status"]]);
+    assert.deepEqual((invalid.body.errors as { in: string; pointer: string }[]).map((e) => [e.in, e.pointer]).sort(), [
+      ["body", "/info/0/event"],
+      ["body", "/status"],
+    ]);
 
     const badJson = await reportJson({ ...parseCap(fixture("gas-leak-alert.xml", "E")), msgType: "Shout" });
     assertProblem(badJson.body, 400);
@@ -220,7 +237,14 @@ describe("refusals", () => {
     assertProblem(unknown.body, 404);
     assert.equal(unknown.body.code, "HUB_ERR_INCIDENT_NOT_FOUND");
     assertProblem((await getIncident("not-a-uuid")).body, 400);
-    await assert.rejects(broker.call("emergency.incident.dispatch", { incidentId: "00000000-0000-5000-8000-000000000000", units: [{ type: "AMBULANCE", count: 1 }], idempotencyKey: `dispatch-${run}-x` }), /No incident/);
+    await assert.rejects(
+      broker.call("emergency.incident.dispatch", {
+        incidentId: "00000000-0000-5000-8000-000000000000",
+        units: [{ type: "AMBULANCE", count: 1 }],
+        idempotencyKey: `dispatch-${run}-x`,
+      }),
+      /No incident/,
+    );
   });
 });
 
@@ -228,10 +252,20 @@ describe("dispatch and all-clear (over NATS)", () => {
   test("units are dispatched once per idempotency key; the all-clear ends the incident once; nothing is dispatched after", async () => {
     const opened = await reportXml(fixture("gas-leak-alert.xml", "F"));
     const id = opened.body.id as string;
-    const params = { incidentId: id, units: [{ type: "FIRE_ENGINE", count: 2 }, { type: "HAZMAT", count: 1 }], idempotencyKey: `dispatch-${run}-F` };
+    const params = {
+      incidentId: id,
+      units: [
+        { type: "FIRE_ENGINE", count: 2 },
+        { type: "HAZMAT", count: 1 },
+      ],
+      idempotencyKey: `dispatch-${run}-F`,
+    };
     const dispatch = (await broker.call("emergency.incident.dispatch", params)) as { dispatchId: string; incidentId: string; units: { type: string }[] };
     assert.equal(dispatch.incidentId, id);
-    assert.deepEqual(dispatch.units.map((u) => u.type), ["FIRE_ENGINE", "FIRE_ENGINE", "HAZMAT"]);
+    assert.deepEqual(
+      dispatch.units.map((u) => u.type),
+      ["FIRE_ENGINE", "FIRE_ENGINE", "HAZMAT"],
+    );
     assert.deepEqual(await broker.call("emergency.incident.dispatch", params), dispatch, "same key, same dispatch");
 
     const cleared = (await broker.call("emergency.incident.allClear", { incidentId: id, note: "The leak is sealed." })) as Record<string, unknown>;
@@ -242,15 +276,21 @@ describe("dispatch and all-clear (over NATS)", () => {
     assert.match(last.sent, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
     assert.deepEqual(await broker.call("emergency.incident.allClear", { incidentId: id }), cleared, "a repeated all-clear is the same alert");
     assert.equal(await agencyAlerts(`hub-allclear-${id}`), 1);
-    const [agency] = await sandboxDb.query<{ status: string }>("SELECT i.status FROM sandbox_emergency.incident i JOIN sandbox_emergency.alert a USING (incident_no) WHERE a.identifier = $1", [`FD-${run}-F`]);
+    const [agency] = await sandboxDb.query<{ status: string }>(
+      "SELECT i.status FROM sandbox_emergency.incident i JOIN sandbox_emergency.alert a USING (incident_no) WHERE a.identifier = $1",
+      [`FD-${run}-F`],
+    );
     assert.equal(agency!.status, "CLOSED");
     assert.deepEqual(await eventsOf(id, 2), { "emergency.incident.reported": 1, "emergency.incident.cleared": 1 });
 
-    await assert.rejects(broker.call("emergency.incident.dispatch", { ...params, idempotencyKey: `dispatch-${run}-F2` }), (err: { type: string; data: { reason: string } }) => {
-      assert.equal(err.type, "HUB_ERR_AGENCY_REFUSED");
-      assert.equal(err.data.reason, "INCIDENT_CLOSED");
-      return true;
-    });
+    await assert.rejects(
+      broker.call("emergency.incident.dispatch", { ...params, idempotencyKey: `dispatch-${run}-F2` }),
+      (err: { type: string; data: { reason: string } }) => {
+        assert.equal(err.type, "HUB_ERR_AGENCY_REFUSED");
+        assert.equal(err.data.reason, "INCIDENT_CLOSED");
+        return true;
+      },
+    );
   });
 });
 

@@ -41,7 +41,8 @@ for (const backend of backends) {
       call("POST", "/cad/v1/alerts", xml, key === null ? { "content-type": contentType } : { "content-type": contentType, "idempotency-key": key });
     const dispatch = (incidentNo: string, units: unknown, key: string) =>
       call("POST", `/cad/v1/incidents/${incidentNo}/dispatches`, JSON.stringify({ units }), { "content-type": "application/json", "idempotency-key": key });
-    const setFaults = async (f: object) => assert.equal((await call("PUT", "/_sandbox/faults", JSON.stringify(f), { "content-type": "application/json" })).status, 200);
+    const setFaults = async (f: object) =>
+      assert.equal((await call("PUT", "/_sandbox/faults", JSON.stringify(f), { "content-type": "application/json" })).status, 200);
 
     before(async () => {
       if (backend.postgres) scratch = await createScratchDatabase();
@@ -57,7 +58,10 @@ for (const backend of backends) {
     });
 
     test("seeds its fleet once, and is healthy", async () => {
-      assert.equal(sandbox.seeded, Object.values(FLEET).reduce((n, f) => n + f.count, 0));
+      assert.equal(
+        sandbox.seeded,
+        Object.values(FLEET).reduce((n, f) => n + f.count, 0),
+      );
       assert.deepEqual(await call("GET", "/healthz"), { status: 200, body: { status: "ok", sandbox: "emergency" } });
       assert.equal((await call("GET", "/nowhere")).body.errorCode, "NOT_FOUND");
     });
@@ -88,7 +92,10 @@ for (const backend of backends) {
       assert.equal(cancelled.body.incidentStatus, "CLOSED");
       const incident = await call("GET", `/cad/v1/incidents/${opened.body.incidentNo}`);
       assert.equal(incident.body.status, "CLOSED");
-      assert.deepEqual((incident.body.alerts as { msgType: string }[]).map((a) => a.msgType), ["Alert", "Update", "Cancel"]);
+      assert.deepEqual(
+        (incident.body.alerts as { msgType: string }[]).map((a) => a.msgType),
+        ["Alert", "Update", "Cancel"],
+      );
       // An update whose original it never saw opens the incident of that original.
       const orphan = await alert(gas("gas-leak-update.xml", "C"), `k-${run}-C2`);
       assert.equal(orphan.body.incidentNo, incidentNoOf(SENDER, `FD-${run}-C`));

@@ -26,7 +26,11 @@ const started = (businessKey: string, id = randomUUID()) =>
 
 function worker(env: NodeJS.ProcessEnv): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
   let output = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/event-worker.ts"], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/event-worker.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.setEncoding("utf8").on("data", (d) => (output += d));
   child.stderr!.setEncoding("utf8").on("data", (d) => (output += d));
   children.push(child);
@@ -67,14 +71,21 @@ describe("envelope", () => {
     (bad.data as Record<string, unknown>).linkageId = "not-a-uuid";
     await assert.rejects(bus.publish(bad), (err: { type: string; data: { errors: { pointer: string }[] } }) => {
       assert.equal(err.type, "HUB_ERR_EVENT_INVALID");
-      assert.deepEqual(err.data.errors.map((e) => e.pointer), ["/data/linkageId"]);
+      assert.deepEqual(
+        err.data.errors.map((e) => e.pointer),
+        ["/data/linkageId"],
+      );
       return true;
     });
     await assert.rejects(bus.publish({ ...started("K-2"), type: "civil-registry.nothing.happened" }), /does not match its contract/);
   });
 
   test("a valid event is a CloudEvents 1.0 envelope carrying request and linkage ids", () => {
-    const event = createEvent("linkages.linkage.started", { linkageId: randomUUID(), linkageType: "eid-issuance", businessKey: "K-3" }, { source: "linkages", requestId: "req-1", linkageId: randomUUID() });
+    const event = createEvent(
+      "linkages.linkage.started",
+      { linkageId: randomUUID(), linkageType: "eid-issuance", businessKey: "K-3" },
+      { source: "linkages", requestId: "req-1", linkageId: randomUUID() },
+    );
     assert.equal(event.specversion, "1.0");
     assert.equal(event.datacontenttype, "application/json");
     assert.equal(event.requestid, "req-1");
@@ -101,13 +112,15 @@ describe("consumer groups", () => {
     assert.equal((await effects(group, [event.id]))[0]!.n, 1);
 
     const second = await consumer(group, { ACK_WAIT_MS: "1000" });
-    await until("redelivered and acknowledged", async () => (await bus.jsm.consumers.info("EVENTS", group)).num_ack_pending === 0 && (await bus.jsm.consumers.info("EVENTS", group)).num_pending === 0);
+    await until(
+      "redelivered and acknowledged",
+      async () => (await bus.jsm.consumers.info("EVENTS", group)).num_ack_pending === 0 && (await bus.jsm.consumers.info("EVENTS", group)).num_pending === 0,
+    );
     const info = await bus.jsm.consumers.info("EVENTS", group);
     assert.ok(info.num_redelivered >= 0 && info.delivered.consumer_seq >= 2, "the event was delivered again");
     assert.equal((await effects(group, [event.id]))[0]!.n, 1, "the side effect happened once");
     second.child.kill("SIGTERM");
   });
-
 });
 
 describe("dead letters", () => {
@@ -127,7 +140,10 @@ describe("dead letters", () => {
 
     // The cause is fixed; the operator replays the group's dead letters with the CLI.
     await db.query("INSERT INTO test_events.fixed (business_key) VALUES ($1)", [(event.data as { businessKey: string }).businessKey]);
-    const out = execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), "events", "replay", "--group", group, "--dead-letters"], { encoding: "utf8", env: process.env });
+    const out = execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), "events", "replay", "--group", group, "--dead-letters"], {
+      encoding: "utf8",
+      env: process.env,
+    });
     assert.match(out, /Replayed 1 dead letter/);
     await until("handled after replay", async () => (await effects(group, [event.id])).length === 1, 30_000);
     assert.equal((await effects(group, [event.id]))[0]!.n, 1);
@@ -145,15 +161,22 @@ describe("dead letters", () => {
     await bus.js.publish(subjectOf(event.type), "not json at all");
     await until("dead-lettered", async () => (await deadLetters(bus, group)).length === 2, 30_000);
     const reasons = (await deadLetters(bus, group)).map((d) => d.reason);
-    assert.ok(reasons.some((r) => /the message is not JSON/.test(r)), reasons.join("; "));
-    assert.ok(reasons.some((r) => /the event breaks its contract: \/data\/businessKey must be string/.test(r)), reasons.join("; "));
+    assert.ok(
+      reasons.some((r) => /the message is not JSON/.test(r)),
+      reasons.join("; "),
+    );
+    assert.ok(
+      reasons.some((r) => /the event breaks its contract: \/data\/businessKey must be string/.test(r)),
+      reasons.join("; "),
+    );
     assert.equal((await effects(group, [event.id])).length, 0);
     w.child.kill("SIGTERM");
   });
 });
 
 describe("operating the bus", () => {
-  const cli = (...args: string[]) => execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), ...args], { encoding: "utf8", env: process.env, stdio: "pipe" });
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), ...args], { encoding: "utf8", env: process.env, stdio: "pipe" });
 
   test("events streams lists the streams and each group's lag", async () => {
     const group = `lag-${randomUUID().slice(0, 8)}`;
@@ -173,14 +196,18 @@ describe("operating the bus", () => {
 
   test("a time-range replay reaches only the named group, which acts only on what it has not handled", async () => {
     const [a, b] = [`range-a-${randomUUID().slice(0, 8)}`, `range-b-${randomUUID().slice(0, 8)}`];
-    const wa = await consumer(a), wb = await consumer(b);
+    const wa = await consumer(a),
+      wb = await consumer(b);
     const since = new Date();
     const event = started("RANGE-1");
     await bus.publish(event);
     await until("both handled", async () => (await effects(a, [event.id])).length === 1 && (await effects(b, [event.id])).length === 1);
 
     assert.match(cli("events", "replay", "--group", a, "--since", since.toISOString()), /Replayed \d+ event/);
-    await until("replay consumed", async () => (await bus.jsm.consumers.info("EVENTS", a)).num_pending === 0 && (await bus.jsm.consumers.info("EVENTS", a)).num_ack_pending === 0);
+    await until(
+      "replay consumed",
+      async () => (await bus.jsm.consumers.info("EVENTS", a)).num_pending === 0 && (await bus.jsm.consumers.info("EVENTS", a)).num_ack_pending === 0,
+    );
     assert.equal((await effects(a, [event.id]))[0]!.n, 1, "already handled: not acted on again");
 
     // A group whose record was reset (say, restored from a backup) gets the event again.
@@ -193,11 +220,26 @@ describe("operating the bus", () => {
   });
 
   test("every command explains itself and refuses bad usage with exit code 2", () => {
-    for (const args of [["--help"], ["events", "--help"], ["events", "streams", "--help"], ["events", "dead-letters", "--help"], ["events", "replay", "--help"]])
+    for (const args of [
+      ["--help"],
+      ["events", "--help"],
+      ["events", "streams", "--help"],
+      ["events", "dead-letters", "--help"],
+      ["events", "replay", "--help"],
+    ])
       assert.match(cli(...args), /Usage:/, args.join(" "));
-    assert.throws(() => cli("events", "replay", "--group", "x"), (err: { status: number; stderr: string }) => err.status === 2 && /--dead-letters or --since/.test(err.stderr));
-    assert.throws(() => cli("events", "replay", "--group", "x", "--since", "yesterday"), (err: { status: number; stderr: string }) => err.status === 2 && /ISO 8601/.test(err.stderr));
-    assert.throws(() => cli("nonsense"), (err: { status: number }) => err.status === 2);
+    assert.throws(
+      () => cli("events", "replay", "--group", "x"),
+      (err: { status: number; stderr: string }) => err.status === 2 && /--dead-letters or --since/.test(err.stderr),
+    );
+    assert.throws(
+      () => cli("events", "replay", "--group", "x", "--since", "yesterday"),
+      (err: { status: number; stderr: string }) => err.status === 2 && /ISO 8601/.test(err.stderr),
+    );
+    assert.throws(
+      () => cli("nonsense"),
+      (err: { status: number }) => err.status === 2,
+    );
   });
 });
 
@@ -252,7 +294,10 @@ describe("volume", () => {
     await until("all 10,000 handled", async () => (await effects(group, ids)).length === ids.length, 180_000);
     const rows = await effects(group, ids);
     assert.equal(rows.length, 10_000);
-    assert.ok(rows.every((r) => r.n === 1), "no event acted on twice");
+    assert.ok(
+      rows.every((r) => r.n === 1),
+      "no event acted on twice",
+    );
     up.child.kill("SIGTERM");
   });
 });

@@ -91,7 +91,10 @@ async function accountsAt(p: Premise): Promise<{ svc_code: string; acct_status: 
 const statusOf = async (p: Premise) => Object.fromEntries((await accountsAt(p)).map((a) => [a.svc_code, a.acct_status]));
 
 async function ordersOf(incidentId: string): Promise<string[]> {
-  const rows = await db.query<{ order_type: string; svc_code: string }>("SELECT order_type, svc_code FROM sandbox_utilities.service_order WHERE incident_ref = $1 ORDER BY eff_ts", [incidentId]);
+  const rows = await db.query<{ order_type: string; svc_code: string }>(
+    "SELECT order_type, svc_code FROM sandbox_utilities.service_order WHERE incident_ref = $1 ORDER BY eff_ts",
+    [incidentId],
+  );
   return rows.map((r) => `${r.order_type} ${r.svc_code}`);
 }
 
@@ -115,7 +118,14 @@ test("a gas leak alert over REST: gas suspended once, the linkage waits; the all
   const done = await settle(linkageUrl("A"));
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
   assert.deepEqual(done.stepsDone, ["find-accounts", "suspend-supply", "await-all-clear", "restore-supply"]);
-  const result = done.result as { services: string[]; alerts: string[]; endedBy: string; escalated: boolean; suspensionOrders: string[]; restorationOrders: string[] };
+  const result = done.result as {
+    services: string[];
+    alerts: string[];
+    endedBy: string;
+    escalated: boolean;
+    suspensionOrders: string[];
+    restorationOrders: string[];
+  };
   assert.deepEqual(result.services, ["gas"]);
   assert.deepEqual(result.alerts, [`FD-${run}-A.2`]);
   assert.equal(result.endedBy, "Leak sealed");
@@ -139,7 +149,9 @@ test("an electrical fire's suspension not confirmed in time is escalated (event 
   try {
     let escalated: CloudEvent | undefined;
     for (let i = 0; i < 100 && !escalated; i++) {
-      const events = (await readStream(bus, "EVENTS", "events.linkages.linkage.escalated", { startTime: since })).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as CloudEvent);
+      const events = (await readStream(bus, "EVENTS", "events.linkages.linkage.escalated", { startTime: since })).map(
+        (m) => JSON.parse(new TextDecoder().decode(m.data)) as CloudEvent,
+      );
       escalated = events.find((e) => e.data.businessKey === `${SENDER},FD-${run}-B`);
       if (!escalated) await new Promise((r) => setTimeout(r, 200));
     }
@@ -180,7 +192,8 @@ test("without an all-clear the supply stays cut and the case open and listed; ca
     const workflowId = `incident-utilities:${SENDER},FD-${run}-C`;
     let listed = false;
     for (let i = 0; i < 50 && !listed; i++) {
-      for await (const w of temporal.workflow.list({ query: `LinkageType="incident-utilities" AND LinkageStatus="AWAITING_ALL_CLEAR"` })) listed ||= w.workflowId === workflowId;
+      for await (const w of temporal.workflow.list({ query: `LinkageType="incident-utilities" AND LinkageStatus="AWAITING_ALL_CLEAR"` }))
+        listed ||= w.workflowId === workflowId;
       if (!listed) await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(listed, "ops find the open case with temporal workflow list --query");

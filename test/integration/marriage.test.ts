@@ -56,7 +56,10 @@ test("both without e-IDs: identities verified, e-IDs issued, marriage registered
   assert.deepEqual(done.stepsDone, ["verify-identities", "check-eligibility", "issue-eids", "register-marriage", "update-household-address"]);
   const result = done.result as { registrationNo: string; eids: { eidNo: string; issuedHere: boolean }[]; householdAddressChanged: boolean };
   assert.match(result.registrationNo, /^MR/);
-  assert.deepEqual(result.eids.map((e) => e.issuedHere), [true, true]);
+  assert.deepEqual(
+    result.eids.map((e) => e.issuedHere),
+    [true, true],
+  );
   for (const e of result.eids) assert.equal(await eidStatus(e.eidNo), "ACTIVE", "used e-IDs stay valid");
   assert.equal(result.householdAddressChanged, true);
 
@@ -101,7 +104,10 @@ test("a registration refused after an e-ID was issued for it: that e-ID is revok
   try {
     const events = (await readStream(bus, "EVENTS", "events.civil-registry.eid.>")).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as CloudEvent);
     const his = events.filter((e) => e.data.idNumber === him.citizenNo);
-    assert.deepEqual(his.map((e) => e.type), ["civil-registry.eid.issued", "civil-registry.eid.revoked"]);
+    assert.deepEqual(
+      his.map((e) => e.type),
+      ["civil-registry.eid.issued", "civil-registry.eid.revoked"],
+    );
     assert.equal(await eidStatus(String(his[0]!.data.eidNo)), "REVOKED");
   } finally {
     await bus.close();

@@ -21,7 +21,10 @@ for (const [i, role] of ["adapter node (own metrics port)", "gateway node (REST 
     assert.match(text, /^moleculer_broker_started\{.*\} 1$/m, "Moleculer's metrics");
     assert.match(text, /^process_cpu_user_seconds_total \d/m, "prom-client's default process metrics");
     assert.match(text, /^nodejs_eventloop_lag_seconds /m);
-    const types = text.split("\n").filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]);
+    const types = text
+      .split("\n")
+      .filter((l) => l.startsWith("# TYPE "))
+      .map((l) => l.split(" ")[2]);
     assert.equal(new Set(types).size, types.length, "no metric declared twice");
   });
 

@@ -14,11 +14,17 @@ test("four nodes migrating one fresh database at once", async () => {
   const dbs = await Promise.all([1, 2, 3, 4].map(() => openDb({ url: scratch.url, pgliteDir: "" })));
   try {
     const dir = path.join(__dirname, "../../platform/migrations");
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith(".sql")).sort();
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".sql"))
+      .sort();
     const applied = await Promise.all(dbs.map((db) => migrate(db, "hub", dir)));
     assert.deepEqual(applied.flat().sort(), files, "each migration file ran once in all");
     const rows = await dbs[0]!.query<{ version: string }>("SELECT version FROM hub.schema_migrations ORDER BY version");
-    assert.deepEqual(rows.map((r) => r.version), files);
+    assert.deepEqual(
+      rows.map((r) => r.version),
+      files,
+    );
     // And the table it made is there.
     await dbs[0]!.query("SELECT id, type, business_key, workflow_id FROM hub.linkage LIMIT 0");
   } finally {

@@ -35,7 +35,14 @@ before(async () => {
   const configFile = path.join(tmp, "prometheus.yml");
   fs.writeFileSync(
     configFile,
-    configFor({ hub: [api, adapters, linkages].map((n) => host(n.url)), "temporal-worker": [`127.0.0.1:${workerMetricsPort}`], "temporal-server": [`127.0.0.1:${process.env.TEMPORAL_METRICS_PORT}`] }, "1s"),
+    configFor(
+      {
+        hub: [api, adapters, linkages].map((n) => host(n.url)),
+        "temporal-worker": [`127.0.0.1:${workerMetricsPort}`],
+        "temporal-server": [`127.0.0.1:${process.env.TEMPORAL_METRICS_PORT}`],
+      },
+      "1s",
+    ),
   );
   const port = await freePort();
   prometheus = await startPrometheus({ configFile, port, dataDir: tmp, say: () => {} });
@@ -48,7 +55,12 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-const setOutage = (outage: boolean) => rawFetch(`${registry}/_sandbox/faults`, { method: outage ? "PUT" : "DELETE", headers: { "content-type": "application/json" }, body: outage ? JSON.stringify({ outage: true }) : undefined });
+const setOutage = (outage: boolean) =>
+  rawFetch(`${registry}/_sandbox/faults`, {
+    method: outage ? "PUT" : "DELETE",
+    headers: { "content-type": "application/json" },
+    body: outage ? JSON.stringify({ outage: true }) : undefined,
+  });
 
 async function query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await rawFetch(`${prom}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -67,7 +79,8 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
   }
 }
 
-const verify = (c: Citizen, headers: Record<string, string> = {}) => post(`${api.url}/v1/identity-verifications`, { idNumber: c.citizenNo, name: c.fullName }, headers);
+const verify = (c: Citizen, headers: Record<string, string> = {}) =>
+  post(`${api.url}/v1/identity-verifications`, { idNumber: c.citizenNo, name: c.fullName }, headers);
 
 interface Person extends Citizen {
   sex: string;
@@ -75,7 +88,10 @@ interface Person extends Citizen {
 async function marry(): Promise<{ linkageId: string; requestId: string; status: unknown }> {
   const people = (await json(await post(`${registry}/_sandbox/citizens`, { count: 20, minAge: 30, maxAge: 60 }))) as unknown as Person[];
   const [him, her] = [people.find((p) => p.sex === "MALE")!, people.find((p) => p.sex === "FEMALE")!];
-  const res = await post(`${api.url}/v1/linkages/marriages`, { applicationNo: `MR-OPS-${randomUUID()}`, applicants: [him, her].map((p) => ({ idNumber: p.citizenNo, name: p.fullName })) });
+  const res = await post(`${api.url}/v1/linkages/marriages`, {
+    applicationNo: `MR-OPS-${randomUUID()}`,
+    applicants: [him, her].map((p) => ({ idNumber: p.citizenNo, name: p.fullName })),
+  });
   assert.equal(res.status, 202);
   const linkage = await json(res);
   const done = await settle(api.url + res.headers.get("location"));
@@ -187,10 +203,16 @@ async function duringOutage(c: Citizen): Promise<void> {
   assert.deepEqual(empty, [], "panels without data");
   const all = await rules();
   assert.ok(all.length > 0);
-  assert.deepEqual(all.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.lastError}`), [], "rules that fail to evaluate");
+  assert.deepEqual(
+    all.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.lastError}`),
+    [],
+    "rules that fail to evaluate",
+  );
   for (const r of all.filter((r) => r.type === "recording")) assert.ok((await query(r.name)).length, `recording rule ${r.name} has no data: ${r.query}`);
   // An alert's expression is empty while it is quiet; what it reads must exist.
-  const names = new Set(all.filter((r) => r.type === "alerting").flatMap((r) => r.query.match(/\b(?:hub_|moleculer_|temporal_|process_|nodejs_|slo:)[\w:]+|\bup\b/g) ?? []));
+  const names = new Set(
+    all.filter((r) => r.type === "alerting").flatMap((r) => r.query.match(/\b(?:hub_|moleculer_|temporal_|process_|nodejs_|slo:)[\w:]+|\bup\b/g) ?? []),
+  );
   const missing: string[] = [];
   for (const name of names) if (!(await query(`count({__name__="${name}"})`)).length) missing.push(name);
   assert.deepEqual(missing, [], "metrics alerts read that nothing exposes");
@@ -212,10 +234,20 @@ describe("logs", () => {
     const withLinkage = [api, linkages, adapters].map((n) => linesOf(n).filter((l) => l.linkageId === linkageId));
     const [gateway, workerNode, adapter] = withLinkage.map((lines) => lines.map((l) => String(l.message)));
     assert.ok(gateway!.includes("request answered"), "the gateway's access line names the linkage");
-    assert.ok(workerNode!.includes("action handled") && workerNode!.includes("activity called") && workerNode!.includes("linkage ended"), workerNode!.join(", "));
-    assert.ok(adapter!.some((m) => m === "action handled"), "the adapter's lines name the linkage");
+    assert.ok(
+      workerNode!.includes("action handled") && workerNode!.includes("activity called") && workerNode!.includes("linkage ended"),
+      workerNode!.join(", "),
+    );
+    assert.ok(
+      adapter!.some((m) => m === "action handled"),
+      "the adapter's lines name the linkage",
+    );
     // The request that started it: its id on the gateway's line and the linkages service's.
-    const started = [api, linkages].map((n) => linesOf(n).filter((l) => l.requestId === requestId).map((l) => String(l.message)));
+    const started = [api, linkages].map((n) =>
+      linesOf(n)
+        .filter((l) => l.requestId === requestId)
+        .map((l) => String(l.message)),
+    );
     assert.ok(started[0]!.includes("request answered") && started[1]!.includes("action handled"), JSON.stringify(started));
 
     // A lookup's request id runs from the gateway to the adapter.

@@ -29,13 +29,23 @@ interface Client {
 
 /** A partner of this file's own: all scopes and purposes unless said otherwise. */
 async function partner(name: string, fields: { scopes?: string[]; purposes?: string[]; quota?: number; quotaWindowS?: number } = {}): Promise<Client> {
-  const made = await addPartner(await suiteDb(), { id: `${name}-${run}`, scopes: fields.scopes ?? [...SCOPES], purposes: (fields.purposes ?? [...PURPOSES]) as never, quota: fields.quota, quotaWindowS: fields.quotaWindowS });
+  const made = await addPartner(await suiteDb(), {
+    id: `${name}-${run}`,
+    scopes: fields.scopes ?? [...SCOPES],
+    purposes: (fields.purposes ?? [...PURPOSES]) as never,
+    quota: fields.quota,
+    quotaWindowS: fields.quotaWindowS,
+  });
   return { id: made.partner.id, secret: made.clientSecret };
 }
 
 /** A token the standard way: simple-oauth2, client_secret_basic or client_secret_post. */
 async function tokenFor(client: Client, how: "header" | "body" = "header", scope?: string[]): Promise<string> {
-  const oauth = new ClientCredentials({ client: { id: client.id, secret: client.secret }, auth: { tokenHost: api, tokenPath: "/v1/oauth/token" }, options: { authorizationMethod: how } });
+  const oauth = new ClientCredentials({
+    client: { id: client.id, secret: client.secret },
+    auth: { tokenHost: api, tokenPath: "/v1/oauth/token" },
+    options: { authorizationMethod: how },
+  });
   const token = await oauth.getToken(scope ? { scope } : {});
   return String(token.token.access_token);
 }
@@ -84,7 +94,8 @@ describe("tokens", () => {
 
   test("the token endpoint refuses as RFC 6749 says, inside a problem", async () => {
     const client = await partner("tok", { scopes: ["linkages.read"] });
-    const form = (body: string, headers: Record<string, string> = {}) => rawFetch(`${api}/v1/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
+    const form = (body: string, headers: Record<string, string> = {}) =>
+      rawFetch(`${api}/v1/oauth/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body });
     const basic = (id: string, secret: string) => ({ authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString("base64")}` });
     const cases: [Response, number, string][] = [
       [await form("grant_type=client_credentials", basic(client.id, "wrong")), 401, "invalid_client"],
@@ -93,7 +104,11 @@ describe("tokens", () => {
       [await form("grant_type=password", basic(client.id, client.secret)), 400, "unsupported_grant_type"],
       [await form("grant_type=client_credentials&scope=identity.verify", basic(client.id, client.secret)), 400, "invalid_scope"],
       [await form("scope=linkages.read", basic(client.id, client.secret)), 400, "invalid_request"],
-      [await form(`grant_type=client_credentials&client_id=${client.id}&client_secret=${client.secret}`, basic(client.id, client.secret)), 400, "invalid_request"],
+      [
+        await form(`grant_type=client_credentials&client_id=${client.id}&client_secret=${client.secret}`, basic(client.id, client.secret)),
+        400,
+        "invalid_request",
+      ],
     ];
     for (const [res, status, error] of cases) {
       const body = (await res.json()) as Record<string, unknown>;
@@ -110,7 +125,10 @@ describe("tokens", () => {
     const jwks = (await (await rawFetch(`${api}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     assert.ok(jwks.keys.length >= 2, "the next key is published before it signs");
     const { active } = await rotateKeys(await suiteDb());
-    assert.ok(jwks.keys.some((k) => k.kid === active), "the key now signing was published already");
+    assert.ok(
+      jwks.keys.some((k) => k.kid === active),
+      "the key now signing was published already",
+    );
     const after = await tokenFor(client);
     assert.equal(JSON.parse(Buffer.from(after.split(".")[0]!, "base64url").toString()).kid, active);
     for (const token of [before, after]) assert.equal((await call("/v1/linkages", token)).status, 200);
@@ -165,7 +183,11 @@ describe("authorisation", () => {
   test("a missing scope is 403 insufficient_scope naming it", async () => {
     const client = await partner("scope", { scopes: ["linkages.read", "identity.verify"] });
     const token = await tokenFor(client, "header", ["linkages.read"]);
-    const res = await call("/v1/identity-verifications", token, { method: "POST", purpose: "identity-verification", body: JSON.stringify({ idNumber: "11010519491231002X", name: "王五" }) });
+    const res = await call("/v1/identity-verifications", token, {
+      method: "POST",
+      purpose: "identity-verification",
+      body: JSON.stringify({ idNumber: "11010519491231002X", name: "王五" }),
+    });
     await refused(res, 403, /needs the scope identity\.verify/);
     assert.match(res.headers.get("www-authenticate") ?? "", /error="insufficient_scope", scope="identity\.verify"/);
   });
@@ -176,7 +198,11 @@ describe("authorisation", () => {
     const [citizen] = await seedCitizens(1);
     const body = JSON.stringify({ idNumber: citizen!.citizenNo, name: citizen!.fullName });
     await refused(await call("/v1/identity-verifications", token, { method: "POST", body }), 403, /Data-Purpose header.*granted to .*: emergency-response/);
-    await refused(await call("/v1/identity-verifications", token, { method: "POST", body, purpose: "civil-registration" }), 403, /civil-registration is not a legal basis granted/);
+    await refused(
+      await call("/v1/identity-verifications", token, { method: "POST", body, purpose: "civil-registration" }),
+      403,
+      /civil-registration is not a legal basis granted/,
+    );
     const ok = await call("/v1/identity-verifications", token, { method: "POST", body, purpose: "emergency-response" });
     assert.equal(ok.status, 200, await ok.clone().text());
     // An operation without personal data needs no purpose.
@@ -187,7 +213,11 @@ describe("authorisation", () => {
     const [alice, bob] = [await partner("alice"), await partner("bob")];
     const [a, b] = [await tokenFor(alice), await tokenFor(bob)];
     const [citizen] = await seedCitizens(1);
-    const started = await call("/v1/linkages/eid-issuances", a, { method: "POST", purpose: "civil-registration", body: JSON.stringify({ applicationNo: `OWN-${run}`, idNumber: citizen!.citizenNo, name: citizen!.fullName }) });
+    const started = await call("/v1/linkages/eid-issuances", a, {
+      method: "POST",
+      purpose: "civil-registration",
+      body: JSON.stringify({ applicationNo: `OWN-${run}`, idNumber: citizen!.citizenNo, name: citizen!.fullName }),
+    });
     assert.equal(started.status, 202);
     const location = started.headers.get("location")!;
     assert.equal((await call(location, a, { purpose: "civil-registration" })).status, 200);
@@ -196,7 +226,11 @@ describe("authorisation", () => {
     await refused(await call(`${location}/cancellation`, b, { method: "POST" }), 404, /No linkage/);
     // Bob cannot take Alice's application number either.
     await refused(
-      await call("/v1/linkages/eid-issuances", b, { method: "POST", purpose: "civil-registration", body: JSON.stringify({ applicationNo: `OWN-${run}`, idNumber: citizen!.citizenNo, name: citizen!.fullName }) }),
+      await call("/v1/linkages/eid-issuances", b, {
+        method: "POST",
+        purpose: "civil-registration",
+        body: JSON.stringify({ applicationNo: `OWN-${run}`, idNumber: citizen!.citizenNo, name: citizen!.fullName }),
+      }),
       409,
       /another partner/,
     );
@@ -218,7 +252,11 @@ describe("authorisation", () => {
     const token = await tokenFor(client);
     const citizens = await seedCitizens(3);
     for (const [i, c] of citizens.entries())
-      await call("/v1/linkages/eid-issuances", token, { method: "POST", purpose: "civil-registration", body: JSON.stringify({ applicationNo: `PAGE-${run}-${i}`, idNumber: c.citizenNo, name: c.fullName }) });
+      await call("/v1/linkages/eid-issuances", token, {
+        method: "POST",
+        purpose: "civil-registration",
+        body: JSON.stringify({ applicationNo: `PAGE-${run}-${i}`, idNumber: c.citizenNo, name: c.fullName }),
+      });
     let seen: string[] = [];
     for (let attempt = 0; attempt < 50 && seen.length < 3; attempt++) {
       seen = [];
@@ -249,7 +287,11 @@ describe("quotas", () => {
     // 3N requests in waves of ten at once, half to each gateway.
     const answers: { res: Response; via: number }[] = [];
     for (let wave = 0; wave < (3 * N) / 10; wave++)
-      answers.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => call("/v1/linkages?limit=1", token, { base: i % 2 ? second.url : api }).then((res) => ({ res, via: i % 2 }))))));
+      answers.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, (_, i) => call("/v1/linkages?limit=1", token, { base: i % 2 ? second.url : api }).then((res) => ({ res, via: i % 2 }))),
+        )),
+      );
     const admitted = answers.filter((a) => a.res.status === 200);
     assert.equal(admitted.length, N);
     assert.ok(admitted.some((a) => a.via === 0) && admitted.some((a) => a.via === 1), "both gateways admitted some");
@@ -274,15 +316,29 @@ describe("idempotency", () => {
     const body = JSON.stringify({ idNumber: citizen!.citizenNo, name: citizen!.fullName });
     const before = await metric("civil-registry.identity.verify");
     const key = randomUUID();
-    const [one, two] = await Promise.all([1, 2].map(() => call("/v1/identity-verifications", token, { method: "POST", purpose: "identity-verification", body, headers: { "idempotency-key": key } })));
+    const [one, two] = await Promise.all(
+      [1, 2].map(() =>
+        call("/v1/identity-verifications", token, { method: "POST", purpose: "identity-verification", body, headers: { "idempotency-key": key } }),
+      ),
+    );
     assert.deepEqual([one!.status, two!.status], [200, 200]);
     assert.deepEqual(await one!.json(), await two!.json());
     assert.equal([one, two].filter((r) => r!.headers.get("idempotent-replayed") === "true").length, 1);
     assert.equal((await metric("civil-registry.identity.verify")) - before, 1, "the action ran once");
 
-    const again = await call("/v1/identity-verifications", token, { method: "POST", purpose: "identity-verification", body, headers: { "idempotency-key": key } });
+    const again = await call("/v1/identity-verifications", token, {
+      method: "POST",
+      purpose: "identity-verification",
+      body,
+      headers: { "idempotency-key": key },
+    });
     assert.equal(again.headers.get("idempotent-replayed"), "true");
-    const other = await call("/v1/identity-verifications", token, { method: "POST", purpose: "identity-verification", body: JSON.stringify({ idNumber: citizen!.citizenNo, name: "别人" }), headers: { "idempotency-key": key } });
+    const other = await call("/v1/identity-verifications", token, {
+      method: "POST",
+      purpose: "identity-verification",
+      body: JSON.stringify({ idNumber: citizen!.citizenNo, name: "别人" }),
+      headers: { "idempotency-key": key },
+    });
     await refused(other, 422, /used for another request/);
     assert.equal((await metric("civil-registry.identity.verify")) - before, 1);
   });
@@ -292,7 +348,12 @@ describe("idempotency", () => {
     const [citizen] = await seedCitizens(1);
     const key = randomUUID();
     const start = (token: string, no: string) =>
-      call("/v1/linkages/eid-issuances", token, { method: "POST", purpose: "civil-registration", body: JSON.stringify({ applicationNo: no, idNumber: citizen!.citizenNo, name: citizen!.fullName }), headers: { "idempotency-key": key } });
+      call("/v1/linkages/eid-issuances", token, {
+        method: "POST",
+        purpose: "civil-registration",
+        body: JSON.stringify({ applicationNo: no, idNumber: citizen!.citizenNo, name: citizen!.fullName }),
+        headers: { "idempotency-key": key },
+      });
     const first = await start(p, `IDEM-${run}`);
     const replay = await start(p, `IDEM-${run}`);
     assert.deepEqual([first.status, replay.status, replay.headers.get("location")], [202, 202, first.headers.get("location")]);

@@ -50,7 +50,11 @@ async function accountsAt(address: Address): Promise<{ acct_no: string; svc_code
 const holdersAt = async (address: Address) => Object.fromEntries((await accountsAt(address)).map((a) => [a.svc_code, a.holder_id]));
 
 async function move(people: Person[], address: Address): Promise<string> {
-  const change = await broker.call<{ changeNo: string }, object>("civil-registry.household.change-address", { idNumbers: people.map((p) => p.citizenNo), address, idempotencyKey: randomUUID() });
+  const change = await broker.call<{ changeNo: string }, object>("civil-registry.household.change-address", {
+    idNumbers: people.map((p) => p.citizenNo),
+    address,
+    idempotencyKey: randomUUID(),
+  });
   return change.changeNo;
 }
 
@@ -82,7 +86,11 @@ test("a transfer refused halfway: the accounts already transferred go back to th
   const { holder, address } = await holderAt("B");
   // The water account is suspended, and a suspended account cannot change holder.
   const water = (await accountsAt(address)).find((a) => a.svc_code === "W")!;
-  const suspended = await post(`${utilities}/utility/v1/suspensions`, { acct_no: water.acct_no, svc_code: "W", reason_txt: "meter inspection" }, { "idempotency-key": randomUUID() });
+  const suspended = await post(
+    `${utilities}/utility/v1/suspensions`,
+    { acct_no: water.acct_no, svc_code: "W", reason_txt: "meter inspection" },
+    { "idempotency-key": randomUUID() },
+  );
   assert.equal(suspended.status, 201, await suspended.clone().text());
 
   const [mover] = (await seedCitizens(1)) as unknown as Person[];

@@ -77,7 +77,9 @@ describe("schemathesis against the running hub", { timeout: 600_000 }, () => {
       `Authorization: Bearer ${await suiteToken()}`,
     ];
     const { code, output, ms } = await runSchemathesis(exe, args);
-    console.log(`[schemathesis] ${path.basename(exe)} ${args.join(" ").replace(/Bearer \S+/, "Bearer <token>")}\n[schemathesis] exit ${code} after ${Math.round(ms / 1000)} s\n${output}`);
+    console.log(
+      `[schemathesis] ${path.basename(exe)} ${args.join(" ").replace(/Bearer \S+/, "Bearer <token>")}\n[schemathesis] exit ${code} after ${Math.round(ms / 1000)} s\n${output}`,
+    );
     assert.equal(code, 0, `schemathesis found problems (exit ${code}); its report is printed above`);
   });
 });

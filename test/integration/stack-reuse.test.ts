@@ -22,11 +22,14 @@ test("a port taken by another HTTP server is refused, naming the setting to chan
   const other = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}'));
   await new Promise<void>((resolve) => other.listen(port, "127.0.0.1", resolve));
   try {
-    await assert.rejects(startSandbox("utilities", `http://127.0.0.1:${port}`, os.tmpdir(), {}, () => {}), (err: Error) => {
-      assert.ok(err instanceof MissingPieceError);
-      assert.equal(err.message, `http://127.0.0.1:${port} is taken by something that is not the utilities sandbox; set UTILITIES_URL to a free address`);
-      return true;
-    });
+    await assert.rejects(
+      startSandbox("utilities", `http://127.0.0.1:${port}`, os.tmpdir(), {}, () => {}),
+      (err: Error) => {
+        assert.ok(err instanceof MissingPieceError);
+        assert.equal(err.message, `http://127.0.0.1:${port} is taken by something that is not the utilities sandbox; set UTILITIES_URL to a free address`);
+        return true;
+      },
+    );
   } finally {
     other.close();
   }

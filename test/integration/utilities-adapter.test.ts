@@ -36,7 +36,8 @@ let messages: ConsumerMessages;
 const events: CloudEvent[] = [];
 let run = 0;
 
-const faults = (body: object) => fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const faults = (body: object) =>
+  fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 const key = (what: string) => `adapter-test:${process.pid}:${++run}:${what}`;
 const call = <T>(action: string, params: object) => broker.call<T, object>(`utilities.${action}`, params);
 const lookup = (postcode: string, street: string) => fetch(`${node.url}/v1/utility-accounts?${new URLSearchParams({ postcode, street })}`);
@@ -84,7 +85,14 @@ describe("lookup by address (REST)", () => {
     assert.equal(res.status, 200);
     const body = (await assertDocumented(lookupOp, res)) as Schemas["UtilityAccountList"];
     const mine = body.accounts.filter((a) => a.holderName === c.fullName);
-    assert.deepEqual(mine.map((a) => [a.accountNo, a.service, a.status]), [["G0000000001", "gas", "ACTIVE"], ["E0000000001", "power", "ACTIVE"], ["W0000000001", "water", "ACTIVE"]]);
+    assert.deepEqual(
+      mine.map((a) => [a.accountNo, a.service, a.status]),
+      [
+        ["G0000000001", "gas", "ACTIVE"],
+        ["E0000000001", "power", "ACTIVE"],
+        ["W0000000001", "water", "ACTIVE"],
+      ],
+    );
     for (const a of mine) assert.deepEqual(a.address, c.address, "the utility's address line mapped back to the registry's structure");
     assert.ok(!JSON.stringify(body).includes(c.citizenNo), "the holder's identity number is not disclosed");
   });
@@ -105,7 +113,11 @@ describe("lookup by address (REST)", () => {
       const res = await fetch(`${node.url}/v1/utility-accounts?${query}`);
       const problem = await assertDocumented(lookupOp, res);
       assertProblem(problem, 400);
-      assert.deepEqual((problem.errors as { pointer: string }[]).map((e) => e.pointer), pointers, query);
+      assert.deepEqual(
+        (problem.errors as { pointer: string }[]).map((e) => e.pointer),
+        pointers,
+        query,
+      );
     }
   });
 });
@@ -129,7 +141,15 @@ describe("suspension and restoration", () => {
     assert.equal(more.length, 0, "one event, even though the order was answered twice");
     assert.equal(event!.type, "utilities.service.suspended");
     assert.equal(event!.source, "/linkage-hub/utilities");
-    assert.deepEqual(event!.data, { orderNo: result.orderNo, service: "gas", address: c.address, accountNos: ["G0000000002"], reason: params.reason, incidentId: params.incidentId, effectiveAt: result.effectiveAt });
+    assert.deepEqual(event!.data, {
+      orderNo: result.orderNo,
+      service: "gas",
+      address: c.address,
+      accountNos: ["G0000000002"],
+      reason: params.reason,
+      incidentId: params.incidentId,
+      effectiveAt: result.effectiveAt,
+    });
 
     const listed = (await (await lookup(c.address.postcode, c.address.street)).json()) as Schemas["UtilityAccountList"];
     const gas = listed.accounts.find((a) => a.accountNo === "G0000000002")!;
@@ -139,25 +159,45 @@ describe("suspension and restoration", () => {
   });
 
   test("suspending what is suspended already succeeds and changes nothing (no event)", async () => {
-    const result = await call<Schemas["UtilityServiceChange"]>("service.suspend", { address: c.address, service: "gas", reason: "again", idempotencyKey: key("suspend-again") });
+    const result = await call<Schemas["UtilityServiceChange"]>("service.suspend", {
+      address: c.address,
+      service: "gas",
+      reason: "again",
+      idempotencyKey: key("suspend-again"),
+    });
     assert.deepEqual(result.accounts, [{ accountNo: "G0000000002", service: "gas", status: "SUSPENDED", changed: false }]);
     assert.deepEqual(await eventsOf(result.orderNo, 0, 1500), []);
   });
 
   test("restoring brings it back and says so; restoring an active service changes nothing", async () => {
-    const restored = await call<Schemas["UtilityServiceChange"]>("service.restore", { address: c.address, service: "gas", reason: "All clear", idempotencyKey: key("restore") });
+    const restored = await call<Schemas["UtilityServiceChange"]>("service.restore", {
+      address: c.address,
+      service: "gas",
+      reason: "All clear",
+      idempotencyKey: key("restore"),
+    });
     assert.deepEqual(restored.accounts, [{ accountNo: "G0000000002", service: "gas", status: "ACTIVE", changed: true }]);
     const [event] = await eventsOf(restored.orderNo, 1);
     assert.equal(event!.type, "utilities.service.restored");
     assert.deepEqual((event!.data as { accountNos: string[] }).accountNos, ["G0000000002"]);
 
-    const again = await call<Schemas["UtilityServiceChange"]>("service.restore", { address: c.address, service: "gas", reason: "All clear", idempotencyKey: key("restore-again") });
+    const again = await call<Schemas["UtilityServiceChange"]>("service.restore", {
+      address: c.address,
+      service: "gas",
+      reason: "All clear",
+      idempotencyKey: key("restore-again"),
+    });
     assert.deepEqual(again.accounts, [{ accountNo: "G0000000002", service: "gas", status: "ACTIVE", changed: false }]);
     assert.deepEqual(await eventsOf(again.orderNo, 0, 1500), []);
   });
 
   test("one account by its number", async () => {
-    const result = await call<Schemas["UtilityServiceChange"]>("service.suspend", { accountNo: "W0000000003", service: "water", reason: "Burst main", idempotencyKey: key("by-account") });
+    const result = await call<Schemas["UtilityServiceChange"]>("service.suspend", {
+      accountNo: "W0000000003",
+      service: "water",
+      reason: "Burst main",
+      idempotencyKey: key("by-account"),
+    });
     assert.deepEqual(result.address, citizens[2]!.address);
     assert.deepEqual(result.accounts, [{ accountNo: "W0000000003", service: "water", status: "SUSPENDED", changed: true }]);
   });
@@ -170,10 +210,21 @@ describe("suspension and restoration", () => {
     });
     assert.equal(shared.status, 201);
     const extra = ((await shared.json()) as { acct_no: string }[]).find((a) => a.acct_no.startsWith("E"))!.acct_no;
-    const result = await call<Schemas["UtilityServiceChange"]>("service.suspend", { address: citizens[3]!.address, service: "power", reason: "Cable fault", idempotencyKey: key("shared") });
-    assert.deepEqual(result.accounts.map((a) => [a.accountNo, a.changed]).sort(), [["E0000000004", true], [extra, true]].sort());
+    const result = await call<Schemas["UtilityServiceChange"]>("service.suspend", {
+      address: citizens[3]!.address,
+      service: "power",
+      reason: "Cable fault",
+      idempotencyKey: key("shared"),
+    });
+    assert.deepEqual(
+      result.accounts.map((a) => [a.accountNo, a.changed]).sort(),
+      [
+        ["E0000000004", true],
+        [extra, true],
+      ].sort(),
+    );
     const [event] = await eventsOf(result.orderNo, 1);
-    assert.deepEqual(((event!.data as { accountNos: string[] }).accountNos).sort(), ["E0000000004", extra].sort());
+    assert.deepEqual((event!.data as { accountNos: string[] }).accountNos.sort(), ["E0000000004", extra].sort());
   });
 });
 
@@ -185,22 +236,43 @@ describe("transfer", () => {
     const params = { address: c.address, newHolder, idempotencyKey: key("transfer") };
     const result = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", params);
     assert.deepEqual(result.newHolder, newHolder);
-    assert.deepEqual(result.accounts.map((a) => [a.accountNo, a.service, a.changed]), [["E0000000005", "power", true], ["G0000000005", "gas", true], ["W0000000005", "water", true]]);
+    assert.deepEqual(
+      result.accounts.map((a) => [a.accountNo, a.service, a.changed]),
+      [
+        ["E0000000005", "power", true],
+        ["G0000000005", "gas", true],
+        ["W0000000005", "water", true],
+      ],
+    );
     assert.deepEqual(await call("account.transfer", params), result, "replayed, not repeated");
     const [event, ...more] = await eventsOf(result.orderNo, 1);
     assert.equal(more.length, 0);
     assert.equal(event!.type, "utilities.account.transferred");
-    assert.deepEqual(event!.data, { orderNo: result.orderNo, address: c.address, accountNos: ["E0000000005", "G0000000005", "W0000000005"], newHolderIdNumber: newHolder.idNumber, effectiveAt: result.effectiveAt });
+    assert.deepEqual(event!.data, {
+      orderNo: result.orderNo,
+      address: c.address,
+      accountNos: ["E0000000005", "G0000000005", "W0000000005"],
+      newHolderIdNumber: newHolder.idNumber,
+      effectiveAt: result.effectiveAt,
+    });
     const listed = (await (await lookup(c.address.postcode, c.address.street)).json()) as Schemas["UtilityAccountList"];
     assert.ok(listed.accounts.filter((a) => a.accountNo.endsWith("0000000005")).every((a) => a.holderName === newHolder.name));
   });
 
   test("one account; to its holder already changes nothing", async () => {
-    const first = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", { accountNo: "G0000000006", newHolder, idempotencyKey: key("transfer-one") });
+    const first = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", {
+      accountNo: "G0000000006",
+      newHolder,
+      idempotencyKey: key("transfer-one"),
+    });
     const [{ previousHolder, ...account }] = first.accounts as [Schemas["UtilityAccountResult"]];
     assert.deepEqual(account, { accountNo: "G0000000006", service: "gas", status: "ACTIVE", changed: true });
     assert.ok(previousHolder && previousHolder.idNumber !== newHolder.idNumber, "names who held it before, so the transfer can be undone");
-    const again = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", { accountNo: "G0000000006", newHolder, idempotencyKey: key("transfer-one-again") });
+    const again = await call<Schemas["UtilityAccountTransfer"]>("account.transfer", {
+      accountNo: "G0000000006",
+      newHolder,
+      idempotencyKey: key("transfer-one-again"),
+    });
     assert.deepEqual([again.accounts[0]!.changed, again.accounts[0]!.previousHolder], [false, undefined]);
     assert.deepEqual(await eventsOf(again.orderNo, 0, 1500), []);
   });
@@ -212,25 +284,36 @@ describe("refusals and bad params", () => {
     ["an unknown address", "service.suspend", { address: unknown, service: "gas", reason: "x" }, "ADDRESS_NOT_FOUND"],
     ["an unknown account", "service.restore", { accountNo: "G0099999999", service: "gas", reason: "x" }, "ACCOUNT_NOT_FOUND"],
     ["an account of another service", "service.suspend", { accountNo: "G0000000007", service: "water", reason: "x" }, "SERVICE_MISMATCH"],
-    ["a transfer at an unknown address", "account.transfer", { address: unknown, newHolder: { idNumber: "310104199204300430", name: "周雨浩" } }, "ADDRESS_NOT_FOUND"],
+    [
+      "a transfer at an unknown address",
+      "account.transfer",
+      { address: unknown, newHolder: { idNumber: "310104199204300430", name: "周雨浩" } },
+      "ADDRESS_NOT_FOUND",
+    ],
   ] as const)
     test(`${name} is refused (422, reason ${reason})`, async () => {
-      await assert.rejects(call(action, { ...params, idempotencyKey: key("refused") }), (err: { code: number; type: string; data: { agency: string; reason: string } }) => {
-        assert.equal(err.code, 422);
-        assert.equal(err.type, "HUB_ERR_AGENCY_REFUSED");
-        assert.deepEqual(err.data, { agency: "utilities", reason });
-        return true;
-      });
+      await assert.rejects(
+        call(action, { ...params, idempotencyKey: key("refused") }),
+        (err: { code: number; type: string; data: { agency: string; reason: string } }) => {
+          assert.equal(err.code, 422);
+          assert.equal(err.type, "HUB_ERR_AGENCY_REFUSED");
+          assert.deepEqual(err.data, { agency: "utilities", reason });
+          return true;
+        },
+      );
     });
 
   test("an idempotency key reused for another order is refused", async () => {
     const k = key("reuse");
     await call("service.suspend", { accountNo: "E0000000008", service: "power", reason: "x", idempotencyKey: k });
-    await assert.rejects(call("service.suspend", { accountNo: "E0000000009", service: "power", reason: "x", idempotencyKey: k }), (err: { code: number; data: { reason: string } }) => {
-      assert.equal(err.code, 422);
-      assert.equal(err.data.reason, "IDEMPOTENCY_KEY_REUSED");
-      return true;
-    });
+    await assert.rejects(
+      call("service.suspend", { accountNo: "E0000000009", service: "power", reason: "x", idempotencyKey: k }),
+      (err: { code: number; data: { reason: string } }) => {
+        assert.equal(err.code, 422);
+        assert.equal(err.data.reason, "IDEMPOTENCY_KEY_REUSED");
+        return true;
+      },
+    );
   });
 
   test("params outside the contract never reach the utility (400)", async () => {
@@ -241,13 +324,18 @@ describe("refusals and bad params", () => {
       { accountNo: "G0000000001", service: "gas", reason: "x", idempotencyKey: "short" },
       { address: { ...citizens[0]!.address, street: "a, b" }, service: "gas", reason: "x", idempotencyKey: key("bad") },
     ])
-      await assert.rejects(call("service.suspend", bad), (err: { code: number; type: string }) => err.code === 400 && err.type === "HUB_ERR_REQUEST_INVALID", JSON.stringify(bad));
+      await assert.rejects(
+        call("service.suspend", bad),
+        (err: { code: number; type: string }) => err.code === 400 && err.type === "HUB_ERR_REQUEST_INVALID",
+        JSON.stringify(bad),
+      );
   });
 });
 
 describe("faults at the utility", () => {
   const c = citizens[10]!;
-  const order = () => call<Schemas["UtilityServiceChange"]>("service.suspend", { address: c.address, service: "water", reason: "Test", idempotencyKey: key("faults") });
+  const order = () =>
+    call<Schemas["UtilityServiceChange"]>("service.suspend", { address: c.address, service: "water", reason: "Test", idempotencyKey: key("faults") });
 
   test("5xx now and then: the adapter's retries carry the order through", async () => {
     await faults({ errorRate: 0.3 });
@@ -261,7 +349,10 @@ describe("faults at the utility", () => {
     assertProblem(problem, 502);
     assert.equal(problem.code, "HUB_ERR_AGENCY_BAD_ANSWER");
     assert.equal(problem.agency, "utilities");
-    await assert.rejects(call("service.restore", { address: c.address, service: "water", reason: "x", idempotencyKey: key("malformed") }), (err: { code: number }) => err.code === 502);
+    await assert.rejects(
+      call("service.restore", { address: c.address, service: "water", reason: "x", idempotencyKey: key("malformed") }),
+      (err: { code: number }) => err.code === 502,
+    );
     await faults({});
     const listed = (await (await lookup(c.address.postcode, c.address.street)).json()) as Schemas["UtilityAccountList"];
     assert.equal(listed.accounts.find((a) => a.service === "water")!.status, "SUSPENDED", "the malformed restoration did nothing");

@@ -48,7 +48,12 @@ after(async () => {
 async function suspendUntilConfirmed(address: Address, idempotencyKey: string): Promise<{ orderNo: string; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await broker.call<{ orderNo: string }, object>("utilities.service.suspend", { address, service: "gas", reason: "Gas leak", idempotencyKey });
+      const result = await broker.call<{ orderNo: string }, object>("utilities.service.suspend", {
+        address,
+        service: "gas",
+        reason: "Gas leak",
+        idempotencyKey,
+      });
       return { orderNo: result.orderNo, attempts: attempt };
     } catch (err) {
       const code = (err as { code?: number }).code ?? 500;
@@ -65,7 +70,11 @@ test(`${N} gas suspensions under 30% failures (half after commit) give exactly $
   const addresses = [...byLine.values()].slice(0, N);
   assert.equal(addresses.length, N);
   const keyOf = (i: number) => `faults-test:${process.pid}:${i}`;
-  await fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ errorRate: 0.15, lostResponseRate: 0.15 }) });
+  await fetch(`${sandbox.url}/_sandbox/faults`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ errorRate: 0.15, lostResponseRate: 0.15 }),
+  });
 
   const t0 = Date.now();
   const since = new Date(t0 - 1000).toISOString();
@@ -81,7 +90,10 @@ test(`${N} gas suspensions under 30% failures (half after commit) give exactly $
   );
   assert.equal(orders.length, N, "exactly one suspension per request");
   assert.equal(new Set(orders.map((o) => o.premise_id)).size, N, "no address suspended twice");
-  assert.ok(orders.every((o) => o.changed >= 1), "each order suspended the gas there (none found it already done)");
+  assert.ok(
+    orders.every((o) => o.changed >= 1),
+    "each order suspended the gas there (none found it already done)",
+  );
   const byKey = new Map(orders.map((o) => [o.idem_key, o.order_ref]));
   results.forEach((r, i) => assert.equal(r.orderNo, byKey.get(keyOf(i)), "the caller was told the order the utility holds"));
   const [active] = await db.query<{ n: number }>(
@@ -95,7 +107,11 @@ test(`${N} gas suspensions under 30% failures (half after commit) give exactly $
   const mine = new Set(orders.map((o) => o.order_ref));
   const seen: string[] = [];
   try {
-    const consumer = await bus.js.consumers.get("EVENTS", { filterSubjects: ["events.utilities.service.suspended"], deliver_policy: DeliverPolicy.StartTime, opt_start_time: since });
+    const consumer = await bus.js.consumers.get("EVENTS", {
+      filterSubjects: ["events.utilities.service.suspended"],
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: since,
+    });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && seen.length < N) {
       for await (const m of await consumer.fetch({ max_messages: 500, expires: 1000 })) {
@@ -115,5 +131,7 @@ test(`${N} gas suspensions under 30% failures (half after commit) give exactly $
   // A retry after a lost answer reaches the utility a second time: it replays, and the hub counts it.
   const replays = Number(/^hub_agency_idempotent_replays_total\{agency="utilities",action="utilities.service.suspend"\} (\d+)/m.exec(metrics)?.[1]);
   assert.ok(replays > 0, `replays counted: ${replays}`);
-  console.log(`# ${N} suspensions in ${seconds.toFixed(1)} s (${((N / seconds) || 0).toFixed(0)}/s); adapter retries ${adapterRetries}, replays ${replays}; ${retried} needed the caller to retry as well`);
+  console.log(
+    `# ${N} suspensions in ${seconds.toFixed(1)} s (${(N / seconds || 0).toFixed(0)}/s); adapter retries ${adapterRetries}, replays ${replays}; ${retried} needed the caller to retry as well`,
+  );
 });

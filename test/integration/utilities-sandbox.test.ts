@@ -42,7 +42,8 @@ for (const backend of backends) {
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     }
-    const suspend = (body: object, key: string | null = newKey()) => call("POST", "/utility/v1/suspensions", body, key === null ? {} : { "idempotency-key": key });
+    const suspend = (body: object, key: string | null = newKey()) =>
+      call("POST", "/utility/v1/suspensions", body, key === null ? {} : { "idempotency-key": key });
     const accountsAt = async (i: number) => {
       const q = new URLSearchParams({ post_code: citizens[i]!.address.postcode, street: citizens[i]!.address.street });
       const res = await call("GET", `/utility/v1/accounts?${q}`);
@@ -65,7 +66,10 @@ for (const backend of backends) {
     test("the seed gives the civil registry's seeded citizens gas, power and water at their addresses", async () => {
       assert.equal(sandbox.seeded, 3 * SEED_COUNT);
       const list = await accountsAt(0);
-      assert.deepEqual(list.map((a) => a.acct_no), ["G0000000001", "E0000000001", "W0000000001"]);
+      assert.deepEqual(
+        list.map((a) => a.acct_no),
+        ["G0000000001", "E0000000001", "W0000000001"],
+      );
       for (const a of list) {
         assert.equal(a.holder_id, citizens[0]!.citizenNo);
         assert.equal(a.holder_nm, citizens[0]!.fullName);
@@ -80,10 +84,18 @@ for (const backend of backends) {
       assert.equal(created.status, 201);
       const accounts = created.body as UtilityAccount[];
       assert.deepEqual(accounts.map((a) => a.svc_code).sort(), ["E", "G", "W"]);
-      assert.ok(accounts.every((a) => a.holder_id === holder.idNumber && a.premise.addr_line.startsWith("试验路1号, ") && Number(a.acct_no.slice(1)) >= 1_000_000));
+      assert.ok(
+        accounts.every((a) => a.holder_id === holder.idNumber && a.premise.addr_line.startsWith("试验路1号, ") && Number(a.acct_no.slice(1)) >= 1_000_000),
+      );
       const again = await call("POST", "/_sandbox/accounts", { holders: [holder] });
       assert.deepEqual(again.body, created.body, "a holder who has accounts there keeps them");
-      for (const bad of [{}, { holders: [] }, { holders: [{ ...holder, idNumber: "123" }] }, { holders: [{ ...holder, address: { ...holder.address, street: "a,b" } }] }, { holders: [holder], more: 1 }]) {
+      for (const bad of [
+        {},
+        { holders: [] },
+        { holders: [{ ...holder, idNumber: "123" }] },
+        { holders: [{ ...holder, address: { ...holder.address, street: "a,b" } }] },
+        { holders: [holder], more: 1 },
+      ]) {
         const res = await call("POST", "/_sandbox/accounts", bad);
         assert.equal(res.status, 400, JSON.stringify(bad));
         assert.ok(isUtilityError(res.body) && res.body.err_code === "E_BAD_REQ");
@@ -130,7 +142,12 @@ for (const backend of backends) {
     });
 
     test("a transfer passes every account at a premise to the new holder", async () => {
-      const res = await call("POST", "/utility/v1/transfers", { premise: premiseOf(6), new_holder: { id_no: citizens[7]!.citizenNo, holder_nm: citizens[7]!.fullName } }, { "idempotency-key": newKey() });
+      const res = await call(
+        "POST",
+        "/utility/v1/transfers",
+        { premise: premiseOf(6), new_holder: { id_no: citizens[7]!.citizenNo, holder_nm: citizens[7]!.fullName } },
+        { "idempotency-key": newKey() },
+      );
       assert.equal(res.status, 201);
       assert.ok(isServiceOrder(res.body));
       assert.equal(res.body.acct_results.length, 3);
@@ -152,14 +169,19 @@ for (const backend of backends) {
       }
       assert.equal((await suspend({ acct_no: "G0000000008", svc_code: "G", reason_txt: "x" }, null)).status, 400);
       assert.equal((await db.query(`SELECT 1 FROM ${S}.idempotency WHERE key = $1`, [key])).length, 0);
-      assert.equal((await suspend({ acct_no: "G0000000008", svc_code: "G", reason_txt: "x" }, key)).status, 201, "the key is free for the order once it can be carried out");
+      assert.equal(
+        (await suspend({ acct_no: "G0000000008", svc_code: "G", reason_txt: "x" }, key)).status,
+        201,
+        "the key is free for the order once it can be carried out",
+      );
     });
 
     test("fault controls: set, read, refuse nonsense, and clear", async () => {
       const set = await call("PUT", "/_sandbox/faults", { errorRate: 0.2, lostResponseRate: 0.1 });
       assert.deepEqual(set.body, { ...NO_FAULTS, errorRate: 0.2, lostResponseRate: 0.1 });
       assert.deepEqual((await call("GET", "/_sandbox/faults")).body, set.body);
-      for (const bad of [{ errorRate: 2 }, { latencyMs: -1 }, { outage: "yes" }, { surprise: 1 }]) assert.equal((await call("PUT", "/_sandbox/faults", bad)).status, 400, JSON.stringify(bad));
+      for (const bad of [{ errorRate: 2 }, { latencyMs: -1 }, { outage: "yes" }, { surprise: 1 }])
+        assert.equal((await call("PUT", "/_sandbox/faults", bad)).status, 400, JSON.stringify(bad));
       assert.deepEqual((await call("DELETE", "/_sandbox/faults")).body, NO_FAULTS);
     });
 

@@ -49,7 +49,12 @@ const cli = (...args: string[]) =>
   execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8" });
 
 test("a receiver failing three times gets the linkage's end on the fourth delivery, once, with a signature it verifies", async () => {
-  const made = await addPartner(await suiteDb(), { id: `hooked-${randomUUID().slice(0, 8)}`, scopes: [...SCOPES], purposes: [...PURPOSES], webhookUrl: receiverUrl });
+  const made = await addPartner(await suiteDb(), {
+    id: `hooked-${randomUUID().slice(0, 8)}`,
+    scopes: [...SCOPES],
+    purposes: [...PURPOSES],
+    webhookUrl: receiverUrl,
+  });
   assert.match(made.webhookSecret!, /^whsec_/);
   const { access_token } = await issueToken(await suiteDb(), loadConfig({}), { partnerId: made.partner.id, scopes: [...SCOPES] });
   const [citizen] = await seedCitizens(1);
@@ -71,7 +76,12 @@ test("a receiver failing three times gets the linkage's end on the fourth delive
   const wh = new Webhook(made.webhookSecret!);
   const ids = new Set<string>();
   for (const delivery of received) {
-    const event = wh.verify(delivery.body, delivery.headers as Record<string, string>) as { id: string; type: string; partnerid: string; data: Record<string, unknown> };
+    const event = wh.verify(delivery.body, delivery.headers as Record<string, string>) as {
+      id: string;
+      type: string;
+      partnerid: string;
+      data: Record<string, unknown>;
+    };
     assert.equal(event.type, "linkages.linkage.ended");
     assert.equal(event.partnerid, made.partner.id);
     assert.deepEqual([event.data.linkageId, event.data.linkageType, event.data.status], [linkageId, "eid-issuance", "COMPLETED"]);
@@ -84,7 +94,12 @@ test("a receiver failing three times gets the linkage's end on the fourth delive
   assert.throws(() => wh.verify(last.body, { ...(last.headers as Record<string, string>), "webhook-timestamp": String(Math.floor(Date.now() / 1000) - 3600) }));
 
   // The CLI shows the delivery and sends it again on request.
-  const [listed] = JSON.parse(cli("webhooks", "list", "--partner", made.partner.id, "--json")) as { eventId: string; attempts: number; lastStatus: number; deliveredAt: string | null }[];
+  const [listed] = JSON.parse(cli("webhooks", "list", "--partner", made.partner.id, "--json")) as {
+    eventId: string;
+    attempts: number;
+    lastStatus: number;
+    deliveredAt: string | null;
+  }[];
   assert.deepEqual([listed!.eventId, listed!.attempts, listed!.lastStatus, Boolean(listed!.deliveredAt)], [[...ids][0], 4, 204, true]);
   cli("webhooks", "redeliver", listed!.eventId);
   for (let i = 0; i < 100 && received.length < 5; i++) await new Promise((r) => setTimeout(r, 100));

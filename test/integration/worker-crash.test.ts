@@ -23,7 +23,8 @@ const nodes: TestNode[] = [];
 let api: string;
 let db: Db;
 
-const faults = (body: object) => fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+const faults = (body: object) =>
+  fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 before(async () => {
   nodes.push(await startNode("civil-registry", env), await startNode("linkages", env), await startNode("api", env));
@@ -69,11 +70,15 @@ test("kill -9 the worker mid-marriage, start another: one marriage, one e-ID eac
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
 
   const S = "sandbox_civil_registry";
-  const marriages = await db.query(`SELECT 1 FROM ${S}.marriage WHERE $1 IN (spouse_a, spouse_b) OR $2 IN (spouse_a, spouse_b)`, [him.citizenNo, her.citizenNo]);
-  assert.equal(marriages.length, 1, "exactly one marriage");
-  const eids = await db.query<{ citizen_no: string; n: number }>(`SELECT citizen_no, count(*)::int AS n FROM ${S}.eid WHERE citizen_no = ANY($1) GROUP BY citizen_no ORDER BY citizen_no`, [
-    [him.citizenNo, her.citizenNo],
+  const marriages = await db.query(`SELECT 1 FROM ${S}.marriage WHERE $1 IN (spouse_a, spouse_b) OR $2 IN (spouse_a, spouse_b)`, [
+    him.citizenNo,
+    her.citizenNo,
   ]);
+  assert.equal(marriages.length, 1, "exactly one marriage");
+  const eids = await db.query<{ citizen_no: string; n: number }>(
+    `SELECT citizen_no, count(*)::int AS n FROM ${S}.eid WHERE citizen_no = ANY($1) GROUP BY citizen_no ORDER BY citizen_no`,
+    [[him.citizenNo, her.citizenNo]],
+  );
   assert.deepEqual(
     eids.map((e) => e.n),
     [1, 1],

@@ -32,7 +32,8 @@ const WORKFLOWS = require.resolve("../../workflows");
 async function replay(workflowsPath: string, files: string[]): Promise<{ file: string; error?: Error }[]> {
   const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), "utf8"))) }));
   const results: { file: string; error?: Error }[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: "determinism-guard" }, histories)) results.push({ file: r.workflowId, error: r.error });
+  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: "determinism-guard" }, histories))
+    results.push({ file: r.workflowId, error: r.error });
   return results;
 }
 
@@ -88,23 +89,58 @@ if (process.env.RECORD_HISTORIES === "1") {
       return { id, url };
     };
     const move = async (to: object, mover: Person) => {
-      const change = await broker.call<{ changeNo: string }, object>("civil-registry.household.change-address", { idNumbers: [mover.citizenNo], address: to, idempotencyKey: `hist-${stamp}-${mover.citizenNo}` });
+      const change = await broker.call<{ changeNo: string }, object>("civil-registry.household.change-address", {
+        idNumbers: [mover.citizenNo],
+        address: to,
+        idempotencyKey: `hist-${stamp}-${mover.citizenNo}`,
+      });
       const id = `resident-relocation:${change.changeNo}`;
       const url = `${api}/v1/linkages/${nameBasedUuid(id)}`;
       while ((await fetch(url)).status === 404) await new Promise((r) => setTimeout(r, 50));
       return { id, url };
     };
-    const faults = (body: object) => fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const faults = (body: object) =>
+      fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
     // Each path: a name, and how to drive it to its end (the workflow id and status URL).
     const paths: [string, () => Promise<{ id: string; url: string }>][] = [
-      ["eid-issuance-completed", async () => ({ id: `eid-issuance:HIST-OK-${stamp}`, url: await linkage("eid-issuances", { applicationNo: `HIST-OK-${stamp}`, idNumber: a!.citizenNo, name: a!.fullName }) })],
-      ["eid-issuance-refused-mismatch", async () => ({ id: `eid-issuance:HIST-NO-${stamp}`, url: await linkage("eid-issuances", { applicationNo: `HIST-NO-${stamp}`, idNumber: a!.citizenNo, name: b!.fullName }) })],
-      ["marriage-completed", async () => ({ id: `marriage-registration:HIST-MR-${stamp}`, url: await linkage("marriages", { applicationNo: `HIST-MR-${stamp}`, applicants: [who(m1!), who(f1!)], householdAddress: f1!.address }) })],
-      ["marriage-refused-married", async () => ({ id: `marriage-registration:HIST-MR2-${stamp}`, url: await linkage("marriages", { applicationNo: `HIST-MR2-${stamp}`, applicants: [who(m1!), who(f2!)] }) })],
+      [
+        "eid-issuance-completed",
+        async () => ({
+          id: `eid-issuance:HIST-OK-${stamp}`,
+          url: await linkage("eid-issuances", { applicationNo: `HIST-OK-${stamp}`, idNumber: a!.citizenNo, name: a!.fullName }),
+        }),
+      ],
+      [
+        "eid-issuance-refused-mismatch",
+        async () => ({
+          id: `eid-issuance:HIST-NO-${stamp}`,
+          url: await linkage("eid-issuances", { applicationNo: `HIST-NO-${stamp}`, idNumber: a!.citizenNo, name: b!.fullName }),
+        }),
+      ],
+      [
+        "marriage-completed",
+        async () => ({
+          id: `marriage-registration:HIST-MR-${stamp}`,
+          url: await linkage("marriages", { applicationNo: `HIST-MR-${stamp}`, applicants: [who(m1!), who(f1!)], householdAddress: f1!.address }),
+        }),
+      ],
+      [
+        "marriage-refused-married",
+        async () => ({
+          id: `marriage-registration:HIST-MR2-${stamp}`,
+          url: await linkage("marriages", { applicationNo: `HIST-MR2-${stamp}`, applicants: [who(m1!), who(f2!)] }),
+        }),
+      ],
       [
         "marriage-compensated",
-        async () => ({ id: `marriage-registration:HIST-MR3-${stamp}`, url: await linkage("marriages", { applicationNo: `HIST-MR3-${stamp}`, applicants: [who(m2!), { ...who(f2!), credential: "eyJhbGciOiJFZERTQSJ9.eyJlaWRfbm8iOiJGT1JHRUQifQ.c2lnbmF0dXJl" }] }) }),
+        async () => ({
+          id: `marriage-registration:HIST-MR3-${stamp}`,
+          url: await linkage("marriages", {
+            applicationNo: `HIST-MR3-${stamp}`,
+            applicants: [who(m2!), { ...who(f2!), credential: "eyJhbGciOiJFZERTQSJ9.eyJlaWRfbm8iOiJGT1JHRUQifQ.c2lnbmF0dXJl" }],
+          }),
+        }),
       ],
       [
         "marriage-consent-withdrawn",
@@ -140,9 +176,14 @@ if (process.env.RECORD_HISTORIES === "1") {
         async () => {
           const address = await premise("D");
           const q = new URLSearchParams({ post_code: address.postcode, street: address.street });
-          const accounts = ((await (await fetch(`${utilities}/utility/v1/accounts?${q}`)).json()) as { acct_list: { acct_no: string; svc_code: string }[] }).acct_list;
+          const accounts = ((await (await fetch(`${utilities}/utility/v1/accounts?${q}`)).json()) as { acct_list: { acct_no: string; svc_code: string }[] })
+            .acct_list;
           const water = accounts.find((x) => x.svc_code === "W")!;
-          await post(`${utilities}/utility/v1/suspensions`, { acct_no: water.acct_no, svc_code: "W", reason_txt: "recorded refusal" }, { "idempotency-key": `hist-${stamp}` });
+          await post(
+            `${utilities}/utility/v1/suspensions`,
+            { acct_no: water.acct_no, svc_code: "W", reason_txt: "recorded refusal" },
+            { "idempotency-key": `hist-${stamp}` },
+          );
           return move(address, (await seedCitizens(1))[0] as unknown as Person);
         },
       ],
@@ -154,7 +195,9 @@ if (process.env.RECORD_HISTORIES === "1") {
       const { id, url } = await drive();
       const done = await settle(url);
       assert.notEqual(done.status, "FAILED", `${name}: ${JSON.stringify(done)}`);
-      const history = execFileSync(temporal, ["workflow", "show", "--address", process.env.TEMPORAL_ADDRESS!, "--workflow-id", id, "--output", "json"], { encoding: "utf8" });
+      const history = execFileSync(temporal, ["workflow", "show", "--address", process.env.TEMPORAL_ADDRESS!, "--workflow-id", id, "--output", "json"], {
+        encoding: "utf8",
+      });
       fs.writeFileSync(path.join(DIR, `${name}.json`), history);
     }
   });
@@ -167,7 +210,10 @@ test("every recorded history replays against today's workflows", async () => {
 });
 
 test("the guard bites: a reordered copy of a workflow fails the replay", async () => {
-  const results = await replay(require.resolve("../fixtures/reordered-eid-issuance"), recorded().filter((f) => f.startsWith("eid-issuance-completed")));
+  const results = await replay(
+    require.resolve("../fixtures/reordered-eid-issuance"),
+    recorded().filter((f) => f.startsWith("eid-issuance-completed")),
+  );
   assert.equal(results.length, 1);
   assert.match(String(results[0]!.error?.name), /DeterminismViolationError/);
 });

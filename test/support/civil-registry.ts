@@ -105,7 +105,14 @@ export async function eventsOf(bus: EventBus, type: string, since: Date): Promis
 }
 
 /** Waits until `count` events of `type` match `pick`, then a little longer to catch a duplicate; returns them. */
-export async function awaitEvents(bus: EventBus, type: string, since: Date, pick: (e: CloudEvent) => boolean, count = 1, timeoutMs = 10_000): Promise<CloudEvent[]> {
+export async function awaitEvents(
+  bus: EventBus,
+  type: string,
+  since: Date,
+  pick: (e: CloudEvent) => boolean,
+  count = 1,
+  timeoutMs = 10_000,
+): Promise<CloudEvent[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = (await eventsOf(bus, type, since)).filter(pick);

@@ -57,7 +57,12 @@ export async function startNode(services: string, env: NodeJS.ProcessEnv): Promi
   const gateway = services === "all" || services.split(",").includes("api");
   const nodeEnv = gateway ? { HUB_PORT: String(port) } : { HUB_METRICS_PORT: String(port) };
   // The worker's SDK metrics port is one per machine: off unless a test asks for it.
-  const service = await startHubNode(name, { HUB_WORKER_METRICS_PORT: "off", ...env, ...nodeEnv, HUB_SERVICES: services, HUB_NODE_ID: name }, `${url}/readyz`, logDir);
+  const service = await startHubNode(
+    name,
+    { HUB_WORKER_METRICS_PORT: "off", ...env, ...nodeEnv, HUB_SERVICES: services, HUB_NODE_ID: name },
+    `${url}/readyz`,
+    logDir,
+  );
   if (gateway) signRequestsTo(url);
   return { url, service, stop: () => service.stop() };
 }
@@ -69,7 +74,11 @@ export interface Citizen {
 
 /** Fresh synthetic citizens from the suite's civil-registry sandbox. */
 export async function seedCitizens(count: number, registryUrl = process.env.CIVIL_REGISTRY_URL!): Promise<Citizen[]> {
-  const res = await fetch(`${registryUrl}/_sandbox/citizens`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ count }) });
+  const res = await fetch(`${registryUrl}/_sandbox/citizens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ count }),
+  });
   if (res.status !== 201) throw new Error(`seeding citizens: ${res.status} ${await res.text()}`);
   return (await res.json()) as Citizen[];
 }
@@ -95,7 +104,12 @@ export async function settle(url: string, timeoutMs = 30_000, headers: Record<st
 
 /** A broker of the test's own in a cluster's namespace, to call its actions over NATS as an internal service would. */
 export async function callerBroker(namespace: string, services: string[], name = "test"): Promise<ServiceBroker> {
-  const broker = new ServiceBroker({ namespace, nodeID: `${name}-${process.pid}-${randomBytes(3).toString("hex")}`, transporter: { type: "NATS", options: { url: process.env.NATS_URL } }, logger: false });
+  const broker = new ServiceBroker({
+    namespace,
+    nodeID: `${name}-${process.pid}-${randomBytes(3).toString("hex")}`,
+    transporter: { type: "NATS", options: { url: process.env.NATS_URL } },
+    logger: false,
+  });
   await broker.start();
   await broker.waitForServices(services, 10_000);
   return broker;

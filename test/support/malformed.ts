@@ -15,10 +15,28 @@ export interface BadRequest {
   body: string;
 }
 
-
 const pick = <T>(rng: Rng, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
 
-const WRONG_VALUES: readonly unknown[] = [null, 0, -1, 1.5, 1e308, true, false, [], [1], {}, { a: 1 }, "", " ", "x".repeat(5000), "\u0000", "'; DROP TABLE citizen; --", "<script>", "\ud800"];
+const WRONG_VALUES: readonly unknown[] = [
+  null,
+  0,
+  -1,
+  1.5,
+  1e308,
+  true,
+  false,
+  [],
+  [1],
+  {},
+  { a: 1 },
+  "",
+  " ",
+  "x".repeat(5000),
+  "\u0000",
+  "'; DROP TABLE citizen; --",
+  "<script>",
+  "\ud800",
+];
 
 /** Identity numbers that fail GB 11643-1999 one way or another. */
 function badResidentIds(rng: Rng, valid: string): string[] {
@@ -34,7 +52,11 @@ function badResidentIds(rng: Rng, valid: string): string[] {
     valid.slice(0, 6) + "20231301" + valid.slice(14, 17) + "0", // month 13
     valid.slice(0, 6) + "20230230" + valid.slice(14), // 30 February
     "0" + valid.slice(1),
-    randomBody + pick(rng, "0123456789X".split("").filter((c) => c !== residentIdCheckChar(randomBody))),
+    randomBody +
+      pick(
+        rng,
+        "0123456789X".split("").filter((c) => c !== residentIdCheckChar(randomBody)),
+      ),
     valid.replace(/\d/, "A"),
     ` ${valid.slice(1)}`,
   ];

@@ -2,12 +2,31 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync } from "node:crypto";
-import { GENESIS, checkpointHash, inclusionProof, merkleRoot, recordHash, rootFromProof, signCheckpoint, verifyChain, type AuditEntry, type ChainPosition, type Checkpoint, type SignedCheckpoint, type StoredRecord } from "../../platform/audit/chain";
+import {
+  GENESIS,
+  checkpointHash,
+  inclusionProof,
+  merkleRoot,
+  recordHash,
+  rootFromProof,
+  signCheckpoint,
+  verifyChain,
+  type AuditEntry,
+  type ChainPosition,
+  type Checkpoint,
+  type SignedCheckpoint,
+  type StoredRecord,
+} from "../../platform/audit/chain";
 import { keyIdOf, type AuditKeys } from "../../platform/audit/keys";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const keys: AuditKeys = { subjectKey: Buffer.alloc(32), signingKey: privateKey, publicKey, keyId: keyIdOf(publicKey) };
-const entry = (i: number): AuditEntry => ({ at: new Date(Date.UTC(2026, 10, 28, 9, 0, i)).toISOString(), operation: "civil-registry.identity.verify", outcome: "OK", subjects: [createHash("sha256").update(String(i)).digest("hex")] });
+const entry = (i: number): AuditEntry => ({
+  at: new Date(Date.UTC(2026, 10, 28, 9, 0, i)).toISOString(),
+  operation: "civil-registry.identity.verify",
+  outcome: "OK",
+  subjects: [createHash("sha256").update(String(i)).digest("hex")],
+});
 
 /** A chain of n records with checkpoints after each record in `at`. */
 function chain(n: number, at: number[]): { records: StoredRecord[]; checkpoints: SignedCheckpoint[] } {
@@ -38,11 +57,15 @@ function chain(n: number, at: number[]): { records: StoredRecord[]; checkpoints:
 
 /** Verifies, reading pages of 3 records as `readPage` serves them. */
 const run = (records: StoredRecord[], checkpoints: SignedCheckpoint[], from?: ChainPosition) =>
-  verifyChain(async (after) => {
-    const page = records.filter((r) => r.seq > after).slice(0, 3);
-    const end = page.length === 3 ? page[2]!.seq : Infinity;
-    return { records: page, checkpoints: checkpoints.filter((c) => c.checkpoint.seq > after && c.checkpoint.seq <= end) };
-  }, publicKey, from);
+  verifyChain(
+    async (after) => {
+      const page = records.filter((r) => r.seq > after).slice(0, 3);
+      const end = page.length === 3 ? page[2]!.seq : Infinity;
+      return { records: page, checkpoints: checkpoints.filter((c) => c.checkpoint.seq > after && c.checkpoint.seq <= end) };
+    },
+    publicKey,
+    from,
+  );
 
 test("inclusion proofs lead to the Merkle root for every leaf of every size up to 33 (RFC 6962)", () => {
   for (let size = 1; size <= 33; size++) {
@@ -59,7 +82,13 @@ test("inclusion proofs lead to the Merkle root for every leaf of every size up t
 test("an intact chain verifies up to its last checkpoint; newer records are chained, not yet signed", async () => {
   const { records, checkpoints } = chain(10, [4, 8]);
   const verdict = await run(records, checkpoints);
-  assert.deepEqual(verdict, { ok: true, records: 10, provenUpTo: 8, proven: { seq: 8, hash: records[7]!.hash, checkpointHash: checkpointHash(checkpoints[1]!.checkpoint) }, unsigned: 2 });
+  assert.deepEqual(verdict, {
+    ok: true,
+    records: 10,
+    provenUpTo: 8,
+    proven: { seq: 8, hash: records[7]!.hash, checkpointHash: checkpointHash(checkpoints[1]!.checkpoint) },
+    unsigned: 2,
+  });
 });
 
 test("a verification resumes where an earlier one proved the chain, and still catches what follows", async () => {

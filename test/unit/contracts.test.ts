@@ -25,6 +25,9 @@ test("the served document is OpenAPI 3.1 with every schema file inlined", () => 
   const text = JSON.stringify(openapi);
   assert.ok(!/"\$ref":"[^"#]/.test(text), "every $ref points inside the document");
   const schemas = Object.keys((openapi.components as { schemas: object }).schemas).sort();
-  const files = fs.readdirSync(path.join(ROOT, "contracts/schemas")).map((f) => f.replace(/\.json$/, "")).sort();
+  const files = fs
+    .readdirSync(path.join(ROOT, "contracts/schemas"))
+    .map((f) => f.replace(/\.json$/, ""))
+    .sort();
   assert.deepEqual(schemas, files);
 });

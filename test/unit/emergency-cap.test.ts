@@ -47,7 +47,10 @@ for (const name of FIXTURES)
     assert.equal(json.identifier, /<identifier>([^<]+)<\/identifier>/.exec(xml)![1]);
     assert.equal(json.info.length, xml.split("<info>").length - 1);
     const categories = [...xml.matchAll(/<category>([^<]+)<\/category>/g)].map((m) => m[1]);
-    assert.deepEqual(json.info.flatMap((i) => i.category), categories);
+    assert.deepEqual(
+      json.info.flatMap((i) => i.category),
+      categories,
+    );
   });
 
 test("the OASIS samples' details survive: references, polygon, circle, geocodes, parameters, two languages", () => {
@@ -56,11 +59,17 @@ test("the OASIS samples' details survive: references, polygon, circle, geocodes,
   assert.deepEqual(quake.info[0]!.area![0]!.circle, ["32.9525,-115.5527 0"]);
   assert.equal(quake.info[0]!.parameter!.length, 5);
   const storm = parseCap(fixture("oasis-thunderstorm.xml"));
-  assert.deepEqual(storm.info[0]!.area![0]!.geocode!.map((g) => g.value), ["006109", "006009", "006003"]);
+  assert.deepEqual(
+    storm.info[0]!.area![0]!.geocode!.map((g) => g.value),
+    ["006109", "006009", "006003"],
+  );
   assert.equal(storm.info[0]!.area![0]!.polygon![0], "38.47,-120.14 38.34,-119.95 38.52,-119.74 38.62,-119.89 38.47,-120.14");
   assert.deepEqual(storm.info[0]!.eventCode, [{ valueName: "SAME", value: "SVR" }]);
   const amber = parseCap(fixture("oasis-amber-alert.xml"));
-  assert.deepEqual(amber.info.map((i) => i.language), ["en-US", "es-US"]);
+  assert.deepEqual(
+    amber.info.map((i) => i.language),
+    ["en-US", "es-US"],
+  );
   assert.equal(amber.info[1]!.event, "Abducción de Niño");
   assert.equal(amber.source, "SW");
 });
@@ -95,7 +104,10 @@ test("malformed XML is refused with where it breaks", () => {
 
 test("XML that is not CAP 1.2 is refused, naming each problem", () => {
   assert.match(problems("<feed/>")[0]!.detail, /root element must be a CAP <alert>/);
-  assert.match(problems('<alert xmlns="urn:oasis:names:tc:emergency:cap:1.1"/>')[0]!.detail, /namespace urn:oasis:names:tc:emergency:cap:1.2, not urn:oasis:names:tc:emergency:cap:1.1/);
+  assert.match(
+    problems('<alert xmlns="urn:oasis:names:tc:emergency:cap:1.1"/>')[0]!.detail,
+    /namespace urn:oasis:names:tc:emergency:cap:1.2, not urn:oasis:names:tc:emergency:cap:1.1/,
+  );
   assert.match(problems("<alert/>")[0]!.detail, /namespace/);
 
   const gas = fixture("gas-leak-alert.xml");
@@ -113,14 +125,23 @@ test("XML that is not CAP 1.2 is refused, naming each problem", () => {
   const p = problems(broken.replace("<references>only-two,parts</references>", "").replace("<bogus>x</bogus>", ""));
   assert.deepEqual(p.map((x) => x.pointer).sort(), ["/info/0/urgency", "/sent", "/status"]);
   assert.ok(p.every((x) => x.detail.length > 0));
-  assert.deepEqual(problems(gas.replace("</identifier>", "</identifier><identifier>again</identifier>")), [{ pointer: "/identifier", detail: "may appear only once" }]);
+  assert.deepEqual(problems(gas.replace("</identifier>", "</identifier><identifier>again</identifier>")), [
+    { pointer: "/identifier", detail: "may appear only once" },
+  ]);
   // A prefixed CAP document is CAP; an element of another namespace is not carried.
-  const prefixed = gas.replace('<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">', '<cap:alert xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2" xmlns:x="urn:other">').replace(/<(\/?)(?!\?)([a-zA-Z])/g, "<$1cap:$2").replace("<cap:cap:alert", "<cap:alert").replace("</cap:cap:alert", "</cap:alert");
+  const prefixed = gas
+    .replace('<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">', '<cap:alert xmlns:cap="urn:oasis:names:tc:emergency:cap:1.2" xmlns:x="urn:other">')
+    .replace(/<(\/?)(?!\?)([a-zA-Z])/g, "<$1cap:$2")
+    .replace("<cap:cap:alert", "<cap:alert")
+    .replace("</cap:cap:alert", "</cap:alert");
   assert.deepEqual(parseCap(prefixed), parseCap(gas));
 });
 
 test("the contract's report examples say the same thing in JSON, CAP XML and application/xml", () => {
-  const content = operations().find((o) => o.operationId === "emergency.incident.report")!.requestBody!.content as unknown as Record<string, { examples: Record<string, { value: unknown }> }>;
+  const content = operations().find((o) => o.operationId === "emergency.incident.report")!.requestBody!.content as unknown as Record<
+    string,
+    { examples: Record<string, { value: unknown }> }
+  >;
   const json = content["application/json"]!.examples.gasLeak!.value;
   assert.deepEqual(parseCap(content["application/cap+xml"]!.examples.gasLeak!.value as string), json);
   assert.deepEqual(parseCap(content["application/xml"]!.examples.gasLeak!.value as string), json);

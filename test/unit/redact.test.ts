@@ -8,7 +8,11 @@ test("names, id numbers and addresses are redacted wherever they nest; id number
     err: "identity mismatch for 11010519491231002X",
     count: 3,
   });
-  assert.deepEqual(out, { params: { idNumber: "[redacted]", name: "[redacted]", applicants: "[redacted]", address: "[redacted]" }, err: "identity mismatch for [id-number]", count: 3 });
+  assert.deepEqual(out, {
+    params: { idNumber: "[redacted]", name: "[redacted]", applicants: "[redacted]", address: "[redacted]" },
+    err: "identity mismatch for [id-number]",
+    count: 3,
+  });
   assert.equal(redact("order 1234567890123456789012 and +8613800138000"), "order 1234567890123456789012 and +8613800138000", "other numbers stay");
 });
 

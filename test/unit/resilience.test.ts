@@ -48,7 +48,8 @@ test("safe calls are retried with backoff, unsafe ones are not", async () => {
 
 test("the bulkhead bounds calls in flight and waiting", async () => {
   const guard = new AgencyGuard("d", policy);
-  let inFlight = 0, peak = 0;
+  let inFlight = 0,
+    peak = 0;
   const slow = async () => {
     peak = Math.max(peak, ++inFlight);
     await sleep(30);
@@ -57,6 +58,10 @@ test("the bulkhead bounds calls in flight and waiting", async () => {
   };
   const results = await Promise.allSettled([1, 2, 3, 4].map(() => guard.run(slow, false)));
   assert.equal(peak, 2, "at most `concurrency` in flight");
-  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "fulfilled", "rejected"], "one waits, the next is refused");
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "fulfilled", "fulfilled", "rejected"],
+    "one waits, the next is refused",
+  );
   assert.match(String((results[3] as PromiseRejectedResult).reason), /too many calls waiting/);
 });

@@ -13,7 +13,9 @@ function ageAt(birthDate: string, at: Date): number {
 }
 
 test("mulberry32 is deterministic and stays in [0, 1)", () => {
-  const a = mulberry32(42), b = mulberry32(42), c = mulberry32(43);
+  const a = mulberry32(42),
+    b = mulberry32(42),
+    c = mulberry32(43);
   const seqA = Array.from({ length: 1000 }, a);
   assert.deepEqual(Array.from({ length: 1000 }, b), seqA);
   assert.notDeepEqual(Array.from({ length: 1000 }, c), seqA);

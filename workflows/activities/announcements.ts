@@ -38,13 +38,28 @@ export function announcementActivities(node: HubNode) {
 
     /** The linkage of this workflow ended: told to whoever started it. */
     async announceEnd(end: { workflowId: string; status: Schemas["LinkageStatus"]; compensated?: boolean; reason?: string }): Promise<void> {
-      const [row] = await node.db.query<{ id: string; type: Schemas["LinkageType"]; business_key: string; partner_id: string | null; created_at: Date | string }>(
-        "SELECT id, type, business_key, partner_id, created_at FROM hub.linkage WHERE workflow_id = $1",
-        [end.workflowId],
-      );
+      const [row] = await node.db.query<{
+        id: string;
+        type: Schemas["LinkageType"];
+        business_key: string;
+        partner_id: string | null;
+        created_at: Date | string;
+      }>("SELECT id, type, business_key, partner_id, created_at FROM hub.linkage WHERE workflow_id = $1", [end.workflowId]);
       if (!row) return; // started outside the hub (a test, an operator): nobody to tell
-      const data: Schemas["LinkageEndedEvent"] = { linkageId: row.id, linkageType: row.type, businessKey: row.business_key, status: end.status, ...(end.reason ? { reason: end.reason.slice(0, 2000) } : {}) };
-      const event = createEvent("linkages.linkage.ended", data, { source: "linkages", subject: row.id, id: `linkage-ended:${row.id}`, linkageId: row.id, partnerId: row.partner_id });
+      const data: Schemas["LinkageEndedEvent"] = {
+        linkageId: row.id,
+        linkageType: row.type,
+        businessKey: row.business_key,
+        status: end.status,
+        ...(end.reason ? { reason: end.reason.slice(0, 2000) } : {}),
+      };
+      const event = createEvent("linkages.linkage.ended", data, {
+        source: "linkages",
+        subject: row.id,
+        id: `linkage-ended:${row.id}`,
+        linkageId: row.id,
+        partnerId: row.partner_id,
+      });
       await node.db.transaction((tx) => enqueue(tx, event));
       node.outbox.kick();
       const outcome = outcomeOf(end.status, end.compensated);

@@ -24,8 +24,7 @@ export async function callAction<T>(broker: ServiceBroker, action: string, param
   } catch (err) {
     const e = err as { code?: number; type?: string; message: string; data?: unknown };
     broker.logger.info({ ...line, outcome: e.type ?? "error" }, "activity call failed");
-    if (typeof e.code === "number" && e.code >= 400 && e.code < 500)
-      throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
+    if (typeof e.code === "number" && e.code >= 400 && e.code < 500) throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
     throw err;
   }
 }

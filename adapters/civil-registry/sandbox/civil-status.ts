@@ -29,7 +29,10 @@ export function ageOn(birthDate: string, at: Date): number {
 }
 
 export async function maritalStatus(q: Queryable, citizenNo: string): Promise<RegistryMaritalStatus> {
-  const [row] = await q.query<{ marital_status: RegistryMaritalStatus["maritalStatus"] }>(`SELECT marital_status FROM ${SCHEMA}.citizen WHERE citizen_no = $1`, [citizenNo]);
+  const [row] = await q.query<{ marital_status: RegistryMaritalStatus["maritalStatus"] }>(
+    `SELECT marital_status FROM ${SCHEMA}.citizen WHERE citizen_no = $1`,
+    [citizenNo],
+  );
   if (!row) throw notFound(citizenNo);
   return { citizenNo, maritalStatus: row.marital_status };
 }

@@ -89,8 +89,7 @@ async function activeEidNo(q: Queryable, citizenNo: string): Promise<string | un
   return row?.eid_no;
 }
 
-const alreadyActive = (eidNo: string) =>
-  new AgencyError(409, "EID_ALREADY_ACTIVE", "the citizen already holds an active e-ID", { existingEidNo: eidNo });
+const alreadyActive = (eidNo: string) => new AgencyError(409, "EID_ALREADY_ACTIVE", "the citizen already holds an active e-ID", { existingEidNo: eidNo });
 
 /**
  * Issues an e-ID once per idempotency key, signed with the key active at that moment.

@@ -130,7 +130,8 @@ export function registryRoutes(db: Db, issuer: () => string): Route[] {
         const list = body.citizenNos;
         if (!Array.isArray(list) || list.length < 1 || list.length > MAX_HOUSEHOLD) throw invalid(`citizenNos must list 1 to ${MAX_HOUSEHOLD} citizens`);
         const citizenNos = list.map((c, i) => checkedCitizenNo(c, `citizenNos[${i}]`));
-        if (!isRegistryAddress(body.address)) throw invalid("address must have province, city, district, street (1 to 100 characters each) and a 6-digit postcode, nothing else");
+        if (!isRegistryAddress(body.address))
+          throw invalid("address must have province, city, district, street (1 to 100 characters each) and a 6-digit postcode, nothing else");
         return changeAddress(db, idempotencyKey, citizenNos, body.address as RegistryAddress);
       },
     },

@@ -41,8 +41,12 @@ export async function seedIfEmpty(db: Db): Promise<number> {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${SCHEMA}:seed`]);
     const [row] = await tx.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${SCHEMA}.unit) AS any`);
     if (row?.any) return 0;
-    const units = Object.entries(FLEET).flatMap(([type, f]) => Array.from({ length: f.count }, (_, i) => ({ unitId: `${f.prefix}-${String(i + 1).padStart(2, "0")}`, type })));
-    await tx.query(`INSERT INTO ${SCHEMA}.unit (unit_id, type) SELECT "unitId", type FROM jsonb_to_recordset($1::jsonb) AS t("unitId" text, type text)`, [JSON.stringify(units)]);
+    const units = Object.entries(FLEET).flatMap(([type, f]) =>
+      Array.from({ length: f.count }, (_, i) => ({ unitId: `${f.prefix}-${String(i + 1).padStart(2, "0")}`, type })),
+    );
+    await tx.query(`INSERT INTO ${SCHEMA}.unit (unit_id, type) SELECT "unitId", type FROM jsonb_to_recordset($1::jsonb) AS t("unitId" text, type text)`, [
+      JSON.stringify(units),
+    ]);
     return units.length;
   });
 }
@@ -97,10 +101,15 @@ export async function receiveAlert(db: Db, key: string, xml: string): Promise<An
     }
     const closes = alert.msgType === "Cancel" || alert.info.some((i) => i.responseType?.includes("AllClear"));
     if (closes) await tx.query(`UPDATE ${SCHEMA}.incident SET status = 'CLOSED' WHERE incident_no = $1`, [incidentNo]);
-    await tx.query(
-      `INSERT INTO ${SCHEMA}.alert (sender, identifier, incident_no, msg_type, sent, xml, receipt_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [alert.sender, alert.identifier, incidentNo, alert.msgType, alert.sent, xml, "RCPT-" + randomBytes(8).toString("hex").toUpperCase()],
-    );
+    await tx.query(`INSERT INTO ${SCHEMA}.alert (sender, identifier, incident_no, msg_type, sent, xml, receipt_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+      alert.sender,
+      alert.identifier,
+      incidentNo,
+      alert.msgType,
+      alert.sent,
+      xml,
+      "RCPT-" + randomBytes(8).toString("hex").toUpperCase(),
+    ]);
     return { status: 201, body: (await receipt(tx, alert.sender, alert.identifier))! };
   });
 }
@@ -111,8 +120,12 @@ export async function findIncident(db: Db, incidentNo: string) {
     [incidentNo],
   );
   if (!incident) return undefined;
-  const alerts = await db.query(`SELECT identifier, msg_type AS "msgType", sent FROM ${SCHEMA}.alert WHERE incident_no = $1 ORDER BY received_at, identifier`, [incidentNo]);
-  const dispatches = await db.query(`SELECT dispatch_id AS "dispatchId", units FROM ${SCHEMA}.dispatch WHERE incident_no = $1 ORDER BY dispatched_at`, [incidentNo]);
+  const alerts = await db.query(`SELECT identifier, msg_type AS "msgType", sent FROM ${SCHEMA}.alert WHERE incident_no = $1 ORDER BY received_at, identifier`, [
+    incidentNo,
+  ]);
+  const dispatches = await db.query(`SELECT dispatch_id AS "dispatchId", units FROM ${SCHEMA}.dispatch WHERE incident_no = $1 ORDER BY dispatched_at`, [
+    incidentNo,
+  ]);
   return { ...incident, alerts, dispatches };
 }
 

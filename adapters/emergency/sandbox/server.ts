@@ -43,10 +43,17 @@ function cadRoutes(db: Db): Route[] {
         const key = idempotencyKeyOf(req.headers, EMERGENCY);
         const body = await req.object();
         const units = body.units;
-        if (Object.keys(body).some((k) => k !== "units")) throw invalid("only the field \"units\" is allowed");
+        if (Object.keys(body).some((k) => k !== "units")) throw invalid('only the field "units" is allowed');
         if (!Array.isArray(units) || units.length === 0 || units.length > 4) throw invalid("units must be a list of 1 to 4 {type, count}");
         for (const u of units as Record<string, unknown>[])
-          if (typeof u !== "object" || u === null || !UNIT_TYPES.includes(u.type as string) || !Number.isInteger(u.count) || (u.count as number) < 1 || (u.count as number) > 10)
+          if (
+            typeof u !== "object" ||
+            u === null ||
+            !UNIT_TYPES.includes(u.type as string) ||
+            !Number.isInteger(u.count) ||
+            (u.count as number) < 1 ||
+            (u.count as number) > 10
+          )
             throw invalid(`each unit request is {type: ${UNIT_TYPES.join("|")}, count: 1 to 10}`);
         return dispatchUnits(db, key, req.params[0]!, units as { type: "FIRE_ENGINE"; count: number }[]);
       },

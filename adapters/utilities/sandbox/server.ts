@@ -22,7 +22,14 @@ export { NO_FAULTS, type Faults } from "../../../platform/sandbox/faults";
 const rate = { type: "number", minimum: 0, maximum: 1 } as const;
 const isFaults = ajv.compile<Partial<Faults>>({
   type: "object",
-  properties: { latencyMs: { type: "integer", minimum: 0, maximum: 60_000 }, errorRate: rate, timeoutRate: rate, outage: { type: "boolean" }, malformedRate: rate, lostResponseRate: rate },
+  properties: {
+    latencyMs: { type: "integer", minimum: 0, maximum: 60_000 },
+    errorRate: rate,
+    timeoutRate: rate,
+    outage: { type: "boolean" },
+    malformedRate: rate,
+    lostResponseRate: rate,
+  },
   additionalProperties: false,
 });
 
@@ -41,7 +48,13 @@ const isHolders = ajv.compile<{ holders: Holder[] }>({
           name: { type: "string", minLength: 1, maxLength: 100, pattern: "^[^\\u0000-\\u001f\\u007f]+$" },
           address: {
             type: "object",
-            properties: { province: addressPart, city: addressPart, district: addressPart, street: addressPart, postcode: { type: "string", pattern: "^[0-9]{6}$" } },
+            properties: {
+              province: addressPart,
+              city: addressPart,
+              district: addressPart,
+              street: addressPart,
+              postcode: { type: "string", pattern: "^[0-9]{6}$" },
+            },
             required: ["province", "city", "district", "street", "postcode"],
             additionalProperties: false,
           },

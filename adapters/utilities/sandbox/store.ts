@@ -8,7 +8,16 @@ import { randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
 import { SEED, SEED_AS_OF } from "../../civil-registry/sandbox/registry";
 import { syntheticCitizens } from "../../civil-registry/sandbox/synthetic";
-import { formatAddrLine, type AcctResult, type NewHolder, type OrderType, type Premise, type ServiceOrder, type SvcCode, type UtilityAccount } from "../agency-format";
+import {
+  formatAddrLine,
+  type AcctResult,
+  type NewHolder,
+  type OrderType,
+  type Premise,
+  type ServiceOrder,
+  type SvcCode,
+  type UtilityAccount,
+} from "../agency-format";
 import { idempotency } from "../../../platform/sandbox/idempotency";
 import { UTILITY, UtilityError, type Answer } from "./http";
 
@@ -80,7 +89,10 @@ export async function createAccounts(db: Db, holders: Holder[]): Promise<Utility
     const out: UtilityAccount[] = [];
     for (const h of holders) {
       const premise = await premiseId(tx, h);
-      const existing = await tx.query<{ acct_no: string }>(`SELECT acct_no FROM ${SCHEMA}.account WHERE premise_id = $1 AND holder_id = $2`, [premise, h.idNumber]);
+      const existing = await tx.query<{ acct_no: string }>(`SELECT acct_no FROM ${SCHEMA}.account WHERE premise_id = $1 AND holder_id = $2`, [
+        premise,
+        h.idNumber,
+      ]);
       let acctNos = existing.map((r) => r.acct_no);
       if (acctNos.length === 0) {
         const [seq] = await tx.query<{ n: string }>(`SELECT lpad(nextval('${SCHEMA}.holder_seq')::text, 10, '0') AS n`);
@@ -148,7 +160,10 @@ async function targets(tx: Queryable, r: OrderRequest): Promise<{ premise: Premi
   }
   const where = r.acct_no ? "acct_no = $1" : r.svc_code ? "premise_id = $1 AND svc_code = $2" : "premise_id = $1";
   const params = r.acct_no ? [r.acct_no] : r.svc_code ? [premiseRow.premise_id, r.svc_code] : [premiseRow.premise_id];
-  const accounts = await tx.query<Locked>(`SELECT acct_no, svc_code, acct_status, holder_id, holder_nm, premise_id FROM ${SCHEMA}.account WHERE ${where} ORDER BY acct_no FOR UPDATE`, params);
+  const accounts = await tx.query<Locked>(
+    `SELECT acct_no, svc_code, acct_status, holder_id, holder_nm, premise_id FROM ${SCHEMA}.account WHERE ${where} ORDER BY acct_no FOR UPDATE`,
+    params,
+  );
   if (r.acct_no && r.svc_code && accounts[0]!.svc_code !== r.svc_code) throw new UtilityError(422, "E_SVC_MISMATCH", "the account is for another service");
   if (accounts.length === 0) throw new UtilityError(422, "E_NO_SVC", "the premise has no account for this service");
   return { premise: { addr_line: premiseRow.addr_line, post_code: premiseRow.post_code }, premiseId: premiseRow.premise_id, accounts };
@@ -160,13 +175,21 @@ export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer
     const { premise, premiseId, accounts } = await targets(tx, r);
     const now = new Date().toISOString();
     const wants = (a: Locked) =>
-      r.type === "SUSPEND" ? a.acct_status === "ACT" : r.type === "RESTORE" ? a.acct_status === "SUS" : a.holder_id !== r.new_holder!.id_no || a.holder_nm !== r.new_holder!.holder_nm;
+      r.type === "SUSPEND"
+        ? a.acct_status === "ACT"
+        : r.type === "RESTORE"
+          ? a.acct_status === "SUS"
+          : a.holder_id !== r.new_holder!.id_no || a.holder_nm !== r.new_holder!.holder_nm;
     const changing = accounts.filter(wants).map((a) => a.acct_no);
     if (r.type === "TRANSFER" && accounts.some((a) => changing.includes(a.acct_no) && a.acct_status === "SUS"))
       throw new UtilityError(422, "E_ACCT_SUSPENDED", "a suspended account cannot change holder until its service is restored");
     if (changing.length) {
       if (r.type === "TRANSFER")
-        await tx.query(`UPDATE ${SCHEMA}.account SET holder_id = $2, holder_nm = $3 WHERE acct_no = ANY($1)`, [changing, r.new_holder!.id_no, r.new_holder!.holder_nm]);
+        await tx.query(`UPDATE ${SCHEMA}.account SET holder_id = $2, holder_nm = $3 WHERE acct_no = ANY($1)`, [
+          changing,
+          r.new_holder!.id_no,
+          r.new_holder!.holder_nm,
+        ]);
       else
         await tx.query(`UPDATE ${SCHEMA}.account SET acct_status = $2, susp_reason = $3, status_chg_ts = $4 WHERE acct_no = ANY($1)`, [
           changing,
@@ -194,7 +217,18 @@ export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer
     await tx.query(
       `INSERT INTO ${SCHEMA}.service_order (order_ref, order_type, idem_key, premise_id, svc_code, reason_txt, incident_ref, new_holder, acct_results, eff_ts)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [order.order_ref, r.type, key, premiseId, order.svc_code, r.reason_txt ?? null, r.incident_ref ?? null, r.new_holder ? JSON.stringify(r.new_holder) : null, JSON.stringify(results), now],
+      [
+        order.order_ref,
+        r.type,
+        key,
+        premiseId,
+        order.svc_code,
+        r.reason_txt ?? null,
+        r.incident_ref ?? null,
+        r.new_holder ? JSON.stringify(r.new_holder) : null,
+        JSON.stringify(results),
+        now,
+      ],
     );
     return { status: 201, body: order };
   });
