@@ -78,9 +78,16 @@ interface Dashboard {
   templating: { list: Variable[] };
 }
 
-const alertRules = (): Rule[] => (YAML.parse(fs.readFileSync(path.join(RULES, "alerts.yml"), "utf8")) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules).filter((r) => r.alert);
+const alertRules = (): Rule[] =>
+  (YAML.parse(fs.readFileSync(path.join(RULES, "alerts.yml"), "utf8")) as { groups: { rules: Rule[] }[] }).groups
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert);
 const promtoolTests = () => yamlFiles(TESTS).map((file) => ({ file, doc: YAML.parse(fs.readFileSync(file, "utf8")) as PromtoolTests }));
-const dashboards = () => fs.readdirSync(DASHBOARDS).filter((f) => f.endsWith(".json")).map((f) => ({ file: f, dash: JSON.parse(fs.readFileSync(path.join(DASHBOARDS, f), "utf8")) as Dashboard }));
+const dashboards = () =>
+  fs
+    .readdirSync(DASHBOARDS)
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => ({ file: f, dash: JSON.parse(fs.readFileSync(path.join(DASHBOARDS, f), "utf8")) as Dashboard }));
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
 function anchors(markdown: string): Set<string> {
@@ -103,10 +110,20 @@ function anchors(markdown: string): Set<string> {
 test("promtool accepts the Prometheus configuration, as checked in and as given other targets", () => {
   runPromtool("check", "config", path.join(PROMETHEUS_DIR, "prometheus.yml"));
   const other = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "prom-config-")), "prometheus.yml");
-  fs.writeFileSync(other, configFor({ hub: ["10.0.0.1:3000", "10.0.0.2:9100"], "temporal-worker": ["10.0.0.3:9464"], "temporal-server": ["10.0.0.4:9233"] }, "5s"));
+  fs.writeFileSync(
+    other,
+    configFor({ hub: ["10.0.0.1:3000", "10.0.0.2:9100"], "temporal-worker": ["10.0.0.3:9464"], "temporal-server": ["10.0.0.4:9233"] }, "5s"),
+  );
   runPromtool("check", "config", other);
-  const jobs = YAML.parse(fs.readFileSync(other, "utf8")).scrape_configs.map((j: { job_name: string; static_configs: { targets: string[] }[] }) => [j.job_name, j.static_configs[0]!.targets.length]);
-  assert.deepEqual(jobs, [["hub", 2], ["temporal-worker", 1], ["temporal-server", 1]]);
+  const jobs = YAML.parse(fs.readFileSync(other, "utf8")).scrape_configs.map((j: { job_name: string; static_configs: { targets: string[] }[] }) => [
+    j.job_name,
+    j.static_configs[0]!.targets.length,
+  ]);
+  assert.deepEqual(jobs, [
+    ["hub", 2],
+    ["temporal-worker", 1],
+    ["temporal-server", 1],
+  ]);
 });
 
 test("promtool accepts every rules file", () => {
@@ -128,7 +145,8 @@ test("the SLO rules name linkage types of the contract and the step the incident
   assert.ok(named.length > 0);
   for (const type of named) assert.ok(types.includes(type), `slo.yml names linkage type "${type}", which the contract lacks`);
   const workflow = fs.readFileSync(path.join(ROOT, "workflows/incident-utilities.ts"), "utf8");
-  for (const [, step] of rules.matchAll(/step="([^"]+)"/g)) assert.ok(workflow.includes(`step: "${step}"`), `slo.yml counts escalations of step "${step}", which workflows/incident-utilities.ts never escalates`);
+  for (const [, step] of rules.matchAll(/step="([^"]+)"/g))
+    assert.ok(workflow.includes(`step: "${step}"`), `slo.yml counts escalations of step "${step}", which workflows/incident-utilities.ts never escalates`);
 });
 
 test("every alert has a severity, a summary, a description and a runbook section", () => {
@@ -199,13 +217,18 @@ test("every panel expression is valid PromQL", (t) => {
   runPromtool("check", "rules", file);
 });
 
-// Panels are named in the docs as *Overview › Panel title* (the dashboard title after " / ").
+// Panels are named in the docs in emphasis, as _Overview › Panel title_ (the dashboard title after " / ").
 test("the runbook and the SLO document name panels the dashboards have", () => {
   const titles = new Map(dashboards().map(({ dash }) => [dash.title.split(" / ")[1]!, new Set(dash.panels.map((p) => p.title))]));
   for (const doc of [RUNBOOK, path.join(ROOT, "ops/slo.md")]) {
-    const refs = [...fs.readFileSync(doc, "utf8").replace(/\s*\n\s*/g, " ").matchAll(/\*(\w+) › ([^*]+)\*/g)];
+    const refs = [
+      ...fs
+        .readFileSync(doc, "utf8")
+        .replace(/\s*\n\s*/g, " ")
+        .matchAll(/([*_])(\w+) › ([^*_]+)\1/g),
+    ];
     assert.ok(refs.length > 0, `${path.basename(doc)} names dashboard panels`);
-    for (const [, dash, panel] of refs) {
+    for (const [, , dash, panel] of refs) {
       assert.ok(titles.has(dash!), `${path.basename(doc)} names a dashboard "${dash}"`);
       assert.ok(titles.get(dash!)!.has(panel!), `${path.basename(doc)} names a panel "${panel}" of ${dash}, which it lacks`);
     }
