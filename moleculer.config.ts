@@ -21,7 +21,7 @@ export function brokerOptions(config: Config): BrokerOptions {
     // Agency calls retry in the adapters, where it is known whether a call is safe to repeat.
     retryPolicy: { enabled: false },
     circuitBreaker: { enabled: false },
-    // The node handles SIGTERM/SIGINT itself (platform/node.ts), so it stops once, in order.
+    // The node handles SIGTERM/SIGINT itself (hub/node.ts), so it stops once, in order.
     skipProcessEventRegistration: true,
     // On stop, wait for in-flight requests before leaving.
     tracking: { enabled: true, shutdownTimeout: config.shutdownTimeoutMs },

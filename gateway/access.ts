@@ -8,11 +8,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Operation } from "../contracts";
 import { HubError } from "../platform/errors";
-import type { HubNode } from "../platform/node";
-import { findPartner, type Partner } from "../platform/partners/registry";
-import { InvalidToken, tokenVerifier } from "../platform/partners/tokens";
-import { quotaHeaders, takeQuota } from "../platform/partners/quota";
-import { bodyHash } from "../platform/audit/chain";
+import type { HubNode } from "../platform/hub-node";
+import type { AuditLog } from "../audit/log";
+import { findPartner, type Partner } from "../partners/registry";
+import { InvalidToken, tokenVerifier } from "../partners/tokens";
+import { quotaHeaders, takeQuota } from "../partners/quota";
+import { bodyHash } from "../audit/chain";
 import { readRawBody } from "./body";
 import client from "prom-client";
 
@@ -40,7 +41,7 @@ export interface Caller {
 
 const REALM = 'realm="linkage-hub"';
 
-export function partnerAccess(node: HubNode) {
+export function partnerAccess(node: HubNode, audit: AuditLog) {
   const verifier = tokenVerifier(node.db, node.config);
   // Partners change rarely; a disabled one is refused within seconds on every node.
   const cache = new Map<string, { partner: Partner | undefined; at: number }>();
@@ -83,7 +84,7 @@ export function partnerAccess(node: HubNode) {
 
     // From here the partner is known: a refusal is an exchange the audit log keeps.
     const refuse = async (err: HubError, purposeStated?: string): Promise<never> => {
-      await node.audit.record({
+      await audit.record({
         operation: op.operationId,
         outcome: String(err.type),
         requestId: String(req.headers["x-request-id"]),

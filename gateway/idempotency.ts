@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { HubError } from "../platform/errors";
-import type { HubNode } from "../platform/node";
+import type { HubNode } from "../platform/hub-node";
 import { readRawBody } from "./body";
 
 const KEY = /^[\x21-\x7e]{1,255}$/;

@@ -5,9 +5,9 @@
  * for none). Errors carry RFC 6749's `error` members inside an RFC 9457 problem.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { HubNode } from "../platform/node";
-import { authenticateClient } from "../platform/partners/registry";
-import { issueToken } from "../platform/partners/tokens";
+import type { HubNode } from "../platform/hub-node";
+import { authenticateClient } from "../partners/registry";
+import { issueToken } from "../partners/tokens";
 import { readRawBody } from "./body";
 
 type OAuthError = "invalid_request" | "invalid_client" | "unsupported_grant_type" | "invalid_scope";

@@ -12,7 +12,8 @@ import type { Context, ServiceSchema } from "moleculer";
 import { openapi, type Operation } from "../contracts";
 import { HubError } from "../platform/errors";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
-import type { HubNode } from "../platform/node";
+import type { HubNode } from "../platform/hub-node";
+import type { AuditLog } from "../audit/log";
 import { readJsonBody, XmlBody } from "./body";
 import { sendDocsAsset, sendDocsPage } from "./docs";
 import { OPERATIONS, allowedMethods, byOperationId, coerceQuery, operationsAt } from "./operations";
@@ -20,9 +21,9 @@ import { toProblem } from "./problem";
 import { partnerAccess, requestHashOf, type Caller } from "./access";
 import { idempotency } from "./idempotency";
 import { tokenEndpoint } from "./oauth";
-import { ensureKeys, publishedKeys } from "../platform/partners/keys";
+import { ensureKeys, publishedKeys } from "../partners/keys";
 import { linkageIdOf } from "../platform/call-log";
-import { sweepQuotaWindows } from "../platform/partners/quota";
+import { sweepQuotaWindows } from "../partners/quota";
 
 type Req = IncomingMessage & {
   $params: Record<string, unknown>;
@@ -65,8 +66,8 @@ function sendJson(res: Res, status: number, body: unknown, type = "application/j
   res.end(JSON.stringify(body));
 }
 
-export function gatewayService(node: HubNode): ServiceSchema<ApiSettingsSchema> {
-  const authorize = partnerAccess(node);
+export function gatewayService(node: HubNode, audit: AuditLog): ServiceSchema<ApiSettingsSchema> {
+  const authorize = partnerAccess(node, audit);
   const idempotent = idempotency(node);
   let sweeper: NodeJS.Timeout | undefined;
   /** Operations the gateway answers itself, by operationId. */

@@ -91,7 +91,3 @@ new client.Gauge({
     for (const [dependency, check] of Object.entries(health?.checks ?? {})) if (dependency !== "node") this.set({ dependency }, check.status === "up" ? 1 : 0);
   },
 });
-
-export function liveness(broker: ServiceBroker): Health {
-  return { status: "ok", node: broker.nodeID };
-}

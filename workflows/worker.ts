@@ -1,7 +1,7 @@
 /** The Temporal worker as a hub service: connection, task queue, workflows, activities. */
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from "@temporalio/worker";
 import type { ServiceSchema } from "moleculer";
-import type { HubNode } from "../platform/node";
+import type { HubNode } from "../platform/hub-node";
 import { civilRegistryActivities } from "./activities/civil-registry";
 import { utilitiesActivities } from "./activities/utilities";
 import { announcementActivities } from "./activities/announcements";
@@ -51,7 +51,7 @@ export function workerService(node: HubNode): ServiceSchema {
         connection,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
-        workflowsPath: require.resolve("./index"),
+        workflowsPath: require.resolve("./linkages/index"),
         activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...announcementActivities(node) },
       });
       running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));

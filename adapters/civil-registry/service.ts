@@ -3,7 +3,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
-import type { HubNode } from "../../platform/node";
+import type { HubNode } from "../../platform/hub-node";
 import { eidSignatureChecker } from "./eid-verifier";
 import {
   fromAddressChange,

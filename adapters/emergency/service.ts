@@ -8,7 +8,7 @@ import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
 import { HubError } from "../../platform/errors";
-import type { HubNode } from "../../platform/node";
+import type { HubNode } from "../../platform/hub-node";
 import { buildCap, capViolations, CapError, parseCap, type CapAlert } from "./cap";
 import { alertReferences, incidentOfAlert, loadIncident, recordAlert } from "./incidents";
 import { allClearAlert, fromDispatch, fromReceipt, type Incident } from "./mapping";

@@ -3,7 +3,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
-import type { HubNode } from "../../platform/node";
+import type { HubNode } from "../../platform/hub-node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
 import { linkageIdOf } from "../../platform/call-log";

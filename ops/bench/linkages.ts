@@ -13,12 +13,12 @@ import { stopAll, tcpReachable, type Managed } from "../stack/processes";
 import { MissingPieceError } from "../stack/provision";
 import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "../stack/services";
 import { seedCitizens, type SeededCitizen } from "../seed-citizens";
-import { LINKAGE_STATUS, LINKAGE_TYPE } from "../../workflows/visibility";
+import { LINKAGE_STATUS, LINKAGE_TYPE } from "../../workflows/linkages/visibility";
 import { noopActivities } from "./noop-marriage";
 import { openDb } from "../../platform/db";
-import { appendRecord } from "../../platform/audit/chain";
-import { addPartner } from "../../platform/partners/registry";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { appendRecord } from "../../audit/chain";
+import { addPartner } from "../../partners/registry";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 
 const HELP = `Usage: npm run bench:linkages [-- options]
 

@@ -4,7 +4,7 @@
  * nothing. What the linkage takes beyond it is the hub, the adapter and the registry.
  */
 import { proxyActivities } from "@temporalio/workflow";
-import { linkageSteps } from "../../workflows/steps";
+import { linkageSteps } from "../../workflows/linkages/steps";
 
 export const noopActivities = {
   async noop(): Promise<{ ok: true }> {

@@ -6,15 +6,15 @@
  * key file on this machine, never one the database could supply.
  */
 import fs from "node:fs";
-import path from "node:path";
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { parseArgs } from "node:util";
 import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
-import { migrate, openDb, type Db } from "../../platform/db";
-import { AUDIT_PAGE, readPage, verifyBundle, verifyChain, type Bundle, type LogPage } from "../../platform/audit/chain";
-import { keyIdOf, loadAuditKeys } from "../../platform/audit/keys";
-import { auditKeyFile } from "../../platform/audit/log";
+import { openDb, type Db } from "../../platform/db";
+import { migrateHub } from "../../hub/schema";
+import { AUDIT_PAGE, readPage, verifyBundle, verifyChain, type Bundle, type LogPage } from "../../audit/chain";
+import { keyIdOf, loadAuditKeys } from "../../audit/keys";
+import { auditKeyFile } from "../../audit/log";
 import type { components } from "../../contracts/generated/types";
 import { hubBroker, noHub } from "./hub";
 import { UsageError } from "./usage";
@@ -72,7 +72,7 @@ async function openLog(): Promise<Log> {
   const { databaseUrl } = loadConfig();
   if (!databaseUrl) throw new Error(`${noHub().message} Or set DATABASE_URL to read the audit log from PostgreSQL directly.`);
   const db = await openDb({ url: databaseUrl, pgliteDir: "" });
-  await migrate(db, "hub", path.join(__dirname, "../../platform/migrations"));
+  await migrateHub(db);
   return direct(db);
 }
 

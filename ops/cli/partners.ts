@@ -4,13 +4,13 @@
  * `npm start` included); with no hub answering and DATABASE_URL set, it uses PostgreSQL
  * directly.
  */
-import path from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig } from "../../platform/config";
-import { migrate, openDb } from "../../platform/db";
-import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "../../platform/partners/registry";
-import { rotateKeys } from "../../platform/partners/keys";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { openDb } from "../../platform/db";
+import { migrateHub } from "../../hub/schema";
+import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "../../partners/registry";
+import { rotateKeys } from "../../partners/keys";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import type { components } from "../../contracts/generated/types";
 import { UsageError } from "./usage";
 import { hubBroker, noHub } from "./hub";
@@ -85,7 +85,7 @@ async function overNats(): Promise<Registry | undefined> {
 
 async function direct(url: string): Promise<Registry> {
   const db = await openDb({ url, pgliteDir: "" });
-  await migrate(db, "hub", path.join(__dirname, "../../platform/migrations"));
+  await migrateHub(db);
   return {
     add: ({ clientSecret, ...fields }) => addPartner(db, fields, clientSecret),
     list: () => listPartners(db),

@@ -10,7 +10,7 @@ import { Connection } from "@temporalio/client";
 import pg from "pg";
 import { ensureBinary, MissingPieceError } from "./provision";
 import { SETTINGS } from "../../platform/config";
-import { SEARCH_ATTRIBUTES } from "../../workflows/visibility";
+import { SEARCH_ATTRIBUTES } from "../../workflows/linkages/visibility";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -192,7 +192,7 @@ export async function startSandbox(agency: string, url: string, dataDir: string,
 
 /** A hub node process; resolves once its /readyz answers 200. */
 export async function startHubNode(name: string, env: NodeJS.ProcessEnv, readyUrl: string, logDir: string, echo?: NodeJS.WritableStream): Promise<Managed> {
-  const service = spawnManaged({ name, command: NODE, args: ["--import", "tsx", path.join(ROOT, "platform/node.ts")], env, logDir, echo });
+  const service = spawnManaged({ name, command: NODE, args: ["--import", "tsx", path.join(ROOT, "hub/node.ts")], env, logDir, echo });
   try {
     await waitFor(`hub node ${name}`, () => httpOk(readyUrl), 90_000, service.child, service.logFile);
   } catch (err) {

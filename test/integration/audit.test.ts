@@ -14,14 +14,15 @@ import { spawnSync } from "node:child_process";
 import { clusterEnv, seedCitizens, startNode, type Citizen, type TestNode } from "../support/hub";
 import { rawFetch, suiteDb } from "../support/partner";
 import { createScratchDatabase } from "../support/scratch-db";
-import { addPartner } from "../../platform/partners/registry";
-import { issueToken } from "../../platform/partners/tokens";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { addPartner } from "../../partners/registry";
+import { issueToken } from "../../partners/tokens";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import { loadConfig } from "../../platform/config";
-import { AUDIT_PAGE, appendRecord, checkpoint, readRecords, recordHash, type AuditEntry } from "../../platform/audit/chain";
-import { auditKeysOf } from "../../platform/audit/log";
-import { publicKeyPem } from "../../platform/audit/keys";
-import { migrate, openDb } from "../../platform/db";
+import { AUDIT_PAGE, appendRecord, checkpoint, readRecords, recordHash, type AuditEntry } from "../../audit/chain";
+import { auditKeysOf } from "../../audit/log";
+import { publicKeyPem } from "../../audit/keys";
+import { openDb } from "../../platform/db";
+import { migrateHub } from "../../hub/schema";
 
 const ROOT = path.resolve(__dirname, "../..");
 const env = { ...clusterEnv(), HUB_AUDIT_CHECKPOINT_MS: "300" };
@@ -172,7 +173,7 @@ describe("tampering", () => {
     const scratch = await createScratchDatabase();
     const db = await openDb({ url: scratch.url, pgliteDir: "" });
     try {
-      await migrate(db, "hub", path.join(ROOT, "platform/migrations"));
+      await migrateHub(db);
       const keys = auditKeysOf(loadConfig({ ...process.env, ...env }));
       const build = async () => {
         await db.exec("TRUNCATE hub.audit_record, hub.audit_checkpoint");

@@ -12,7 +12,7 @@ import { isResidentId, residentIdBirthDate } from "../../contracts/formats";
 import { openDb, type Db } from "../../platform/db";
 import { startSandbox, NO_FAULTS } from "../../adapters/civil-registry/sandbox/server";
 import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
-import { syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthetic";
+import { syntheticCitizens } from "../../sandbox-kit/synthetic-people";
 import { createScratchDatabase } from "../support/scratch-db";
 
 const SEED_COUNT = 50;

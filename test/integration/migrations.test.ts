@@ -2,8 +2,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import { migrate, openDb } from "../../platform/db";
+import { HUB_MIGRATIONS } from "../../hub/schema";
 import { createScratchDatabase } from "../support/scratch-db";
 
 let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
@@ -13,7 +13,7 @@ after(async () => scratch?.drop());
 test("four nodes migrating one fresh database at once", async () => {
   const dbs = await Promise.all([1, 2, 3, 4].map(() => openDb({ url: scratch.url, pgliteDir: "" })));
   try {
-    const dir = path.join(__dirname, "../../platform/migrations");
+    const dir = HUB_MIGRATIONS;
     const files = fs
       .readdirSync(dir)
       .filter((f) => f.endsWith(".sql"))

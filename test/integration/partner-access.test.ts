@@ -10,10 +10,10 @@ import { ClientCredentials } from "simple-oauth2";
 import { SignJWT, generateKeyPair, type CryptoKey as JoseKey } from "jose";
 import { clusterEnv, seedCitizens, startNode, type TestNode } from "../support/hub";
 import { rawFetch, suiteDb } from "../support/partner";
-import { addPartner, disablePartner } from "../../platform/partners/registry";
-import { issueToken } from "../../platform/partners/tokens";
-import { rotateKeys, signingKey } from "../../platform/partners/keys";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { addPartner, disablePartner } from "../../partners/registry";
+import { issueToken } from "../../partners/tokens";
+import { rotateKeys, signingKey } from "../../partners/keys";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import { loadConfig } from "../../platform/config";
 
 const env = clusterEnv();

@@ -15,7 +15,7 @@ import { openDb, type Db } from "../../platform/db";
 import { connectBus, type EventBus } from "../../platform/events/bus";
 import type { CloudEvent } from "../../platform/events/envelope";
 import { startSandbox } from "../../adapters/utilities/sandbox/server";
-import { syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthetic";
+import { syntheticCitizens } from "../../sandbox-kit/synthetic-people";
 import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
 import { operations } from "../../contracts";
 import type { components } from "../../contracts/generated/types";

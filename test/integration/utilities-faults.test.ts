@@ -13,7 +13,7 @@ import type { CloudEvent } from "../../platform/events/envelope";
 import { openDb, type Db } from "../../platform/db";
 import { startSandbox } from "../../adapters/utilities/sandbox/server";
 import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
-import { syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthetic";
+import { syntheticCitizens } from "../../sandbox-kit/synthetic-people";
 import { formatAddrLine } from "../../adapters/utilities/agency-format";
 import type { components } from "../../contracts/generated/types";
 import { clusterEnv, startNode, type TestNode, callerBroker } from "../support/hub";

@@ -12,9 +12,9 @@ import { randomUUID } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { clusterEnv, freePort, seedCitizens, startNode, type TestNode } from "../support/hub";
 import { rawFetch, suiteDb } from "../support/partner";
-import { addPartner } from "../../platform/partners/registry";
-import { issueToken } from "../../platform/partners/tokens";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { addPartner } from "../../partners/registry";
+import { issueToken } from "../../partners/tokens";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import { loadConfig } from "../../platform/config";
 
 const ROOT = path.resolve(__dirname, "../..");

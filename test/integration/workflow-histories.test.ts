@@ -27,7 +27,7 @@ interface Person {
 }
 
 const DIR = path.join(__dirname, "../../workflows/histories");
-const WORKFLOWS = require.resolve("../../workflows");
+const WORKFLOWS = require.resolve("../../workflows/linkages");
 
 async function replay(workflowsPath: string, files: string[]): Promise<{ file: string; error?: Error }[]> {
   const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), "utf8"))) }));

@@ -8,8 +8,8 @@
  *   ROLE=outbox-write  writes a row and its event through the outbox in one transaction, then
  *                      is killed before anything relays it (EVENT_JSON, ROW_ID).
  */
-import { migrate, openDb, type Db } from "../../platform/db";
-import path from "node:path";
+import { openDb, type Db } from "../../platform/db";
+import { migrateHub } from "../../hub/schema";
 import { connectBus } from "../../platform/events/bus";
 import { startConsumer } from "../../platform/events/consumer";
 import { enqueue } from "../../platform/events/outbox";
@@ -19,7 +19,7 @@ const env = process.env;
 
 async function main(): Promise<void> {
   const db = await openDb({ url: env.DATABASE_URL!, pgliteDir: "" });
-  await migrate(db, "hub", path.join(__dirname, "../../platform/migrations"));
+  await migrateHub(db);
   const bus = await connectBus(env.NATS_URL!, `event-worker-${process.pid}`);
 
   if (env.ROLE === "outbox-write") {

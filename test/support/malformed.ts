@@ -7,7 +7,7 @@
  */
 import { compileOpenApiSchema, type Operation } from "../../contracts";
 import { residentIdCheckChar } from "../../contracts/formats";
-import { mulberry32, type Rng } from "../../adapters/civil-registry/sandbox/synthetic";
+import { mulberry32, type Rng } from "../../sandbox-kit/synthetic-people";
 
 export interface BadRequest {
   why: string;

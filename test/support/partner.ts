@@ -4,13 +4,13 @@
  * `Data-Purpose` (unless the request sets its own), so tests of other things need not
  * repeat the partner-access ceremony. Tests of partner access itself use `rawFetch`.
  */
-import path from "node:path";
 import { loadConfig } from "../../platform/config";
-import { migrate, openDb, type Db } from "../../platform/db";
-import { addPartner, findPartner } from "../../platform/partners/registry";
-import { ensureKeys } from "../../platform/partners/keys";
-import { issueToken } from "../../platform/partners/tokens";
-import { PURPOSES, SCOPES } from "../../platform/partners/vocabulary";
+import { openDb, type Db } from "../../platform/db";
+import { migrateHub } from "../../hub/schema";
+import { addPartner, findPartner } from "../../partners/registry";
+import { ensureKeys } from "../../partners/keys";
+import { issueToken } from "../../partners/tokens";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 
 export const SUITE_PARTNER = "suite-partner";
 export const rawFetch = globalThis.fetch;
@@ -22,7 +22,7 @@ let token: { value: string; until: number } | undefined;
 export function suiteDb(): Promise<Db> {
   db ??= (async () => {
     const opened = await openDb({ url: process.env.DATABASE_URL, pgliteDir: "" });
-    await migrate(opened, "hub", path.join(__dirname, "../../platform/migrations"));
+    await migrateHub(opened);
     await ensureKeys(opened);
     return opened;
   })();

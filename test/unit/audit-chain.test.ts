@@ -16,8 +16,8 @@ import {
   type Checkpoint,
   type SignedCheckpoint,
   type StoredRecord,
-} from "../../platform/audit/chain";
-import { keyIdOf, type AuditKeys } from "../../platform/audit/keys";
+} from "../../audit/chain";
+import { keyIdOf, type AuditKeys } from "../../audit/keys";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
 const keys: AuditKeys = { subjectKey: Buffer.alloc(32), signingKey: privateKey, publicKey, keyId: keyIdOf(publicKey) };

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { servicesAtRisk } from "../../workflows/hazards";
+import { servicesAtRisk } from "../../workflows/linkages/hazards";
 
 test("a gas leak endangers the gas, an electrical fire the power, both words both", () => {
   assert.deepEqual(servicesAtRisk({ event: "Gas leak", category: "Fire" }), ["gas"]);

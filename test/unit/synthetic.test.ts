@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isResidentId, residentIdBirthDate } from "../../contracts/formats";
-import { mulberry32, syntheticCitizen, syntheticCitizens } from "../../adapters/civil-registry/sandbox/synthetic";
+import { mulberry32, syntheticCitizen, syntheticCitizens } from "../../sandbox-kit/synthetic-people";
 
 const asOf = new Date("2025-01-01T00:00:00Z");
 

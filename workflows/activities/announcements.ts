@@ -6,10 +6,10 @@
  */
 import client from "prom-client";
 import type { components } from "../../contracts/generated/types";
-import type { HubNode } from "../../platform/node";
+import type { HubNode } from "../../platform/hub-node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
-import { linkageDuration, linkagesEnded, outcomeOf } from "../../platform/linkage-metrics";
+import { linkageDuration, linkagesEnded, outcomeOf } from "../metrics";
 
 type Schemas = components["schemas"];
 

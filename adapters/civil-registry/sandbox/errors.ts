@@ -1,7 +1,7 @@
 /** The registry's answers: a status and a body, errors in its own `{errorCode, errorMessage}` format. */
-import { CodeMessageError, HTTP_STYLE_CODES, type Dialect } from "../../../platform/sandbox/errors";
+import { CodeMessageError, HTTP_STYLE_CODES, type Dialect } from "../../../sandbox-kit/errors";
 
-export type { Answer } from "../../../platform/sandbox/errors";
+export type { Answer } from "../../../sandbox-kit/errors";
 
 /** An answer in the agency's own error format: `{errorCode, errorMessage, ...extra}`. */
 export class AgencyError extends CodeMessageError {}

@@ -11,7 +11,7 @@ import { AgencyError, type Answer } from "./errors";
 import { idempotent } from "./idempotency";
 
 export { AgencyError, type Answer } from "./errors";
-import { mulberry32, syntheticCitizen, syntheticCitizens, type SyntheticCitizen } from "./synthetic";
+import { mulberry32, syntheticCitizen, syntheticCitizens, type SyntheticCitizen } from "../../../sandbox-kit/synthetic-people";
 
 /** The deterministic seed data: the same citizens on every fresh database. */
 export const SEED = 1;

@@ -1,5 +1,5 @@
 /** Checking requests in the registry's JSON format. */
-import { invalid as invalidIn } from "../../../platform/sandbox/errors";
+import { invalid as invalidIn } from "../../../sandbox-kit/errors";
 import { REGISTRY } from "./errors";
 
 export const invalid = (message: string) => invalidIn(REGISTRY, message);

@@ -5,7 +5,7 @@
  */
 import { isResidentId } from "../../../contracts/formats";
 import type { Db } from "../../../platform/db";
-import type { Route } from "../../../platform/sandbox/server";
+import type { Route } from "../../../sandbox-kit/server";
 import { isRegistryAddress, MAX_HOUSEHOLD, type RegistryAddress } from "../agency-format";
 import { changeAddress, maritalStatus, registerMarriage, type Applicant } from "./civil-status";
 import { AgencyError } from "./errors";

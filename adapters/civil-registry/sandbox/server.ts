@@ -8,16 +8,16 @@
  * Run it: node --import tsx adapters/civil-registry/sandbox/server.ts
  */
 import path from "node:path";
-import { runSandbox } from "../../../platform/sandbox/main";
-import { prepareDb } from "../../../platform/sandbox/setup";
-import { serve, type ListenOptions, type SeededSandbox } from "../../../platform/sandbox/server";
+import { runSandbox } from "../../../sandbox-kit/main";
+import { prepareDb } from "../../../sandbox-kit/setup";
+import { serve, type ListenOptions, type SeededSandbox } from "../../../sandbox-kit/server";
 import { ensureSigningKey, publicJwks, rotateSigningKey, SCHEMA } from "./credentials";
 import { REGISTRY } from "./errors";
 import { createCitizens, seedIfEmpty } from "./registry";
 import { fields, invalid } from "./request";
 import { registryRoutes } from "./routes";
 
-export { NO_FAULTS, type Faults } from "../../../platform/sandbox/faults";
+export { NO_FAULTS, type Faults } from "../../../sandbox-kit/faults";
 
 export async function startSandbox(opts: ListenOptions & { seedCount?: number }): Promise<SeededSandbox> {
   const { db } = opts;

@@ -5,12 +5,12 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
-import { CodeMessageError, HTTP_STYLE_CODES, type Answer, type Dialect } from "../../../platform/sandbox/errors";
-import { idempotency } from "../../../platform/sandbox/idempotency";
+import { CodeMessageError, HTTP_STYLE_CODES, type Answer, type Dialect } from "../../../sandbox-kit/errors";
+import { idempotency } from "../../../sandbox-kit/idempotency";
 import type { CadDispatch, CadReceipt, UnitType } from "../agency-format";
 import { parseCap, CapError } from "../cap";
 
-export type { Answer } from "../../../platform/sandbox/errors";
+export type { Answer } from "../../../sandbox-kit/errors";
 
 export const SCHEMA = "sandbox_emergency";
 

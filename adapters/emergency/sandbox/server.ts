@@ -8,14 +8,14 @@
  */
 import path from "node:path";
 import type { Db } from "../../../platform/db";
-import { invalid as invalidIn } from "../../../platform/sandbox/errors";
-import { idempotencyKeyOf } from "../../../platform/sandbox/http";
-import { runSandbox } from "../../../platform/sandbox/main";
-import { prepareDb } from "../../../platform/sandbox/setup";
-import { serve, type ListenOptions, type Route, type SandboxServer } from "../../../platform/sandbox/server";
+import { invalid as invalidIn } from "../../../sandbox-kit/errors";
+import { idempotencyKeyOf } from "../../../sandbox-kit/http";
+import { runSandbox } from "../../../sandbox-kit/main";
+import { prepareDb } from "../../../sandbox-kit/setup";
+import { serve, type ListenOptions, type Route, type SandboxServer } from "../../../sandbox-kit/server";
 import { AgencyError, dispatchUnits, EMERGENCY, findIncident, receiveAlert, seedIfEmpty, SCHEMA } from "./cad";
 
-export { NO_FAULTS, type Faults } from "../../../platform/sandbox/faults";
+export { NO_FAULTS, type Faults } from "../../../sandbox-kit/faults";
 
 const UNIT_TYPES = ["FIRE_ENGINE", "AMBULANCE", "POLICE", "HAZMAT"];
 const invalid = (message: string) => invalidIn(EMERGENCY, message);

@@ -1,9 +1,9 @@
 /** The utility's dialect for the shared sandbox plumbing (platform/sandbox/): errors as `{err_code, err_msg}`. */
 import type http from "node:http";
-import { SandboxError, type Dialect } from "../../../platform/sandbox/errors";
-import { idempotencyKeyOf as keyOf } from "../../../platform/sandbox/http";
+import { SandboxError, type Dialect } from "../../../sandbox-kit/errors";
+import { idempotencyKeyOf as keyOf } from "../../../sandbox-kit/http";
 
-export type { Answer } from "../../../platform/sandbox/errors";
+export type { Answer } from "../../../sandbox-kit/errors";
 
 /** An answer in the utility's own error format. */
 export class UtilityError extends SandboxError {

@@ -9,15 +9,15 @@
 import path from "node:path";
 import { ajv } from "../../../contracts";
 import type { Db } from "../../../platform/db";
-import { NO_FAULTS, type Faults } from "../../../platform/sandbox/faults";
-import { runSandbox } from "../../../platform/sandbox/main";
-import { prepareDb } from "../../../platform/sandbox/setup";
-import { serve, type ListenOptions, type Request, type Route, type SeededSandbox } from "../../../platform/sandbox/server";
+import { NO_FAULTS, type Faults } from "../../../sandbox-kit/faults";
+import { runSandbox } from "../../../sandbox-kit/main";
+import { prepareDb } from "../../../sandbox-kit/setup";
+import { serve, type ListenOptions, type Request, type Route, type SeededSandbox } from "../../../sandbox-kit/server";
 import { isServiceChangeRequest, isTransferRequest, type ServiceChangeRequest, type TransferRequest } from "../agency-format";
 import { badRequest, idempotencyKeyOf, UTILITY } from "./http";
 import { createAccounts, lookup, placeOrder, SCHEMA, seedIfEmpty, type Holder } from "./store";
 
-export { NO_FAULTS, type Faults } from "../../../platform/sandbox/faults";
+export { NO_FAULTS, type Faults } from "../../../sandbox-kit/faults";
 
 const rate = { type: "number", minimum: 0, maximum: 1 } as const;
 const isFaults = ajv.compile<Partial<Faults>>({

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
 import { SEED, SEED_AS_OF } from "../../civil-registry/sandbox/registry";
-import { syntheticCitizens } from "../../civil-registry/sandbox/synthetic";
+import { syntheticCitizens } from "../../../sandbox-kit/synthetic-people";
 import {
   formatAddrLine,
   type AcctResult,
@@ -18,7 +18,7 @@ import {
   type SvcCode,
   type UtilityAccount,
 } from "../agency-format";
-import { idempotency } from "../../../platform/sandbox/idempotency";
+import { idempotency } from "../../../sandbox-kit/idempotency";
 import { UTILITY, UtilityError, type Answer } from "./http";
 
 export const SCHEMA = "sandbox_utilities";

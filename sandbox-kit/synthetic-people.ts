@@ -4,7 +4,7 @@
  * real people; area codes and place names are real administrative codes (not personal data),
  * so the identity numbers look like the real format and pass the GB 11643-1999 checksum.
  */
-import { residentIdCheckChar } from "../../../contracts/formats";
+import { residentIdCheckChar } from "../contracts/formats";
 
 /** A random source returning numbers in [0, 1). */
 export type Rng = () => number;

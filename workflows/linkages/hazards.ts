@@ -4,7 +4,7 @@
  * code list for events, so this reads the words agencies use, in English and Chinese.
  * Weather (`Met`) is left out: an "electrical storm" endangers no supply of its own.
  */
-import type { components } from "../contracts/generated/types";
+import type { components } from "../../contracts/generated/types";
 
 type Service = components["schemas"]["UtilityService"];
 

@@ -5,7 +5,7 @@
  */
 import client from "prom-client";
 import { openapi } from "../contracts";
-import { sampled } from "./metrics";
+import { sampled } from "../platform/metrics";
 
 const TYPES = (openapi.components as { schemas: Record<string, { "x-extensible-enum": string[] }> }).schemas.LinkageType!["x-extensible-enum"];
 const OUTCOMES = ["COMPLETED", "REFUSED", "COMPENSATED", "CANCELLED", "FAILED"] as const;

@@ -5,11 +5,11 @@
  * `npm start` as well as against PostgreSQL.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { contractSchema } from "../../contracts";
-import type { components } from "../../contracts/generated/types";
-import type { HubNode } from "../node";
-import { HubError } from "../errors";
-import type { RunningConsumer } from "../events/consumer";
+import { contractSchema } from "../contracts";
+import type { components } from "../contracts/generated/types";
+import type { HubNode } from "../platform/hub-node";
+import { HubError } from "../platform/errors";
+import type { RunningConsumer } from "../platform/events/consumer";
 import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } from "./registry";
 import { listDeliveries, replayDelivery, startWebhooks } from "./webhooks";
 import { rotateKeys } from "./keys";

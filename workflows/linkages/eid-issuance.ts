@@ -3,8 +3,8 @@
  * A mismatch or a registry refusal ends the linkage as REFUSED, not in a retry loop.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
-import type { civilRegistryActivities } from "./activities/civil-registry";
-import type { components } from "../contracts/generated/types";
+import type { civilRegistryActivities } from "../activities/civil-registry";
+import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Ended, type Steps } from "./steps";
 import type { LinkageOutcome } from "./visibility";
 

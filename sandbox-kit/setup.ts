@@ -1,6 +1,6 @@
 /** A sandbox's database before it serves: its schema migrated, its seed data in place. */
-import type { Db } from "../db";
-import { migrate } from "../db";
+import type { Db } from "../platform/db";
+import { migrate } from "../platform/db";
 
 /** Migrates `schema` from `migrationsDir`, then seeds; says how many rows were seeded and how long it took. */
 export async function prepareDb(db: Db, schema: string, migrationsDir: string, seed: () => Promise<number>): Promise<{ seeded: number; seedMs: number }> {

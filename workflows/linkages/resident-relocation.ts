@@ -9,8 +9,8 @@
  * utility's reason, or fails with the technical error, having changed nothing.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
-import type { utilitiesActivities } from "./activities/utilities";
-import type { components } from "../contracts/generated/types";
+import type { utilitiesActivities } from "../activities/utilities";
+import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Steps } from "./steps";
 import type { LinkageOutcome } from "./visibility";
 

@@ -9,9 +9,9 @@
  * may withdraw consent until the marriage is registered.
  */
 import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from "@temporalio/workflow";
-import type { civilRegistryActivities } from "./activities/civil-registry";
-import type { components } from "../contracts/generated/types";
-import { residentIdBirthDate } from "../contracts/formats";
+import type { civilRegistryActivities } from "../activities/civil-registry";
+import type { components } from "../../contracts/generated/types";
+import { residentIdBirthDate } from "../../contracts/formats";
 import { cancellable, linkageSteps, type Steps } from "./steps";
 import { consentWithdrawn } from "./signals";
 import type { LinkageOutcome } from "./visibility";

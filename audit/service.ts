@@ -6,10 +6,11 @@
 import type { KeyObject } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import client from "prom-client";
-import { contractSchema } from "../../contracts";
-import type { components } from "../../contracts/generated/types";
-import type { HubNode } from "../node";
-import type { Db } from "../db";
+import { contractSchema } from "../contracts";
+import type { components } from "../contracts/generated/types";
+import type { HubNode } from "../platform/hub-node";
+import type { AuditLog } from "./log";
+import type { Db } from "../platform/db";
 import { publicKeyPem } from "./keys";
 import {
   AUDIT_PAGE,
@@ -70,8 +71,8 @@ function verifyContinuously(db: Db, publicKey: KeyObject, everyMs: number, onErr
   return () => clearInterval(timer);
 }
 
-export function auditService(node: HubNode): ServiceSchema {
-  const { db, audit } = node;
+export function auditService(node: HubNode, audit: AuditLog): ServiceSchema {
+  const { db } = node;
 
   async function exportBundle(linkageId: string): Promise<Schemas["AuditBundle"]> {
     const rows = await db.query<{ seq: string }>("SELECT seq FROM hub.audit_record WHERE record->>'linkageId' = $1 ORDER BY seq", [linkageId]);

@@ -1,53 +1,44 @@
 /**
- * A hub node: one process running some of the hub's services on one broker joined to the
- * others over NATS. `HUB_SERVICES` picks the services; `npm start` runs them all in one
- * node (so the embedded PGlite database has its single owner), tests also run them apart.
+ * The composition root: the one place that knows every service of the hub. A hub node is one
+ * process running some of them (`HUB_SERVICES`) on one broker, joined to the others over NATS;
+ * `npm start` runs them all in one node (so the embedded PGlite database has its single owner),
+ * the tests and a production deployment also run them apart.
  *
- * On SIGTERM or SIGINT the node stops taking work (the gateway closes its port, readiness
- * turns 503), finishes what is in flight, then exits.
+ * Run one: `node --import tsx hub/node.ts`. On SIGTERM or SIGINT the node stops taking work (the
+ * gateway closes its port, readiness turns 503), finishes what is in flight, then exits.
  */
 import http from "node:http";
 import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
-import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "./config";
-import { openDb, migrate, type Db } from "./db";
-import { readiness, reportReadiness, type Health } from "./health";
-import { callLog } from "./call-log";
-import { metricsText, METRICS_CONTENT_TYPE } from "./metrics";
-import { closeTemporal } from "./temporal";
-import { connectBus, type EventBus } from "./events/bus";
-import { startOutboxRelay, type OutboxRelay } from "./events/outbox";
-import { partnersService } from "./partners/service";
-import { openAuditLog, type AuditLog } from "./audit/log";
-import { auditService } from "./audit/service";
+import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "../platform/config";
+import { openDb } from "../platform/db";
+import type { HubNode } from "../platform/hub-node";
+import { readiness, reportReadiness } from "../platform/health";
+import { callLog } from "../platform/call-log";
+import { closeTemporal } from "../platform/temporal";
+import { connectBus } from "../platform/events/bus";
+import { startOutboxRelay } from "../platform/events/outbox";
+import { partnersService } from "../partners/service";
+import { openAuditLog, type AuditLog } from "../audit/log";
+import { auditService } from "../audit/service";
 import { gatewayService } from "../gateway/service";
 import { civilRegistryService } from "../adapters/civil-registry/service";
 import { emergencyService } from "../adapters/emergency/service";
-import { linkagesService } from "../workflows/service";
-import { workerService } from "../workflows/worker";
 import { utilitiesService } from "../adapters/utilities/service";
-
-export interface HubNode {
-  config: Config;
-  broker: ServiceBroker;
-  db: Db;
-  bus: EventBus;
-  /** Events written with a database change (enqueue in its transaction) are published by this. */
-  outbox: OutboxRelay;
-  /** Records exchanges of personal data (see platform/audit/log.ts). */
-  audit: AuditLog;
-  readiness(): Promise<Health>;
-}
+import { linkagesService } from "../workflows/service/service";
+import { workerService } from "../workflows/worker";
+import { serveOps } from "./ops-server";
+import { migrateHub } from "./schema";
 
 /** The services of each role; the partner registry and the audit log's readers run with the gateway, which owns the database. */
-const SERVICES: Record<ServiceRole, (node: HubNode) => ServiceSchema | ServiceSchema[]> = {
-  api: (node) => [gatewayService(node) as ServiceSchema, partnersService(node), auditService(node)],
-  "civil-registry": civilRegistryService,
-  emergency: emergencyService,
-  linkages: linkagesService,
-  worker: workerService,
-  utilities: utilitiesService,
+const SERVICES: Record<ServiceRole, (node: HubNode, audit: AuditLog) => ServiceSchema[]> = {
+  api: (node, audit) => [gatewayService(node, audit) as ServiceSchema, partnersService(node), auditService(node, audit)],
+  "civil-registry": (node) => [civilRegistryService(node)],
+  emergency: (node) => [emergencyService(node)],
+  utilities: (node) => [utilitiesService(node)],
+  linkages: (node, audit) => [linkagesService(node, audit)],
+  worker: (node) => [workerService(node)],
 };
 
 export interface RunningNode extends HubNode {
@@ -63,7 +54,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       "HUB_SERVICES names only some services, but DATABASE_URL is unset: the embedded PGlite database belongs to one process, so run all services in one node or set DATABASE_URL",
     );
   const db = await openDb({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, "pglite") });
-  await migrate(db, "hub", path.join(__dirname, "migrations"));
+  await migrateHub(db);
 
   let phase: "starting" | "running" | "stopping" = "starting";
   // Checkpoint failures are logged (and retried at the next one); record failures fail their request.
@@ -71,10 +62,9 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   const broker: ServiceBroker = new ServiceBroker({ ...brokerOptions(config), middlewares: [callLog(), audit.middleware()] });
   const bus = await connectBus(config.natsUrl, broker.nodeID);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
-  const node: HubNode = { config, broker, db, bus, outbox, audit, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
+  const node: HubNode = { config, broker, db, bus, outbox, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);
-  for (const role of config.services) for (const schema of [SERVICES[role](node)].flat()) broker.createService(schema);
-
+  for (const role of config.services) for (const schema of SERVICES[role](node, audit)) broker.createService(schema);
   let server: http.Server | undefined;
   if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);
   await broker.start();
@@ -100,28 +90,8 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   };
 }
 
-/** /metrics, /healthz and /readyz for a node without the gateway. */
-async function serveOps(node: HubNode, port: number): Promise<http.Server> {
-  const server = http.createServer(async (req, res) => {
-    try {
-      if (req.url === "/metrics") {
-        res.writeHead(200, { "Content-Type": METRICS_CONTENT_TYPE }).end(await metricsText(node.broker));
-      } else if (req.url === "/healthz" || req.url === "/readyz") {
-        const health = req.url === "/healthz" ? { status: "ok", node: node.broker.nodeID } : await node.readiness();
-        res.writeHead(health.status === "ok" ? 200 : 503, { "Content-Type": "application/json" }).end(JSON.stringify(health));
-      } else {
-        res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ status: 404, title: "Not found" }));
-      }
-    } catch (err) {
-      res.writeHead(500).end(String(err));
-    }
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, node.config.host, resolve));
-  return server;
-}
-
-if (require.main === module) {
-  // Signals are handled from the first moment: one during start-up stops the node once it is up.
+/** Runs a node as this process: signals are handled from the first moment, so one during start-up stops the node once it is up. */
+function runAsProcess(): void {
   const starting = startHubNode();
   let signals = 0;
   const shutdown = async (signal: string) => {
@@ -143,3 +113,5 @@ if (require.main === module) {
     process.exit(1);
   });
 }
+
+if (require.main === module) runAsProcess();

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
-import type { Db, Queryable } from "../db";
+import type { Db, Queryable } from "../platform/db";
 
 export interface SigningKey {
   kid: string;

@@ -4,11 +4,11 @@
  * as scrypt hashes; a rotated secret stays valid for a grace period so a partner can switch.
  */
 import { randomBytes } from "node:crypto";
-import type { Queryable } from "../db";
-import { HubError } from "../errors";
+import type { Queryable } from "../platform/db";
+import { HubError } from "../platform/errors";
 import { hashSecret, newSecret, verifySecret } from "./secrets";
 import { PURPOSES, SCOPES, type Purpose } from "./vocabulary";
-import type { components } from "../../contracts/generated/types";
+import type { components } from "../contracts/generated/types";
 
 type Schemas = components["schemas"];
 export type Partner = Schemas["Partner"];

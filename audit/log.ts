@@ -8,8 +8,8 @@
 import path from "node:path";
 import client from "prom-client";
 import type { Context, Middleware } from "moleculer";
-import type { Db, Queryable } from "../db";
-import type { Config } from "../config";
+import type { Db, Queryable } from "../platform/db";
+import type { Config } from "../platform/config";
 import { appendRecord, appendRecordIn, bodyHash, canonical, checkpoint, subjectHash, type AuditEntry } from "./chain";
 import { loadAuditKeys, type AuditKeys } from "./keys";
 

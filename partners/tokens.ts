@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { SignJWT, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTHeaderParameters } from "jose";
-import type { Db } from "../db";
-import type { Config } from "../config";
+import type { Db } from "../platform/db";
+import type { Config } from "../platform/config";
 import { publishedKeys, signingKey } from "./keys";
 
 export interface Grant {

@@ -7,13 +7,13 @@
  * dead-letter stream. Every attempt is recorded in hub.webhook_delivery.
  */
 import { createHmac } from "node:crypto";
-import type { Db, Queryable } from "../db";
-import type { EventBus } from "../events/bus";
-import type { CloudEvent } from "../events/envelope";
-import { replaySubject, startConsumer, type RunningConsumer } from "../events/consumer";
-import { HubError } from "../errors";
+import type { Db, Queryable } from "../platform/db";
+import type { EventBus } from "../platform/events/bus";
+import type { CloudEvent } from "../platform/events/envelope";
+import { replaySubject, startConsumer, type RunningConsumer } from "../platform/events/consumer";
+import { HubError } from "../platform/errors";
 import { webhookOf } from "./registry";
-import type { components } from "../../contracts/generated/types";
+import type { components } from "../contracts/generated/types";
 
 export const WEBHOOK_GROUP = "webhooks";
 

@@ -3,7 +3,7 @@
  * sends them for REST callers and for events), with the linkage types that take each.
  */
 import { defineSignal } from "@temporalio/workflow";
-import type { components } from "../contracts/generated/types";
+import type { components } from "../../contracts/generated/types";
 
 type Schemas = components["schemas"];
 export type SignalName = Schemas["LinkageSignal"]["signal"];

@@ -3,7 +3,7 @@
  * shares one count: a request is admitted while its partner's count in the current window
  * is within the quota. One upsert per request; old windows are swept now and then.
  */
-import type { Db } from "../db";
+import type { Db } from "../platform/db";
 
 export interface QuotaState {
   limit: number;

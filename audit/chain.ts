@@ -7,9 +7,9 @@
  * checked against a signed checkpoint without the rest of the log.
  */
 import { createHash, createHmac, sign, verify, type KeyObject } from "node:crypto";
-import type { Db, Queryable } from "../db";
+import type { Db, Queryable } from "../platform/db";
 import type { AuditKeys } from "./keys";
-import type { components } from "../../contracts/generated/types";
+import type { components } from "../contracts/generated/types";
 
 type Schemas = components["schemas"];
 /** One record's content: the contract's AuditRecord, which types and checks it everywhere. */

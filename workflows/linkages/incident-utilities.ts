@@ -11,9 +11,9 @@
  * supply as it is: restoring gas at a leak nobody has declared safe is not a compensation.
  */
 import { condition, proxyActivities, setHandler } from "@temporalio/workflow";
-import type { utilitiesActivities } from "./activities/utilities";
-import type { announcementActivities } from "./activities/announcements";
-import type { components } from "../contracts/generated/types";
+import type { utilitiesActivities } from "../activities/utilities";
+import type { announcementActivities } from "../activities/announcements";
+import type { components } from "../../contracts/generated/types";
 import { servicesAtRisk } from "./hazards";
 import { allClear, incidentAlert } from "./signals";
 import { cancellable, linkageSteps, type Steps } from "./steps";

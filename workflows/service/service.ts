@@ -11,24 +11,25 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowNotF
 import { temporal as temporalProto } from "@temporalio/proto";
 import { defaultPayloadConverter } from "@temporalio/common";
 import { tsToDate } from "@temporalio/common/lib/time";
-import { contractSchema } from "../contracts";
-import type { components } from "../contracts/generated/types";
-import { HubError } from "../platform/errors";
-import type { HubNode } from "../platform/node";
-import type { Queryable } from "../platform/db";
-import { temporal } from "../platform/temporal";
-import { nameBasedUuid } from "../platform/ids";
-import { createEvent, type CloudEvent } from "../platform/events/envelope";
-import { enqueue } from "../platform/events/outbox";
-import { startConsumer, type RunningConsumer } from "../platform/events/consumer";
-import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type LinkageOutcome, type Progress } from "./visibility";
-import { PARTNER_SIGNALS, incidentAlert } from "./signals";
-import { servicesAtRisk } from "./hazards";
-import { bodyHash, canonical } from "../platform/audit/chain";
-import { countLinkagesWith, linkagesStarted } from "../platform/linkage-metrics";
-import type * as workflows from "./index";
-import type { IncidentInput } from "./incident-utilities";
-import type { RelocationInput } from "./resident-relocation";
+import { contractSchema } from "../../contracts";
+import type { components } from "../../contracts/generated/types";
+import { HubError } from "../../platform/errors";
+import type { HubNode } from "../../platform/hub-node";
+import type { AuditLog } from "../../audit/log";
+import type { Queryable } from "../../platform/db";
+import { temporal } from "../../platform/temporal";
+import { nameBasedUuid } from "../../platform/ids";
+import { createEvent, type CloudEvent } from "../../platform/events/envelope";
+import { enqueue } from "../../platform/events/outbox";
+import { startConsumer, type RunningConsumer } from "../../platform/events/consumer";
+import { LINKAGE_PARTNER, LINKAGE_STATUS, LINKAGE_TYPE, PROGRESS_MEMO, SEARCH_ATTRIBUTES, type LinkageOutcome, type Progress } from "../linkages/visibility";
+import { PARTNER_SIGNALS, incidentAlert } from "../linkages/signals";
+import { servicesAtRisk } from "../linkages/hazards";
+import { bodyHash, canonical } from "../../audit/chain";
+import { countLinkagesWith, linkagesStarted } from "../metrics";
+import type * as workflows from "../linkages/index";
+import type { IncidentInput } from "../linkages/incident-utilities";
+import type { RelocationInput } from "../linkages/resident-relocation";
 
 type Schemas = components["schemas"];
 type Linkage = Schemas["Linkage"];
@@ -92,7 +93,7 @@ function listedStatus(execution: number, recorded: string | undefined): Schemas[
 /** The events that start or signal linkages. */
 const TRIGGERS = ["emergency.incident.reported", "emergency.incident.updated", "emergency.incident.cleared", "civil-registry.household.address-changed"];
 
-export function linkagesService(node: HubNode): ServiceSchema {
+export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
   const { db, config } = node;
   const { client } = temporal(config);
   let consumer: RunningConsumer | undefined;
@@ -264,7 +265,7 @@ export function linkagesService(node: HubNode): ServiceSchema {
   async function onEvent(event: CloudEvent, tx: Queryable): Promise<void> {
     if (event.type === "civil-registry.household.address-changed") {
       const change = event.data as Schemas["HouseholdAddressChangedEvent"];
-      await node.audit.record(
+      await audit.record(
         {
           operation: `event:${event.type}`,
           outcome: "OK",

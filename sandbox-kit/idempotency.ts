@@ -6,7 +6,7 @@
  * the reason is gone, may succeed).
  */
 import { createHash } from "node:crypto";
-import type { Db, Queryable } from "../db";
+import type { Db, Queryable } from "../platform/db";
 import type { Answer, Dialect } from "./errors";
 
 export type Idempotent = (db: Db, key: string, operation: string, request: unknown, work: (tx: Queryable) => Promise<Answer>) => Promise<Answer>;

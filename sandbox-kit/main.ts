@@ -1,7 +1,7 @@
 /** Running a sandbox on its own: `node --import tsx adapters/<agency>/sandbox/server.ts`. */
 import path from "node:path";
-import { ConfigError, loadConfig } from "../config";
-import { openDb } from "../db";
+import { ConfigError, loadConfig } from "../platform/config";
+import { openDb } from "../platform/db";
 import type { ListenOptions, SandboxServer, SeededSandbox } from "./server";
 
 const seedFields = (sandbox: Partial<SeededSandbox>) => ({ seeded: sandbox.seeded, seedMs: sandbox.seedMs });

@@ -1,6 +1,6 @@
 /** The scopes and purposes partners may be granted: the contract's, nothing written twice. */
-import { openapi } from "../../contracts";
-import type { components } from "../../contracts/generated/types";
+import { openapi } from "../contracts";
+import type { components } from "../contracts/generated/types";
 
 type Flows = { flows: { clientCredentials: { scopes: Record<string, string> } } };
 const schemes = (openapi.components as { securitySchemes: Record<string, Flows> }).securitySchemes;

@@ -4,8 +4,8 @@
  * undone if a later one fails pushes its compensation.
  */
 import { CancellationScope, isCancellation, patched, proxyActivities, upsertMemo, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
-import type { announcementActivities } from "./activities/announcements";
-import type { components } from "../contracts/generated/types";
+import type { announcementActivities } from "../activities/announcements";
+import type { components } from "../../contracts/generated/types";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type LinkageOutcome, type Progress, type SearchStatus } from "./visibility";
 
 type Schemas = components["schemas"];

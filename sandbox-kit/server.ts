@@ -6,7 +6,7 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Db } from "../db";
+import type { Db } from "../platform/db";
 import { invalid, SandboxError, type Answer, type Dialect } from "./errors";
 import { NO_FAULTS, hit, parseFaults, type Faults } from "./faults";
 import { JSON_TYPE, decodePathPart, jsonObject, parseJson, readBody, send } from "./http";
