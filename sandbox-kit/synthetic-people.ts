@@ -6,6 +6,10 @@
  */
 import { residentIdCheckChar } from "../contracts/formats";
 
+/** The deterministic seed data: the same citizens on every fresh database. */
+export const SEED = 1;
+export const SEED_AS_OF = new Date("2025-01-01T00:00:00Z");
+
 /** A random source returning numbers in [0, 1). */
 export type Rng = () => number;
 

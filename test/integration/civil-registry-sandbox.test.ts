@@ -11,8 +11,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { isResidentId, residentIdBirthDate } from "../../contracts/formats";
 import { openDb, type Db } from "../../platform/db";
 import { startSandbox, NO_FAULTS } from "../../adapters/civil-registry/sandbox/server";
-import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
-import { syntheticCitizens } from "../../sandbox-kit/synthetic-people";
+import { SEED, SEED_AS_OF, syntheticCitizens } from "../../sandbox-kit/synthetic-people";
 import { createScratchDatabase } from "../support/scratch-db";
 
 const SEED_COUNT = 50;

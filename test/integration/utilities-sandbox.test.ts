@@ -11,8 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { openDb, type Db } from "../../platform/db";
 import { NO_FAULTS, startSandbox } from "../../adapters/utilities/sandbox/server";
-import { SEED, SEED_AS_OF } from "../../adapters/civil-registry/sandbox/registry";
-import { syntheticCitizens } from "../../sandbox-kit/synthetic-people";
+import { SEED, SEED_AS_OF, syntheticCitizens } from "../../sandbox-kit/synthetic-people";
 import { formatAddrLine, isAccountList, isServiceOrder, isUtilityError, type ServiceOrder, type UtilityAccount } from "../../adapters/utilities/agency-format";
 import { createScratchDatabase } from "../support/scratch-db";
 

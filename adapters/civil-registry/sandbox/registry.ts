@@ -11,11 +11,8 @@ import { AgencyError, type Answer } from "./errors";
 import { idempotent } from "./idempotency";
 
 export { AgencyError, type Answer } from "./errors";
-import { mulberry32, syntheticCitizen, syntheticCitizens, type SyntheticCitizen } from "../../../sandbox-kit/synthetic-people";
+import { mulberry32, SEED, SEED_AS_OF, syntheticCitizen, syntheticCitizens, type SyntheticCitizen } from "../../../sandbox-kit/synthetic-people";
 
-/** The deterministic seed data: the same citizens on every fresh database. */
-export const SEED = 1;
-export const SEED_AS_OF = new Date("2025-01-01T00:00:00Z");
 export const EID_VALIDITY_YEARS = 10;
 const BATCH = 1000;
 

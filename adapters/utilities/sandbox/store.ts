@@ -6,8 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
-import { SEED, SEED_AS_OF } from "../../civil-registry/sandbox/registry";
-import { syntheticCitizens } from "../../../sandbox-kit/synthetic-people";
+import { SEED, SEED_AS_OF, syntheticCitizens } from "../../../sandbox-kit/synthetic-people";
 import {
   formatAddrLine,
   type AcctResult,
