@@ -1,5 +1,5 @@
 /**
- * Synthetic citizens for the civil registry sandbox: pure and deterministic for a given seed.
+ * Synthetic citizens for every agency sandbox: pure and deterministic for a given seed.
  * Names, streets and house numbers are combined from small built-in lists, never taken from
  * real people; area codes and place names are real administrative codes (not personal data),
  * so the identity numbers look like the real format and pass the GB 11643-1999 checksum.
