@@ -8,6 +8,7 @@
 import path from "node:path";
 import client from "prom-client";
 import type { Context, Middleware } from "moleculer";
+import { metaOf } from "../platform/call-meta";
 import type { Db, Queryable } from "../platform/db";
 import type { Config } from "../platform/config";
 import { appendRecord, appendRecordIn, bodyHash, canonical, checkpoint, subjectHash, type AuditEntry } from "./chain";
@@ -18,14 +19,6 @@ declare module "moleculer" {
     /** The action exchanges personal data: the id numbers of the people concerned, from its params and answer. */
     audit?: (params: never, result: never) => (string | undefined)[];
   }
-}
-
-export interface AuditMeta {
-  requestId?: string | null;
-  linkageId?: string;
-  partner?: string;
-  purpose?: string;
-  requestHash?: string;
 }
 
 const appendSeconds = new client.Histogram({
@@ -71,7 +64,7 @@ export function openAuditLog(db: Db, config: Config, onError: (err: unknown) => 
         if (!action.audit) return handler;
         const subjectsOf = action.audit as (params: unknown, result: unknown) => (string | undefined)[];
         return async function audited(ctx: Context) {
-          const meta = ctx.meta as AuditMeta;
+          const meta = metaOf(ctx);
           const base = {
             operation: String(action.name),
             requestId: ctx.requestID ?? undefined,

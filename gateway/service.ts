@@ -22,7 +22,7 @@ import { partnerAccess, requestHashOf, type Caller } from "./access";
 import { idempotency } from "./idempotency";
 import { tokenEndpoint } from "./oauth";
 import { ensureKeys, publishedKeys } from "../partners/keys";
-import { linkageIdOf } from "../platform/call-log";
+import { linkageIdOf } from "../platform/call-meta";
 import { sweepQuotaWindows } from "../partners/quota";
 
 type Req = IncomingMessage & {

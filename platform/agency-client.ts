@@ -7,6 +7,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import client from "prom-client";
+import { contractSchema } from "../contracts";
 import { HubError } from "./errors";
 import { AgencyGuard, DEFAULT_POLICY, type ResiliencePolicy } from "./resilience";
 
@@ -41,6 +42,11 @@ const outcomeOf = (err: unknown): (typeof OUTCOMES)[number] =>
  * `timeout`): a lookup must answer quickly, a change may wait for the agency's retries.
  */
 export const ACTION_TIMEOUT_MS = { read: 10_000, change: 30_000 } as const;
+
+/** An agency action's contract and time bound: its params and result (contract schema names) and the timeout of its kind. */
+export function agencyAction(kind: keyof typeof ACTION_TIMEOUT_MS, params: string, result: string) {
+  return { timeout: ACTION_TIMEOUT_MS[kind], params: contractSchema(params), result: contractSchema(result) };
+}
 
 export interface AgencyAnswer {
   status: number;

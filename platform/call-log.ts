@@ -5,8 +5,7 @@
  * logged (they hold personal data); the caller's node, the time taken and the outcome are.
  */
 import type { Context, Middleware } from "moleculer";
-
-export const linkageIdOf = (ctx: Context) => (ctx.meta as { linkageId?: string }).linkageId;
+import { linkageIdOf } from "./call-meta";
 
 export function callLog(): Middleware {
   return {

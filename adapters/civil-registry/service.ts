@@ -17,7 +17,7 @@ import {
   toPersonCheck,
 } from "./mapping";
 import { createEvent } from "../../platform/events/envelope";
-import { linkageIdOf } from "../../platform/call-log";
+import { linkageIdOf } from "../../platform/call-meta";
 import { enqueue } from "../../platform/events/outbox";
 
 type Schemas = components["schemas"];

@@ -7,6 +7,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/agency-client";
+import { metaOf } from "../../platform/call-meta";
 import { HubError } from "../../platform/errors";
 import type { HubNode } from "../../platform/hub-node";
 import { buildCap, capViolations, CapError, parseCap, type CapAlert } from "./cap";
@@ -20,8 +21,8 @@ type ReportParams = Schemas["CapAlertXml"] | CapAlert;
 export function emergencyService(node: HubNode): ServiceSchema {
   const { emergencyUrl, emergencyTimeoutMs, emergencyToken } = node.config;
   const client = new AgencyClient("emergency", emergencyUrl, emergencyTimeoutMs, { token: emergencyToken });
-  const metaOf = (ctx: Context) => {
-    const meta = ctx.meta as { linkageId?: string; partner?: string };
+  const callerOf = (ctx: Context) => {
+    const meta = metaOf(ctx);
     return { requestId: ctx.requestID, linkageId: meta.linkageId, partnerId: meta.partner };
   };
 
@@ -49,7 +50,7 @@ export function emergencyService(node: HubNode): ServiceSchema {
       ctx,
     });
     const receipt = fromReceipt(client, answer, alert);
-    const { incidentId, recorded } = await recordAlert(node.db, alert, receipt.incidentNo, metaOf(ctx));
+    const { incidentId, recorded } = await recordAlert(node.db, alert, receipt.incidentNo, callerOf(ctx));
     if (recorded) node.outbox.kick();
     return publicView(await incident(incidentId));
   }

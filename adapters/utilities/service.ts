@@ -6,7 +6,7 @@ import { ACTION_TIMEOUT_MS, AgencyClient, agencyService } from "../../platform/a
 import type { HubNode } from "../../platform/hub-node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
-import { linkageIdOf } from "../../platform/call-log";
+import { linkageIdOf } from "../../platform/call-meta";
 import { fromAccountList, fromOrder, fromServiceChange, fromTransfer, toSvcCode, toTarget } from "./mapping";
 
 type Schemas = components["schemas"];

@@ -13,6 +13,7 @@ import { defaultPayloadConverter } from "@temporalio/common";
 import { tsToDate } from "@temporalio/common/lib/time";
 import { contractSchema } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
+import { metaOf } from "../../platform/call-meta";
 import { HubError } from "../../platform/errors";
 import type { HubNode } from "../../platform/hub-node";
 import type { AuditLog } from "../../audit/log";
@@ -49,7 +50,7 @@ interface Caller {
   requestId?: string | null;
   partnerId?: string | null;
 }
-const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, partnerId: (ctx.meta as { partner?: string }).partner });
+const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, partnerId: metaOf(ctx).partner });
 
 const Status = temporalProto.api.enums.v1.WorkflowExecutionStatus;
 
@@ -148,7 +149,7 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
   async function start(type: LinkageType, workflow: keyof typeof workflows, businessKey: string, params: object, ctx: Context): Promise<Linkage> {
     const row = await db.transaction((tx) => record(tx, type, businessKey, callerOf(ctx)));
     // Returned to the caller with the answer (Moleculer merges meta back): its log line names the linkage.
-    (ctx.meta as { linkageId?: string }).linkageId = row.id;
+    metaOf(ctx).linkageId = row.id;
     node.outbox.kick();
     await launch(row, workflow, params, ctx.requestID);
     return status(row);
@@ -207,7 +208,7 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
     const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
     const { partnerId } = callerOf(ctx);
     if (!row || (partnerId && row.partner_id !== partnerId)) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
-    (ctx.meta as { linkageId?: string }).linkageId = row.id;
+    metaOf(ctx).linkageId = row.id;
     return row;
   }
 
