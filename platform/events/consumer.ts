@@ -73,57 +73,19 @@ export interface ConsumerHooks {
   onError?(err: unknown): void;
 }
 
+interface Group {
+  bus: EventBus;
+  db: Db;
+  spec: ConsumerSpec;
+  hooks: ConsumerHooks;
+  backoff: number[];
+}
+
 export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, hooks: ConsumerHooks = {}): Promise<RunningConsumer> {
-  const backoff = spec.backoffMs ?? DEFAULT_BACKOFF_MS;
+  const group: Group = { bus, db, spec, hooks, backoff: spec.backoffMs ?? DEFAULT_BACKOFF_MS };
   await ensureConsumer(bus, spec);
   const consumer = await bus.js.consumers.get(EVENTS_STREAM, spec.group);
   const unwatch = watchConsumer(bus.jsm, EVENTS_STREAM, spec.group);
-
-  async function deadLetter(msg: JsMsg, reason: string, type = "unknown"): Promise<void> {
-    const h = natsHeaders();
-    h.set(DEAD.reason, reason.slice(0, 1000).replace(/[\r\n]+/g, " "));
-    h.set(DEAD.group, spec.group);
-    h.set(DEAD.subject, msg.subject);
-    h.set(DEAD.seq, String(msg.info.streamSequence));
-    h.set(DEAD.deliveries, String(msg.info.deliveryCount));
-    // The id makes a dead-letter publish repeated after a crash a duplicate.
-    await bus.js.publish(`dead.${spec.group}.${type}`, msg.data, { headers: h, msgID: `${spec.group}:${msg.info.streamSequence}` });
-    msg.term(reason.slice(0, 200));
-    deadLettered.inc({ consumer: spec.group });
-    hooks.onDeadLetter?.({ group: spec.group, subject: msg.subject, reason });
-  }
-
-  async function handleOne(msg: JsMsg): Promise<void> {
-    if (msg.info.redelivered) redelivered.inc({ consumer: spec.group });
-    let event: CloudEvent;
-    try {
-      event = JSON.parse(new TextDecoder().decode(msg.data));
-    } catch {
-      return deadLetter(msg, "the message is not JSON");
-    }
-    const problems = eventViolations(event);
-    if (problems.length) {
-      eventContractFailed(event?.type, "consume");
-      return deadLetter(msg, `the event breaks its contract: ${problems.map((p) => `${p.pointer} ${p.detail}`).join("; ")}`, event?.type);
-    }
-    try {
-      const fresh = await db.transaction(async (tx) => {
-        const first = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [
-          spec.group,
-          event.id,
-        ]);
-        if (first.length) await spec.handle(event, tx);
-        return first.length > 0;
-      });
-      msg.ack();
-      consumed.inc({ consumer: spec.group, outcome: fresh ? "handled" : "duplicate" });
-    } catch (err) {
-      const attempt = msg.info.deliveryCount;
-      await spec.onFailure?.(event, err, attempt).catch((e) => hooks.onError?.(e));
-      if (attempt > backoff.length) return deadLetter(msg, `failed ${attempt} times; last error: ${(err as Error).message}`, event.type);
-      msg.nak(backoff[attempt - 1]);
-    }
-  }
 
   let messages: ConsumerMessages | undefined;
   let stopping = false;
@@ -131,7 +93,7 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
     while (!stopping) {
       try {
         messages = await consumer.consume({ max_messages: 100 });
-        for await (const msg of messages) await handleOne(msg).catch((err) => hooks.onError?.(err));
+        for await (const msg of messages) await handleOne(group, msg).catch((err) => hooks.onError?.(err));
       } catch (err) {
         if (!stopping) {
           hooks.onError?.(err);
@@ -149,4 +111,51 @@ export async function startConsumer(bus: EventBus, db: Db, spec: ConsumerSpec, h
       await loop;
     },
   };
+}
+
+async function handleOne(group: Group, msg: JsMsg): Promise<void> {
+  const { db, spec, hooks, backoff } = group;
+  if (msg.info.redelivered) redelivered.inc({ consumer: spec.group });
+  let event: CloudEvent;
+  try {
+    event = JSON.parse(new TextDecoder().decode(msg.data));
+  } catch {
+    return deadLetter(group, msg, "the message is not JSON");
+  }
+  const problems = eventViolations(event);
+  if (problems.length) {
+    eventContractFailed(event?.type, "consume");
+    return deadLetter(group, msg, `the event breaks its contract: ${problems.map((p) => `${p.pointer} ${p.detail}`).join("; ")}`, event?.type);
+  }
+  try {
+    const fresh = await db.transaction(async (tx) => {
+      const first = await tx.query("INSERT INTO hub.handled_event (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1", [
+        spec.group,
+        event.id,
+      ]);
+      if (first.length) await spec.handle(event, tx);
+      return first.length > 0;
+    });
+    msg.ack();
+    consumed.inc({ consumer: spec.group, outcome: fresh ? "handled" : "duplicate" });
+  } catch (err) {
+    const attempt = msg.info.deliveryCount;
+    await spec.onFailure?.(event, err, attempt).catch((e) => hooks.onError?.(e));
+    if (attempt > backoff.length) return deadLetter(group, msg, `failed ${attempt} times; last error: ${(err as Error).message}`, event.type);
+    msg.nak(backoff[attempt - 1]);
+  }
+}
+
+async function deadLetter({ bus, spec, hooks }: Group, msg: JsMsg, reason: string, type = "unknown"): Promise<void> {
+  const h = natsHeaders();
+  h.set(DEAD.reason, reason.slice(0, 1000).replace(/[\r\n]+/g, " "));
+  h.set(DEAD.group, spec.group);
+  h.set(DEAD.subject, msg.subject);
+  h.set(DEAD.seq, String(msg.info.streamSequence));
+  h.set(DEAD.deliveries, String(msg.info.deliveryCount));
+  // The id makes a dead-letter publish repeated after a crash a duplicate.
+  await bus.js.publish(`dead.${spec.group}.${type}`, msg.data, { headers: h, msgID: `${spec.group}:${msg.info.streamSequence}` });
+  msg.term(reason.slice(0, 200));
+  deadLettered.inc({ consumer: spec.group });
+  hooks.onDeadLetter?.({ group: spec.group, subject: msg.subject, reason });
 }

@@ -144,9 +144,9 @@ test("the SLO rules name linkage types of the contract and the step the incident
   const named = [...rules.matchAll(/linkage_type=~?"([^"]+)"/g)].flatMap((m) => m[1]!.split("|"));
   assert.ok(named.length > 0);
   for (const type of named) assert.ok(types.includes(type), `slo.yml names linkage type "${type}", which the contract lacks`);
-  const workflow = fs.readFileSync(path.join(ROOT, "workflows/incident-utilities.ts"), "utf8");
+  const workflow = fs.readFileSync(path.join(ROOT, "workflows/linkages/incident-utilities.ts"), "utf8");
   for (const [, step] of rules.matchAll(/step="([^"]+)"/g))
-    assert.ok(workflow.includes(`step: "${step}"`), `slo.yml counts escalations of step "${step}", which workflows/incident-utilities.ts never escalates`);
+    assert.ok(workflow.includes(`step: "${step}"`), `slo.yml counts escalations of step "${step}", which workflows/linkages/incident-utilities.ts never escalates`);
 });
 
 test("every alert has a severity, a summary, a description and a runbook section", () => {

@@ -1,33 +1,9 @@
-/**
- * Civil registry activities: each calls the adapter's action through the broker, so the
- * workflow reaches the agency exactly as any other hub caller does. An error the agency or
- * the contract will give again (a 4xx) is final; anything else Temporal retries.
- */
-import { Context } from "@temporalio/activity";
-import { ApplicationFailure } from "@temporalio/common";
-import { nameBasedUuid } from "../../platform/ids";
+/** Civil registry activities: the civil registry adapter's actions, called as any hub caller would (call-action.ts). */
+import { callAction } from "./call-action";
 import type { ServiceBroker } from "moleculer";
 import type { components } from "../../contracts/generated/types";
 
 type Schemas = components["schemas"];
-
-/** Calls an action on behalf of the running linkage, whose id travels in the call's meta. */
-export async function callAction<T>(broker: ServiceBroker, action: string, params: object): Promise<T> {
-  // A linkage's id is derived from its workflow id (the business key), see workflows/service.ts.
-  const { workflowExecution, activityType, attempt } = Context.current().info;
-  const linkageId = workflowExecution?.workflowId ? nameBasedUuid(workflowExecution.workflowId) : undefined;
-  const line = { linkageId, activity: activityType, attempt, action };
-  try {
-    const result = await broker.call<T, object>(action, params, { meta: linkageId ? { linkageId } : {} });
-    broker.logger.info({ ...line, outcome: "ok" }, "activity called");
-    return result;
-  } catch (err) {
-    const e = err as { code?: number; type?: string; message: string; data?: unknown };
-    broker.logger.info({ ...line, outcome: e.type ?? "error" }, "activity call failed");
-    if (typeof e.code === "number" && e.code >= 400 && e.code < 500) throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
-    throw err;
-  }
-}
 
 export function civilRegistryActivities(broker: ServiceBroker) {
   return {

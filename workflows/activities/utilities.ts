@@ -1,7 +1,7 @@
 /** Utilities activities: the utilities adapter's actions, called as any hub caller would. */
 import type { ServiceBroker } from "moleculer";
 import type { components } from "../../contracts/generated/types";
-import { callAction } from "./civil-registry";
+import { callAction } from "./call-action";
 
 type Schemas = components["schemas"];
 

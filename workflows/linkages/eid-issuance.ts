@@ -7,6 +7,7 @@ import type { civilRegistryActivities } from "../activities/civil-registry";
 import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Ended, type Steps } from "./steps";
 import type { LinkageOutcome } from "./visibility";
+import { REGISTRY_CALLS } from "./retry-policies";
 
 type Schemas = components["schemas"];
 
@@ -17,10 +18,7 @@ export interface Outcome extends LinkageOutcome {
   result?: Schemas["Eid"];
 }
 
-const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>({
-  startToCloseTimeout: "15s",
-  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
-});
+const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>(REGISTRY_CALLS);
 
 export async function eidIssuance(input: EidIssuanceInput): Promise<Outcome | Ended> {
   const steps = linkageSteps();

@@ -18,6 +18,7 @@ import { servicesAtRisk } from "./hazards";
 import { allClear, incidentAlert } from "./signals";
 import { cancellable, linkageSteps, type Steps } from "./steps";
 import type { LinkageOutcome } from "./visibility";
+import { ANNOUNCEMENTS, EMERGENCY_ORDERS } from "./retry-policies";
 
 type Schemas = components["schemas"];
 type Service = Schemas["UtilityService"];
@@ -42,12 +43,8 @@ export interface IncidentOutcome extends LinkageOutcome {
   };
 }
 
-// An emergency suspension keeps trying for as long as it takes (the escalation tells people).
-const utilities = proxyActivities<ReturnType<typeof utilitiesActivities>>({
-  startToCloseTimeout: "40s",
-  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "10s" },
-});
-const escalation = proxyActivities<ReturnType<typeof announcementActivities>>({ startToCloseTimeout: "10s" });
+const utilities = proxyActivities<ReturnType<typeof utilitiesActivities>>(EMERGENCY_ORDERS);
+const announcements = proxyActivities<ReturnType<typeof announcementActivities>>(ANNOUNCEMENTS);
 
 export async function incidentUtilities(input: IncidentInput): Promise<IncidentOutcome> {
   const steps = linkageSteps();
@@ -63,65 +60,34 @@ export async function incidentUtilities(input: IncidentInput): Promise<IncidentO
 }
 
 async function run(input: IncidentInput, steps: Steps, onSuspended: () => void): Promise<IncidentOutcome> {
-  const alerts: string[] = [];
-  let endedBy: string | undefined;
-  setHandler(incidentAlert, (alert) => {
-    alerts.push(alert.alertIdentifier);
-    if (alert.status === "CANCELLED") endedBy ??= `the alert was cancelled (${alert.alertIdentifier})`;
-    if (alert.status === "CLEARED") endedBy ??= `all-clear alert ${alert.alertIdentifier}`;
-  });
-  setHandler(allClear, ({ reason }) => void (endedBy ??= reason ?? "all clear"));
-
+  const ending = listenForTheEnd();
   const services = servicesAtRisk(input);
-  const key = `incident:${input.sender},${input.firstIdentifier}`;
-  const result = { incidentId: input.incidentId, services, suspensionOrders: [] as string[], restorationOrders: [] as string[], escalated: false, alerts };
+  const result = {
+    incidentId: input.incidentId,
+    services,
+    suspensionOrders: [] as string[],
+    restorationOrders: [] as string[],
+    escalated: false,
+    alerts: ending.alerts,
+  };
   const done = (extra: Partial<NonNullable<IncidentOutcome["result"]>> = {}): IncidentOutcome => {
     steps.finish("COMPLETED");
-    return { ...steps.progress, currentStep: null, status: "COMPLETED", result: { ...result, ...extra, ...(endedBy ? { endedBy } : {}) } };
+    return { ...steps.progress, currentStep: null, status: "COMPLETED", result: { ...result, ...extra, ...(ending.by ? { endedBy: ending.by } : {}) } };
   };
 
   const { postcode, street } = input.address ?? {};
   if (!postcode || !street) return steps.end("REFUSED", "the incident's alerts give no street and postcode, so its utility accounts cannot be found");
 
   // The deadline runs from the start: the supply must be cut in time, however long finding it takes.
-  let settled = false;
-  const cut = (async () => {
-    const { accounts } = await steps.run("find-accounts", () => utilities.lookupAccounts({ postcode, street }));
-    const atRisk = services.filter((s) => accounts.some((a) => a.service === s));
-    if (atRisk.length === 0 || endedBy) return undefined;
-    const address = accounts.find((a) => atRisk.includes(a.service))!.address;
-    const orders = await steps.run("suspend-supply", () =>
-      Promise.all(
-        atRisk.map((service) =>
-          utilities.suspendService({
-            address,
-            service,
-            reason: `${input.event}: incident ${input.incidentId}`,
-            incidentId: input.incidentId,
-            idempotencyKey: `${key}:suspend:${service}`,
-          }),
-        ),
-      ),
-    );
-    return { atRisk, address, orders };
-  })();
-  // Settled either way ends the wait; a failure surfaces at `await cut` below.
-  cut.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  if (!(await condition(() => settled, input.suspensionDeadlineMs))) {
-    result.escalated = true;
-    steps.finish("ESCALATED");
-    await escalation.escalate({
-      linkageId: input.linkageId,
-      linkageType: "incident-utilities",
-      businessKey: `${input.sender},${input.firstIdentifier}`,
-      step: "suspend-supply",
-      reason: `the utility has not confirmed the ${services.join(" and ")} suspension at ${street}, ${postcode} within ${input.suspensionDeadlineMs} ms`,
-      deadlineMs: input.suspensionDeadlineMs,
-    });
-  }
+  const cut = suspendEndangered(input, steps, { postcode, street }, services, () => ending.by !== undefined);
+  result.escalated = await escalateIfLate(cut, input, steps, {
+    linkageId: input.linkageId,
+    linkageType: "incident-utilities",
+    businessKey: businessKeyOf(input),
+    step: "suspend-supply",
+    reason: `the utility has not confirmed the ${services.join(" and ")} suspension at ${street}, ${postcode} within ${input.suspensionDeadlineMs} ms`,
+    deadlineMs: input.suspensionDeadlineMs,
+  });
   const suspended = await cut;
   if (!suspended) return done({ services: [] });
   const { atRisk, address, orders } = suspended;
@@ -129,7 +95,7 @@ async function run(input: IncidentInput, steps: Steps, onSuspended: () => void):
   onSuspended();
 
   steps.finish("AWAITING_ALL_CLEAR");
-  await steps.run("await-all-clear", () => condition(() => endedBy !== undefined));
+  await steps.run("await-all-clear", () => condition(() => ending.by !== undefined));
   steps.finish("RUNNING");
 
   const restored = await steps.run("restore-supply", () =>
@@ -138,13 +104,66 @@ async function run(input: IncidentInput, steps: Steps, onSuspended: () => void):
         utilities.restoreService({
           address,
           service,
-          reason: `all clear: ${endedBy}`.slice(0, 200),
+          reason: `all clear: ${ending.by}`.slice(0, 200),
           incidentId: input.incidentId,
-          idempotencyKey: `${key}:restore:${service}`,
+          idempotencyKey: `${idempotencyKeyOf(input)}:restore:${service}`,
         }),
       ),
     ),
   );
   result.restorationOrders = restored.map((o) => o.orderNo);
   return done({ services: atRisk, address });
+}
+
+/** The business key (CAP sender and first alert identifier), as workflows/workflow-ids.ts makes it (workflow code cannot import that module: it derives UUIDs with node:crypto). */
+const businessKeyOf = (input: IncidentInput) => `${input.sender},${input.firstIdentifier}`;
+/** The prefix of the keys that make each order to the utility happen once. */
+const idempotencyKeyOf = (input: IncidentInput) => `incident:${businessKeyOf(input)}`;
+
+/** The incident's later alerts, and what ended it (a Cancel or all-clear alert, or the `all-clear` signal), once something has. */
+function listenForTheEnd(): { alerts: string[]; by?: string } {
+  const ending: { alerts: string[]; by?: string } = { alerts: [] };
+  setHandler(incidentAlert, (alert) => {
+    ending.alerts.push(alert.alertIdentifier);
+    if (alert.status === "CANCELLED") ending.by ??= `the alert was cancelled (${alert.alertIdentifier})`;
+    if (alert.status === "CLEARED") ending.by ??= `all-clear alert ${alert.alertIdentifier}`;
+  });
+  setHandler(allClear, ({ reason }) => void (ending.by ??= reason ?? "all clear"));
+  return ending;
+}
+
+/** Finds the accounts at the address and suspends the endangered supplies there; undefined when none is at risk or the incident already ended. */
+async function suspendEndangered(input: IncidentInput, steps: Steps, at: { postcode: string; street: string }, services: Service[], ended: () => boolean) {
+  const { accounts } = await steps.run("find-accounts", () => utilities.lookupAccounts(at));
+  const atRisk = services.filter((s) => accounts.some((a) => a.service === s));
+  if (atRisk.length === 0 || ended()) return undefined;
+  const address = accounts.find((a) => atRisk.includes(a.service))!.address;
+  const orders = await steps.run("suspend-supply", () =>
+    Promise.all(
+      atRisk.map((service) =>
+        utilities.suspendService({
+          address,
+          service,
+          reason: `${input.event}: incident ${input.incidentId}`,
+          incidentId: input.incidentId,
+          idempotencyKey: `${idempotencyKeyOf(input)}:suspend:${service}`,
+        }),
+      ),
+    ),
+  );
+  return { atRisk, address, orders };
+}
+
+/** Escalates when `work` has not settled within the linkage's deadline (it goes on either way); says whether it did. */
+async function escalateIfLate(work: Promise<unknown>, input: IncidentInput, steps: Steps, escalation: Schemas["LinkageEscalatedEvent"]): Promise<boolean> {
+  let settled = false;
+  // Settled either way ends the wait; a failure surfaces where `work` is awaited.
+  work.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  if (await condition(() => settled, input.suspensionDeadlineMs)) return false;
+  steps.finish("ESCALATED");
+  await announcements.escalate(escalation);
+  return true;
 }

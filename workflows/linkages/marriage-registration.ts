@@ -15,6 +15,7 @@ import { residentIdBirthDate } from "../../contracts/formats";
 import { cancellable, linkageSteps, type Steps } from "./steps";
 import { consentWithdrawn } from "./signals";
 import type { LinkageOutcome } from "./visibility";
+import { REGISTRY_CALLS } from "./retry-policies";
 
 type Schemas = components["schemas"];
 
@@ -29,10 +30,7 @@ export interface MarriageOutcome extends LinkageOutcome {
   };
 }
 
-const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>({
-  startToCloseTimeout: "15s",
-  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
-});
+const registry = proxyActivities<ReturnType<typeof civilRegistryActivities>>(REGISTRY_CALLS);
 
 /** Legal marriage age (PRC Civil Code, art. 1047): 22 for men, 20 for women. */
 function underAge(idNumber: string, today: Date): boolean {
@@ -73,32 +71,9 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
   if (applicants.some((a) => underAge(a.idNumber, new Date()))) return end("REFUSED", "an applicant is under the legal marriage age");
   if (withdrawn) return end("CANCELLED", withdrawn);
 
-  let eids: NonNullable<MarriageOutcome["result"]>["eids"];
+  let eids: Eids;
   try {
-    eids = await steps.run(
-      "issue-eids",
-      () =>
-        Promise.all(
-          applicants.map(async (a) => {
-            if (a.credential) return { idNumber: a.idNumber, credential: a.credential, issuedHere: false };
-            const eid = await registry.issueEid({ idNumber: a.idNumber, idempotencyKey: key("eid", a.idNumber) });
-            return { idNumber: a.idNumber, eidNo: eid.eidNo, credential: eid.credential, issuedHere: true };
-          }),
-        ),
-      // Undo: an e-ID issued only for this application, and never used, is revoked.
-      (issued) =>
-        Promise.all(
-          issued
-            .filter((e) => e.issuedHere)
-            .map((e) =>
-              registry.revokeEid({
-                eidNo: e.eidNo!,
-                reason: "issued for a marriage application that did not complete",
-                idempotencyKey: key("revoke", e.idNumber),
-              }),
-            ),
-        ),
-    );
+    eids = await issueMissingEids(applicants, steps, key);
   } catch (err) {
     const reason = refusal(err);
     if (reason) return end("REFUSED", reason);
@@ -132,4 +107,33 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
     status: "COMPLETED",
     result: { registrationNo: marriage.registrationNo, registeredAt: marriage.registeredAt, eids, householdAddressChanged },
   };
+}
+
+type Eids = NonNullable<MarriageOutcome["result"]>["eids"];
+
+/** Issues an e-ID to each applicant who brings none; undone by revoking those, never used, if the marriage is not registered. */
+function issueMissingEids(applicants: MarriageInput["applicants"], steps: Steps, key: (what: string, idNumber?: string) => string): Promise<Eids> {
+  return steps.run(
+    "issue-eids",
+    () =>
+      Promise.all(
+        applicants.map(async (a) => {
+          if (a.credential) return { idNumber: a.idNumber, credential: a.credential, issuedHere: false };
+          const eid = await registry.issueEid({ idNumber: a.idNumber, idempotencyKey: key("eid", a.idNumber) });
+          return { idNumber: a.idNumber, eidNo: eid.eidNo, credential: eid.credential, issuedHere: true };
+        }),
+      ),
+    (issued) =>
+      Promise.all(
+        issued
+          .filter((e) => e.issuedHere)
+          .map((e) =>
+            registry.revokeEid({
+              eidNo: e.eidNo!,
+              reason: "issued for a marriage application that did not complete",
+              idempotencyKey: key("revoke", e.idNumber),
+            }),
+          ),
+      ),
+  );
 }

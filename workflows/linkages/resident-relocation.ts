@@ -13,6 +13,7 @@ import type { utilitiesActivities } from "../activities/utilities";
 import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Steps } from "./steps";
 import type { LinkageOutcome } from "./visibility";
+import { UTILITY_ORDERS } from "./retry-policies";
 
 type Schemas = components["schemas"];
 
@@ -22,10 +23,7 @@ export interface RelocationOutcome extends LinkageOutcome {
   result?: { changeNo: string; newHolder: Schemas["UtilityHolder"]; address: Schemas["Address"]; transferred: string[] };
 }
 
-const utilities = proxyActivities<ReturnType<typeof utilitiesActivities>>({
-  startToCloseTimeout: "40s",
-  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
-});
+const utilities = proxyActivities<ReturnType<typeof utilitiesActivities>>(UTILITY_ORDERS);
 
 const SERVICE_ORDER: Schemas["UtilityService"][] = ["gas", "power", "water"];
 

@@ -7,6 +7,7 @@ import { CancellationScope, isCancellation, patched, proxyActivities, upsertMemo
 import type { announcementActivities } from "../activities/announcements";
 import type { components } from "../../contracts/generated/types";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type LinkageOutcome, type Progress, type SearchStatus } from "./visibility";
+import { ANNOUNCEMENTS } from "./retry-policies";
 
 type Schemas = components["schemas"];
 
@@ -63,7 +64,7 @@ export function linkageSteps(): Steps {
   };
 }
 
-const announcements = proxyActivities<ReturnType<typeof announcementActivities>>({ startToCloseTimeout: "10s" });
+const announcements = proxyActivities<ReturnType<typeof announcementActivities>>(ANNOUNCEMENTS);
 
 /** Tells whoever started the linkage that it ended (its webhook); linkages started before this existed do not. */
 async function announce(status: Schemas["LinkageStatus"], compensated: boolean, reason?: string): Promise<void> {

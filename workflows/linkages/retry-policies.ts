@@ -1,0 +1,27 @@
+/**
+ * How long each kind of activity may take and how it is retried, named once. A business
+ * refusal is never retried (activities throw it as non-retryable); these bound the technical
+ * failures, after which a linkage ends FAILED, or, for an emergency, keeps trying.
+ */
+import type { ActivityOptions } from "@temporalio/workflow";
+
+/** Calls to the civil registry: about 25 s of retries (10 attempts), then the linkage fails. */
+export const REGISTRY_CALLS: ActivityOptions = {
+  startToCloseTimeout: "15s",
+  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
+};
+
+/** Utility orders that are not urgent (an account transfer): 10 attempts, then the linkage compensates. */
+export const UTILITY_ORDERS: ActivityOptions = {
+  startToCloseTimeout: "40s",
+  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 10 },
+};
+
+/** An emergency suspension keeps trying for as long as it takes, on purpose: its deadline escalates to people instead. */
+export const EMERGENCY_ORDERS: ActivityOptions = {
+  startToCloseTimeout: "40s",
+  retry: { initialInterval: "200ms", backoffCoefficient: 2, maximumInterval: "10s" },
+};
+
+/** Events the hub itself publishes (escalations, the end of a linkage): the SDK's default retries. */
+export const ANNOUNCEMENTS: ActivityOptions = { startToCloseTimeout: "10s" };

@@ -1,0 +1,66 @@
+/**
+ * Where a linkage stands, answered from Temporal without a live worker: a running one from
+ * its progress memo, a closed one from its description and result (a query would need the
+ * worker to replay it).
+ */
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
+import type { components } from "../../contracts/generated/types";
+import { HubError } from "../../platform/errors";
+import { PROGRESS_MEMO, type LinkageOutcome, type Progress } from "../linkages/visibility";
+import type { LinkageRow } from "./store";
+
+type Linkage = components["schemas"]["Linkage"];
+
+async function describe(client: Client, row: LinkageRow): Promise<WorkflowExecutionDescription | undefined> {
+  try {
+    return await client.workflow.getHandle(row.workflow_id).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+const progressOf = (described: WorkflowExecutionDescription): Progress =>
+  (described.memo?.[PROGRESS_MEMO] as Progress | undefined) ?? { currentStep: null, stepsDone: [] };
+
+export async function linkageStatus(client: Client, row: LinkageRow): Promise<Linkage> {
+  const handle = client.workflow.getHandle(row.workflow_id);
+  const base = { id: row.id, type: row.type, businessKey: row.business_key, createdAt: new Date(row.created_at).toISOString() };
+  const described = await describe(client, row);
+  // Recorded but not yet started (the start is retried by the next identical request).
+  if (!described) return { ...base, status: "RUNNING", currentStep: null, stepsDone: [] };
+  const closedAt = described.closeTime?.toISOString();
+  switch (described.status.name) {
+    case "RUNNING":
+      return { ...base, status: "RUNNING", ...progressOf(described) };
+    case "COMPLETED": {
+      const { result, ...rest } = (await handle.result()) as LinkageOutcome;
+      return { ...base, ...rest, closedAt, ...(result ? { result: { ...result } } : {}) };
+    }
+    case "CANCELLED":
+      return { ...base, status: "CANCELLED", currentStep: null, stepsDone: [], closedAt };
+    case "FAILED": {
+      const reason = await handle.result().then(
+        () => "the workflow failed",
+        (err) => (err instanceof WorkflowFailedError && err.cause ? err.cause.message : String(err)),
+      );
+      return { ...base, status: "FAILED", currentStep: null, stepsDone: progressOf(described).stepsDone, closedAt, reason };
+    }
+    default:
+      return {
+        ...base,
+        status: "FAILED",
+        currentStep: null,
+        stepsDone: [],
+        closedAt,
+        reason: `the workflow ${described.status.name.toLowerCase().replace(/_/g, " ")}`,
+      };
+  }
+}
+
+/** Refuses a linkage that has ended: it takes no signal or cancellation. */
+export async function assertRunning(client: Client, row: LinkageRow): Promise<void> {
+  const described = await describe(client, row);
+  if (described && described.status.name !== "RUNNING")
+    throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${row.id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
+}

@@ -1,0 +1,66 @@
+/**
+ * The hub's record of each linkage (hub.linkage): written once, with its
+ * `linkages.linkage.started` event, in the caller's transaction, so a repeated start finds the
+ * first record; and found again by id, for the partner who owns it.
+ */
+import type { Context } from "moleculer";
+import type { components } from "../../contracts/generated/types";
+import { metaOf } from "../../platform/call-meta";
+import type { Queryable } from "../../platform/db";
+import { HubError } from "../../platform/errors";
+import { createEvent } from "../../platform/events/envelope";
+import { enqueue } from "../../platform/events/outbox";
+import { linkagesStarted } from "../metrics";
+import { linkageIdOf, workflowIdOf } from "../workflow-ids";
+
+type LinkageType = components["schemas"]["LinkageType"];
+
+export interface LinkageRow {
+  id: string;
+  type: LinkageType;
+  business_key: string;
+  workflow_id: string;
+  partner_id: string | null;
+  created_at: Date | string;
+}
+
+/** Who asks: the partner behind a REST or NATS call (the gateway puts it in meta), or an internal caller (none). */
+export interface Caller {
+  requestId?: string | null;
+  partnerId?: string | null;
+}
+
+export const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, partnerId: metaOf(ctx).partner });
+
+/** Records the linkage once, in `tx`; its `linkages.linkage.started` event commits with it. */
+export async function recordLinkage(tx: Queryable, type: LinkageType, businessKey: string, caller: Caller): Promise<LinkageRow> {
+  const workflowId = workflowIdOf(type, businessKey);
+  const id = linkageIdOf(workflowId);
+  const { requestId, partnerId } = caller;
+  const inserted = await tx.query(
+    `INSERT INTO hub.linkage (id, type, business_key, workflow_id, request_id, partner_id) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (type, business_key) DO NOTHING RETURNING id`,
+    [id, type, businessKey, workflowId, requestId ?? null, partnerId ?? null],
+  );
+  if (inserted.length) {
+    const started = createEvent(
+      "linkages.linkage.started",
+      { linkageId: id, linkageType: type, businessKey },
+      { source: "linkages", subject: id, id: `linkage-started:${id}`, requestId, partnerId, linkageId: id },
+    );
+    await enqueue(tx, started);
+    linkagesStarted.inc({ linkage_type: type });
+  }
+  const [row] = await tx.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+  // Another partner's application under the same key is not theirs to see.
+  if (partnerId && row!.partner_id !== partnerId)
+    throw new HubError("HUB_ERR_BUSINESS_KEY_TAKEN", `The ${type} ${businessKey} belongs to another partner; use a key of your own`);
+  return row!;
+}
+
+/** The linkage, if the caller may see it: a partner sees its own; internal callers see all. */
+export async function findLinkage(db: Queryable, id: string, caller: Caller): Promise<LinkageRow> {
+  const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+  if (!row || (caller.partnerId && row.partner_id !== caller.partnerId)) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
+  return row;
+}
