@@ -59,13 +59,13 @@ function rule(part: Part): string {
   return part.mayImport.length ? `may import ${part.mayImport.join(", ")} only${types}` : "may import nothing";
 }
 
-/** The part a file belongs to, and its own unit (the matched folder: one agency's, for <agency>). */
+/** The part a file belongs to, and its own unit (the part, or for <agency> that agency's folder). */
 export function partOf(file: string): { part: Part; unit: string } | undefined {
   for (const part of PARTS)
     for (const p of part.paths) {
       const pattern = p.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/<agency>/g, "[^/]+");
       const match = new RegExp(`^${pattern}${p.endsWith("/") ? "" : "$"}`).exec(file);
-      if (match) return { part, unit: match[0] };
+      if (match) return { part, unit: p.includes("<agency>") ? match[0] : part.name };
     }
   return undefined;
 }
