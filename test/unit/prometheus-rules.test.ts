@@ -146,7 +146,10 @@ test("the SLO rules name linkage types of the contract and the step the incident
   for (const type of named) assert.ok(types.includes(type), `slo.yml names linkage type "${type}", which the contract lacks`);
   const workflow = fs.readFileSync(path.join(ROOT, "workflows/linkages/incident-utilities.ts"), "utf8");
   for (const [, step] of rules.matchAll(/step="([^"]+)"/g))
-    assert.ok(workflow.includes(`step: "${step}"`), `slo.yml counts escalations of step "${step}", which workflows/linkages/incident-utilities.ts never escalates`);
+    assert.ok(
+      workflow.includes(`step: "${step}"`),
+      `slo.yml counts escalations of step "${step}", which workflows/linkages/incident-utilities.ts never escalates`,
+    );
 });
 
 test("every alert has a severity, a summary, a description and a runbook section", () => {
