@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { HubError } from "../platform/errors";
+import { stateOf } from "./request-state";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -19,9 +20,10 @@ export class XmlBody {
   ) {}
 }
 
-/** The body, read once within the size limit and kept on the request for the gateway's parser. */
-export async function readRawBody(req: IncomingMessage & { rawBody?: Buffer }): Promise<Buffer> {
-  if (req.rawBody) return req.rawBody;
+/** The body, read once within the size limit and kept in the request's state for the later steps. */
+export async function readRawBody(req: IncomingMessage): Promise<Buffer> {
+  const state = stateOf(req);
+  if (state.body) return state.body;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -29,11 +31,11 @@ export async function readRawBody(req: IncomingMessage & { rawBody?: Buffer }): 
     if (size > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk);
   }
-  req.rawBody = Buffer.concat(chunks);
-  return req.rawBody;
+  state.body = Buffer.concat(chunks);
+  return state.body;
 }
 
-export async function readJsonBody(req: IncomingMessage & { rawBody?: Buffer }, xmlMediaTypes: readonly string[] = []): Promise<unknown> {
+export async function readJsonBody(req: IncomingMessage, xmlMediaTypes: readonly string[] = []): Promise<unknown> {
   const declared = Number(req.headers["content-length"] ?? 0);
   const hasBody = declared > 0 || req.headers["transfer-encoding"] !== undefined;
   if (!hasBody) return undefined;

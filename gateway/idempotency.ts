@@ -24,47 +24,12 @@ interface Stored {
   body: string | null;
 }
 
-export function idempotency(node: HubNode) {
+/** Runs a POST with an `Idempotency-Key` once: true when the request was answered here (a replay); otherwise it goes on. */
+export type Idempotent = (req: IncomingMessage, res: ServerResponse, partnerId: string, path: string) => Promise<boolean>;
+
+export function idempotency(node: HubNode): Idempotent {
   const { db, config } = node;
-
-  function replay(res: ServerResponse, stored: Stored): void {
-    for (const [name, value] of Object.entries(stored.headers ?? {})) res.setHeader(name, value);
-    res.setHeader("Idempotent-Replayed", "true");
-    res.writeHead(stored.status!);
-    res.end(stored.body ?? "");
-  }
-
-  /** Keeps the answer once it is sent (or forgets the key on a 5xx). */
-  function capture(res: ServerResponse, partnerId: string, key: string): void {
-    const end = res.end.bind(res) as (chunk?: unknown, ...rest: unknown[]) => ServerResponse;
-    const chunks: Buffer[] = [];
-    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    res.write = ((chunk: unknown, ...rest: unknown[]) => {
-      if (chunk) chunks.push(Buffer.from(chunk as string));
-      return write(chunk, ...rest);
-    }) as typeof res.write;
-    res.end = ((chunk?: unknown, ...rest: unknown[]) => {
-      if (chunk && typeof chunk !== "function") chunks.push(Buffer.from(chunk as string));
-      const status = res.statusCode;
-      const headers = Object.fromEntries(KEPT_HEADERS.filter((h) => res.hasHeader(h)).map((h) => [h, String(res.getHeader(h))]));
-      const kept =
-        status >= 500
-          ? db.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key])
-          : db.query("UPDATE hub.idempotency_key SET status = $3, headers = $4, body = $5 WHERE partner_id = $1 AND key = $2", [
-              partnerId,
-              key,
-              status,
-              JSON.stringify(headers),
-              Buffer.concat(chunks).toString("utf8"),
-            ]);
-      // The answer leaves once it is kept: a repeat arriving now finds it.
-      void kept.catch((err) => node.broker.logger.error({ err: String(err) }, "could not keep an idempotent answer")).finally(() => end(chunk, ...rest));
-      return res;
-    }) as typeof res.end;
-  }
-
-  /** True when the request was answered here (a replay); otherwise the request goes on. */
-  return async function handle(req: IncomingMessage, res: ServerResponse, partnerId: string, path: string): Promise<boolean> {
+  return async function handle(req, res, partnerId, path) {
     const key = req.headers["idempotency-key"];
     if (req.method !== "POST" || key === undefined) return false;
     if (typeof key !== "string" || !KEY.test(key))
@@ -85,7 +50,7 @@ export function idempotency(node: HubNode) {
       fingerprint,
     ]);
     if (fresh.length) {
-      capture(res, partnerId, key);
+      capture(node, res, partnerId, key);
       return false;
     }
     for (const started = Date.now(); ; await sleep(50)) {
@@ -105,4 +70,41 @@ export function idempotency(node: HubNode) {
         throw new HubError("HUB_ERR_IDEMPOTENCY_IN_PROGRESS", `The first request with Idempotency-Key ${key} is still running; retry later`);
     }
   };
+}
+
+function replay(res: ServerResponse, stored: Stored): void {
+  for (const [name, value] of Object.entries(stored.headers ?? {})) res.setHeader(name, value);
+  res.setHeader("Idempotent-Replayed", "true");
+  res.writeHead(stored.status!);
+  res.end(stored.body ?? "");
+}
+
+/** Keeps the answer once it is sent (or forgets the key on a 5xx). */
+function capture(node: HubNode, res: ServerResponse, partnerId: string, key: string): void {
+  const { db } = node;
+  const end = res.end.bind(res) as (chunk?: unknown, ...rest: unknown[]) => ServerResponse;
+  const chunks: Buffer[] = [];
+  const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (chunk) chunks.push(Buffer.from(chunk as string));
+    return write(chunk, ...rest);
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    if (chunk && typeof chunk !== "function") chunks.push(Buffer.from(chunk as string));
+    const status = res.statusCode;
+    const headers = Object.fromEntries(KEPT_HEADERS.filter((h) => res.hasHeader(h)).map((h) => [h, String(res.getHeader(h))]));
+    const kept =
+      status >= 500
+        ? db.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key])
+        : db.query("UPDATE hub.idempotency_key SET status = $3, headers = $4, body = $5 WHERE partner_id = $1 AND key = $2", [
+            partnerId,
+            key,
+            status,
+            JSON.stringify(headers),
+            Buffer.concat(chunks).toString("utf8"),
+          ]);
+    // The answer leaves once it is kept: a repeat arriving now finds it.
+    void kept.catch((err) => node.broker.logger.error({ err: String(err) }, "could not keep an idempotent answer")).finally(() => end(chunk, ...rest));
+    return res;
+  }) as typeof res.end;
 }
