@@ -1,7 +1,8 @@
 /**
  * The civil registry's own wire format (not the hub's contract): what the registry's system
  * answers. The adapter checks every answer against these schemas; the sandbox, which plays
- * the registry, answers in exactly these types.
+ * the registry, writes its format on its own (sandbox/format.ts), so a drift between the two
+ * shows in the tests.
  */
 import { ajv } from "../../contracts";
 
@@ -95,20 +96,18 @@ export interface RegistryAddressChange {
 }
 
 /** Most citizens one household address change may move. */
-export const MAX_HOUSEHOLD = 50;
+const MAX_HOUSEHOLD = 50;
 
 const citizenNo = { type: "string", format: "resident-id" } as const;
 const timestamp = { type: "string", format: "date-time" } as const;
 const addressText = { type: "string", minLength: 1, maxLength: 100 } as const;
 
-export const registryAddressSchema = {
+const registryAddressSchema = {
   type: "object",
   properties: { province: addressText, city: addressText, district: addressText, street: addressText, postcode: { type: "string", pattern: "^[0-9]{6}$" } },
   required: ["province", "city", "district", "street", "postcode"],
   additionalProperties: false,
 } as const;
-
-export const isRegistryAddress = ajv.compile<RegistryAddress>(registryAddressSchema);
 
 export const isRegistryEidStatus = ajv.compile<RegistryEidStatus>({
   type: "object",

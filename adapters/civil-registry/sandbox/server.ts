@@ -1,9 +1,9 @@
 /**
  * The civil registry sandbox: plays the agency's own system in development and tests, in the
- * agency's own JSON format (`citizenNo`, `fullName`, errors as `{errorCode, errorMessage}`),
- * with fault injection on every `/registry/...` request (routes.ts). Besides: the JWKS
+ * agency's own JSON format (format.ts), with fault injection on every `/registry/...` request
+ * (routes.ts), its records in schema sandbox_civil_registry (store.ts). Besides: the JWKS
  * (`/.well-known/jwks.json`), `/healthz`, and for tests `/_sandbox/citizens`,
- * `/_sandbox/keys/rotate` and `/_sandbox/faults` (the plumbing: platform/sandbox/).
+ * `/_sandbox/keys/rotate` and `/_sandbox/faults` (the plumbing: sandbox-kit/).
  *
  * Run it: node --import tsx adapters/civil-registry/sandbox/server.ts
  */
@@ -11,11 +11,9 @@ import path from "node:path";
 import { runSandbox } from "../../../sandbox-kit/main";
 import { prepareDb } from "../../../sandbox-kit/setup";
 import { serve, type ListenOptions, type SeededSandbox } from "../../../sandbox-kit/server";
-import { ensureSigningKey, publicJwks, rotateSigningKey, SCHEMA } from "./credentials";
-import { REGISTRY } from "./errors";
-import { createCitizens, seedIfEmpty } from "./registry";
-import { fields, invalid } from "./request";
-import { registryRoutes } from "./routes";
+import { REGISTRY } from "./format";
+import { registryEndpoints, registryRoutes } from "./routes";
+import { ensureSigningKey, SCHEMA, seedIfEmpty } from "./store";
 
 export { NO_FAULTS, type Faults } from "../../../sandbox-kit/faults";
 
@@ -32,21 +30,7 @@ export async function startSandbox(opts: ListenOptions & { seedCount?: number })
     prefix: "/registry/",
     routes: registryRoutes(db, () => url),
     outageMessage: "the registry is unavailable",
-    endpoints: {
-      "GET /.well-known/jwks.json": async () => ({ status: 200, body: await publicJwks(db), headers: { "cache-control": "max-age=300" } }),
-      "POST /_sandbox/citizens": async (req) => {
-        const body = await req.object();
-        fields(body, { count: "number" }, { minAge: "number", maxAge: "number" });
-        const count = body.count as number;
-        if (!Number.isInteger(count) || count < 1 || count > 1000) throw invalid("count must be a whole number from 1 to 1000");
-        const ages = { minAge: body.minAge as number | undefined, maxAge: body.maxAge as number | undefined };
-        if ([ages.minAge ?? 18, ages.maxAge ?? 80].some((a) => !Number.isInteger(a) || a < 0 || a > 120) || (ages.minAge ?? 18) > (ages.maxAge ?? 80))
-          throw invalid("minAge and maxAge must be whole years, 0 <= minAge <= maxAge <= 120");
-        return { status: 201, body: await createCitizens(db, count, ages) };
-      },
-      // A new key signs from now on; retired keys stay in the JWKS.
-      "POST /_sandbox/keys/rotate": async () => ({ status: 201, body: await rotateSigningKey(db) }),
-    },
+    endpoints: registryEndpoints(db),
   });
   url = server.url;
   return { url, seeded, seedMs, close: server.close };
