@@ -12,7 +12,7 @@ import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, url
 
 const HELP = `Usage: npm test [-- <test files>]
 
-Runs the unit and integration tests (node:test) against real services:
+Runs the unit, workflow and integration tests (node:test) against real services:
   NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
 
     // One file at a time: the clusters of different files share NATS, and with it the
     // linkages' consumer group, which would hand one file's events to another's workers.
-    const files = args.length ? args : ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"];
+    const files = args.length ? args : ["test/unit/**/*.test.ts", "test/workflows/**/*.test.ts", "test/integration/**/*.test.ts"];
     say(`running ${files.join(" ")}`);
     const run = (list: string[]) =>
       new Promise<number>((resolve) => {
