@@ -6,12 +6,12 @@
 import type { KeyObject } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import client from "prom-client";
-import { contractSchema } from "../contracts";
+import { actionContract } from "../contracts";
 import type { components } from "../contracts/generated/types";
 import type { HubNode } from "../platform/hub-node";
 import type { AuditLog } from "./log";
 import type { Db } from "../platform/db";
-import { publicKeyPem } from "./keys";
+import { publicKeyPem, type AuditKeys } from "./keys";
 import {
   AUDIT_PAGE,
   checkpointOf,
@@ -71,46 +71,55 @@ function verifyContinuously(db: Db, publicKey: KeyObject, everyMs: number, onErr
   return () => clearInterval(timer);
 }
 
+/** Every record of a linkage, each with the signed checkpoint and Merkle proof that show it is in the log (offline-verifiable). */
+async function exportBundle(db: Db, keys: AuditKeys, linkageId: string): Promise<Schemas["AuditBundle"]> {
+  const rows = await db.query<{ seq: string }>("SELECT seq FROM hub.audit_record WHERE record->>'linkageId' = $1 ORDER BY seq", [linkageId]);
+  const records: Schemas["AuditBundle"]["records"] = [];
+  const used = new Map<number, SignedCheckpoint>();
+  let pending = 0;
+  for (const { seq } of rows) {
+    const n = Number(seq);
+    const signed = await checkpointOf(db, n);
+    if (!signed) {
+      pending++;
+      continue;
+    }
+    const { firstSeq, seq: last } = signed.checkpoint;
+    const batch: StoredRecord[] = await readRecords(db, firstSeq - 1, last - firstSeq + 1);
+    const index = n - firstSeq;
+    const proof = inclusionProof(
+      batch.map((r) => r.hash),
+      index,
+    );
+    records.push({ entry: batch[index]!, checkpointSeq: last, index, proof });
+    used.set(last, signed);
+  }
+  const checkpoints = [...used.values()];
+  return { format: "linkage-hub-audit-bundle/1", linkageId, publicKey: publicKeyPem(keys), keyId: keys.keyId, checkpoints, records, pending };
+}
+
+/** Who accessed a citizen's data, when and for what purpose: the records that name their (keyed) hash. */
+async function accessReport(db: Db, keys: AuditKeys, idNumber: string): Promise<Schemas["AccessReport"]> {
+  const rows = await db.query<{ seq: string; record: Record<string, string | undefined> }>(
+    "SELECT seq, record FROM hub.audit_record WHERE record->'subjects' ? $1 ORDER BY seq",
+    [subjectHash(keys, idNumber)],
+  );
+  return {
+    idNumber,
+    accesses: rows.map(({ seq, record: r }) => ({
+      at: r.at!,
+      operation: r.operation!,
+      outcome: r.outcome!,
+      ...(r.partnerId ? { partnerId: r.partnerId } : {}),
+      ...(r.purpose ? { purpose: r.purpose } : {}),
+      ...(r.linkageId ? { linkageId: r.linkageId } : {}),
+      seq: Number(seq),
+    })),
+  };
+}
+
 export function auditService(node: HubNode, audit: AuditLog): ServiceSchema {
   const { db } = node;
-
-  async function exportBundle(linkageId: string): Promise<Schemas["AuditBundle"]> {
-    const rows = await db.query<{ seq: string }>("SELECT seq FROM hub.audit_record WHERE record->>'linkageId' = $1 ORDER BY seq", [linkageId]);
-    const records: Schemas["AuditBundle"]["records"] = [];
-    const used = new Map<number, SignedCheckpoint>();
-    let pending = 0;
-    for (const { seq } of rows) {
-      const n = Number(seq);
-      const signed = await checkpointOf(db, n);
-      if (!signed) {
-        pending++;
-        continue;
-      }
-      const { firstSeq, seq: last } = signed.checkpoint;
-      const batch: StoredRecord[] = await readRecords(db, firstSeq - 1, last - firstSeq + 1);
-      const index = n - firstSeq;
-      records.push({
-        entry: batch[index]!,
-        checkpointSeq: last,
-        index,
-        proof: inclusionProof(
-          batch.map((r) => r.hash),
-          index,
-        ),
-      });
-      used.set(last, signed);
-    }
-    return {
-      format: "linkage-hub-audit-bundle/1",
-      linkageId,
-      publicKey: publicKeyPem(audit.keys),
-      keyId: audit.keys.keyId,
-      checkpoints: [...used.values()],
-      records,
-      pending,
-    };
-  }
-
   let stopVerifying = () => {};
   return {
     name: "audit",
@@ -124,39 +133,18 @@ export function auditService(node: HubNode, audit: AuditLog): ServiceSchema {
     },
     actions: {
       read: {
-        params: contractSchema("AuditQuery"),
-        result: contractSchema("AuditLogPage"),
+        ...actionContract("AuditQuery", "AuditLogPage"),
         handler: (ctx: Context<Schemas["AuditQuery"]>) => readPage(db, ctx.params.afterSeq ?? 0, ctx.params.limit ?? AUDIT_PAGE),
       },
       export: {
-        params: contractSchema("AuditQuery"),
-        result: contractSchema("AuditBundle"),
-        handler: (ctx: Context<Schemas["AuditQuery"]>) => exportBundle(ctx.params.linkageId!),
+        ...actionContract("AuditQuery", "AuditBundle"),
+        handler: (ctx: Context<Schemas["AuditQuery"]>) => exportBundle(db, audit.keys, ctx.params.linkageId!),
       },
       accessReport: {
-        params: contractSchema("AccessReportRequest"),
-        result: contractSchema("AccessReport"),
+        ...actionContract("AccessReportRequest", "AccessReport"),
         // Asking who accessed someone's data is itself an access to it.
         audit: (p: { idNumber: string }) => [p.idNumber],
-        async handler(ctx: Context<Schemas["AccessReportRequest"]>): Promise<Schemas["AccessReport"]> {
-          const subject = subjectHash(audit.keys, ctx.params.idNumber);
-          const rows = await db.query<{ seq: string; record: Record<string, string | undefined> }>(
-            "SELECT seq, record FROM hub.audit_record WHERE record->'subjects' ? $1 ORDER BY seq",
-            [subject],
-          );
-          return {
-            idNumber: ctx.params.idNumber,
-            accesses: rows.map(({ seq, record: r }) => ({
-              at: r.at!,
-              operation: r.operation!,
-              outcome: r.outcome!,
-              ...(r.partnerId ? { partnerId: r.partnerId } : {}),
-              ...(r.purpose ? { purpose: r.purpose } : {}),
-              ...(r.linkageId ? { linkageId: r.linkageId } : {}),
-              seq: Number(seq),
-            })),
-          };
-        },
+        handler: (ctx: Context<Schemas["AccessReportRequest"]>) => accessReport(db, audit.keys, ctx.params.idNumber),
       },
     },
   };

@@ -113,6 +113,11 @@ export function compileOpenApiSchema(schema: JsonSchema): ValidateFunction {
   return ajv.compile(resolved);
 }
 
+/** An action's contract: its params (if it takes any) and its result, by contract schema name. */
+export function actionContract(params: string | undefined, result: string): { params?: ActionParams; result: ActionParams } {
+  return { ...(params ? { params: contractSchema(params) } : {}), result: contractSchema(result) };
+}
+
 export function isContractSchema(schema: unknown): schema is JsonSchema {
   return (
     typeof schema === "object" &&

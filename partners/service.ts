@@ -5,7 +5,7 @@
  * `npm start` as well as against PostgreSQL.
  */
 import type { Context, ServiceSchema } from "moleculer";
-import { contractSchema } from "../contracts";
+import { actionContract } from "../contracts";
 import type { components } from "../contracts/generated/types";
 import type { HubNode } from "../platform/hub-node";
 import { HubError } from "../platform/errors";
@@ -30,15 +30,13 @@ export function partnersService(node: HubNode): ServiceSchema {
     },
     actions: {
       deliveries: {
-        params: contractSchema("WebhookDeliveryQuery"),
-        result: contractSchema("WebhookDeliveryList"),
+        ...actionContract("WebhookDeliveryQuery", "WebhookDeliveryList"),
         handler: async (ctx: Context<Schemas["WebhookDeliveryQuery"]>): Promise<Schemas["WebhookDeliveryList"]> => ({
           deliveries: await listDeliveries(db, ctx.params),
         }),
       },
       redeliver: {
-        params: contractSchema("WebhookDeliveryQuery"),
-        result: contractSchema("WebhookDeliveryList"),
+        ...actionContract("WebhookDeliveryQuery", "WebhookDeliveryList"),
         async handler(ctx: Context<Schemas["WebhookDeliveryQuery"]>): Promise<Schemas["WebhookDeliveryList"]> {
           const { eventId } = ctx.params;
           if (!eventId) throw new HubError("HUB_ERR_REQUEST_INVALID", "eventId names the delivery to send again");
@@ -47,34 +45,30 @@ export function partnersService(node: HubNode): ServiceSchema {
         },
       },
       add: {
-        params: contractSchema("PartnerParams"),
-        result: contractSchema("PartnerCredentials"),
+        ...actionContract("PartnerParams", "PartnerCredentials"),
         handler(ctx: Context<Schemas["PartnerParams"]>): Promise<Schemas["PartnerCredentials"]> {
           const { clientSecret, ...fields } = ctx.params;
           return addPartner(db, fields, clientSecret);
         },
       },
       list: {
-        result: contractSchema("PartnerList"),
+        ...actionContract(undefined, "PartnerList"),
         handler: async (): Promise<Schemas["PartnerList"]> => ({ partners: await listPartners(db) }),
       },
       show: {
-        params: contractSchema("PartnerRef"),
-        result: contractSchema("Partner"),
+        ...actionContract("PartnerRef", "Partner"),
         handler: (ctx: Context<Schemas["PartnerRef"]>) => getPartner(db, ctx.params.id),
       },
       rotateSecret: {
-        params: contractSchema("PartnerRef"),
-        result: contractSchema("PartnerCredentials"),
+        ...actionContract("PartnerRef", "PartnerCredentials"),
         handler: (ctx: Context<Schemas["PartnerRef"]>) => rotateSecret(db, ctx.params.id, ctx.params.graceS ?? 0),
       },
       rotateKeys: {
-        result: contractSchema("KeyRotation"),
+        ...actionContract(undefined, "KeyRotation"),
         handler: () => rotateKeys(db),
       },
       disable: {
-        params: contractSchema("PartnerRef"),
-        result: contractSchema("Partner"),
+        ...actionContract("PartnerRef", "Partner"),
         handler: (ctx: Context<Schemas["PartnerRef"]>) => disablePartner(db, ctx.params.id),
       },
     },

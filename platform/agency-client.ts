@@ -7,7 +7,7 @@
  */
 import type { Context, ServiceSchema } from "moleculer";
 import client from "prom-client";
-import { contractSchema } from "../contracts";
+import { actionContract } from "../contracts";
 import { HubError } from "./errors";
 import { AgencyGuard, DEFAULT_POLICY, type ResiliencePolicy } from "./resilience";
 
@@ -45,7 +45,7 @@ export const ACTION_TIMEOUT_MS = { read: 10_000, change: 30_000 } as const;
 
 /** An agency action's contract and time bound: its params and result (contract schema names) and the timeout of its kind. */
 export function agencyAction(kind: keyof typeof ACTION_TIMEOUT_MS, params: string, result: string) {
-  return { timeout: ACTION_TIMEOUT_MS[kind], params: contractSchema(params), result: contractSchema(result) };
+  return { timeout: ACTION_TIMEOUT_MS[kind], ...actionContract(params, result) };
 }
 
 export interface AgencyAnswer {

@@ -57,133 +57,37 @@ export interface SeededSandbox extends SandboxServer {
   seedMs: number;
 }
 
-export async function serve(
-  listen: ListenOptions,
-  opts: {
-    /** For log lines: "emergency" logs "emergency sandbox request failed". */
-    name: string;
-    dialect: Dialect;
-    /** The path prefix of the agency's routes, e.g. "/registry/". */
-    prefix: string;
-    routes: Route[];
-    /** The 503 message under an outage. */
-    outageMessage: string;
-    endpoints?: Endpoints;
-    /** Reads a `PUT /_sandbox/faults` body (default: parseFaults). */
-    parseFaults?: (body: unknown) => Faults;
-  },
-): Promise<SandboxServer> {
-  const { db } = listen;
-  const { dialect, routes } = opts;
-  const { codes } = dialect;
-  const readFaults = opts.parseFaults ?? ((body: unknown) => parseFaults(body, dialect));
-  let faults: Faults = { ...NO_FAULTS };
-  const held = new Set<Socket>();
-  const inflight = new Set<Promise<void>>();
-  const stopping = new AbortController();
+export interface ServeOptions {
+  /** For log lines: "emergency" logs "emergency sandbox request failed". */
+  name: string;
+  dialect: Dialect;
+  /** The path prefix of the agency's routes, e.g. "/registry/". */
+  prefix: string;
+  routes: Route[];
+  /** The 503 message under an outage. */
+  outageMessage: string;
+  endpoints?: Endpoints;
+  /** Reads a `PUT /_sandbox/faults` body (default: parseFaults). */
+  parseFaults?: (body: unknown) => Faults;
+}
 
-  const endpoints: Endpoints = {
-    "GET /_sandbox/faults": async () => ({ status: 200, body: faults }),
-    "PUT /_sandbox/faults": async (req) => {
-      faults = readFaults(await req.json());
-      return { status: 200, body: faults };
-    },
-    "DELETE /_sandbox/faults": async () => {
-      faults = { ...NO_FAULTS };
-      return { status: 200, body: faults };
-    },
-    "GET /healthz": async () => {
-      const ok =
-        !faults.outage &&
-        (await db.query("SELECT 1").then(
-          () => true,
-          () => false,
-        ));
-      // `sandbox` lets the stack tell a sandbox already listening here from some other server.
-      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", sandbox: opts.name } };
-    },
-    ...opts.endpoints,
-  };
+/** One running sandbox: its options, the faults in force, and what it must let go of on close. */
+interface Sandbox {
+  opts: ServeOptions;
+  endpoints: Endpoints;
+  faults: Faults;
+  /** Sockets held open by injected timeouts. */
+  held: Set<Socket>;
+  inflight: Set<Promise<void>>;
+  stopping: AbortController;
+}
 
-  const request = (req: http.IncomingMessage, url: URL, params: string[], accepts = JSON_TYPE): Request => {
-    const text = () => readBody(req, dialect, accepts);
-    const json = async () => parseJson(await text(), dialect);
-    return { params, query: url.searchParams, headers: req.headers, text, json, object: async () => jsonObject(await json(), dialect) };
-  };
-
-  /** Never answers: resolves when the client (or shutdown) closes the connection. */
-  const hold = (res: http.ServerResponse) =>
-    new Promise<void>((resolve) => {
-      const socket = res.socket;
-      if (!socket) return resolve();
-      held.add(socket);
-      res.once("close", () => {
-        held.delete(socket);
-        resolve();
-      });
-    });
-
-  async function agency(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    const f = faults;
-    if (f.outage) return send(res, 503, dialect.error(503, codes.unavailable, opts.outageMessage).body());
-    if (f.latencyMs > 0) await sleep(f.latencyMs, undefined, { signal: stopping.signal });
-    if (hit(f.errorRate)) return send(res, 500, dialect.error(500, codes.internal, "injected fault").body());
-    if (hit(f.timeoutRate)) return hold(res);
-
-    const candidates = routes.filter((r) => r.pattern.test(url.pathname));
-    const route = candidates.find((r) => r.method === req.method);
-    if (!route) {
-      if (candidates.length) return send(res, 405, dialect.error(405, codes.methodNotAllowed, `use ${candidates.map((r) => r.method).join(", ")}`).body());
-      return send(res, 404, dialect.error(404, codes.notFound, "no such resource").body());
-    }
-    // Decided before handling: a malformed answer comes with nothing done.
-    if (hit(f.malformedRate)) return send(res, route.successStatus, route.malformed[Math.floor(Math.random() * route.malformed.length)]);
-    const lose = hit(f.lostResponseRate);
-    const params = route.pattern
-      .exec(url.pathname)!
-      .slice(1)
-      .map((p) => decodePathPart(p, dialect));
-    const answer = await route.handle(request(req, url, params, route.accepts)).catch((err: unknown): Answer => {
-      if (err instanceof SandboxError) return { status: err.status, body: err.body() };
-      throw err;
-    });
-    if (lose) return void res.destroy();
-    send(res, answer.status, answer.body, answer.headers);
-  }
-
-  async function endpoint(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
-    const handler = endpoints[`${req.method} ${url.pathname}`];
-    if (handler) {
-      const answer = await handler(request(req, url, []));
-      return send(res, answer.status, answer.body, answer.headers);
-    }
-    // Only the test endpoints say 405; elsewhere a wrong method is simply not found.
-    const known = url.pathname.startsWith("/_sandbox/") && Object.keys(endpoints).some((k) => k.slice(k.indexOf(" ") + 1) === url.pathname);
-    throw known ? dialect.error(405, codes.methodNotAllowed, "method not allowed here") : dialect.error(404, codes.notFound, "no such resource");
-  }
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", "http://sandbox");
-    } catch {
-      return send(res, 400, invalid(dialect, "bad request target").body());
-    }
-    try {
-      if (url.pathname.startsWith(opts.prefix)) return await agency(req, res, url);
-      return await endpoint(req, res, url);
-    } catch (err) {
-      if (res.headersSent || res.destroyed) return;
-      if (stopping.signal.aborted) return void res.destroy();
-      if (err instanceof SandboxError) return send(res, err.status, err.body());
-      console.error(JSON.stringify({ level: "error", msg: `${opts.name} sandbox request failed`, path: url.pathname, err: (err as Error).message }));
-      send(res, 500, dialect.error(500, codes.internal, "unexpected error").body());
-    }
-  }
-
+export async function serve(listen: ListenOptions, opts: ServeOptions): Promise<SandboxServer> {
+  const sandbox: Sandbox = { opts, endpoints: {}, faults: { ...NO_FAULTS }, held: new Set(), inflight: new Set(), stopping: new AbortController() };
+  sandbox.endpoints = { ...testEndpoints(sandbox, listen.db), ...opts.endpoints };
   const server = http.createServer((req, res) => {
-    const done: Promise<void> = handle(req, res).finally(() => inflight.delete(done));
-    inflight.add(done);
+    const done: Promise<void> = handle(sandbox, req, res).finally(() => sandbox.inflight.delete(done));
+    sandbox.inflight.add(done);
   });
   const host = listen.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -196,12 +100,121 @@ export async function serve(
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      stopping.abort();
-      for (const socket of held) socket.destroy();
+      sandbox.stopping.abort();
+      for (const socket of sandbox.held) socket.destroy();
       server.closeIdleConnections();
-      await Promise.allSettled([...inflight]);
+      await Promise.allSettled([...sandbox.inflight]);
       server.closeAllConnections();
       await closed;
     },
   };
+}
+
+/** `/_sandbox/faults` (read, set, clear) and `/healthz`, outside fault injection. */
+function testEndpoints(sandbox: Sandbox, db: Db): Endpoints {
+  const { dialect } = sandbox.opts;
+  const readFaults = sandbox.opts.parseFaults ?? ((body: unknown) => parseFaults(body, dialect));
+  return {
+    "GET /_sandbox/faults": async () => ({ status: 200, body: sandbox.faults }),
+    "PUT /_sandbox/faults": async (req) => {
+      sandbox.faults = readFaults(await req.json());
+      return { status: 200, body: sandbox.faults };
+    },
+    "DELETE /_sandbox/faults": async () => {
+      sandbox.faults = { ...NO_FAULTS };
+      return { status: 200, body: sandbox.faults };
+    },
+    "GET /healthz": async () => {
+      const ok =
+        !sandbox.faults.outage &&
+        (await db.query("SELECT 1").then(
+          () => true,
+          () => false,
+        ));
+      // `sandbox` lets the stack tell a sandbox already listening here from some other server.
+      return { status: ok ? 200 : 503, body: { status: ok ? "ok" : "unavailable", sandbox: sandbox.opts.name } };
+    },
+  };
+}
+
+function request(dialect: Dialect, req: http.IncomingMessage, url: URL, params: string[], accepts = JSON_TYPE): Request {
+  const text = () => readBody(req, dialect, accepts);
+  const json = async () => parseJson(await text(), dialect);
+  return { params, query: url.searchParams, headers: req.headers, text, json, object: async () => jsonObject(await json(), dialect) };
+}
+
+/** Never answers: resolves when the client (or shutdown) closes the connection. */
+function hold(sandbox: Sandbox, res: http.ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const socket = res.socket;
+    if (!socket) return resolve();
+    sandbox.held.add(socket);
+    res.once("close", () => {
+      sandbox.held.delete(socket);
+      resolve();
+    });
+  });
+}
+
+async function handle(sandbox: Sandbox, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const { dialect, prefix, name } = sandbox.opts;
+  let url: URL;
+  try {
+    url = new URL(req.url ?? "/", "http://sandbox");
+  } catch {
+    return send(res, 400, invalid(dialect, "bad request target").body());
+  }
+  try {
+    if (url.pathname.startsWith(prefix)) return await agency(sandbox, req, res, url);
+    return await endpoint(sandbox, req, res, url);
+  } catch (err) {
+    if (res.headersSent || res.destroyed) return;
+    if (sandbox.stopping.signal.aborted) return void res.destroy();
+    if (err instanceof SandboxError) return send(res, err.status, err.body());
+    console.error(JSON.stringify({ level: "error", msg: `${name} sandbox request failed`, path: url.pathname, err: (err as Error).message }));
+    send(res, 500, dialect.error(500, dialect.codes.internal, "unexpected error").body());
+  }
+}
+
+/** The agency's own routes, under the faults in force. */
+async function agency(sandbox: Sandbox, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  const { dialect, routes, outageMessage } = sandbox.opts;
+  const { codes } = dialect;
+  const f = sandbox.faults;
+  if (f.outage) return send(res, 503, dialect.error(503, codes.unavailable, outageMessage).body());
+  if (f.latencyMs > 0) await sleep(f.latencyMs, undefined, { signal: sandbox.stopping.signal });
+  if (hit(f.errorRate)) return send(res, 500, dialect.error(500, codes.internal, "injected fault").body());
+  if (hit(f.timeoutRate)) return hold(sandbox, res);
+
+  const candidates = routes.filter((r) => r.pattern.test(url.pathname));
+  const route = candidates.find((r) => r.method === req.method);
+  if (!route) {
+    if (candidates.length) return send(res, 405, dialect.error(405, codes.methodNotAllowed, `use ${candidates.map((r) => r.method).join(", ")}`).body());
+    return send(res, 404, dialect.error(404, codes.notFound, "no such resource").body());
+  }
+  // Decided before handling: a malformed answer comes with nothing done.
+  if (hit(f.malformedRate)) return send(res, route.successStatus, route.malformed[Math.floor(Math.random() * route.malformed.length)]);
+  const lose = hit(f.lostResponseRate);
+  const params = route.pattern
+    .exec(url.pathname)!
+    .slice(1)
+    .map((p) => decodePathPart(p, dialect));
+  const answer = await route.handle(request(dialect, req, url, params, route.accepts)).catch((err: unknown): Answer => {
+    if (err instanceof SandboxError) return { status: err.status, body: err.body() };
+    throw err;
+  });
+  if (lose) return void res.destroy();
+  send(res, answer.status, answer.body, answer.headers);
+}
+
+async function endpoint(sandbox: Sandbox, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+  const { dialect } = sandbox.opts;
+  const handler = sandbox.endpoints[`${req.method} ${url.pathname}`];
+  if (handler) {
+    const answer = await handler(request(dialect, req, url, []));
+    return send(res, answer.status, answer.body, answer.headers);
+  }
+  // Only the test endpoints say 405; elsewhere a wrong method is simply not found.
+  const known = url.pathname.startsWith("/_sandbox/") && Object.keys(sandbox.endpoints).some((k) => k.slice(k.indexOf(" ") + 1) === url.pathname);
+  throw known ? dialect.error(405, dialect.codes.methodNotAllowed, "method not allowed here") : dialect.error(404, dialect.codes.notFound, "no such resource");
 }

@@ -87,13 +87,12 @@ function trustedKey(file: string | undefined): KeyObject {
   return keys.publicKey;
 }
 
-export async function auditCommand(args: string[]): Promise<void> {
-  const [sub = "", ...rest] = args;
-  if (sub === "--help" || sub === "-h") return console.log(HELP);
-  if (!["verify", "export", "access-report"].includes(sub)) throw new UsageError(sub ? `Unknown subcommand "${sub}".\n\n${HELP}` : HELP);
-  let parsed;
+type Values = { bundle?: string; "public-key"?: string; linkage?: string; out?: string; json?: boolean; help?: boolean };
+type Print = (json: unknown, text: string) => void;
+
+function parse(rest: string[]): { values: Values; positionals: string[] } {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       args: rest,
       options: {
         bundle: { type: "string" },
@@ -109,59 +108,74 @@ export async function auditCommand(args: string[]): Promise<void> {
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n\n${HELP}`);
   }
-  const { values, positionals } = parsed;
-  if (values.help) return console.log(HELP);
-  const print = (json: unknown, text: string) => console.log(values.json ? JSON.stringify(json, null, 2) : text);
+}
 
-  if (sub === "verify" && values.bundle) {
-    const bundle = JSON.parse(fs.readFileSync(values.bundle, "utf8")) as Bundle;
-    const key = values["public-key"] ? trustedKey(values["public-key"]) : createPublicKey(bundle.publicKey);
-    const verdict = verifyBundle(bundle, key);
-    const keyNote = values["public-key"] ? "the trusted key" : `the bundle's own key ${keyIdOf(key)} (compare it with the hub's, or pass --public-key)`;
-    print(
-      verdict,
-      verdict.ok
-        ? `Bundle of linkage ${bundle.linkageId}: ${verdict.records} records verified against checkpoints signed by ${keyNote}.`
-        : `Bundle does NOT verify: ${verdict.problem}`,
-    );
-    if (!verdict.ok) process.exitCode = 1;
-    return;
-  }
+export async function auditCommand(args: string[]): Promise<void> {
+  const [sub = "", ...rest] = args;
+  if (sub === "--help" || sub === "-h") return console.log(HELP);
+  if (!["verify", "export", "access-report"].includes(sub)) throw new UsageError(sub ? `Unknown subcommand "${sub}".\n\n${HELP}` : HELP);
+  const { values, positionals } = parse(rest);
+  if (values.help) return console.log(HELP);
+  const print: Print = (json, text) => console.log(values.json ? JSON.stringify(json, null, 2) : text);
+
+  if (sub === "verify" && values.bundle) return verifyBundleFile(values.bundle, values["public-key"], print);
   if (sub === "export" && !values.linkage) throw new UsageError(`export needs --linkage <id>.\n\n${HELP}`);
   if (sub === "access-report" && positionals.length !== 1) throw new UsageError(`access-report needs one id number.\n\n${HELP}`);
   const key = sub === "verify" ? trustedKey(values["public-key"]) : undefined;
 
   const log = await openLog();
   try {
-    if (sub === "verify") {
-      let read = 0;
-      const verdict = await verifyChain(async (after) => {
-        const page = await log.page(after);
-        read += page.records.length;
-        if (!values.json && read && read % 10_000 < page.records.length) console.error(`… ${read} records read`);
-        return page;
-      }, key!);
-      const text = verdict.ok
-        ? `Audit log intact: ${verdict.records} records, proven by signed checkpoints up to record ${verdict.provenUpTo}${verdict.unsigned ? ` (${verdict.unsigned} newer records are chained but not yet signed)` : ""}.`
-        : `Audit log BROKEN at record ${verdict.broken!.seq}: ${verdict.broken!.problem}. Proven intact up to record ${verdict.provenUpTo}.`;
-      print(verdict, text);
-      if (!verdict.ok) process.exitCode = 1;
-    } else if (sub === "export") {
-      const bundle = await log.export(values.linkage!);
-      const text = JSON.stringify(bundle, null, 2);
-      if (values.out) fs.writeFileSync(values.out, text);
-      else console.log(text);
-      console.error(
-        `${bundle.records.length} records of linkage ${bundle.linkageId}${bundle.pending ? `; ${bundle.pending} not signed by a checkpoint yet (export again in a few seconds)` : ""}.`,
-      );
-    } else {
-      const report = await log.accessReport(positionals[0]!);
-      const lines = report.accesses.map(
-        (a) => `${a.at}  ${(a.partnerId ?? "(internal)").padEnd(20)}  ${(a.purpose ?? "-").padEnd(22)}  ${a.outcome.padEnd(24)}  ${a.operation}`,
-      );
-      print(report, report.accesses.length ? lines.join("\n") : "No recorded access to this person's data.");
-    }
+    if (sub === "verify") await verifyLog(log, key!, values.json === true, print);
+    else if (sub === "export") await exportLinkage(log, values.linkage!, values.out);
+    else await printAccessReport(log, positionals[0]!, print);
   } finally {
     await log.close();
   }
+}
+
+/** An offline bundle, verified against the trusted key (or, said plainly, its own). */
+function verifyBundleFile(file: string, trustedKeyFile: string | undefined, print: Print): void {
+  const bundle = JSON.parse(fs.readFileSync(file, "utf8")) as Bundle;
+  const key = trustedKeyFile ? trustedKey(trustedKeyFile) : createPublicKey(bundle.publicKey);
+  const verdict = verifyBundle(bundle, key);
+  const keyNote = trustedKeyFile ? "the trusted key" : `the bundle's own key ${keyIdOf(key)} (compare it with the hub's, or pass --public-key)`;
+  print(
+    verdict,
+    verdict.ok
+      ? `Bundle of linkage ${bundle.linkageId}: ${verdict.records} records verified against checkpoints signed by ${keyNote}.`
+      : `Bundle does NOT verify: ${verdict.problem}`,
+  );
+  if (!verdict.ok) process.exitCode = 1;
+}
+
+async function verifyLog(log: Log, key: KeyObject, json: boolean, print: Print): Promise<void> {
+  let read = 0;
+  const verdict = await verifyChain(async (after) => {
+    const page = await log.page(after);
+    read += page.records.length;
+    if (!json && read && read % 10_000 < page.records.length) console.error(`… ${read} records read`);
+    return page;
+  }, key);
+  const text = verdict.ok
+    ? `Audit log intact: ${verdict.records} records, proven by signed checkpoints up to record ${verdict.provenUpTo}${verdict.unsigned ? ` (${verdict.unsigned} newer records are chained but not yet signed)` : ""}.`
+    : `Audit log BROKEN at record ${verdict.broken!.seq}: ${verdict.broken!.problem}. Proven intact up to record ${verdict.provenUpTo}.`;
+  print(verdict, text);
+  if (!verdict.ok) process.exitCode = 1;
+}
+
+async function exportLinkage(log: Log, linkageId: string, out: string | undefined): Promise<void> {
+  const bundle = await log.export(linkageId);
+  const text = JSON.stringify(bundle, null, 2);
+  if (out) fs.writeFileSync(out, text);
+  else console.log(text);
+  const pending = bundle.pending ? `; ${bundle.pending} not signed by a checkpoint yet (export again in a few seconds)` : "";
+  console.error(`${bundle.records.length} records of linkage ${bundle.linkageId}${pending}.`);
+}
+
+async function printAccessReport(log: Log, idNumber: string, print: Print): Promise<void> {
+  const report = await log.accessReport(idNumber);
+  const lines = report.accesses.map(
+    (a) => `${a.at}  ${(a.partnerId ?? "(internal)").padEnd(20)}  ${(a.purpose ?? "-").padEnd(22)}  ${a.outcome.padEnd(24)}  ${a.operation}`,
+  );
+  print(report, report.accesses.length ? lines.join("\n") : "No recorded access to this person's data.");
 }

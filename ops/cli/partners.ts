@@ -171,6 +171,23 @@ function credentials(c: Credentials): string {
   ].join("\n");
 }
 
+/** Each subcommand's options (besides --json and --help). */
+const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
+  add: {
+    scopes: { type: "string" },
+    purposes: { type: "string" },
+    name: { type: "string" },
+    quota: { type: "string" },
+    webhook: { type: "string" },
+    test: { type: "boolean" },
+  },
+  list: {},
+  show: {},
+  "rotate-secret": { grace: { type: "string" } },
+  "rotate-keys": {},
+  disable: {},
+};
+
 export async function partnersCommand(args: string[]): Promise<void> {
   const [sub = "", ...rest] = args;
   if (!sub || sub === "--help" || sub === "-h") {
@@ -178,23 +195,8 @@ export async function partnersCommand(args: string[]): Promise<void> {
     if (!sub) throw new UsageError("");
     return;
   }
-  const options: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
-    add: {
-      scopes: { type: "string" },
-      purposes: { type: "string" },
-      name: { type: "string" },
-      quota: { type: "string" },
-      webhook: { type: "string" },
-      test: { type: "boolean" },
-    },
-    list: {},
-    show: {},
-    "rotate-secret": { grace: { type: "string" } },
-    "rotate-keys": {},
-    disable: {},
-  };
-  if (!(sub in options)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
-  const parsed = parse(sub, rest, options[sub]!);
+  if (!(sub in OPTIONS)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
+  const parsed = parse(sub, rest, OPTIONS[sub]!);
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const positionals = parsed.positionals;
   if (values.help) return console.log(HELP[sub]);

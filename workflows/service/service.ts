@@ -6,7 +6,7 @@
  */
 import type { Client } from "@temporalio/client";
 import type { Context, ServiceSchema } from "moleculer";
-import { contractSchema } from "../../contracts";
+import { actionContract } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
 import type { AuditLog } from "../../audit/log";
 import { metaOf } from "../../platform/call-meta";
@@ -32,7 +32,7 @@ function idNumbersIn(value: unknown): string[] {
   return Object.entries(value).flatMap(([k, v]) => (k === "idNumber" && typeof v === "string" ? [v] : idNumbersIn(v)));
 }
 
-const linkageAction = (params: string) => ({ params: contractSchema(params), result: contractSchema("Linkage") });
+const linkageAction = (params: string) => actionContract(params, "Linkage");
 
 interface Deps {
   node: HubNode;
@@ -107,8 +107,7 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
       },
       signal: { ...linkageAction("LinkageSignalParams"), handler: (ctx: Context<Schemas["LinkageSignalParams"]>) => signal(deps, ctx) },
       list: {
-        params: contractSchema("LinkageListParams"),
-        result: contractSchema("LinkagePage"),
+        ...actionContract("LinkageListParams", "LinkagePage"),
         handler: (ctx: Context<Schemas["LinkageListParams"]>) => listLinkages(config, ctx.params, callerOf(ctx).partnerId),
       },
       cancel: { ...linkageAction("LinkageRef"), handler: (ctx: Context<Schemas["LinkageRef"]>) => cancel(deps, ctx) },
