@@ -2,7 +2,8 @@
  * The emergency services system's own wire format (not the hub's contract). Alerts go in as
  * CAP 1.2 XML (`POST /cad/v1/alerts`); answers are JSON receipts, dispatch records and
  * errors as `{errorCode, errorMessage}`. The adapter checks every answer against these
- * schemas; the sandbox, which plays the system, answers in exactly these types.
+ * schemas; the sandbox, which plays the system, writes its answers on its own (sandbox/), so
+ * the tests hold the one against the other.
  */
 import { ajv } from "../../contracts";
 

@@ -4,7 +4,8 @@
  * how often, and the `references` format; the element values are then checked against the
  * `CapAlert` schema, so the CAP rules (enumerations, date-times with offsets, required
  * elements) are written once. Every problem is reported, each with a JSON pointer into the
- * alert's JSON form (`/info/0/area/1/areaDesc`). Both the adapter and the sandbox use this.
+ * alert's JSON form (`/info/0/area/1/areaDesc`). The sandbox reads CAP its own way
+ * (sandbox/format.ts), so that a mistake here does not go unnoticed there.
  */
 import { XMLBuilder, XMLParser, XMLValidator } from "fast-xml-parser";
 import { ajv, contractSchema, violations, type ContractViolation } from "../../contracts";

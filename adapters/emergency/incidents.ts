@@ -74,17 +74,8 @@ export async function recordAlert(
     const known = await incidentOfAlert(tx, alert.sender, alert.identifier);
     if (known) return { incidentId: known, recorded: false };
 
-    let incidentId: string | undefined;
-    if (alert.references?.length) {
-      const [hit] = await tx.query<{ incident_id: string }>(
-        `SELECT a.incident_id FROM hub.incident_alert a JOIN jsonb_to_recordset($1::jsonb) AS r(sender text, identifier text)
-           ON a.sender = r.sender AND a.identifier = r.identifier ORDER BY a.seq LIMIT 1`,
-        [JSON.stringify(alert.references)],
-      );
-      incidentId = hit?.incident_id;
-    }
     const first = firstAlertOf(alert);
-    incidentId ??= incidentIdOf(first.sender, first.identifier);
+    const incidentId = (await referencedIncident(tx, alert)) ?? incidentIdOf(first.sender, first.identifier);
 
     const state = stateOf(alert);
     const closing = closingStatus(alert);
@@ -122,13 +113,29 @@ export async function recordAlert(
     ]);
 
     const after = (await loadIncident(tx, incidentId))!;
-    const types: string[] = [];
-    if (!before) types.push("emergency.incident.reported");
-    if (after.status !== "OPEN" && before?.status !== after.status) types.push("emergency.incident.cleared");
-    else if (before) types.push("emergency.incident.updated");
-    for (const type of types) await enqueue(tx, incidentEvent(type, after, alert, ctx));
+    for (const type of eventTypes(before, after)) await enqueue(tx, incidentEvent(type, after, alert, ctx));
     return { incidentId, recorded: true };
   });
+}
+
+/** The incident a recorded alert among the references belongs to, if any. */
+async function referencedIncident(q: Queryable, alert: CapAlert): Promise<string | undefined> {
+  if (!alert.references?.length) return undefined;
+  const [hit] = await q.query<{ incident_id: string }>(
+    `SELECT a.incident_id FROM hub.incident_alert a JOIN jsonb_to_recordset($1::jsonb) AS r(sender text, identifier text)
+       ON a.sender = r.sender AND a.identifier = r.identifier ORDER BY a.seq LIMIT 1`,
+    [JSON.stringify(alert.references)],
+  );
+  return hit?.incident_id;
+}
+
+/** What recording an alert did to its incident: opened it, ended it, or else updated it. */
+function eventTypes(before: IncidentRow | undefined, after: Incident): string[] {
+  const types: string[] = [];
+  if (!before) types.push("emergency.incident.reported");
+  if (after.status !== "OPEN" && before?.status !== after.status) types.push("emergency.incident.cleared");
+  else if (before) types.push("emergency.incident.updated");
+  return types;
 }
 
 function incidentEvent(

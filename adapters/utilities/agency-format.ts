@@ -3,8 +3,8 @@
  * codes `G`/`E`/`W` (gas, electricity, water), account status `ACT`/`SUS`, its own account
  * numbers (`G0000000123`), a premise as one address line (`street, district, city,
  * province`) plus a post code, errors as `{err_code, err_msg}`. The adapter checks every
- * answer against these schemas; the sandbox, which plays the utility, checks requests with
- * them and answers in exactly these types.
+ * answer against these schemas; the sandbox, which plays the utility, reads requests and
+ * writes answers on its own (sandbox/), so the tests hold the one against the other.
  */
 import { ajv } from "../../contracts";
 
@@ -65,31 +65,16 @@ export interface UtilityError {
   err_msg?: string;
 }
 
-/** Requests: a suspension or restoration names a premise or one account. */
-export interface ServiceChangeRequest {
-  premise?: Premise;
-  acct_no?: string;
-  svc_code: SvcCode;
-  reason_txt: string;
-  incident_ref?: string;
-}
-
-export interface TransferRequest {
-  premise?: Premise;
-  acct_no?: string;
-  new_holder: NewHolder;
-}
-
-export const ACCT_NO = "^[GEW][0-9]{10}$";
-export const ORDER_REF = "^SO[0-9A-F]{16}$";
-export const ADDR_SEPARATOR = ", ";
+const ACCT_NO = "^[GEW][0-9]{10}$";
+const ORDER_REF = "^SO[0-9A-F]{16}$";
+const ADDR_SEPARATOR = ", ";
 
 const acctNo = { type: "string", pattern: ACCT_NO } as const;
 const svcCode = { enum: ["G", "E", "W"] } as const;
 const timestamp = { type: "string", format: "date-time" } as const;
 const text = (max: number) => ({ type: "string", minLength: 1, maxLength: max, pattern: "^[^\\u0000-\\u001f\\u007f]+$" }) as const;
 
-export const premiseSchema = {
+const premiseSchema = {
   type: "object",
   properties: { addr_line: text(420), post_code: { type: "string", pattern: "^[0-9]{6}$" } },
   required: ["addr_line", "post_code"],
@@ -150,25 +135,6 @@ export const isUtilityError = ajv.compile<UtilityError>({
   type: "object",
   properties: { err_code: { type: "string", minLength: 1 }, err_msg: { type: "string" } },
   required: ["err_code"],
-});
-
-/** One target: a premise or an account, never both. */
-const target = { oneOf: [{ required: ["premise"] }, { required: ["acct_no"] }] } as const;
-
-export const isServiceChangeRequest = ajv.compile<ServiceChangeRequest>({
-  type: "object",
-  properties: { premise: premiseSchema, acct_no: acctNo, svc_code: svcCode, reason_txt: text(200), incident_ref: text(200) },
-  required: ["svc_code", "reason_txt"],
-  additionalProperties: false,
-  ...target,
-});
-
-export const isTransferRequest = ajv.compile<TransferRequest>({
-  type: "object",
-  properties: { premise: premiseSchema, acct_no: acctNo, new_holder: newHolderSchema },
-  required: ["new_holder"],
-  additionalProperties: false,
-  ...target,
 });
 
 /** A structured address as the utility's one-line form: `street, district, city, province`. */

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { openDb, type Db } from "../../platform/db";
 import { startSandbox, NO_FAULTS } from "../../adapters/emergency/sandbox/server";
-import { FLEET, incidentNoOf } from "../../adapters/emergency/sandbox/cad";
+import { FLEET, incidentNoOf } from "../../adapters/emergency/sandbox/store";
 import { isCadDispatch, isCadReceipt } from "../../adapters/emergency/agency-format";
 import { createScratchDatabase } from "../support/scratch-db";
 

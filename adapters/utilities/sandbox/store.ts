@@ -1,35 +1,52 @@
 /**
- * What the utility does with its records: the seed (accounts for the civil registry
- * sandbox's seeded citizens, at their addresses), test-data accounts, lookups, and orders
- * (suspension, restoration, transfer) with idempotency keys. Everything lives in schema
- * sandbox_utilities; HTTP concerns stay in server.ts.
+ * What the utility does with its records: the seed (accounts for the seeded synthetic
+ * citizens, at their addresses), test-data accounts, lookups, and orders (suspension,
+ * restoration, transfer) under idempotency keys. Everything lives in schema
+ * sandbox_utilities; reading requests is format.ts's, HTTP routes.ts's.
  */
 import { randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
-import { SEED, SEED_AS_OF, syntheticCitizens } from "../../../sandbox-kit/synthetic-people";
-import {
-  formatAddrLine,
-  type AcctResult,
-  type NewHolder,
-  type OrderType,
-  type Premise,
-  type ServiceOrder,
-  type SvcCode,
-  type UtilityAccount,
-} from "../agency-format";
+import type { Answer } from "../../../sandbox-kit/errors";
 import { idempotency } from "../../../sandbox-kit/idempotency";
-import { UTILITY, UtilityError, type Answer } from "./http";
+import { SEED, SEED_AS_OF, syntheticCitizens } from "../../../sandbox-kit/synthetic-people";
+import { addrLine, UTILITY, UtilityError, type Holder, type NewHolder, type OrderRequest, type OrderType, type Premise, type SvcCode } from "./format";
+
+/** An account as the utility answers it. */
+interface Account {
+  acct_no: string;
+  svc_code: SvcCode;
+  acct_status: "ACT" | "SUS";
+  holder_nm: string;
+  holder_id: string;
+  premise: Premise;
+  susp_reason: string | null;
+  status_chg_ts: string;
+}
+
+/** What an order did to one account: `chg_flag` N when it already was as asked. */
+interface AcctResult {
+  acct_no: string;
+  svc_code: SvcCode;
+  acct_status: "ACT" | "SUS";
+  chg_flag: "Y" | "N";
+  /** A transfer that changed the account: its holder before. */
+  prev_holder?: NewHolder;
+}
+
+/** The answer to an order. */
+interface ServiceOrder {
+  order_ref: string;
+  order_type: OrderType;
+  svc_code: SvcCode | null;
+  premise: Premise;
+  acct_results: AcctResult[];
+  new_holder: NewHolder | null;
+  eff_ts: string;
+}
 
 export const SCHEMA = "sandbox_utilities";
 const CODES: SvcCode[] = ["G", "E", "W"];
 const BATCH = 1000;
-
-/** A holder as the test-data tool sends it (`POST /_sandbox/accounts`). */
-export interface Holder {
-  idNumber: string;
-  name: string;
-  address: { province: string; city: string; district: string; street: string; postcode: string };
-}
 
 const ACCOUNT_COLUMNS = `a.acct_no, a.svc_code, a.acct_status, a.holder_nm, a.holder_id,
   json_build_object('addr_line', p.addr_line, 'post_code', p.post_code) AS premise, a.susp_reason,
@@ -46,7 +63,7 @@ export async function seedIfEmpty(db: Db, count: number): Promise<number> {
       n: String(i + 1).padStart(10, "0"),
       holder_id: c.citizenNo,
       holder_nm: c.fullName,
-      addr_line: formatAddrLine(c.address),
+      addr_line: addrLine(c.address),
       post_code: c.address.postcode,
       street: c.address.street,
     }));
@@ -77,15 +94,15 @@ async function premiseId(q: Queryable, h: Holder): Promise<string> {
   const [row] = await q.query<{ premise_id: string }>(
     `INSERT INTO ${SCHEMA}.premise (addr_line, post_code, street) VALUES ($1, $2, $3)
      ON CONFLICT (post_code, addr_line) DO UPDATE SET street = EXCLUDED.street RETURNING premise_id`,
-    [formatAddrLine(h.address), h.address.postcode, h.address.street],
+    [addrLine(h.address), h.address.postcode, h.address.street],
   );
   return row!.premise_id;
 }
 
 /** Gas, power and water accounts for each holder at their address; a holder who has them there already keeps them. */
-export async function createAccounts(db: Db, holders: Holder[]): Promise<UtilityAccount[]> {
+export async function createAccounts(db: Db, holders: Holder[]): Promise<Account[]> {
   return db.transaction(async (tx) => {
-    const out: UtilityAccount[] = [];
+    const out: Account[] = [];
     for (const h of holders) {
       const premise = await premiseId(tx, h);
       const existing = await tx.query<{ acct_no: string }>(`SELECT acct_no FROM ${SCHEMA}.account WHERE premise_id = $1 AND holder_id = $2`, [
@@ -108,16 +125,17 @@ export async function createAccounts(db: Db, holders: Holder[]): Promise<Utility
 }
 
 const accountsByNo = (q: Queryable, acctNos: string[]) =>
-  q.query<UtilityAccount>(
+  q.query<Account>(
     `SELECT ${ACCOUNT_COLUMNS} FROM ${SCHEMA}.account a JOIN ${SCHEMA}.premise p USING (premise_id) WHERE a.acct_no = ANY($1) ORDER BY a.acct_no`,
     [acctNos],
   );
 
-export const MAX_LOOKUP = 200;
+/** At most this many accounts in one lookup's answer. */
+const MAX_LOOKUP = 200;
 
 /** The accounts at a street address within a post code (none when unknown). */
-export async function lookup(db: Db, postCode: string, street: string): Promise<{ rec_cnt: number; acct_list: UtilityAccount[] }> {
-  const list = await db.query<UtilityAccount>(
+export async function lookup(db: Db, postCode: string, street: string): Promise<{ rec_cnt: number; acct_list: Account[] }> {
+  const list = await db.query<Account>(
     `SELECT ${ACCOUNT_COLUMNS} FROM ${SCHEMA}.account a JOIN ${SCHEMA}.premise p USING (premise_id)
      WHERE p.post_code = $1 AND p.street = $2 ORDER BY a.premise_id, substr(a.acct_no, 2), array_position(ARRAY['G', 'E', 'W'], a.svc_code) LIMIT ${MAX_LOOKUP}`,
     [postCode, street],
@@ -125,18 +143,8 @@ export async function lookup(db: Db, postCode: string, street: string): Promise<
   return { rec_cnt: list.length, acct_list: list };
 }
 
-/** Runs `work` once per idempotency key (platform/sandbox/idempotency.ts). */
-export const idempotent = idempotency(SCHEMA, UTILITY);
-
-export interface OrderRequest {
-  type: OrderType;
-  premise?: Premise;
-  acct_no?: string;
-  svc_code?: SvcCode;
-  reason_txt?: string;
-  incident_ref?: string;
-  new_holder?: NewHolder;
-}
+/** Runs `work` once per idempotency key (sandbox-kit/idempotency.ts). */
+const idempotent = idempotency(SCHEMA, UTILITY);
 
 interface Locked {
   acct_no: string;
@@ -168,48 +176,53 @@ async function targets(tx: Queryable, r: OrderRequest): Promise<{ premise: Premi
   return { premise: { addr_line: premiseRow.addr_line, post_code: premiseRow.post_code }, premiseId: premiseRow.premise_id, accounts };
 }
 
+/** Whether an order changes an account, which it leaves alone when the account is as asked already. */
+function changes(r: OrderRequest, a: Locked): boolean {
+  if (r.type === "SUSPEND") return a.acct_status === "ACT";
+  if (r.type === "RESTORE") return a.acct_status === "SUS";
+  return a.holder_id !== r.new_holder!.id_no || a.holder_nm !== r.new_holder!.holder_nm;
+}
+
+/** Suspends, restores or passes to the new holder the accounts `acctNos`. */
+async function change(tx: Queryable, r: OrderRequest, acctNos: string[], now: string): Promise<void> {
+  if (r.type === "TRANSFER")
+    await tx.query(`UPDATE ${SCHEMA}.account SET holder_id = $2, holder_nm = $3 WHERE acct_no = ANY($1)`, [
+      acctNos,
+      r.new_holder!.id_no,
+      r.new_holder!.holder_nm,
+    ]);
+  else
+    await tx.query(`UPDATE ${SCHEMA}.account SET acct_status = $2, susp_reason = $3, status_chg_ts = $4 WHERE acct_no = ANY($1)`, [
+      acctNos,
+      r.type === "SUSPEND" ? "SUS" : "ACT",
+      r.type === "SUSPEND" ? r.reason_txt : null,
+      now,
+    ]);
+}
+
+/** What the order did to one of its accounts. */
+function resultOf(r: OrderRequest, a: Locked, changed: boolean): AcctResult {
+  const status = changed && r.type !== "TRANSFER" ? (r.type === "SUSPEND" ? "SUS" : "ACT") : a.acct_status;
+  const result: AcctResult = { acct_no: a.acct_no, svc_code: a.svc_code, acct_status: status, chg_flag: changed ? "Y" : "N" };
+  if (changed && r.type === "TRANSFER") result.prev_holder = { id_no: a.holder_id, holder_nm: a.holder_nm };
+  return result;
+}
+
 /** Carries out a suspension, restoration or transfer under its idempotency key: once, whatever the attempts. */
 export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer> {
   return idempotent(db, key, r.type, r, async (tx) => {
     const { premise, premiseId, accounts } = await targets(tx, r);
     const now = new Date().toISOString();
-    const wants = (a: Locked) =>
-      r.type === "SUSPEND"
-        ? a.acct_status === "ACT"
-        : r.type === "RESTORE"
-          ? a.acct_status === "SUS"
-          : a.holder_id !== r.new_holder!.id_no || a.holder_nm !== r.new_holder!.holder_nm;
-    const changing = accounts.filter(wants).map((a) => a.acct_no);
+    const changing = accounts.filter((a) => changes(r, a)).map((a) => a.acct_no);
     if (r.type === "TRANSFER" && accounts.some((a) => changing.includes(a.acct_no) && a.acct_status === "SUS"))
       throw new UtilityError(422, "E_ACCT_SUSPENDED", "a suspended account cannot change holder until its service is restored");
-    if (changing.length) {
-      if (r.type === "TRANSFER")
-        await tx.query(`UPDATE ${SCHEMA}.account SET holder_id = $2, holder_nm = $3 WHERE acct_no = ANY($1)`, [
-          changing,
-          r.new_holder!.id_no,
-          r.new_holder!.holder_nm,
-        ]);
-      else
-        await tx.query(`UPDATE ${SCHEMA}.account SET acct_status = $2, susp_reason = $3, status_chg_ts = $4 WHERE acct_no = ANY($1)`, [
-          changing,
-          r.type === "SUSPEND" ? "SUS" : "ACT",
-          r.type === "SUSPEND" ? r.reason_txt : null,
-          now,
-        ]);
-    }
-    const results: AcctResult[] = accounts.map((a) => {
-      const changed = changing.includes(a.acct_no);
-      const status = changed && r.type !== "TRANSFER" ? (r.type === "SUSPEND" ? "SUS" : "ACT") : a.acct_status;
-      const result: AcctResult = { acct_no: a.acct_no, svc_code: a.svc_code, acct_status: status, chg_flag: changed ? "Y" : "N" };
-      if (changed && r.type === "TRANSFER") result.prev_holder = { id_no: a.holder_id, holder_nm: a.holder_nm };
-      return result;
-    });
+    if (changing.length) await change(tx, r, changing, now);
     const order: ServiceOrder = {
       order_ref: `SO${randomBytes(8).toString("hex").toUpperCase()}`,
       order_type: r.type,
       svc_code: r.svc_code ?? null,
       premise,
-      acct_results: results,
+      acct_results: accounts.map((a) => resultOf(r, a, changing.includes(a.acct_no))),
       new_holder: r.new_holder ?? null,
       eff_ts: now,
     };
@@ -225,7 +238,7 @@ export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer
         r.reason_txt ?? null,
         r.incident_ref ?? null,
         r.new_holder ? JSON.stringify(r.new_holder) : null,
-        JSON.stringify(results),
+        JSON.stringify(order.acct_results),
         now,
       ],
     );

@@ -1,16 +1,31 @@
 /**
- * What the emergency services system does with its records: takes CAP alerts into
- * incidents, dispatches units, all under idempotency keys. Everything lives in schema
- * sandbox_emergency; HTTP concerns stay in server.ts.
+ * What the emergency services system does with its records: the seeded fleet, alerts taken
+ * into incidents, units dispatched, every change under its idempotency key. Everything lives
+ * in schema sandbox_emergency; reading requests is format.ts's, HTTP routes.ts's.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Db, Queryable } from "../../../platform/db";
-import { CodeMessageError, HTTP_STYLE_CODES, type Answer, type Dialect } from "../../../sandbox-kit/errors";
+import type { Answer } from "../../../sandbox-kit/errors";
 import { idempotency } from "../../../sandbox-kit/idempotency";
-import type { CadDispatch, CadReceipt, UnitType } from "../agency-format";
-import { parseCap, CapError } from "../cap";
+import { AgencyError, EMERGENCY, type CadAlert, type UnitType } from "./format";
 
-export type { Answer } from "../../../sandbox-kit/errors";
+/** The CAD's receipt for an alert (the same receipt again when it had taken the alert already). */
+interface Receipt {
+  receiptId: string;
+  incidentNo: string;
+  sender: string;
+  alertIdentifier: string;
+  incidentStatus: "ACTIVE" | "CLOSED";
+  receivedAt: string;
+}
+
+/** Units sent to an incident. */
+interface Dispatch {
+  dispatchId: string;
+  incidentNo: string;
+  units: { unitId: string; type: UnitType }[];
+  dispatchedAt: string;
+}
 
 export const SCHEMA = "sandbox_emergency";
 
@@ -22,20 +37,11 @@ export const FLEET: Record<UnitType, { prefix: string; count: number }> = {
   HAZMAT: { prefix: "HZ", count: 4 },
 };
 
-/** An answer in the agency's own error format: `{errorCode, errorMessage, ...extra}`. */
-export class AgencyError extends CodeMessageError {}
-
-export const EMERGENCY: Dialect = {
-  error: (status, code, message) => new AgencyError(status, code, message),
-  codes: HTTP_STYLE_CODES,
-  maxBodyBytes: 128 * 1024,
-  // The CAD names the accepted types by their pattern.
-  mediaTypeName: (accepts) => accepts.source,
-};
-
+/** An incident's number, from its first alert: an incident opened again by a retry gets the same number. */
 export const incidentNoOf = (sender: string, firstIdentifier: string) =>
   "INC-" + createHash("sha256").update(`${sender},${firstIdentifier}`).digest("hex").slice(0, 12).toUpperCase();
 
+/** Seeds the fleet when there are no units; returns how many were added. */
 export async function seedIfEmpty(db: Db): Promise<number> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${SCHEMA}:seed`]);
@@ -51,55 +57,51 @@ export async function seedIfEmpty(db: Db): Promise<number> {
   });
 }
 
-/** Runs a change once per idempotency key (platform/sandbox/idempotency.ts). */
+/** Runs a change once per idempotency key (sandbox-kit/idempotency.ts). */
 const once = idempotency(SCHEMA, EMERGENCY);
 
 const RECEIPT_COLUMNS = `a.receipt_id AS "receiptId", a.incident_no AS "incidentNo", a.sender, a.identifier AS "alertIdentifier",
   CASE i.status WHEN 'CLOSED' THEN 'CLOSED' ELSE 'ACTIVE' END AS "incidentStatus",
   to_char(a.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "receivedAt"`;
 
-async function receipt(q: Queryable, sender: string, identifier: string): Promise<CadReceipt | undefined> {
-  const [row] = await q.query<CadReceipt>(
+async function receipt(q: Queryable, sender: string, identifier: string): Promise<Receipt | undefined> {
+  const [row] = await q.query<Receipt>(
     `SELECT ${RECEIPT_COLUMNS} FROM ${SCHEMA}.alert a JOIN ${SCHEMA}.incident i USING (incident_no) WHERE a.sender = $1 AND a.identifier = $2`,
     [sender, identifier],
   );
   return row;
 }
 
-/** Takes a CAP alert: into the incident its references name, else a new one. */
-export async function receiveAlert(db: Db, key: string, xml: string): Promise<Answer> {
-  let alert;
-  try {
-    alert = parseCap(xml);
-  } catch (err) {
-    if (err instanceof CapError) throw new AgencyError(400, "INVALID_CAP", err.message, { problems: err.problems });
-    throw err;
+/** The incident an alert belongs to: the one its references name, else the one of its first alert, opened if need be. */
+async function incidentOf(tx: Queryable, alert: CadAlert): Promise<string> {
+  const refs = alert.references;
+  if (refs.length) {
+    const [hit] = await tx.query<{ incident_no: string }>(
+      `SELECT a.incident_no FROM ${SCHEMA}.alert a JOIN jsonb_to_recordset($1::jsonb) AS r(sender text, identifier text) ON a.sender = r.sender AND a.identifier = r.identifier LIMIT 1`,
+      [JSON.stringify(refs)],
+    );
+    if (hit) return hit.incident_no;
   }
+  const first = refs.length ? [...refs].sort((a, b) => Date.parse(a.sent) - Date.parse(b.sent))[0]! : alert;
+  const incidentNo = incidentNoOf(first.sender, first.identifier);
+  await tx.query(`INSERT INTO ${SCHEMA}.incident (incident_no, sender, first_identifier) VALUES ($1, $2, $3) ON CONFLICT (incident_no) DO NOTHING`, [
+    incidentNo,
+    first.sender,
+    first.identifier,
+  ]);
+  return incidentNo;
+}
+
+/** Takes a CAP alert (`xml`, read as `alert`) into its incident; a Cancel or an all-clear closes the incident. */
+export async function receiveAlert(db: Db, key: string, alert: CadAlert, xml: string): Promise<Answer> {
   // CAP identifiers are unique per sender: the same sender and identifier are the same alert.
   return once(db, key, "alert.receive", { sender: alert.sender, identifier: alert.identifier, msgType: alert.msgType }, async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${SCHEMA}:alert:${alert.sender},${alert.identifier}`]);
     const known = await receipt(tx, alert.sender, alert.identifier);
     if (known) return { status: 200, body: known };
 
-    const refs = alert.references ?? [];
-    let incidentNo: string | undefined;
-    if (refs.length) {
-      const [hit] = await tx.query<{ incident_no: string }>(
-        `SELECT a.incident_no FROM ${SCHEMA}.alert a JOIN jsonb_to_recordset($1::jsonb) AS r(sender text, identifier text) ON a.sender = r.sender AND a.identifier = r.identifier LIMIT 1`,
-        [JSON.stringify(refs)],
-      );
-      incidentNo = hit?.incident_no;
-    }
-    if (!incidentNo) {
-      const first = refs.length ? [...refs].sort((a, b) => Date.parse(a.sent) - Date.parse(b.sent))[0]! : alert;
-      incidentNo = incidentNoOf(first.sender, first.identifier);
-      await tx.query(`INSERT INTO ${SCHEMA}.incident (incident_no, sender, first_identifier) VALUES ($1, $2, $3) ON CONFLICT (incident_no) DO NOTHING`, [
-        incidentNo,
-        first.sender,
-        first.identifier,
-      ]);
-    }
-    const closes = alert.msgType === "Cancel" || alert.info.some((i) => i.responseType?.includes("AllClear"));
+    const incidentNo = await incidentOf(tx, alert);
+    const closes = alert.msgType === "Cancel" || alert.responseTypes.includes("AllClear");
     if (closes) await tx.query(`UPDATE ${SCHEMA}.incident SET status = 'CLOSED' WHERE incident_no = $1`, [incidentNo]);
     await tx.query(`INSERT INTO ${SCHEMA}.alert (sender, identifier, incident_no, msg_type, sent, xml, receipt_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
       alert.sender,
@@ -135,7 +137,7 @@ export async function dispatchUnits(db: Db, key: string, incidentNo: string, req
     const [incident] = await tx.query<{ status: string }>(`SELECT status FROM ${SCHEMA}.incident WHERE incident_no = $1 FOR UPDATE`, [incidentNo]);
     if (!incident) throw new AgencyError(404, "INCIDENT_NOT_FOUND", "no incident with this number");
     if (incident.status === "CLOSED") throw new AgencyError(409, "INCIDENT_CLOSED", "the incident is closed; nothing is dispatched to it");
-    const units: CadDispatch["units"] = [];
+    const units: Dispatch["units"] = [];
     for (const { type, count } of request) {
       const rows = await tx.query<{ unit_id: string }>(
         `SELECT unit_id FROM ${SCHEMA}.unit WHERE type = $1 ORDER BY last_dispatched_at NULLS FIRST, unit_id LIMIT $2 FOR UPDATE`,
@@ -146,7 +148,7 @@ export async function dispatchUnits(db: Db, key: string, incidentNo: string, req
     }
     const dispatchedAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
     await tx.query(`UPDATE ${SCHEMA}.unit SET last_dispatched_at = $2 WHERE unit_id = ANY($1::text[])`, [units.map((u) => u.unitId), dispatchedAt]);
-    const record: CadDispatch = { dispatchId: "DSP-" + randomBytes(8).toString("hex").toUpperCase(), incidentNo, units, dispatchedAt };
+    const record: Dispatch = { dispatchId: "DSP-" + randomBytes(8).toString("hex").toUpperCase(), incidentNo, units, dispatchedAt };
     await tx.query(`INSERT INTO ${SCHEMA}.dispatch (dispatch_id, incident_no, units, dispatched_at) VALUES ($1, $2, $3, $4)`, [
       record.dispatchId,
       incidentNo,
