@@ -8,7 +8,7 @@
  * only for this application are revoked when it does not end in a marriage. An applicant
  * may withdraw consent until the marriage is registered.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler } from "@temporalio/workflow";
+import { ActivityFailure, ApplicationFailure, isCancellation, patched, proxyActivities, setHandler } from "@temporalio/workflow";
 import type { civilRegistryActivities } from "../activities/civil-registry";
 import type { components } from "../../contracts/generated/types";
 import { residentIdBirthDate } from "../../contracts/formats";
@@ -77,6 +77,8 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
   } catch (err) {
     const reason = refusal(err);
     if (reason) return end("REFUSED", reason);
+    // Not a refusal: the e-IDs issued before the failure are revoked before the linkage fails (a cancellation's are, by cancellable()).
+    if (!isCancellation(err)) await steps.compensate();
     throw err;
   }
   if (withdrawn) return end("CANCELLED", withdrawn);
@@ -111,29 +113,41 @@ async function marry(input: MarriageInput, steps: Steps): Promise<MarriageOutcom
 
 type Eids = NonNullable<MarriageOutcome["result"]>["eids"];
 
-/** Issues an e-ID to each applicant who brings none; undone by revoking those, never used, if the marriage is not registered. */
-function issueMissingEids(applicants: MarriageInput["applicants"], steps: Steps, key: (what: string, idNumber?: string) => string): Promise<Eids> {
-  return steps.run(
-    "issue-eids",
-    () =>
-      Promise.all(
-        applicants.map(async (a) => {
+/**
+ * Issues an e-ID to each applicant who brings none; undone by revoking those, never used, if
+ * the marriage is not registered. One issued before the other failed is revoked as well.
+ */
+async function issueMissingEids(applicants: MarriageInput["applicants"], steps: Steps, key: (what: string, idNumber?: string) => string): Promise<Eids> {
+  const issued: Eids = [];
+  let issuing: Promise<Eids[number]>[] = [];
+  const revoke = (eids: Eids) =>
+    Promise.all(
+      eids
+        .filter((e) => e.issuedHere)
+        .map((e) =>
+          registry.revokeEid({ eidNo: e.eidNo!, reason: "issued for a marriage application that did not complete", idempotencyKey: key("revoke", e.idNumber) }),
+        ),
+    );
+  try {
+    return await steps.run(
+      "issue-eids",
+      () => {
+        issuing = applicants.map(async (a) => {
           if (a.credential) return { idNumber: a.idNumber, credential: a.credential, issuedHere: false };
           const eid = await registry.issueEid({ idNumber: a.idNumber, idempotencyKey: key("eid", a.idNumber) });
-          return { idNumber: a.idNumber, eidNo: eid.eidNo, credential: eid.credential, issuedHere: true };
-        }),
-      ),
-    (issued) =>
-      Promise.all(
-        issued
-          .filter((e) => e.issuedHere)
-          .map((e) =>
-            registry.revokeEid({
-              eidNo: e.eidNo!,
-              reason: "issued for a marriage application that did not complete",
-              idempotencyKey: key("revoke", e.idNumber),
-            }),
-          ),
-      ),
-  );
+          issued.push({ idNumber: a.idNumber, eidNo: eid.eidNo, credential: eid.credential, issuedHere: true });
+          return issued.at(-1)!;
+        });
+        return Promise.all(issuing);
+      },
+      revoke,
+    );
+  } catch (err) {
+    // Those still being issued when one failed are waited for, so none is missed.
+    if (patched("revoke-partly-issued-eids")) {
+      await Promise.allSettled(issuing);
+      if (issued.length) steps.undoLater(() => revoke(issued));
+    }
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@
  * back to their previous holders (compensation) and the linkage ends REFUSED with the
  * utility's reason, or fails with the technical error, having changed nothing.
  */
-import { ActivityFailure, ApplicationFailure, proxyActivities } from "@temporalio/workflow";
+import { ActivityFailure, ApplicationFailure, isCancellation, patched, proxyActivities } from "@temporalio/workflow";
 import type { utilitiesActivities } from "../activities/utilities";
 import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Steps } from "./steps";
@@ -54,6 +54,8 @@ async function relocate(input: RelocationInput, steps: Steps): Promise<Relocatio
       );
       transferred.push(account.accountNo);
     } catch (err) {
+      // A cancellation is the linkage's to end (cancellable() gives the transfers back, where activities can still run).
+      if (isCancellation(err) && patched("relocation-cancel-gives-back")) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : undefined;
       const what = `the ${account.service} account ${account.accountNo}`;
       if (cause instanceof ApplicationFailure && cause.type === "HUB_ERR_AGENCY_REFUSED")

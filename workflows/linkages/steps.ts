@@ -17,6 +17,8 @@ export type Ended = Omit<LinkageOutcome, "result">;
 export interface Steps {
   progress: Progress;
   run<T>(name: string, work: () => Promise<T>, undo?: (result: T) => Promise<unknown>): Promise<T>;
+  /** Pushes the undo of work a step did before it failed partway (its own undo is pushed only when it completes). */
+  undoLater(undo: () => Promise<unknown>): void;
   /** Runs the compensations of completed steps, newest first. */
   compensate(): Promise<void>;
   /** Whether a compensation has run (the linkage undid work it had done). */
@@ -51,6 +53,7 @@ export function linkageSteps(): Steps {
       if (compensation) undo.push(() => compensation(result));
       return result;
     },
+    undoLater: (work) => void undo.push(work),
     compensate,
     get compensated() {
       return compensated;
