@@ -20,7 +20,7 @@ Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everythin
                         Temporal worker's metrics on HUB_WORKER_METRICS_PORT (9464)
 Services already listening at those addresses are used, not started. The database is
 DATABASE_URL when set, else embedded PGlite in $HUB_DATA_DIR/pglite (default .data/).
-Logs: $HUB_DATA_DIR/logs/. Every setting is listed in README.md.`;
+Logs: $HUB_DATA_DIR/logs/. Every setting is listed in docs/configuration.md.`;
 
 const say = (line: string) => console.log(`[stack] ${line}`);
 

@@ -1,6 +1,6 @@
 /**
  * Configuration from environment variables: one table, validated at start-up.
- * The README's configuration table is checked against this list by a unit test.
+ * The configuration table in docs/configuration.md is checked against this list by a unit test.
  */
 import os from "node:os";
 import path from "node:path";

@@ -1,6 +1,6 @@
 /**
  * The one database handle every service uses: PostgreSQL when DATABASE_URL is set,
- * else embedded PGlite (one connection inside this process, see README "Embedded mode").
+ * else embedded PGlite (one connection inside this process, see docs/configuration.md, "Embedded mode").
  */
 import fs from "node:fs";
 import path from "node:path";

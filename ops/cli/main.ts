@@ -15,7 +15,7 @@ Commands:
   audit      the audit log: verify, export one case's evidence, access report
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
-environment (NATS_URL, ...), as for the hub itself: see README.md.`;
+environment (NATS_URL, ...), as for the hub itself: see docs/configuration.md.`;
 
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   events: eventsCommand,

@@ -73,7 +73,7 @@ export async function startTemporal(address: string, ports: { ui: number; metric
   const bin = await ensureBinary("temporal", say);
   fs.mkdirSync(dataDir, { recursive: true });
   const dbFile = path.join(dataDir, "temporal.sqlite");
-  // WAL and eager activities: about ten times the throughput of the defaults (see README).
+  // WAL and eager activities: about ten times the throughput of the defaults (see docs/configuration.md).
   const args = [
     "server",
     "start-dev",

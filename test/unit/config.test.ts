@@ -28,11 +28,11 @@ test("an empty variable means its default", () => {
   assert.equal(loadConfig({ HUB_PORT: "" }).port, 3000);
 });
 
-test("the README's configuration table lists every setting with its default", () => {
-  const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+test("the configuration table of docs/configuration.md lists every setting with its default", () => {
+  const page = fs.readFileSync(path.join(__dirname, "../../docs/configuration.md"), "utf8");
   for (const s of Object.values(SETTINGS)) {
-    const row = readme.split("\n").find((line) => line.startsWith(`| \`${s.env}\``));
-    assert.ok(row, `README lacks a row for ${s.env}`);
-    if (s.default !== undefined) assert.ok(row.includes(`\`${s.default}\``), `README row for ${s.env} lacks its default ${s.default}`);
+    const row = page.split("\n").find((line) => line.startsWith(`| \`${s.env}\``));
+    assert.ok(row, `docs/configuration.md lacks a row for ${s.env}`);
+    if (s.default !== undefined) assert.ok(row.includes(`\`${s.default}\``), `docs/configuration.md row for ${s.env} lacks its default ${s.default}`);
   }
 });
