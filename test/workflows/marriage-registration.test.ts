@@ -1,11 +1,11 @@
 /** The marriage registration workflow's branches, with the civil registry mocked. */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { WorkflowHandle } from "@temporalio/client";
+import { WorkflowFailedError, type WorkflowHandle } from "@temporalio/client";
 import type { MarriageInput, marriageRegistration } from "../../workflows/linkages/marriage-registration";
 import { consentWithdrawn } from "../../workflows/linkages/signals";
 import { SEED, SEED_AS_OF, syntheticCitizens, type SyntheticCitizen } from "../../sandbox-kit/synthetic-people";
-import { gate, mock, refused, visibility, workflowEnv, type Activities, type Mocks, type WorkflowEnv } from "../support/workflow-env";
+import { gate, mock, refused, unavailable, visibility, workflowEnv, type Activities, type Mocks, type WorkflowEnv } from "../support/workflow-env";
 
 let wf: WorkflowEnv;
 before(async () => (wf = await workflowEnv()));
@@ -258,6 +258,30 @@ test("marriage: the registry refuses one e-ID after issuing the other → REFUSE
   assert.equal(outcome.status, "REFUSED");
   assert.equal(outcome.reason, "the citizen's e-ID is suspended");
   assert.deepEqual(revocations(mocks), [revocationOf(him!, "MA-10")]);
+});
+
+test("marriage: the registry never answers one e-ID issue after issuing the other → the workflow fails, the e-ID issued revoked", async () => {
+  let hisIssued!: () => void;
+  const issued = new Promise<void>((r) => (hisIssued = r));
+  const mocks = mock(
+    registry({
+      issueEid: async ({ idNumber }) => {
+        if (idNumber === him!.citizenNo) {
+          hisIssued();
+          return eidOf(idNumber);
+        }
+        await issued;
+        throw unavailable("the registry did not answer in time");
+      },
+    }),
+  );
+  const failed = await marry(mocks, input("MA-10b")).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  assert.ok(failed instanceof WorkflowFailedError, String(failed));
+  assert.deepEqual(revocations(mocks), [revocationOf(him!, "MA-10b")]);
+  assert.ok(!mocks.names().includes("registerMarriage"));
 });
 
 test("marriage: the registry refuses to register the marriage → REFUSED, the e-IDs issued for it revoked", async () => {
