@@ -21,14 +21,14 @@ export class XmlBody {
 }
 
 /** The body, read once within the size limit and kept in the request's state for the later steps. */
-export async function readRawBody(req: IncomingMessage): Promise<Buffer> {
+export async function readRawBody(req: IncomingMessage, limit = stateOf(req).operation?.maxBodyBytes ?? MAX_BODY_BYTES): Promise<Buffer> {
   const state = stateOf(req);
   if (state.body) return state.body;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
+    if (size > limit) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${limit} bytes`);
     chunks.push(chunk);
   }
   state.body = Buffer.concat(chunks);
@@ -46,7 +46,8 @@ export async function readJsonBody(req: IncomingMessage, xmlMediaTypes: readonly
       "HUB_ERR_REQUEST_MEDIA_TYPE",
       `Send the body as ${["application/json", ...xmlMediaTypes].join(" or ")}, not ${mediaType || "an unnamed media type"}`,
     );
-  if (declared > MAX_BODY_BYTES) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${MAX_BODY_BYTES} bytes`);
+  const limit = stateOf(req).operation?.maxBodyBytes ?? MAX_BODY_BYTES;
+  if (declared > limit) throw new HubError("HUB_ERR_REQUEST_TOO_LARGE", `The body may be at most ${limit} bytes`);
 
   const text = (await readRawBody(req)).toString("utf8");
   if (text.trim() === "") return undefined;

@@ -4,7 +4,7 @@
  */
 import type { ValidateFunction } from "ajv";
 import { compileOpenApiSchema, operations, violations, type ContractViolation, type Operation } from "../contracts";
-import { XML_MEDIA_TYPE, XmlBody } from "./body";
+import { MAX_BODY_BYTES, XML_MEDIA_TYPE, XmlBody } from "./body";
 
 export interface CompiledOperation {
   op: Operation;
@@ -12,6 +12,8 @@ export interface CompiledOperation {
   alias: string;
   pathPattern: RegExp;
   successStatus: number;
+  /** The largest body it takes (`x-max-body-bytes`, else the gateway's default). */
+  maxBodyBytes: number;
   /** The XML media types the operation documents for its body (read as text, checked against their schema). */
   xmlMediaTypes: string[];
   validate(input: { path: Record<string, string>; query: Record<string, unknown>; body: unknown }): ContractViolation[];
@@ -46,6 +48,7 @@ function compile(op: Operation): CompiledOperation {
     alias: `${op.method} ${op.path.replace(/\{(\w+)\}/g, ":$1")}`,
     pathPattern: new RegExp("^" + op.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{\w+\}/g, "[^/]+") + "$"),
     successStatus: Number(successes[0]),
+    maxBodyBytes: (op as { "x-max-body-bytes"?: number })["x-max-body-bytes"] ?? MAX_BODY_BYTES,
     xmlMediaTypes: [...xmlChecks.keys()],
     validate({ path, query, body }) {
       const out: ContractViolation[] = [];

@@ -20,6 +20,7 @@ import type { HubNode } from "../platform/hub-node";
 import { requestHashOf, type Authorize } from "./access";
 import { readJsonBody, XmlBody } from "./body";
 import type { Idempotent } from "./idempotency";
+import type { Mediator } from "../catalogue/mediation";
 import { coerceQuery, operationsAt, type CompiledOperation } from "./operations";
 import { sendJson } from "./own-operations";
 import { toProblem } from "./problem";
@@ -34,6 +35,7 @@ export interface Gateway {
   node: HubNode;
   authorize: Authorize;
   idempotent: Idempotent;
+  mediation: Mediator;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -77,7 +79,7 @@ export const measure = (gw: Gateway) => (req: Req, res: Res, next: Next) => {
   const stop = restDuration.startTimer();
   res.once("finish", () => {
     const state = stateOf(req);
-    const labels = { partner: state.caller?.partner.id ?? "none", operation: state.operation?.op.operationId ?? "none" };
+    const labels = { partner: state.caller?.partner.id ?? state.partnerId ?? "none", operation: state.operation?.op.operationId ?? state.label ?? "none" };
     restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
     const seconds = stop(labels);
     if (QUIET.has(labels.operation)) return;
@@ -160,6 +162,8 @@ export const fail = (gw: Gateway) => (req: IncomingMessage, res: Res, err: unkno
   if ((err as { type?: string }).type === "NOT_FOUND") problem.detail = `Nothing is served at ${path}; /openapi.json lists what is`;
   if (internal) gw.node.broker.logger.error({ requestId: id, err: String((err as Error)?.stack ?? err) }, "request failed");
   if (res.headersSent) return void res.destroy();
+  // The refusal's own headers: its challenge (`WWW-Authenticate`), `Retry-After`, the quota.
+  for (const [name, value] of Object.entries((err as { data?: { headers?: Record<string, string> } }).data?.headers ?? {})) res.setHeader(name, value);
   // A body we refused unread must not be taken for the next request on this connection.
   if (!req.complete) res.setHeader("Connection", "close");
   sendJson(res, problem.status, problem, "application/problem+json");

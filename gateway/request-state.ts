@@ -14,6 +14,10 @@ export interface RequestState {
   path: string;
   /** The documented operation for this path and method, if any. */
   operation?: CompiledOperation;
+  /** What the metrics and the access log call a request that is not a documented operation (`catalogue.call`). */
+  label?: string;
+  /** The partner of a request admitted outside the contract's operations (a mediated call). */
+  partnerId?: string;
   /** The methods the contract documents for this path (for 405 and `Allow`). */
   allowed: string[];
   caller?: Caller;

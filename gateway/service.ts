@@ -10,11 +10,14 @@ import type { AuditLog } from "../audit/log";
 import type { HubNode } from "../platform/hub-node";
 import { ensureKeys } from "../partners/keys";
 import { sweepQuotaWindows } from "../partners/quota";
-import { partnerAccess } from "./access";
+import { restAccess } from "./access";
+import type { PartnerAccess } from "../partners/access";
+import type { Mediator } from "../catalogue/mediation";
 import { idempotency } from "./idempotency";
 import { OPERATIONS } from "./operations";
 import { ownOperations, type Handler } from "./own-operations";
 import { admit, answerAsDocumented, fail, identify, measure, readParams, refuseOtherMethods, type Gateway, type Req } from "./pipeline";
+import { mediate } from "./mediated";
 
 /** moleculer-web aliases: `METHOD /path` → the action, or a handler for the gateway's own operations. */
 function aliasesOf(own: Record<string, Handler>, onError: ReturnType<typeof fail>): Record<string, string | ((req: Req, res: ServerResponse) => void)> {
@@ -38,8 +41,11 @@ async function sweep(node: HubNode): Promise<void> {
   await node.db.query("DELETE FROM hub.idempotency_key WHERE created_at < now() - make_interval(secs => $1::int)", [node.config.idempotencyTtlS]);
 }
 
-export function gatewayService(node: HubNode, audit: AuditLog): ServiceSchema<ApiSettingsSchema> {
-  const gw: Gateway = { node, authorize: partnerAccess(node, audit), idempotent: idempotency(node) };
+export function gatewayService(
+  node: HubNode,
+  { audit, partners, mediation }: { audit: AuditLog; partners: PartnerAccess; mediation: Mediator },
+): ServiceSchema<ApiSettingsSchema> {
+  const gw: Gateway = { node, authorize: restAccess(node.db, partners, audit), idempotent: idempotency(node), mediation };
   let sweeper: NodeJS.Timeout | undefined;
   return {
     name: "api",
@@ -56,7 +62,7 @@ export function gatewayService(node: HubNode, audit: AuditLog): ServiceSchema<Ap
       ip: node.config.host,
       // moleculer-web calls a function here before routing; its typings know only the object form.
       rootCallOptions: identify as unknown as ApiSettingsSchema["rootCallOptions"],
-      use: [measure(gw), refuseOtherMethods(gw), admit(gw)],
+      use: [measure(gw), refuseOtherMethods(gw), admit(gw), mediate(gw)],
       routes: [
         {
           path: "",

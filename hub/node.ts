@@ -28,18 +28,41 @@ import { emergencyService } from "../adapters/emergency/service";
 import { utilitiesService } from "../adapters/utilities/service";
 import { linkagesService } from "../workflows/service/service";
 import { workerService } from "../workflows/worker";
+import { catalogueService, ownPorts } from "../catalogue/service";
+import { LiveCatalogue } from "../catalogue/live";
+import { mediator, type Mediator } from "../catalogue/mediation";
+import { partnerAccess, type PartnerAccess } from "../partners/access";
 import { serveOps } from "./ops-server";
 import { migrateHub } from "./schema";
 
-/** The services of each role; the partner registry and the audit log's readers run with the gateway, which owns the database. */
-const SERVICES: Record<ServiceRole, (node: HubNode, audit: AuditLog) => ServiceSchema[]> = {
-  api: (node, audit) => [gatewayService(node, audit) as ServiceSchema, partnersService(node), auditService(node, audit)],
+/** What the services of one process share: the audit log, and for the gateway's role the partners' access, the catalogue and its mediator. */
+interface Shared {
+  audit: AuditLog;
+  partners: PartnerAccess;
+  catalogue: LiveCatalogue;
+  mediation: Mediator;
+}
+
+/** The services of each role; the partner registry, the catalogue and the audit log's readers run with the gateway, which owns the database. */
+const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSchema[]> = {
+  api: (node, { audit, partners, catalogue, mediation }) => [
+    gatewayService(node, { audit, partners, mediation }) as ServiceSchema,
+    partnersService(node),
+    auditService(node, audit),
+    catalogueService(node, { catalogue, partners, mediation }),
+  ],
   "civil-registry": (node) => [civilRegistryService(node)],
   emergency: (node) => [emergencyService(node)],
   utilities: (node) => [utilitiesService(node)],
-  linkages: (node, audit) => [linkagesService(node, audit)],
+  linkages: (node, { audit }) => [linkagesService(node, audit)],
   worker: (node) => [workerService(node)],
 };
+
+function shared(node: HubNode, audit: AuditLog): Shared {
+  const partners = partnerAccess(node.db, node.config);
+  const catalogue = new LiveCatalogue(node.db, ownPorts(node.config));
+  return { audit, partners, catalogue, mediation: mediator({ db: node.db, config: node.config, partners, audit, catalogue }) };
+}
 
 export interface RunningNode extends HubNode {
   /** The port of /metrics, /healthz and /readyz (the gateway's port where it runs). */
@@ -54,7 +77,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       "HUB_SERVICES names only some services, but DATABASE_URL is unset: the embedded PGlite database belongs to one process, so run all services in one node or set DATABASE_URL",
     );
   const db = await openDb({ url: config.databaseUrl, pgliteDir: path.join(config.dataDir, "pglite") });
-  await migrateHub(db);
+  await migrateHub(db, config.instance);
 
   let phase: "starting" | "running" | "stopping" = "starting";
   // Checkpoint failures are logged (and retried at the next one); record failures fail their request.
@@ -64,7 +87,8 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);
-  for (const role of config.services) for (const schema of SERVICES[role](node, audit)) broker.createService(schema);
+  const parts = shared(node, audit);
+  for (const role of config.services) for (const schema of SERVICES[role](node, parts)) broker.createService(schema);
   let server: http.Server | undefined;
   if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);
   await broker.start();

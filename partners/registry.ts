@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Queryable } from "../platform/db";
+import { loadConfig } from "../platform/config";
 import { HubError } from "../platform/errors";
 import { hashSecret, newSecret, verifySecret } from "./secrets";
 import { PURPOSES, SCOPES, type Purpose } from "./vocabulary";
@@ -18,9 +19,14 @@ export type Credentials = Schemas["PartnerCredentials"];
 
 export const DEFAULT_QUOTA = { quota: 600, quotaWindowS: 60 };
 const ID = /^[a-z0-9][a-z0-9._-]{1,62}$/;
+const SUBSYSTEM = /^[A-Za-z0-9._~-]{1,100}(\/[A-Za-z0-9._~-]{1,100}){3}$/;
+
+/** A partner's subsystem unless it names one: `{HUB_INSTANCE}/GOV/{id}/default`. */
+export const defaultSubsystem = (id: string, instance = loadConfig().instance) => `${instance}/GOV/${id}/default`;
 
 interface Row {
   id: string;
+  subsystem: string;
   name: string;
   scopes: string[];
   purposes: string[];
@@ -37,6 +43,7 @@ interface Row {
 
 const toPartner = (r: Row): Partner => ({
   id: r.id,
+  subsystem: r.subsystem,
   name: r.name,
   scopes: r.scopes,
   purposes: r.purposes as Purpose[],
@@ -50,6 +57,8 @@ const toPartner = (r: Row): Partner => ({
 /** Every problem with a new partner's fields, at once. */
 function check(p: NewPartner): void {
   const problems: string[] = [];
+  if (p.subsystem !== undefined && !SUBSYSTEM.test(p.subsystem))
+    problems.push(`subsystem "${p.subsystem}" must be instance/memberClass/memberCode/subsystemCode, each 1 to 100 of letters, digits and . _ ~ -`);
   if (!ID.test(p.id)) problems.push(`id "${p.id}" must be 2 to 63 of a-z 0-9 . _ - (starting with a letter or digit)`);
   const badScopes = p.scopes.filter((s) => !SCOPES.includes(s));
   if (badScopes.length) problems.push(`unknown scope ${badScopes.join(", ")} (known: ${SCOPES.join(", ")})`);
@@ -67,8 +76,8 @@ export async function addPartner(db: Queryable, p: NewPartner, secret = newSecre
   check(p);
   const webhookSecret = p.webhookUrl ? `whsec_${randomBytes(24).toString("base64")}` : null;
   const rows = await db.query<Row>(
-    `INSERT INTO hub.partner (id, name, scopes, purposes, quota, quota_window_s, webhook_url, webhook_secret, secret_hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING *`,
+    `INSERT INTO hub.partner (id, name, scopes, purposes, quota, quota_window_s, webhook_url, webhook_secret, secret_hash, subsystem)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING *`,
     [
       p.id,
       p.name ?? p.id,
@@ -79,9 +88,11 @@ export async function addPartner(db: Queryable, p: NewPartner, secret = newSecre
       p.webhookUrl ?? null,
       webhookSecret,
       await hashSecret(secret),
+      p.subsystem ?? defaultSubsystem(p.id),
     ],
   );
-  if (!rows[0]) throw new HubError("HUB_ERR_PARTNER_EXISTS", `A partner ${p.id} exists already`);
+  if (!rows[0])
+    throw new HubError("HUB_ERR_PARTNER_EXISTS", `A partner ${p.id} exists already, or another partner is subsystem ${p.subsystem ?? defaultSubsystem(p.id)}`);
   return { partner: toPartner(rows[0]), clientId: rows[0].id, clientSecret: secret, webhookSecret };
 }
 

@@ -7,6 +7,7 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { actionContract } from "../contracts";
 import type { components } from "../contracts/generated/types";
+import { announced } from "../platform/access-changes";
 import type { HubNode } from "../platform/hub-node";
 import { HubError } from "../platform/errors";
 import type { RunningConsumer } from "../platform/events/consumer";
@@ -48,7 +49,7 @@ export function partnersService(node: HubNode): ServiceSchema {
         ...actionContract("PartnerParams", "PartnerCredentials"),
         handler(ctx: Context<Schemas["PartnerParams"]>): Promise<Schemas["PartnerCredentials"]> {
           const { clientSecret, ...fields } = ctx.params;
-          return addPartner(db, fields, clientSecret);
+          return announced(ctx, addPartner(db, fields, clientSecret));
         },
       },
       list: {
@@ -69,7 +70,7 @@ export function partnersService(node: HubNode): ServiceSchema {
       },
       disable: {
         ...actionContract("PartnerRef", "Partner"),
-        handler: (ctx: Context<Schemas["PartnerRef"]>) => disablePartner(db, ctx.params.id),
+        handler: (ctx: Context<Schemas["PartnerRef"]>) => announced(ctx, disablePartner(db, ctx.params.id)),
       },
     },
   };

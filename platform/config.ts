@@ -58,6 +58,10 @@ const oneOf =
     if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(", ")}`);
     return raw as T;
   };
+const identifierPart: Parse<string> = (raw) => {
+  if (!/^[A-Za-z0-9._~-]{1,100}$/.test(raw)) throw new Error("must be 1 to 100 of letters, digits and . _ ~ -");
+  return raw;
+};
 export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const roles: Parse<ServiceRole[]> = (raw) => {
@@ -80,6 +84,7 @@ export const SETTINGS = {
     "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities",
     roles,
   ),
+  instance: setting("HUB_INSTANCE", "LOCAL", "The X-Road / GovStack instance this hub serves: the first part of every subsystem and service id", identifierPart),
   namespace: setting("HUB_NAMESPACE", "linkage-hub", "Moleculer namespace: nodes join each other only within one namespace on one NATS", text),
   nodeId: setting("HUB_NODE_ID", undefined, "Moleculer node id (default: host name and process id)", text),
   host: setting("HUB_HOST", "127.0.0.1", "Address the REST gateway and the metrics server listen on", text),

@@ -84,11 +84,12 @@ async function openPglite(dir: string): Promise<Db> {
 }
 
 /**
- * Applies the numbered `.sql` files in `dir` that `schema` has not seen yet, in order.
+ * Applies the numbered `.sql` files in `dir` that `schema` has not seen yet, in order, with
+ * `settings` readable in them as `current_setting('<schema>.<name>')`.
  * An advisory lock serialises nodes that start at the same time; the files commit together with
  * their records, so a failed file leaves the schema as it was.
  */
-export async function migrate(db: Db, schema: string, dir: string): Promise<string[]> {
+export async function migrate(db: Db, schema: string, dir: string, settings: Record<string, string> = {}): Promise<string[]> {
   const files = fs
     .readdirSync(dir)
     .filter((f) => /^\d+_.+\.sql$/.test(f))
@@ -96,6 +97,8 @@ export async function migrate(db: Db, schema: string, dir: string): Promise<stri
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`linkage-hub:migrate:${schema}`]);
     await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    // Values a migration reads with current_setting('<schema>.<name>') (the hub's instance, say).
+    for (const [name, value] of Object.entries(settings)) await tx.query("SELECT set_config($1, $2, true)", [`${schema}.${name}`, value]);
     await tx.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await tx.query<{ version: string }>(`SELECT version FROM ${schema}.schema_migrations`)).map((r) => r.version));
     const applied: string[] = [];

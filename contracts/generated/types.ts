@@ -323,6 +323,342 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/catalogue/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalogue's services
+         * @description Every registered service, by id, with its methods (the operations of its OpenAPI document).
+         */
+        get: operations["catalogue.services.list"];
+        put?: never;
+        /**
+         * Register a provider's REST service
+         * @description A provider's service joins the catalogue from its OpenAPI 3.0 or 3.1 document (YAML
+         *     or JSON, at most 2 MB; no remote or file `$ref`s). From then on partners granted
+         *     access call it at `/r1/{service id}/{path}`, checked against the document, within a
+         *     second on every gateway. An operation marked `x-personal-data` must mark the request
+         *     fields naming the people concerned with `x-subject` (the audit log records them).
+         */
+        post: operations["catalogue.services.add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalogue/access-grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access rights
+         * @description The access rights of one client subsystem, of one service, or all of them.
+         */
+        get: operations["catalogue.access.list"];
+        put?: never;
+        /**
+         * Grant a client access to a service
+         * @description The client subsystem may call the methods named (`METHOD /path` as in the service's
+         *     document; omitted: all of them), stating one of the purposes named (`all`: any). A
+         *     method the document does not have is refused. Granting again replaces the purposes.
+         */
+        post: operations["catalogue.access.grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalogue/access-revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a client's access to a service
+         * @description Takes back the rights named (`methods` omitted, all of the client's rights on the service); every gateway refuses the next call within a second.
+         */
+        post: operations["catalogue.access.revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalogue/services/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable a service
+         * @description Calls to a disabled service are refused with 403 (`HUB_ERR_SERVICE_DISABLED`) until it is enabled again; its rights are kept.
+         */
+        post: operations["catalogue.services.disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalogue/services/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable a service
+         * @description A disabled service takes calls again.
+         */
+        post: operations["catalogue.services.enable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalogue/services/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}/openapi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A service's OpenAPI document
+         * @description The document as registered (YAML or JSON), for comparing a new version with it.
+         */
+        get: operations["catalogue.services.document"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/listClients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GovStack IM directory - the client subsystems of an instance
+         * @description GovStack Information Mediator Directory Services API 1.0 (`listClients`): every
+         *     subsystem of the instance (this hub's, `HUB_INSTANCE`, unless `instanceId` names
+         *     another): the partners and the providers of catalogue services.
+         */
+        get: operations["catalogue.directory.listClients"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/listMethods": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @example LOCAL/GOV/test-partner/default
+                 */
+                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+            };
+            path: {
+                /** @example LOCAL */
+                instanceId: components["parameters"]["DirectoryInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["DirectoryMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["DirectoryMemberCode"];
+                /** @example population-registry */
+                applicationCode: components["parameters"]["DirectoryApplicationCode"];
+            };
+            cookie?: never;
+        };
+        /**
+         * GovStack IM directory - a provider's REST services
+         * @description GovStack `listMethods`, X-Road's REST metaservice of the same name; `serviceId` (a service code) lists one service. Disabled services are not listed.
+         */
+        get: operations["catalogue.directory.listMethods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/allowedMethods": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @example LOCAL/GOV/test-partner/default
+                 */
+                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+            };
+            path: {
+                /** @example LOCAL */
+                instanceId: components["parameters"]["DirectoryInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["DirectoryMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["DirectoryMemberCode"];
+                /** @example population-registry */
+                applicationCode: components["parameters"]["DirectoryApplicationCode"];
+            };
+            cookie?: never;
+        };
+        /**
+         * GovStack IM directory - what the caller may call at a provider
+         * @description GovStack `allowedMethods`, X-Road's REST metaservice of the same name; only the endpoints the caller's subsystem was granted.
+         */
+        get: operations["catalogue.directory.allowedMethods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @example LOCAL/GOV/test-partner/default
+                 */
+                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+            };
+            path: {
+                /** @example LOCAL */
+                instanceId: components["parameters"]["DirectoryInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["DirectoryMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["DirectoryMemberCode"];
+                /** @example population-registry */
+                applicationCode: components["parameters"]["DirectoryApplicationCode"];
+            };
+            cookie?: never;
+        };
+        /**
+         * GovStack IM directory - a service's OpenAPI document
+         * @description GovStack `getOpenAPI`, X-Road's REST metaservice of the same name; the document as JSON (GovStack's specification declares a string; clients read the document).
+         */
+        get: operations["catalogue.directory.getOpenAPI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/catalogue/services/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A service
+         * @description The service as registered, with its methods.
+         */
+        get: operations["catalogue.services.show"];
+        /**
+         * A new version of a service's document
+         * @description Replaces the service's OpenAPI document; calls are checked against the new one within
+         *     a second. Rights on methods the new document no longer has stop applying. (The
+         *     `linkage-hub services update` CLI compares the versions with oasdiff first and refuses
+         *     breaking changes unless `--allow-breaking`.)
+         */
+        put: operations["catalogue.services.update"];
+        post?: never;
+        /**
+         * Remove a service
+         * @description The service and every right on it leave the catalogue. Removing a service that is not there answers `removed` false.
+         */
+        delete: operations["catalogue.services.remove"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -438,6 +774,279 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Identifier part
+         * @description One part of an X-Road / GovStack identifier: an instance, member class, member code, subsystem or service code (letters, digits and `. _ ~ -`).
+         */
+        IdentifierPart: string;
+        /**
+         * Subsystem id
+         * @description A member's subsystem, as X-Road and GovStack write it: `{instance}/{memberClass}/{memberCode}/{subsystemCode}`, e.g. `LOCAL/GOV/50000001/civil-registry`. Every partner is one; so is every provider of a catalogue service.
+         */
+        SubsystemId: string;
+        /**
+         * Service id
+         * @description A service in the catalogue: its provider's subsystem id and its service code, `{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}`.
+         */
+        ServiceId: string;
+        /**
+         * Service code
+         * @description A provider's name for one of its services. `listMethods`, `allowedMethods` and `getOpenAPI` are the directory's and cannot be used.
+         */
+        ServiceCode: string;
+        /**
+         * Service reference
+         * @description Params of the catalogue's service operations: the service id in its parts (the REST path's).
+         */
+        ServiceRef: {
+            instance: components["schemas"]["IdentifierPart"];
+            memberClass: components["schemas"]["IdentifierPart"];
+            memberCode: components["schemas"]["IdentifierPart"];
+            subsystemCode: components["schemas"]["IdentifierPart"];
+            serviceCode: components["schemas"]["ServiceCode"];
+        };
+        /**
+         * Service registration
+         * @description Params of `catalogue.services.add`: a provider's REST service joins the catalogue from its OpenAPI document.
+         */
+        ServiceRegistration: {
+            instance: components["schemas"]["IdentifierPart"];
+            memberClass: components["schemas"]["IdentifierPart"];
+            memberCode: components["schemas"]["IdentifierPart"];
+            subsystemCode: components["schemas"]["IdentifierPart"];
+            serviceCode: components["schemas"]["ServiceCode"];
+            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB. It is the contract of the service: calls and answers are checked against it. */
+            openapi: string;
+            /**
+             * Format: uri
+             * @description Where calls are forwarded: `baseUrl` + the called path. http(s); not link-local, multicast, 0.0.0.0 or the hub's own ports.
+             */
+            baseUrl: string;
+            /** @description The provider's credentials, as a reference to an environment variable of the hub's nodes (`bearer:env:VAR`, `basic:env:VAR` with `user:password`), or `none` (the default). The credentials themselves are never stored. */
+            auth?: string;
+            /** @description How long a call may take at the provider (default 10000). */
+            timeoutMs?: number;
+        };
+        /**
+         * Service update
+         * @description Params of `catalogue.services.update`: a new version of the service's OpenAPI document (the `linkage-hub services update` CLI refuses breaking changes unless allowed).
+         */
+        ServiceUpdate: {
+            instance: components["schemas"]["IdentifierPart"];
+            memberClass: components["schemas"]["IdentifierPart"];
+            memberCode: components["schemas"]["IdentifierPart"];
+            subsystemCode: components["schemas"]["IdentifierPart"];
+            serviceCode: components["schemas"]["ServiceCode"];
+            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB. It is the contract of the service: calls and answers are checked against it. */
+            openapi: string;
+        };
+        /**
+         * Service document body
+         * @description The body of `PUT /v1/catalogue/services/{service id}`: the new OpenAPI document.
+         */
+        ServiceDocumentBody: {
+            openapi: string;
+        };
+        /**
+         * Service method
+         * @description One operation of a catalogue service.
+         */
+        ServiceMethod: {
+            /** @enum {string} */
+            method: "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "TRACE";
+            /** @description The path template of the provider's document, e.g. `/persons/{id}`. */
+            path: string;
+            /** @description The operation is marked `x-personal-data`: a `Data-Purpose` is required. */
+            personalData: boolean;
+        };
+        /**
+         * Catalogue service
+         * @description A service in the catalogue, as registered (the provider's credentials appear only as their reference).
+         */
+        CatalogueService: {
+            id: components["schemas"]["ServiceId"];
+            instance: components["schemas"]["IdentifierPart"];
+            memberClass: components["schemas"]["IdentifierPart"];
+            memberCode: components["schemas"]["IdentifierPart"];
+            subsystemCode: components["schemas"]["IdentifierPart"];
+            serviceCode: components["schemas"]["ServiceCode"];
+            title: string;
+            /** @description The document's `info.version`. */
+            version: string;
+            baseUrl: string;
+            auth: string;
+            timeoutMs: number;
+            disabled: boolean;
+            methods: components["schemas"]["ServiceMethod"][];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /**
+         * Catalogue services
+         * @description The services of the catalogue, by id.
+         */
+        CatalogueServiceList: {
+            services: components["schemas"]["CatalogueService"][];
+        };
+        /**
+         * Service document
+         * @description A catalogue service's OpenAPI document, as registered.
+         */
+        CatalogueServiceDocument: {
+            id: components["schemas"]["ServiceId"];
+            openapi: string;
+        };
+        /**
+         * Service removal
+         * @description The answer of `catalogue.services.remove`: whether a service was there to remove.
+         */
+        CatalogueServiceRemoval: {
+            id: components["schemas"]["ServiceId"];
+            removed: boolean;
+        };
+        /**
+         * Access grant
+         * @description Params of `catalogue.access.grant` and `catalogue.access.revoke`: which client subsystem may call which operations of a service, for which purposes (`all`: any purpose).
+         */
+        AccessGrantParams: {
+            client: components["schemas"]["SubsystemId"];
+            service: components["schemas"]["ServiceId"];
+            /** @description `METHOD /path` of operations in the service's document; omitted: every operation. */
+            methods?: string[];
+            purposes?: (components["schemas"]["DataPurpose"] | "all")[];
+        };
+        /**
+         * Access right
+         * @description A client subsystem's right to call one operation of a service (`*` for every operation), for the purposes listed (`all`: any).
+         */
+        AccessGrant: {
+            client: components["schemas"]["SubsystemId"];
+            service: components["schemas"]["ServiceId"];
+            method: string;
+            path: string;
+            purposes: string[];
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * Access rights
+         * @description Access rights, by client and service.
+         */
+        AccessGrantList: {
+            grants: components["schemas"]["AccessGrant"][];
+        };
+        /**
+         * Access rights query
+         * @description Params of `catalogue.access.list`: the rights of one client, of one service, or all.
+         */
+        AccessGrantQuery: {
+            client?: components["schemas"]["SubsystemId"];
+            service?: components["schemas"]["ServiceId"];
+        };
+        /**
+         * Mediated call
+         * @description Params of `catalogue.call`: a call to a catalogue service over NATS, checked as over REST (`/r1/{service id}/{path}`). `headers` carry what REST headers carry: `authorization` (a partner's access token), `x-govstack-client`, `data-purpose`, `idempotency-key`, `x-request-id`, `content-type`, and those the provider's document declares.
+         */
+        CatalogueCallParams: {
+            service: components["schemas"]["ServiceId"];
+            /** @enum {string} */
+            method: "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS";
+            /** @description The path at the provider, with its query string if any. */
+            path: string;
+            headers?: {
+                [key: string]: string;
+            };
+            /** @description A JSON body, or a string for another media type. */
+            body?: unknown;
+        };
+        /**
+         * Mediated answer
+         * @description The provider's answer to `catalogue.call` (or the hub's refusal, as problem+json in `body`).
+         */
+        CatalogueCallResult: {
+            status: number;
+            headers: {
+                [key: string]: string;
+            };
+            /** @description JSON when the answer is JSON, else its text. */
+            body?: unknown;
+        };
+        /**
+         * Directory client
+         * @description GovStack IM `restClientDetailsType`: a client subsystem (`objectType` `APPLICATION`) with its name.
+         */
+        DirectoryClient: {
+            name: string;
+            id: {
+                /** @enum {string} */
+                objectType: "MEMBER" | "APPLICATION" | "SERVICE";
+                instanceId: string;
+                memberClass: string;
+                memberCode: string;
+                applicationCode: string;
+            };
+        };
+        /**
+         * Directory clients
+         * @description GovStack IM `restClientDetailsListType`: the answer of `/listClients`.
+         */
+        DirectoryClientList: {
+            member: components["schemas"]["DirectoryClient"][];
+        };
+        /**
+         * Directory service
+         * @description GovStack IM `restServiceDetailsType`: a REST service with its endpoints.
+         */
+        DirectoryService: {
+            /** @enum {string} */
+            objectType: "MEMBER" | "APPLICATION" | "SERVICE";
+            serviceType: string;
+            instanceId: string;
+            memberClass: string;
+            memberCode: string;
+            applicationCode: string;
+            serviceCode: string;
+            serviceVersion: string;
+            endpointList: {
+                member: {
+                    method: string;
+                    path: string;
+                }[];
+            };
+        };
+        /**
+         * Directory services
+         * @description GovStack IM `restServiceDetailsListType`: the answer of `listMethods` and `allowedMethods`.
+         */
+        DirectoryServiceList: {
+            member: components["schemas"]["DirectoryService"][];
+        };
+        /**
+         * Directory query
+         * @description Params of the directory's provider operations: the provider subsystem (GovStack's path parts), and `serviceId` (a service code, to list one service) or `serviceCode` (`getOpenAPI`).
+         */
+        DirectoryQuery: {
+            instanceId: components["schemas"]["IdentifierPart"];
+            memberClass: components["schemas"]["IdentifierPart"];
+            memberCode: components["schemas"]["IdentifierPart"];
+            applicationCode: components["schemas"]["IdentifierPart"];
+            serviceId?: components["schemas"]["IdentifierPart"];
+            serviceCode?: components["schemas"]["IdentifierPart"];
+        };
+        /**
+         * Directory client query
+         * @description Params of `/listClients`: the clients of one instance (default: this hub's, `HUB_INSTANCE`).
+         */
+        DirectoryClientQuery: {
+            instanceId?: components["schemas"]["IdentifierPart"];
+        };
+        /**
+         * OpenAPI document
+         * @description A provider's OpenAPI document (3.0 or 3.1), as JSON.
+         */
+        OpenApiDocument: Record<string, never>;
         /**
          * CAP 1.2 alert (JSON form)
          * @description An OASIS CAP 1.2 alert as the contract carries it: every element of `alert`, `info` and `area` except `info/resource` and digital signatures, with the same names. `references` is the space-separated list split into its `sender,identifier,sent` triples. The emergency adapter maps it to and from CAP XML.
@@ -878,6 +1487,8 @@ export interface components {
             /** @description The OAuth client_id. */
             id: string;
             name?: string;
+            /** @description The partner's subsystem, as its calls name it (`X-GovStack-Client`); default `{HUB_INSTANCE}/GOV/{id}/default`. */
+            subsystem?: components["schemas"]["SubsystemId"];
             scopes: string[];
             purposes: components["schemas"]["DataPurpose"][];
             /** @description Requests per quota window. */
@@ -902,6 +1513,7 @@ export interface components {
          */
         Partner: {
             id: string;
+            subsystem: components["schemas"]["SubsystemId"];
             name: string;
             scopes: string[];
             purposes: components["schemas"]["DataPurpose"][];
@@ -1629,6 +2241,29 @@ export interface components {
         };
     };
     parameters: {
+        /**
+         * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+         * @example LOCAL/GOV/test-partner/default
+         */
+        GovStackClient: components["schemas"]["SubsystemId"];
+        /** @example LOCAL */
+        ServiceInstance: components["schemas"]["IdentifierPart"];
+        /** @example GOV */
+        ServiceMemberClass: components["schemas"]["IdentifierPart"];
+        /** @example 50000001 */
+        ServiceMemberCode: components["schemas"]["IdentifierPart"];
+        /** @example population-registry */
+        ServiceSubsystemCode: components["schemas"]["IdentifierPart"];
+        /** @example persons */
+        ServiceCode: components["schemas"]["ServiceCode"];
+        /** @example LOCAL */
+        DirectoryInstance: components["schemas"]["IdentifierPart"];
+        /** @example GOV */
+        DirectoryMemberClass: components["schemas"]["IdentifierPart"];
+        /** @example 50000001 */
+        DirectoryMemberCode: components["schemas"]["IdentifierPart"];
+        /** @example population-registry */
+        DirectoryApplicationCode: components["schemas"]["IdentifierPart"];
         /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
         DataPurpose: components["schemas"]["DataPurpose"];
         /**
@@ -2221,6 +2856,579 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The services. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueServiceList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.add": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceRegistration"];
+            };
+        };
+        responses: {
+            /** @description Registered. */
+            201: {
+                headers: {
+                    /** @description The service's address in the catalogue. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueService"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.access.list": {
+        parameters: {
+            query?: {
+                /** @example LOCAL/GOV/test-partner/default */
+                client?: components["schemas"]["SubsystemId"];
+                service?: components["schemas"]["ServiceId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rights. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessGrantList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.access.grant": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessGrantParams"];
+            };
+        };
+        responses: {
+            /** @description The client's rights on the service, as they now are. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessGrantList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.access.revoke": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccessGrantParams"];
+            };
+        };
+        responses: {
+            /** @description The client's rights on the service that remain. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessGrantList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueService"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueService"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.document": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueServiceDocument"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.directory.listClients": {
+        parameters: {
+            query?: {
+                /** @example LOCAL */
+                instanceId?: components["schemas"]["IdentifierPart"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The clients (GovStack `restClientDetailsListType`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryClientList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.directory.listMethods": {
+        parameters: {
+            query?: {
+                serviceId?: components["schemas"]["IdentifierPart"];
+            };
+            header: {
+                /**
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @example LOCAL/GOV/test-partner/default
+                 */
+                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+            };
+            path: {
+                /** @example LOCAL */
+                instanceId: components["parameters"]["DirectoryInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["DirectoryMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["DirectoryMemberCode"];
+                /** @example population-registry */
+                applicationCode: components["parameters"]["DirectoryApplicationCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The services with their endpoints (GovStack `restServiceDetailsListType`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryServiceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.directory.allowedMethods": {
+        parameters: {
+            query?: {
+                serviceId?: components["schemas"]["IdentifierPart"];
+            };
+            header: {
+                /**
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @example LOCAL/GOV/test-partner/default
+                 */
+                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+            };
+            path: {
+                /** @example LOCAL */
+                instanceId: components["parameters"]["DirectoryInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["DirectoryMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["DirectoryMemberCode"];
+                /** @example population-registry */
+                applicationCode: components["parameters"]["DirectoryApplicationCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The services with their endpoints (GovStack `restServiceDetailsListType`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryServiceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.directory.getOpenAPI": {
+        parameters: {
+            query: {
+                /** @example persons */
+                serviceCode: components["schemas"]["IdentifierPart"];
+            };
+            header: {
+                /**
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @example LOCAL/GOV/test-partner/default
+                 */
+                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+            };
+            path: {
+                /** @example LOCAL */
+                instanceId: components["parameters"]["DirectoryInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["DirectoryMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["DirectoryMemberCode"];
+                /** @example population-registry */
+                applicationCode: components["parameters"]["DirectoryApplicationCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpenApiDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.show": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueService"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ServiceDocumentBody"];
+            };
+        };
+        responses: {
+            /** @description The service, with its new document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueService"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "catalogue.services.remove": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example LOCAL */
+                instance: components["parameters"]["ServiceInstance"];
+                /** @example GOV */
+                memberClass: components["parameters"]["ServiceMemberClass"];
+                /** @example 50000001 */
+                memberCode: components["parameters"]["ServiceMemberCode"];
+                /** @example population-registry */
+                subsystemCode: components["parameters"]["ServiceSubsystemCode"];
+                /** @example persons */
+                serviceCode: components["parameters"]["ServiceCode"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed, or not there. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogueServiceRemoval"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];

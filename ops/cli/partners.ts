@@ -33,10 +33,13 @@ Every subcommand takes --help and --json. The CLI reaches the running hub over N
 (NATS_URL, HUB_NAMESPACE); with no hub running and DATABASE_URL set, PostgreSQL directly.`,
   add: `Usage:
   npx linkage-hub partners add <id> --scopes <s,...|all> --purposes <p,...|all>
-      [--name <text>] [--quota <requests>/<seconds>] [--webhook <url>] [--json]
+      [--subsystem <instance/class/member/subsystem>] [--name <text>]
+      [--quota <requests>/<seconds>] [--webhook <url>] [--json]
   npx linkage-hub partners add --test [--json]
 
-<id> is the OAuth client_id (a-z 0-9 . _ -). --test registers "test-partner" with every
+<id> is the OAuth client_id (a-z 0-9 . _ -). --subsystem is the partner's X-Road / GovStack
+subsystem id, which its calls name in X-GovStack-Client (default HUB_INSTANCE/GOV/<id>/default).
+--test registers "test-partner" with every
 scope and purpose, for trying the API. --quota defaults to 600/60 (600 requests a minute).
 Prints the client secret (and, with --webhook, the webhook signing secret) once.
 Scopes:   ${SCOPES.join(", ")}
@@ -129,6 +132,7 @@ function addParams(values: Record<string, unknown>, positionals: string[]): Sche
   const params: Schemas["PartnerParams"] = { id, scopes: list(values.scopes, SCOPES), purposes: list(values.purposes, PURPOSES) as Schemas["DataPurpose"][] };
   if (values.name) params.name = String(values.name);
   if (values.webhook) params.webhookUrl = String(values.webhook);
+  if (values.subsystem) params.subsystem = String(values.subsystem);
   if (values.quota) {
     const m = /^(\d+)(?:\/(\d+))?$/.exec(String(values.quota));
     if (!m) throw new UsageError(`--quota is <requests>/<seconds>, e.g. 600/60, not "${values.quota}"`);
@@ -141,13 +145,14 @@ function addParams(values: Record<string, unknown>, positionals: string[]): Sche
 function table(partners: Partner[]): string {
   const rows = partners.map((p) => [
     p.id,
+    p.subsystem,
     p.disabled ? "disabled" : "active",
     `${p.quota}/${p.quotaWindowS}s`,
     p.scopes.join(","),
     p.purposes.join(","),
     p.webhookUrl ?? "-",
   ]);
-  const head = ["ID", "STATE", "QUOTA", "SCOPES", "PURPOSES", "WEBHOOK"];
+  const head = ["ID", "SUBSYSTEM", "STATE", "QUOTA", "SCOPES", "PURPOSES", "WEBHOOK"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows]
     .map((r) =>
@@ -179,6 +184,7 @@ const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
     name: { type: "string" },
     quota: { type: "string" },
     webhook: { type: "string" },
+    subsystem: { type: "string" },
     test: { type: "boolean" },
   },
   list: {},

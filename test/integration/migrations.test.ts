@@ -2,8 +2,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { migrate, openDb } from "../../platform/db";
-import { HUB_MIGRATIONS } from "../../hub/schema";
+import { openDb } from "../../platform/db";
+import { HUB_MIGRATIONS, migrateHub } from "../../hub/schema";
 import { createScratchDatabase } from "../support/scratch-db";
 
 let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;
@@ -18,7 +18,7 @@ test("four nodes migrating one fresh database at once", async () => {
       .readdirSync(dir)
       .filter((f) => f.endsWith(".sql"))
       .sort();
-    const applied = await Promise.all(dbs.map((db) => migrate(db, "hub", dir)));
+    const applied = await Promise.all(dbs.map((db) => migrateHub(db)));
     assert.deepEqual(applied.flat().sort(), files, "each migration file ran once in all");
     const rows = await dbs[0]!.query<{ version: string }>("SELECT version FROM hub.schema_migrations ORDER BY version");
     assert.deepEqual(

@@ -1,0 +1,205 @@
+/**
+ * A call to a catalogue service, whatever carried it (REST `/r1/{service id}/{path}` or the
+ * NATS action `catalogue.call`), checked exactly as the hub's own operations are: the token,
+ * the caller's subsystem, the access right, the purpose, the quota and the Idempotency-Key;
+ * then validated against the provider's document, forwarded, its answer validated, audited and
+ * counted. Refusals throw HubError (with the headers their answer carries); the caller turns
+ * them into problem+json.
+ */
+import type { Config } from "../platform/config";
+import type { Db } from "../platform/db";
+import { HubError } from "../platform/errors";
+import { bodyHash } from "../audit/chain";
+import type { AuditLog } from "../audit/log";
+import { assertOwnClient, statedPurpose, withinQuota, type PartnerAccess } from "../partners/access";
+import { checkedKey, claimKey, fingerprintOf } from "../partners/idempotency";
+import type { Partner } from "../partners/registry";
+import { rightOn } from "./access-rights";
+import { subjectsIn, validatorsOf, type ServiceOperation } from "./document";
+import type { LiveCatalogue, LiveService } from "./live";
+import { calls, duration, outcomeOfError, type Outcome } from "./metrics";
+import { forwardedHeaders, answerHeaders } from "./headers";
+import { safeSegments } from "./routes";
+
+export interface MediatedRequest {
+  serviceId: string;
+  method: string;
+  /** The path at the provider (raw, percent-encoded) and its query, without `?`. */
+  path: string;
+  query: string;
+  /** Lower-case names. */
+  headers: Record<string, string | undefined>;
+  body: Buffer;
+  requestId: string;
+  /** `Request-Hash`: what the audit record and the answer bind. */
+  requestHash: string;
+  /** Told the partner once it is known (for the transport's own metrics and logs). */
+  identified?(partnerId: string): void;
+}
+
+export interface MediatedAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface Mediator {
+  mediate(request: MediatedRequest): Promise<MediatedAnswer>;
+}
+
+interface Deps {
+  db: Db;
+  config: Config;
+  partners: PartnerAccess;
+  audit: AuditLog;
+  catalogue: LiveCatalogue;
+}
+
+/** The hash of a mediated request as the answer's `Request-Hash` states it: method, target and body. */
+export const mediatedRequestHash = (method: string, target: string, body: Buffer) => bodyHash(Buffer.concat([Buffer.from(`${method} ${target}\n`), body]));
+
+export function mediator(deps: Deps): Mediator {
+  /** Series per registered service only: an id a caller made up must not become a label. */
+  const labelOf = async (id: string) => ({ service: (await deps.catalogue.service(id).catch(() => undefined)) ? id : "unknown" });
+  return {
+    async mediate(request) {
+      const started = performance.now();
+      let outcome: Outcome;
+      try {
+        const answer = await admitted(deps, request);
+        outcome = answer.status < 400 ? "ok" : "client_error";
+        return answer;
+      } catch (err) {
+        outcome = outcomeOfError((err as HubError).type);
+        throw err;
+      } finally {
+        const label = await labelOf(request.serviceId);
+        calls.inc({ ...label, outcome: outcome! });
+        duration.observe(label, (performance.now() - started) / 1000);
+      }
+    },
+  };
+}
+
+/** Who calls, then, once the partner is known, every check with its refusal audited. */
+async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedAnswer> {
+  const { partner } = await deps.partners.identify(request.headers.authorization);
+  request.identified?.(partner.id);
+  const audited = { operation: `catalogue:${request.serviceId}`, requestId: request.requestId, partnerId: partner.id, requestHash: request.requestHash };
+  let purpose: string | undefined;
+  try {
+    assertOwnClient(request.headers, partner, true);
+    const live = await liveService(deps.catalogue, request.serviceId);
+    const { operation, params } = live.routes.match(request.method, safeSegments(request.path || "/"));
+    purpose = await permitted(deps, live, operation, partner, request.headers["data-purpose"]);
+    const quota = await withinQuota(deps.db, partner);
+    const answer = await onceOnly(deps, request, partner, () => called(live, operation, params, request, partner.subsystem));
+    const subjects = subjectsIn(operation, { path: params, query: new URLSearchParams(request.query), headers: request.headers, body: jsonOf(request) });
+    const outcome = answer.status < 400 ? "OK" : `PROVIDER_${answer.status}`;
+    await deps.audit.record({
+      ...audited,
+      operation: `${audited.operation}:${operation.method} ${operation.path}`,
+      outcome,
+      purpose,
+      subjects,
+      responseHash: bodyHash(answer.body),
+    });
+    return { ...answer, headers: { ...answer.headers, ...quota } };
+  } catch (err) {
+    await deps.audit.record({ ...audited, outcome: String((err as HubError).type ?? "ERROR"), purpose });
+    throw err;
+  }
+}
+
+async function liveService(catalogue: LiveCatalogue, id: string): Promise<LiveService> {
+  const live = await catalogue.service(id);
+  if (!live) throw new HubError("HUB_ERR_SERVICE_NOT_FOUND", `No service ${id} in the catalogue; /listClients and listMethods say what there is`);
+  if (live.row.disabled_at) throw new HubError("HUB_ERR_SERVICE_DISABLED", `${id} is disabled by its provider's operators`);
+  return live;
+}
+
+/** The caller's right on the operation; for personal data, the purpose it states, one the right allows. */
+async function permitted(deps: Deps, live: LiveService, op: ServiceOperation, partner: Partner, stated: string | undefined): Promise<string | undefined> {
+  const right = rightOn(await deps.catalogue.rightsOf(partner.subsystem, live.row.id), op.method, op.path);
+  if (!right) throw new HubError("HUB_ERR_FORBIDDEN", `${partner.subsystem} has no right to ${op.method} ${op.path} of ${live.row.id}`);
+  return op.personalData ? statedPurpose(stated, `${op.method} ${op.path} of ${live.row.id}`, partner, right.purposes) : undefined;
+}
+
+/** A POST with an Idempotency-Key runs once; a repeat gets the first answer. */
+async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, run: () => Promise<MediatedAnswer>): Promise<MediatedAnswer> {
+  if (request.method !== "POST" || request.headers["idempotency-key"] === undefined) return run();
+  const key = checkedKey(request.headers["idempotency-key"]);
+  const target = `/r1/${request.serviceId}${request.path}${request.query ? `?${request.query}` : ""}`;
+  const claim = await claimKey(deps.db, deps.config.idempotencyTtlS, partner.id, key, fingerprintOf("POST", target, request.body));
+  if (claim.replay) return { ...claim.replay, headers: { ...claim.replay.headers, "idempotent-replayed": "true" } };
+  try {
+    const answer = await run();
+    await claim.keep(answer);
+    return answer;
+  } catch (err) {
+    // Not kept: a retry with the key runs again (the provider, given the key too, can tell).
+    await claim.keep({ status: 500, headers: {}, body: Buffer.alloc(0) }).catch(() => {});
+    throw err;
+  }
+}
+
+function jsonOf(request: MediatedRequest): unknown {
+  if (!request.body.length) return undefined;
+  if (!/^application\/([\w.-]+\+)?json\b/i.test(request.headers["content-type"] ?? "")) return request.body.toString("utf8");
+  try {
+    return JSON.parse(request.body.toString("utf8"));
+  } catch {
+    throw new HubError("HUB_ERR_REQUEST_MALFORMED", "The body is not valid JSON");
+  }
+}
+
+/** Validated against the document, forwarded under the service's breaker, its answer validated. */
+async function called(
+  live: LiveService,
+  op: ServiceOperation,
+  params: Record<string, string>,
+  request: MediatedRequest,
+  client: string,
+): Promise<MediatedAnswer> {
+  const check = validatorsOf(live.document, op);
+  const input = {
+    path: params,
+    query: new URLSearchParams(request.query),
+    headers: request.headers,
+    body: jsonOf(request),
+    contentType: request.headers["content-type"],
+  };
+  const invalid = check.request(input);
+  if (invalid.length)
+    throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${op.method} ${op.path} of ${live.row.id}`, { errors: invalid });
+  const id = live.row.id;
+  const answer = await live.guard.run(async () => {
+    const target = request.path + (request.query ? `?${request.query}` : "");
+    const got = await live.provider.call({
+      method: request.method,
+      path: target,
+      headers: forwardedHeaders(request, client),
+      body: request.body.length ? request.body : undefined,
+    });
+    if (got.status >= 500) throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${id} answered ${got.status}`, { agency: id, agencyStatus: got.status });
+    return got;
+  }, false);
+  const contentType = answer.headers["content-type"];
+  const json = contentType && /^application\/([\w.-]+\+)?json\b/i.test(contentType) && answer.body.length ? parseAnswer(id, answer.body) : undefined;
+  const broken = check.response({ status: answer.status, contentType, body: json ?? (answer.body.length ? answer.body.toString("utf8") : undefined) });
+  if (broken.length)
+    throw new HubError(
+      "HUB_ERR_AGENCY_BAD_ANSWER",
+      `${id} answered outside its own document: ${broken.map((v) => `${v.pointer || "/"} ${v.detail}`).join("; ")}`,
+      { agency: id },
+    );
+  return { status: answer.status, headers: answerHeaders(answer.headers, request.requestId), body: answer.body };
+}
+
+function parseAnswer(id: string, body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${id} answered JSON that does not parse`, { agency: id });
+  }
+}

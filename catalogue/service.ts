@@ -1,0 +1,173 @@
+/**
+ * The `catalogue` service: the registry of providers' services and access rights (for the
+ * `linkage-hub services` and `access` CLI over NATS, and the REST admin operations), the
+ * GovStack directory, and `catalogue.call`, a mediated call for internal callers. It runs with
+ * the gateway, which owns the database. A change is announced to every node
+ * (`access.changed`), whose caches of services, rights and partners it clears.
+ */
+import type { Context, ServiceSchema } from "moleculer";
+import { actionContract } from "../contracts";
+import type { components } from "../contracts/generated/types";
+import { metaOf } from "../platform/call-meta";
+import { ACCESS_CHANGED, announced } from "../platform/access-changes";
+import type { HubNode } from "../platform/hub-node";
+import { HubError } from "../platform/errors";
+import type { PartnerAccess } from "../partners/access";
+import { getPartner } from "../partners/registry";
+import { grantAccess, listGrants, revokeAccess } from "./access-rights";
+import { checkBaseUrl } from "./address-guard";
+import { allowedMethods, getOpenAPI, listClients, listMethods } from "./directory";
+import { serviceIdOf, type ServiceParts } from "./identifiers";
+import type { LiveCatalogue } from "./live";
+import { mediatedRequestHash, type Mediator } from "./mediation";
+import { addService, getService, listServices, removeService, setDisabled, toService, updateService } from "./registry";
+
+type Schemas = components["schemas"];
+
+export interface CatalogueDeps {
+  catalogue: LiveCatalogue;
+  partners: PartnerAccess;
+  mediation: Mediator;
+}
+
+/** The hub's own listening ports: no provider may be one of them. */
+export const ownPorts = (config: HubNode["config"]) => [config.port, config.metricsPort, config.workerMetricsPort].filter((p): p is number => !!p);
+
+export function catalogueService(node: HubNode, deps: CatalogueDeps): ServiceSchema {
+  return {
+    name: "catalogue",
+    actions: {
+      ...serviceActions(node),
+      ...accessActions(node),
+      ...directoryActions(node),
+      call: {
+        ...actionContract("CatalogueCallParams", "CatalogueCallResult"),
+        handler: (ctx: Context<Schemas["CatalogueCallParams"]>) => callOverNats(deps.mediation, ctx),
+      },
+    },
+    events: {
+      [ACCESS_CHANGED]() {
+        deps.catalogue.forget();
+        deps.partners.forget();
+      },
+    },
+  };
+}
+
+/** The registry of services: add, update, list, show, its document, enable, disable, remove. */
+function serviceActions(node: HubNode): ServiceSchema["actions"] {
+  const { db } = node;
+  const id = (ctx: Context<ServiceParts>) => serviceIdOf(ctx.params);
+  return {
+    "services.add": {
+      ...actionContract("ServiceRegistration", "CatalogueService"),
+      handler: (ctx: Context<Schemas["ServiceRegistration"]>) => announced(ctx, register(node, ctx.params)),
+    },
+    "services.update": {
+      ...actionContract("ServiceUpdate", "CatalogueService"),
+      handler: (ctx: Context<Schemas["ServiceUpdate"]>) => announced(ctx, updateService(db, id(ctx), ctx.params.openapi)),
+    },
+    "services.list": { ...actionContract(undefined, "CatalogueServiceList"), handler: async () => ({ services: (await listServices(db)).map(toService) }) },
+    "services.show": {
+      ...actionContract("ServiceRef", "CatalogueService"),
+      handler: async (ctx: Context<ServiceParts>) => toService(await getService(db, id(ctx))),
+    },
+    "services.document": {
+      ...actionContract("ServiceRef", "CatalogueServiceDocument"),
+      handler: async (ctx: Context<ServiceParts>) => ({ id: id(ctx), openapi: (await getService(db, id(ctx))).document }),
+    },
+    "services.enable": {
+      ...actionContract("ServiceRef", "CatalogueService"),
+      handler: (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, id(ctx), false)),
+    },
+    "services.disable": {
+      ...actionContract("ServiceRef", "CatalogueService"),
+      handler: (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, id(ctx), true)),
+    },
+    "services.remove": {
+      ...actionContract("ServiceRef", "CatalogueServiceRemoval"),
+      handler: async (ctx: Context<ServiceParts>) => ({ id: id(ctx), removed: await announced(ctx, removeService(db, id(ctx))) }),
+    },
+  };
+}
+
+/** Access rights: grant, revoke, list. */
+function accessActions(node: HubNode): ServiceSchema["actions"] {
+  const { db } = node;
+  return {
+    "access.grant": {
+      ...actionContract("AccessGrantParams", "AccessGrantList"),
+      handler: async (ctx: Context<Schemas["AccessGrantParams"]>) => ({ grants: await announced(ctx, grantAccess(db, ctx.params)) }),
+    },
+    "access.revoke": {
+      ...actionContract("AccessGrantParams", "AccessGrantList"),
+      handler: async (ctx: Context<Schemas["AccessGrantParams"]>) => ({ grants: await announced(ctx, revokeAccess(db, ctx.params)) }),
+    },
+    "access.list": {
+      ...actionContract("AccessGrantQuery", "AccessGrantList"),
+      handler: async (ctx: Context<Schemas["AccessGrantQuery"]>) => ({ grants: await listGrants(db, ctx.params) }),
+    },
+  };
+}
+
+/** The GovStack directory. */
+function directoryActions(node: HubNode): ServiceSchema["actions"] {
+  const { db, config } = node;
+  return {
+    "directory.listClients": {
+      ...actionContract("DirectoryClientQuery", "DirectoryClientList"),
+      handler: (ctx: Context<Schemas["DirectoryClientQuery"]>) => listClients(db, ctx.params.instanceId ?? config.instance),
+    },
+    "directory.listMethods": {
+      ...actionContract("DirectoryQuery", "DirectoryServiceList"),
+      handler: (ctx: Context<Schemas["DirectoryQuery"]>) => listMethods(db, ctx.params),
+    },
+    "directory.allowedMethods": {
+      ...actionContract("DirectoryQuery", "DirectoryServiceList"),
+      handler: async (ctx: Context<Schemas["DirectoryQuery"]>) => allowedMethods(db, ctx.params, await callerSubsystem(node, ctx)),
+    },
+    "directory.getOpenAPI": {
+      ...actionContract("DirectoryQuery", "OpenApiDocument"),
+      handler: (ctx: Context<Schemas["DirectoryQuery"]>) => getOpenAPI(db, ctx.params),
+    },
+  };
+}
+
+async function register(node: HubNode, params: Schemas["ServiceRegistration"]) {
+  await checkBaseUrl(params.baseUrl, ownPorts(node.config));
+  return addService(node.db, params);
+}
+
+/** The subsystem of the partner calling (the gateway names it in meta); internal callers have none to be granted. */
+async function callerSubsystem(node: HubNode, ctx: Context): Promise<string> {
+  const partner = metaOf(ctx).partner;
+  if (!partner) throw new HubError("HUB_ERR_FORBIDDEN", "allowedMethods answers for a partner; call it with a partner's token");
+  return (await getPartner(node.db, partner)).subsystem;
+}
+
+/** `catalogue.call`: the call as REST would carry it; the provider's answer back, its body JSON where it is JSON. */
+async function callOverNats(mediation: Mediator, ctx: Context<Schemas["CatalogueCallParams"]>): Promise<Schemas["CatalogueCallResult"]> {
+  const { service, method, path: target, body } = ctx.params;
+  const headers = Object.fromEntries(Object.entries(ctx.params.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const text = typeof body === "string" || body === undefined;
+  if (!text) headers["content-type"] ??= "application/json";
+  const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(text ? (body as string) : JSON.stringify(body));
+  const [path, query = ""] = target.split("?", 2) as [string, string?];
+  const requestId = ctx.requestID ?? headers["x-request-id"] ?? "";
+  const answer = await mediation.mediate({
+    serviceId: service,
+    method,
+    path,
+    query,
+    headers,
+    body: bytes,
+    requestId,
+    requestHash: mediatedRequestHash(method, `/r1/${service}${target}`, bytes),
+  });
+  const json = /^application\/([\w.-]+\+)?json\b/i.test(answer.headers["content-type"] ?? "") && answer.body.length > 0;
+  return {
+    status: answer.status,
+    headers: answer.headers,
+    ...(answer.body.length ? { body: json ? JSON.parse(answer.body.toString("utf8")) : answer.body.toString("utf8") } : {}),
+  };
+}
