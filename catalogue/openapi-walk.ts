@@ -165,8 +165,15 @@ export function forEachSchema(doc: JsonObject, visit: (node: unknown, tokens: st
 
 /** Keys whose values are data (examples, defaults), where "$ref" or "x-subject" is only text. */
 const DATA_KEYS = new Set(["example", "default", "enum", "const", "value"]);
-/** Keys whose values map names (of properties...) to schemas: the names are not keywords. */
-const NAME_MAPS = new Set(["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"]);
+/**
+ * Keys whose values map names to objects (properties to schemas, codes to responses, media
+ * types to media type objects...): the names are not keywords, and `default` is a response.
+ */
+const NAME_MAPS = new Set([
+  ...["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"],
+  ...["paths", "webhooks", "responses", "callbacks", "content", "headers", "encoding", "links", "variables"],
+  ...["schemas", "parameters", "examples", "requestBodies", "securitySchemes", "pathItems"],
+]);
 
 /** Calls `visit` on every object of the document whose keys are keywords (`$ref`, `x-subject`), skipping data and extensions. */
 export function forEachKeywordObject(doc: JsonObject, visit: (node: JsonObject, tokens: string[]) => void): void {

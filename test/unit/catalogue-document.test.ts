@@ -243,7 +243,10 @@ test("a reference that resolves to nothing in the document is refused", () => {
   const doc = register();
   doc.paths["/households"].post.requestBody.$ref = "#/components/requestBodies/Househod";
   (doc.components.schemas.Person.properties as Record<string, unknown>).home = { $ref: "#/components/schemas/Address" };
+  // `default` is data in a schema, but a response under `responses`: its references are checked too.
+  doc.paths["/households"].post.responses.default.$ref = "#/components/responses/Problm";
   refusedAt(doc, "/paths/~1households/post/requestBody/$ref", /"#\/components\/requestBodies\/Househod" does not resolve inside the document/);
+  refusedAt(doc, "/paths/~1households/post/responses/default/$ref", /does not resolve/);
   refusedAt(doc, "/components/schemas/Person/properties/home/$ref", /does not resolve/);
   const value = register();
   Object.assign(value.components.schemas.Person.properties, { title: { $ref: "#/info/title" } });
