@@ -9,11 +9,11 @@ import { grantRows, type GrantRow } from "./access-rights";
 import { readServiceDocument, type ServiceDocument } from "./document";
 import { Provider } from "./forward";
 import { declareService } from "./metrics";
-import { findService, type ServiceRow } from "./registry";
+import { documentText, findServiceMeta, type ServiceMeta } from "./registry";
 import { RouteIndex } from "./routes";
 
 export interface LiveService {
-  row: ServiceRow;
+  row: ServiceMeta;
   document: ServiceDocument;
   routes: RouteIndex;
   provider: Provider;
@@ -26,6 +26,8 @@ const TTL_MS = 60_000;
 /** Kept across recompiles, so a new document keeps the breaker's state and the open connections. */
 const guards = new Map<string, AgencyGuard>();
 const providers = new Map<string, Provider>();
+/** Documents read and indexed, by service, with the MD5 of the text they were read from. */
+const documents = new Map<string, { md5: string; document: ServiceDocument; routes: RouteIndex }>();
 
 export class LiveCatalogue {
   private services = new Map<string, { at: number; live: Promise<LiveService | undefined> }>();
@@ -64,15 +66,25 @@ export class LiveCatalogue {
   }
 
   private async compile(id: string): Promise<LiveService | undefined> {
-    const row = await findService(this.db, id);
+    const row = await findServiceMeta(this.db, id);
     if (!row) return undefined;
-    const document = readServiceDocument(row.document);
     if (!guards.has(id)) guards.set(id, new AgencyGuard(id));
     declareService(id);
-    return { row, document, routes: new RouteIndex(document.operations), provider: this.providerOf(row), guard: guards.get(id)! };
+    const { document, routes } = await this.documentOf(row);
+    return { row, document, routes, provider: this.providerOf(row), guard: guards.get(id)! };
   }
 
-  private providerOf(row: ServiceRow): Provider {
+  /** Documents are read and compiled again only when their text changed (a forget() drops rights and rows, not this). */
+  private async documentOf(row: ServiceMeta): Promise<{ document: ServiceDocument; routes: RouteIndex }> {
+    const hit = documents.get(row.id);
+    if (hit?.md5 === row.document_md5) return hit;
+    const document = readServiceDocument(await documentText(this.db, row.id));
+    const compiled = { md5: row.document_md5, document, routes: new RouteIndex(document.operations) };
+    documents.set(row.id, compiled);
+    return compiled;
+  }
+
+  private providerOf(row: ServiceMeta): Provider {
     const key = [row.id, row.base_url, row.auth, row.timeout_ms].join(" ");
     if (!providers.has(key))
       providers.set(key, new Provider({ id: row.id, baseUrl: row.base_url, auth: row.auth, timeoutMs: row.timeout_ms, ownPorts: this.ownPorts }));

@@ -88,7 +88,7 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
   const audited = { operation: `catalogue:${request.serviceId}`, requestId: request.requestId, partnerId: partner.id, requestHash: request.requestHash };
   let purpose: string | undefined;
   try {
-    assertOwnClient(request.headers, partner, true);
+    assertOwnClient(request.headers, partner);
     const live = await liveService(deps.catalogue, request.serviceId);
     const { operation, params } = live.routes.match(request.method, safeSegments(request.path || "/"));
     purpose = await permitted(deps, live, operation, partner, request.headers["data-purpose"]);

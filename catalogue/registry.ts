@@ -101,6 +101,24 @@ export async function findService(db: Queryable, id: string): Promise<ServiceRow
   return row;
 }
 
+/** A service's row without its document (which may be megabytes), and the document's MD5, to tell whether it changed. */
+export type ServiceMeta = Omit<ServiceRow, "document"> & { document_md5: string };
+
+export async function findServiceMeta(db: Queryable, id: string): Promise<ServiceMeta | undefined> {
+  const [row] = await db.query<ServiceMeta>(
+    `SELECT id, subsystem, service_code, base_url, auth, timeout_ms, methods, title, version, disabled_at, created_at, updated_at, md5(document) AS document_md5
+     FROM hub.catalogue_service WHERE id = $1`,
+    [id],
+  );
+  return row;
+}
+
+export async function documentText(db: Queryable, id: string): Promise<string> {
+  const [row] = await db.query<{ document: string }>("SELECT document FROM hub.catalogue_service WHERE id = $1", [id]);
+  if (!row) throw notFound(id);
+  return row.document;
+}
+
 export async function getService(db: Queryable, id: string): Promise<ServiceRow> {
   const row = await findService(db, id);
   if (!row) throw notFound(id);

@@ -35,8 +35,6 @@ export interface Caller {
 /** The caller of `op`, or undefined for a public operation; throws the refusal (its headers in `data.headers`). */
 export type Authorize = (req: IncomingMessage, res: ServerResponse, op: Operation) => Promise<Caller | undefined>;
 
-const declaresClient = (op: Operation) => op.parameters.some((p) => p.in === "header" && p.name.toLowerCase() === "x-govstack-client" && p.required);
-
 export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog): Authorize {
   return async function authorize(req, res, op) {
     const needed = scopesNeeded(op);
@@ -46,7 +44,7 @@ export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog): Au
     // The purpose the audit record names: the one stated, once the check comes to it.
     let audited: string | undefined;
     try {
-      assertOwnClient(req.headers, partner, declaresClient(op));
+      assertOwnClient(req.headers, partner);
       const missing = needed.filter((s) => !scopes.includes(s) || !partner.scopes.includes(s));
       if (missing.length)
         throw refusal("HUB_ERR_FORBIDDEN", `${op.operationId} needs the scope ${missing.join(" and ")}, which the token does not carry`, {

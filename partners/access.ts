@@ -129,11 +129,9 @@ export function namedClient(headers: Record<string, string | string[] | undefine
   return named[0];
 }
 
-/** A named subsystem must be the partner's own; `required` where the operation declares the client header. */
-export function assertOwnClient(headers: Record<string, string | string[] | undefined>, partner: Partner, required: boolean): void {
+/** The subsystem a caller names must be its partner's own (naming none, it is taken to be). */
+export function assertOwnClient(headers: Record<string, string | string[] | undefined>, partner: Partner): void {
   const client = namedClient(headers);
-  if (client === undefined && required)
-    throw new HubError("HUB_ERR_REQUEST_INVALID", `Name the calling subsystem in X-GovStack-Client (yours: ${partner.subsystem})`);
   if (client !== undefined && client !== partner.subsystem)
     throw new HubError("HUB_ERR_FORBIDDEN", `X-GovStack-Client names ${client}, which is not the subsystem of ${partner.id} (${partner.subsystem})`);
 }
