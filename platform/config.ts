@@ -84,7 +84,12 @@ export const SETTINGS = {
     "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities",
     roles,
   ),
-  instance: setting("HUB_INSTANCE", "LOCAL", "The X-Road / GovStack instance this hub serves: the first part of every subsystem and service id", identifierPart),
+  instance: setting(
+    "HUB_INSTANCE",
+    "LOCAL",
+    "The X-Road / GovStack instance this hub serves: the first part of every subsystem and service id",
+    identifierPart,
+  ),
   namespace: setting("HUB_NAMESPACE", "linkage-hub", "Moleculer namespace: nodes join each other only within one namespace on one NATS", text),
   nodeId: setting("HUB_NODE_ID", undefined, "Moleculer node id (default: host name and process id)", text),
   host: setting("HUB_HOST", "127.0.0.1", "Address the REST gateway and the metrics server listen on", text),

@@ -515,12 +515,12 @@ export interface paths {
     "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/listMethods": {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
-                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
                  * @example LOCAL/GOV/test-partner/default
                  */
-                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+                "X-GovStack-Client"?: components["parameters"]["GovStackClient"];
             };
             path: {
                 /** @example LOCAL */
@@ -550,12 +550,12 @@ export interface paths {
     "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/allowedMethods": {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
-                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
                  * @example LOCAL/GOV/test-partner/default
                  */
-                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+                "X-GovStack-Client"?: components["parameters"]["GovStackClient"];
             };
             path: {
                 /** @example LOCAL */
@@ -585,12 +585,12 @@ export interface paths {
     "/r1/{instanceId}/{memberClass}/{memberCode}/{applicationCode}/getOpenAPI": {
         parameters: {
             query?: never;
-            header: {
+            header?: {
                 /**
-                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
                  * @example LOCAL/GOV/test-partner/default
                  */
-                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+                "X-GovStack-Client"?: components["parameters"]["GovStackClient"];
             };
             path: {
                 /** @example LOCAL */
@@ -2242,7 +2242,7 @@ export interface components {
     };
     parameters: {
         /**
-         * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+         * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
          * @example LOCAL/GOV/test-partner/default
          */
         GovStackClient: components["schemas"]["SubsystemId"];
@@ -3189,12 +3189,12 @@ export interface operations {
             query?: {
                 serviceId?: components["schemas"]["IdentifierPart"];
             };
-            header: {
+            header?: {
                 /**
-                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
                  * @example LOCAL/GOV/test-partner/default
                  */
-                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+                "X-GovStack-Client"?: components["parameters"]["GovStackClient"];
             };
             path: {
                 /** @example LOCAL */
@@ -3233,12 +3233,12 @@ export interface operations {
             query?: {
                 serviceId?: components["schemas"]["IdentifierPart"];
             };
-            header: {
+            header?: {
                 /**
-                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
                  * @example LOCAL/GOV/test-partner/default
                  */
-                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+                "X-GovStack-Client"?: components["parameters"]["GovStackClient"];
             };
             path: {
                 /** @example LOCAL */
@@ -3278,12 +3278,12 @@ export interface operations {
                 /** @example persons */
                 serviceCode: components["schemas"]["IdentifierPart"];
             };
-            header: {
+            header?: {
                 /**
-                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
+                 * @description The calling subsystem, `{instance}/{memberClass}/{memberCode}/{subsystemCode}`; it must be the token's partner's (else 403), which it is taken to be when left out (GovStack clients always send it). `Information-Mediator-Client` or `X-Road-Client` may carry it instead; two that disagree are a 400.
                  * @example LOCAL/GOV/test-partner/default
                  */
-                "X-GovStack-Client": components["parameters"]["GovStackClient"];
+                "X-GovStack-Client"?: components["parameters"]["GovStackClient"];
             };
             path: {
                 /** @example LOCAL */

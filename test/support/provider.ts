@@ -72,7 +72,7 @@ const PEOPLE: Record<string, string> = { "110101199003074514": "Zhang Wei" };
 let notes = 0;
 
 function answer(req: http.IncomingMessage, res: http.ServerResponse, body: string): void {
-  const json = (status: number, value: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+  const json = (status: number, value: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
   const path = (req.url ?? "/").split("?")[0]!;
   const person = /^\/persons\/([^/]+)$/.exec(path);
   if (person) return PEOPLE[person[1]!] ? json(200, { idNumber: person[1], name: PEOPLE[person[1]!] }) : json(404, { error: "unknown" });
