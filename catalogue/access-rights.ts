@@ -10,7 +10,7 @@ import { getService } from "./registry";
 
 type Schemas = components["schemas"];
 export type AccessGrant = Schemas["AccessGrant"];
-type Params = Schemas["AccessGrantParams"];
+type Params = Schemas["AccessGrantParams"] | Schemas["AccessRevokeParams"];
 
 export interface GrantRow {
   client: string;
@@ -37,18 +37,14 @@ async function methodsNamed(db: Queryable, p: Params): Promise<{ method: string;
   const has = new Set(service.methods.map((m) => `${m.method} ${m.path}`));
   const unknown = p.methods.filter((m) => !has.has(m));
   if (unknown.length)
-    throw new HubError("HUB_ERR_REQUEST_INVALID", `${p.service} has no ${unknown.join(", ")}; its methods: ${[...has].join(", ") || "none"}`, {
+    throw new HubError("HUB_ERR_REQUEST_UNPROCESSABLE", `${p.service} has no ${unknown.join(", ")}; its methods: ${[...has].join(", ") || "none"}`, {
       errors: unknown.map((m) => ({ in: "body", pointer: `/methods/${p.methods!.indexOf(m)}`, detail: "is not a method of the service's document" })),
     });
   return p.methods.map((m) => ({ method: m.slice(0, m.indexOf(" ")), path: m.slice(m.indexOf(" ") + 1) }));
 }
 
 /** Grants (or, granted again, replaces the purposes of) the rights named; answers the client's rights on the service. */
-export async function grantAccess(db: Queryable, p: Params): Promise<AccessGrant[]> {
-  if (!p.purposes)
-    throw new HubError("HUB_ERR_REQUEST_INVALID", "Name the purposes the client may state (or all)", {
-      errors: [{ in: "body", pointer: "/purposes", detail: "is required to grant" }],
-    });
+export async function grantAccess(db: Queryable, p: Schemas["AccessGrantParams"]): Promise<AccessGrant[]> {
   const purposes = p.purposes.includes("all") ? ["*"] : p.purposes;
   for (const { method, path } of await methodsNamed(db, p))
     await db.query(
@@ -60,7 +56,7 @@ export async function grantAccess(db: Queryable, p: Params): Promise<AccessGrant
 }
 
 /** Takes back the rights named (none named: all of the client's on the service); answers those that remain. */
-export async function revokeAccess(db: Queryable, p: Params): Promise<AccessGrant[]> {
+export async function revokeAccess(db: Queryable, p: Schemas["AccessRevokeParams"]): Promise<AccessGrant[]> {
   if (p.methods) {
     for (const { method, path } of await methodsNamed(db, p))
       await db.query("DELETE FROM hub.catalogue_grant WHERE client = $1 AND service_id = $2 AND method = $3 AND path = $4", [

@@ -42,11 +42,12 @@ export async function checkBaseUrl(raw: string, ownPorts: readonly number[]): Pr
   try {
     url = new URL(raw);
   } catch {
-    throw new HubError("HUB_ERR_REQUEST_INVALID", `The base URL ${raw} is not a URL`);
+    throw new HubError("HUB_ERR_REQUEST_UNPROCESSABLE", `The base URL ${raw} is not a URL`);
   }
-  if (!["http:", "https:"].includes(url.protocol)) throw new HubError("HUB_ERR_REQUEST_INVALID", `The base URL must be http or https, not ${url.protocol}`);
+  if (!["http:", "https:"].includes(url.protocol))
+    throw new HubError("HUB_ERR_REQUEST_UNPROCESSABLE", `The base URL must be http or https, not ${url.protocol}`);
   if (url.username || url.password || url.search || url.hash)
-    throw new HubError("HUB_ERR_REQUEST_INVALID", "The base URL carries no credentials, query or fragment (credentials go in --auth)");
+    throw new HubError("HUB_ERR_REQUEST_UNPROCESSABLE", "The base URL carries no credentials, query or fragment (credentials go in --auth)");
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const addresses = net.isIP(host)
     ? [host]
@@ -56,7 +57,7 @@ export async function checkBaseUrl(raw: string, ownPorts: readonly number[]): Pr
       );
   for (const address of addresses) {
     const reason = refusedAddress(address, portOf(url), ownPorts);
-    if (reason) throw new HubError("HUB_ERR_REQUEST_INVALID", `The base URL ${raw} is refused: ${reason}`);
+    if (reason) throw new HubError("HUB_ERR_REQUEST_UNPROCESSABLE", `The base URL ${raw} is refused: ${reason}`);
   }
   return url;
 }

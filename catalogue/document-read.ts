@@ -22,7 +22,7 @@ export interface Problem {
 }
 
 /** Throws the refusal naming every problem, as RFC 9457 `errors[]` entries about the request body. */
-export function refuse(problems: Problem[], code: ErrorCode = "HUB_ERR_REQUEST_INVALID"): never {
+export function refuse(problems: Problem[], code: ErrorCode = "HUB_ERR_REQUEST_UNPROCESSABLE"): never {
   const shown = problems.slice(0, MAX_PROBLEMS).map((p) => ({ in: "body", pointer: p.pointer, detail: p.detail }));
   if (problems.length > MAX_PROBLEMS) shown.push({ in: "body", pointer: "", detail: `and ${problems.length - MAX_PROBLEMS} more problems` });
   const first = problems[0]!;

@@ -59,7 +59,7 @@ function firstAtEachPointer(problems: Problem[]): Problem[] {
 }
 
 /**
- * Parses and checks a provider's document. Throws HubError HUB_ERR_REQUEST_INVALID (or
+ * Parses and checks a provider's document. Throws HubError HUB_ERR_REQUEST_UNPROCESSABLE (or
  * HUB_ERR_REQUEST_TOO_LARGE past MAX_DOCUMENT_BYTES) with `errors: [{ in: "body", pointer, detail }]`,
  * each pointer into the document.
  */

@@ -100,8 +100,8 @@ function accessActions(node: HubNode): ServiceSchema["actions"] {
       handler: async (ctx: Context<Schemas["AccessGrantParams"]>) => ({ grants: await announced(ctx, grantAccess(db, ctx.params)) }),
     },
     "access.revoke": {
-      ...actionContract("AccessGrantParams", "AccessGrantList"),
-      handler: async (ctx: Context<Schemas["AccessGrantParams"]>) => ({ grants: await announced(ctx, revokeAccess(db, ctx.params)) }),
+      ...actionContract("AccessRevokeParams", "AccessGrantList"),
+      handler: async (ctx: Context<Schemas["AccessRevokeParams"]>) => ({ grants: await announced(ctx, revokeAccess(db, ctx.params)) }),
     },
     "access.list": {
       ...actionContract("AccessGrantQuery", "AccessGrantList"),

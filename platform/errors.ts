@@ -7,6 +7,7 @@ import { Errors } from "moleculer";
 export const ERRORS = {
   HUB_ERR_REQUEST_INVALID: { status: 400, type: "/problems/request-invalid", title: "Request does not match the contract" },
   HUB_ERR_REQUEST_MALFORMED: { status: 400, type: "/problems/request-malformed", title: "Request body is not valid JSON" },
+  HUB_ERR_REQUEST_UNPROCESSABLE: { status: 422, type: "/problems/request-unprocessable", title: "The request is well formed but cannot be carried out" },
   HUB_ERR_REQUEST_TOO_LARGE: { status: 413, type: "/problems/request-too-large", title: "Request body too large" },
   HUB_ERR_REQUEST_MEDIA_TYPE: { status: 415, type: "/problems/unsupported-media-type", title: "Unsupported media type" },
   HUB_ERR_ROUTE_NOT_FOUND: { status: 404, type: "/problems/not-found", title: "No such resource" },

@@ -908,14 +908,24 @@ export interface components {
         };
         /**
          * Access grant
-         * @description Params of `catalogue.access.grant` and `catalogue.access.revoke`: which client subsystem may call which operations of a service, for which purposes (`all`: any purpose).
+         * @description Params of `catalogue.access.grant`: which client subsystem may call which operations of a service, for which purposes (`all`: any).
          */
         AccessGrantParams: {
             client: components["schemas"]["SubsystemId"];
             service: components["schemas"]["ServiceId"];
             /** @description `METHOD /path` of operations in the service's document; omitted: every operation. */
             methods?: string[];
-            purposes?: (components["schemas"]["DataPurpose"] | "all")[];
+            purposes: (components["schemas"]["DataPurpose"] | "all")[];
+        };
+        /**
+         * Access revocation
+         * @description Params of `catalogue.access.revoke`: the rights of a client subsystem on a service to take back (`methods` omitted: all of them).
+         */
+        AccessRevokeParams: {
+            client: components["schemas"]["SubsystemId"];
+            service: components["schemas"]["ServiceId"];
+            /** @description `METHOD /path` of operations in the service's document; omitted: every operation. */
+            methods?: string[];
         };
         /**
          * Access right
@@ -2158,6 +2168,20 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Well formed, but it cannot be carried out as asked: a document that is not an OpenAPI
+         *     3.0 or 3.1 document the hub can take (`errors` point into it), a method the service's
+         *     document lacks, a base URL the hub does not call, or an `Idempotency-Key` used before
+         *     with another request.
+         */
+        Unprocessable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request does not match the contract; `errors` lists each problem. */
         BadRequest: {
             headers: {
@@ -2924,7 +2948,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
@@ -2996,7 +3020,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
@@ -3019,7 +3043,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["AccessGrantParams"];
+                "application/json": components["schemas"]["AccessRevokeParams"];
             };
         };
         responses: {
@@ -3038,7 +3062,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            422: components["responses"]["IdempotencyKeyReused"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
@@ -3393,6 +3417,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Unprocessable"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
