@@ -106,7 +106,8 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
     });
     return { ...answer, headers: { ...answer.headers, ...quota } };
   } catch (err) {
-    await deps.audit.record({ ...audited, outcome: String((err as HubError).type ?? "ERROR"), purpose });
+    // The purpose stated, also where it was refused: the record says what was asked.
+    await deps.audit.record({ ...audited, outcome: String((err as HubError).type ?? "ERROR"), purpose: purpose ?? request.headers["data-purpose"] });
     throw err;
   }
 }
