@@ -5,6 +5,7 @@
  * latency at 1 connection, throughput at 32 (wrk), and the hub's CPU per call. Figures are
  * reported, never asserted.
  */
+import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../platform/config";
 import { seedCitizens } from "../seed-citizens";
@@ -153,6 +154,8 @@ async function measureTarget(stack: BenchStack, wrk: string, target: Target, sec
 interface Result {
   database: BenchStack["database"];
   seconds: number;
+  /** The machine's cores and its 1-minute load average when the measurements began (others' work included). */
+  machine: { cores: number; loadAverage: number };
   direct: Measured;
   mediated: Measured;
   identityVerification: Measured;
@@ -166,23 +169,26 @@ interface Result {
 }
 
 async function measure(stack: BenchStack, wrk: string, opts: Options): Promise<Result> {
+  const machine = { cores: os.availableParallelism(), loadAverage: Math.round(os.loadavg()[0]! * 100) / 100 };
   const provider = await startProvider(stack.dataDir);
   try {
     const serviceId = await registerProvider(stack);
     say(`registered ${serviceId} and granted ${stack.subsystem}`);
     const measured: Measured[] = [];
     for (const target of await targets(stack, serviceId, provider.child?.pid)) measured.push(await measureTarget(stack, wrk, target, opts.seconds));
-    return summary(stack.database, opts.seconds, measured as [Measured, Measured, Measured]);
+    return summary({ database: stack.database, seconds: opts.seconds, machine }, measured as [Measured, Measured, Measured]);
   } finally {
     await provider.stop();
   }
 }
 
-function summary(database: Result["database"], seconds: number, [direct, mediated, identityVerification]: [Measured, Measured, Measured]): Result {
-  const round = (n: number) => Math.round(n * 100) / 100;
+type Run = Pick<Result, "database" | "seconds" | "machine">;
+
+function summary(run: Run, [direct, mediated, identityVerification]: [Measured, Measured, Measured]): Result {
+  const round = (n: number) => Math.round(n * 1000) / 1000;
   const cpuRatio = round(mediated.hubCpuMs / identityVerification.hubCpuMs);
   return {
-    ...{ database, seconds, direct, mediated, identityVerification },
+    ...{ ...run, direct, mediated, identityVerification },
     addedP50Ms: round(mediated.one.p50Ms - direct.one.p50Ms),
     throughputRatio: round(mediated.many.perSecond / direct.many.perSecond),
     cpuRatio,
@@ -197,7 +203,8 @@ function report(r: Result): void {
     [m.one.p50Ms, m.one.p99Ms, m.many.perSecond, m.many.p50Ms, m.many.p99Ms, m.one.failed + m.many.failed, m.hubCpuMs, m.backendCpuMs]
       .map((v) => cell(v))
       .join("");
-  console.log(`\nHub on ${r.database}; wrk, ${r.seconds} s per measurement; CPU per call at 32 connections (user + system, /proc)`);
+  console.log(`\nHub on ${r.database}; wrk, ${r.seconds} s per measurement; ${r.machine.cores} cores, load average ${r.machine.loadAverage} at the start`);
+  console.log("CPU: ms per call at 32 connections (user + system, /proc) of the hub node and of the backend (the provider, the civil-registry sandbox)");
   console.log(`${"".padEnd(28)}${"1 connection".padStart(18)}${"32 connections".padStart(27)}`);
   console.log(`${"".padEnd(28)}${["p50 ms", "p99 ms", "req/s", "p50 ms", "p99 ms", "failed", "hub CPU", "backend"].map((h) => cell(h)).join("")}`);
   console.log(row("provider alone (direct)", r.direct));
@@ -207,7 +214,6 @@ function report(r: Result): void {
   console.log(`throughput at 32 connections, mediated / direct: ${r.throughputRatio} (${r.mediated.many.perSecond} vs ${r.direct.many.perSecond} req/s)`);
   console.log(`hub CPU per call: mediated ${r.mediated.hubCpuMs} ms, identity verification ${r.identityVerification.hubCpuMs} ms (ratio ${r.cpuRatio})`);
   console.log(`target, a mediated call costs no more hub CPU than an identity verification: ${r.cpuTargetMet ? "met" : "NOT met"}`);
-  console.log("(backend: CPU ms per call of the process behind the hub: the provider, or the civil-registry sandbox)");
 }
 
 async function main(): Promise<number> {
