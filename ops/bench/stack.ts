@@ -1,13 +1,16 @@
 /**
  * The benchmark's own stack, apart from `npm start` and `npm test` (ports, state and database
- * of its own): NATS, Temporal, the sandboxes and one hub node on PostgreSQL, and a partner of
- * the run's own calling as partners do (client credentials, then the token).
+ * of its own): NATS, Temporal, the sandboxes and one hub node on PostgreSQL (or, with
+ * `pglite`, on the embedded PGlite `npm start` runs), and a partner of the run's own, added
+ * over NATS as the CLI does, calling as partners do (client credentials, then the token).
  */
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
+import { ServiceBroker } from "moleculer";
+import { loadConfig } from "../../platform/config";
 import { openDb, type Db } from "../../platform/db";
-import { addPartner } from "../../partners/registry";
+import type { Credentials } from "../../partners/registry";
 import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import { stopAll, tcpReachable, type Managed } from "../stack/processes";
 import { MissingPieceError } from "../stack/provision";
@@ -20,11 +23,18 @@ export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101
 export interface BenchStack {
   env: NodeJS.ProcessEnv;
   api: string;
-  db: Db;
+  /** The hub's database, on PostgreSQL only (PGlite belongs to the hub's process). */
+  db?: Db;
+  database: "PostgreSQL" | "PGlite";
+  dataDir: string;
   /** A random tag of this run, for business keys no other run has used. */
   run: string;
   /** Headers of a partner with every scope and purpose and a quota that never binds. */
   auth: Record<string, string>;
+  /** The partner's subsystem, the client its access rights name. */
+  subsystem: string;
+  /** The process id of a process the stack started: "hub", "sandbox-civil-registry"... */
+  pid(name: string): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -44,8 +54,8 @@ function benchEnv(dataDir: string): NodeJS.ProcessEnv {
   };
 }
 
-export async function startBenchStack(say: (line: string) => void): Promise<BenchStack> {
-  const dataDir = path.join(ROOT, ".data/bench");
+export async function startBenchStack(say: (line: string) => void, opts: { pglite?: boolean } = {}): Promise<BenchStack> {
+  const dataDir = path.join(ROOT, opts.pglite ? ".data/bench-pglite" : ".data/bench");
   const env = benchEnv(dataDir);
   const api = "http://127.0.0.1:23000";
   const started: Managed[] = [];
@@ -55,24 +65,45 @@ export async function startBenchStack(say: (line: string) => void): Promise<Benc
       if (await tcpReachable("127.0.0.1", port))
         throw new MissingPieceError(`port ${port} is in use: is another benchmark running? The benchmark starts a stack of its own.`);
     fs.rmSync(dataDir, { recursive: true, force: true });
-    env.DATABASE_URL = await testDatabaseUrl(say, true, "linkage_hub_bench");
+    // Empty, not unset: the processes' environment is this one's, which may carry DATABASE_URL.
+    env.DATABASE_URL = opts.pglite ? "" : await testDatabaseUrl(say, true, "linkage_hub_bench");
     started.push(await startNats(env.NATS_URL!, dataDir, say));
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
     started.push(await startHubNode("hub", { ...process.env, ...env }, `${api}/readyz`, path.join(dataDir, "logs")));
-    say(`hub ready at ${api}`);
-    const db = await openDb({ url: env.DATABASE_URL, pgliteDir: "" });
+    say(`hub ready at ${api} on ${opts.pglite ? `PGlite in ${dataDir}` : "PostgreSQL"}`);
+    const db = opts.pglite ? undefined : await openDb({ url: env.DATABASE_URL, pgliteDir: "" });
     const run = randomBytes(3).toString("hex");
-    const auth = await partnerHeaders(db, api, run);
-    return { env, api, db, run, auth, stop: async () => (await db.close(), await stop()) };
+    const partner = await benchPartner({ ...process.env, ...env }, run);
+    const auth = await partnerHeaders(api, partner);
+    const pid = (name: string) => started.find((s) => s.name === name)?.child?.pid;
+    const database = opts.pglite ? "PGlite" : "PostgreSQL";
+    const subsystem = partner.partner.subsystem;
+    return { env, api, db, database, dataDir, run, auth, subsystem, pid, stop: async () => (await db?.close(), await stop()) };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-async function partnerHeaders(db: Db, api: string, run: string): Promise<Record<string, string>> {
-  const partner = await addPartner(db, { id: `bench-${run}`, scopes: [...SCOPES], purposes: [...PURPOSES], quota: 1_000_000 });
+/** The run's partner, added by the hub's `partners` service over NATS (whatever its database). */
+async function benchPartner(env: NodeJS.ProcessEnv, run: string): Promise<Credentials> {
+  const broker = new ServiceBroker({
+    namespace: loadConfig(env).namespace,
+    nodeID: `bench-${process.pid}-${run}`,
+    transporter: { type: "NATS", options: { url: env.NATS_URL } },
+    logger: false,
+  });
+  await broker.start();
+  try {
+    await broker.waitForServices(["partners"], 10_000);
+    return await broker.call<Credentials, object>("partners.add", { id: `bench-${run}`, scopes: [...SCOPES], purposes: [...PURPOSES], quota: 1_000_000 });
+  } finally {
+    await broker.stop();
+  }
+}
+
+async function partnerHeaders(api: string, partner: Credentials): Promise<Record<string, string>> {
   const basic = Buffer.from(`${partner.partner.id}:${partner.clientSecret}`).toString("base64");
   const res = await fetch(`${api}/v1/oauth/token`, {
     method: "POST",

@@ -30,6 +30,7 @@ export async function measureSyncPath(stack: BenchStack, people: SeededCitizen[]
     if (res.status === 200) syncMs.push(performance.now() - t0);
   }
   const appendMs: number[] = [];
+  if (!stack.db) throw new Error("the audit appends beside the sync path need the hub's PostgreSQL database");
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
     await appendRecord(stack.db, { at: new Date().toISOString(), operation: "bench.append", outcome: "OK", subjects: [] });
