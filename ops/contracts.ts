@@ -10,10 +10,9 @@
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { openapi } from "../contracts";
-import { ensureBinary } from "./stack/provision";
+import { oasdiffBreaking, type BreakingChange } from "./oasdiff";
 
 const ROOT = path.resolve(__dirname, "..");
 const RELEASED = path.join(ROOT, "contracts/released");
@@ -50,40 +49,26 @@ export function latestRelease(dir = RELEASED): { file: string; doc: Doc } | unde
   return file ? { file: path.join(dir, file), doc: JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) } : undefined;
 }
 
-export interface BreakingChange {
-  id: string;
-  text: string;
-  operation?: string;
-  path?: string;
-}
+export type { BreakingChange };
 
 /** Breaking changes (oasdiff level ERR) from `base` to `revision`, and which of them are not allowed. */
 export async function breakingChanges(base: Doc, revision: Doc): Promise<{ changes: BreakingChange[]; refused: BreakingChange[] }> {
-  const oasdiff = await ensureBinary("oasdiff", (line) => console.error(line));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "oasdiff-"));
-  try {
-    fs.writeFileSync(path.join(dir, "base.json"), JSON.stringify(base));
-    fs.writeFileSync(path.join(dir, "revision.json"), JSON.stringify(revision));
-    const out = execFileSync(oasdiff, ["breaking", "base.json", "revision.json", "--format", "json"], { cwd: dir, encoding: "utf8" });
-    const changes = (JSON.parse(out || "[]") as (BreakingChange & { level: number })[]).filter((c) => c.level === 3);
-    const raised = breakingRelease(base.info.version, revision.info.version);
-    const initial = major(base.info.version) === 0;
-    const pathVersion = (p: string | undefined) => /^\/v(\d+)\//.exec(p ?? "")?.[1];
-    const released = new Set(
-      Object.keys(base.paths as object)
-        .map(pathVersion)
-        .filter(Boolean),
-    );
-    const refused = changes.filter((c) => {
-      if (!raised) return true;
-      if (initial || /removed/.test(c.id)) return false; // 0.x promises nothing; a major release may drop operations
-      // Published /vN operations never change in place: the changed one is served as /v(N+1).
-      return released.has(pathVersion(c.path));
-    });
-    return { changes, refused };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const changes = await oasdiffBreaking(base, revision);
+  const raised = breakingRelease(base.info.version, revision.info.version);
+  const initial = major(base.info.version) === 0;
+  const pathVersion = (p: string | undefined) => /^\/v(\d+)\//.exec(p ?? "")?.[1];
+  const released = new Set(
+    Object.keys(base.paths as object)
+      .map(pathVersion)
+      .filter(Boolean),
+  );
+  const refused = changes.filter((c) => {
+    if (!raised) return true;
+    if (initial || /removed/.test(c.id)) return false; // 0.x promises nothing; a major release may drop operations
+    // Published /vN operations never change in place: the changed one is served as /v(N+1).
+    return released.has(pathVersion(c.path));
+  });
+  return { changes, refused };
 }
 
 async function main(command: string | undefined): Promise<number> {

@@ -8,7 +8,8 @@ import { loadConfig } from "../../platform/config";
 
 const CONNECT_TIMEOUT_MS = 5000;
 
-export async function hubBroker(service: string): Promise<ServiceBroker | undefined> {
+/** A broker connected to NATS in the hub's namespace (no hub service awaited yet), or undefined when NATS does not answer. */
+export async function natsBroker(): Promise<ServiceBroker | undefined> {
   const config = loadConfig();
   const broker = new ServiceBroker({
     namespace: config.namespace,
@@ -20,7 +21,6 @@ export async function hubBroker(service: string): Promise<ServiceBroker | undefi
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("NATS did not answer")), CONNECT_TIMEOUT_MS)));
     await Promise.race([broker.start(), timeout]).finally(() => clearTimeout(timer));
-    await broker.waitForServices([service], 3000);
     return broker;
   } catch {
     await broker.stop().catch(() => {});
@@ -28,7 +28,25 @@ export async function hubBroker(service: string): Promise<ServiceBroker | undefi
   }
 }
 
+/** Whether a node of the hub runs `service` (waited for a few seconds); the broker is stopped when none does. */
+export async function reaches(broker: ServiceBroker, service: string): Promise<boolean> {
+  try {
+    await broker.waitForServices([service], 3000);
+    return true;
+  } catch {
+    await broker.stop().catch(() => {});
+    return false;
+  }
+}
+
+export async function hubBroker(service: string): Promise<ServiceBroker | undefined> {
+  const broker = await natsBroker();
+  return broker && (await reaches(broker, service)) ? broker : undefined;
+}
+
 export function noHub(): Error {
   const { natsUrl, namespace } = loadConfig();
-  return new Error(`no running hub answers at ${natsUrl} (namespace ${namespace}). Start it (npm start), or point NATS_URL and HUB_NAMESPACE at it.`);
+  return new Error(
+    `no running hub answers at ${natsUrl} (namespace ${namespace}): is the hub running? Start it (npm start), or point NATS_URL and HUB_NAMESPACE at it.`,
+  );
 }

@@ -4,6 +4,8 @@ import { eventsCommand } from "./events";
 import { partnersCommand } from "./partners";
 import { webhooksCommand } from "./webhooks";
 import { auditCommand } from "./audit";
+import { servicesCommand } from "./services";
+import { accessCommand } from "./access";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
@@ -13,6 +15,9 @@ Commands:
   partners   the partners that call the hub: add, list, show, rotate-secret, disable
   webhooks   partners' webhook deliveries: list, redeliver
   audit      the audit log: verify, export one case's evidence, access report
+  services   the service catalogue: add a provider's REST service from its OpenAPI document,
+             update, list, show, disable, enable, remove
+  access     who may call catalogue services: grant, revoke, list
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see docs/configuration.md.`;
@@ -22,6 +27,8 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   partners: partnersCommand,
   webhooks: webhooksCommand,
   audit: auditCommand,
+  services: servicesCommand,
+  access: accessCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -39,20 +39,28 @@ async function useRunning(name: string, address: string, say: Say, confirm?: () 
   return undefined;
 }
 
+/** The largest message the NATS servers the stacks start take (docs/configuration.md, "External NATS"). */
+export const NATS_MAX_PAYLOAD = "8MB";
+
 export async function startNats(natsUrl: string, dataDir: string, say: Say): Promise<Managed> {
   const running = await useRunning("nats", natsUrl, say);
   if (running) return running;
   const { host, port } = hostPort(natsUrl);
   const bin = await ensureBinary("nats-server", say);
   const storeDir = path.join(dataDir, "nats");
+  // A catalogue service's document (up to 2 MiB) rides in one Moleculer packet: NATS's default
+  // max_payload (1 MB) is too small, and nats-server has no flag for it, only its config file.
+  fs.mkdirSync(dataDir, { recursive: true });
+  const configFile = path.join(dataDir, "nats.conf");
+  fs.writeFileSync(configFile, `# Written by ops/stack/services.ts at each start.\nmax_payload: ${NATS_MAX_PAYLOAD}\n`);
   const service = spawnManaged({
     name: "nats",
     command: bin,
-    args: ["-js", "-a", host, "-p", String(port), "-sd", storeDir],
+    args: ["-c", configFile, "-js", "-a", host, "-p", String(port), "-sd", storeDir],
     logDir: path.join(dataDir, "logs"),
   });
   await waitFor("nats-server", () => tcpReachable(host, port), 15_000, service.child, service.logFile);
-  say(`nats: started at ${natsUrl} (JetStream store ${storeDir})`);
+  say(`nats: started at ${natsUrl} (JetStream store ${storeDir}, max_payload ${NATS_MAX_PAYLOAD})`);
   return service;
 }
 
