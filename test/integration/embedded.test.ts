@@ -138,6 +138,29 @@ test("both slice calls work on the embedded default", async () => {
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
 });
 
+test("the README's catalogue walk-through works as written on the embedded default", async () => {
+  const cli = (...args: string[]) =>
+    execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", ...args], { cwd: ROOT, env: startEnv, encoding: "utf8" });
+  const service = "LOCAL/GOV/50000001/registry-system/persons";
+  cli("services", "add", service, "--openapi", "docs/examples/registry-persons.yaml", "--base-url", `${registry}/registry/v2`);
+  cli("access", "grant", "--client", "LOCAL/GOV/test-partner/default", "--service", service, "--purposes", "identity-verification");
+  const auth = { authorization: `Bearer ${partnerToken}` };
+  const allowed = (await (await rawFetch(`${api}/r1/LOCAL/GOV/50000001/registry-system/allowedMethods`, { headers: auth })).json()) as {
+    member: { serviceCode: string; endpointList: { member: unknown[] } }[];
+  };
+  assert.deepEqual(
+    allowed.member.map((m) => [m.serviceCode, m.endpointList.member.length]),
+    [["persons", 2]],
+  );
+  const [citizen] = (await (await post(`${registry}/_sandbox/citizens`, { count: 1 })).json()) as { citizenNo: string; fullName: string }[];
+  const res = await post(
+    `${api}/r1/${service}/person-checks`,
+    { citizenNo: citizen!.citizenNo, fullName: citizen!.fullName },
+    { ...auth, "data-purpose": "identity-verification" },
+  );
+  assert.deepEqual(await res.json(), { checkResult: "CONSISTENT" });
+});
+
 test("the audit log of the embedded hub verifies from the CLI, through the running hub", () => {
   const out = execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", "verify", "--json"], {
     cwd: ROOT,
