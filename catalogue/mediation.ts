@@ -131,7 +131,8 @@ async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, 
   const key = checkedKey(request.headers["idempotency-key"]);
   const target = `/r1/${request.serviceId}${request.path}${request.query ? `?${request.query}` : ""}`;
   const claim = await claimKey(deps.db, deps.config.idempotencyTtlS, partner.id, key, fingerprintOf("POST", target, request.body));
-  if (claim.replay) return { ...claim.replay, headers: { ...claim.replay.headers, "idempotent-replayed": "true" } };
+  // The kept answer carries the first request's id: a replay names the request it answers.
+  if (claim.replay) return { ...claim.replay, headers: { ...claim.replay.headers, "x-request-id": request.requestId, "idempotent-replayed": "true" } };
   try {
     const answer = await run();
     await claim.keep(answer);
