@@ -20,7 +20,7 @@ export const ZHANG = "110101199003074514";
 
 /** A service code no other run has taken. */
 export const freshCode = (prefix: string) => `${prefix}-${randomBytes(3).toString("hex")}`;
-export const serviceId = (code: string) => `${PROVIDER_SUBSYSTEM}/${code}`;
+export const serviceId = (code: string, subsystem = PROVIDER_SUBSYSTEM) => `${subsystem}/${code}`;
 
 export interface Registration {
   code: string;
@@ -47,7 +47,7 @@ export function registerService(hubUrl: string, r: Registration): Promise<Respon
 export async function registered(hubUrl: string, r: Registration): Promise<string> {
   const res = await registerService(hubUrl, r);
   assert.equal(res.status, 201, await res.text());
-  return serviceId(r.code);
+  return serviceId(r.code, r.subsystem);
 }
 
 /** Grants `client` `methods` (all when omitted) of `service` for `purposes`. */
