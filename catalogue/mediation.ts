@@ -18,7 +18,7 @@ import { rightOn } from "./access-rights";
 import { subjectsIn, validatorsOf, type ServiceOperation } from "./document";
 import type { LiveCatalogue, LiveService } from "./live";
 import { calls, duration, outcomeOfError, type Outcome } from "./metrics";
-import { forwardedHeaders, answerHeaders } from "./headers";
+import { assertSendable, forwardedHeaders, answerHeaders } from "./headers";
 import { safeSegments } from "./routes";
 
 export interface MediatedRequest {
@@ -89,6 +89,7 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
   let purpose: string | undefined;
   try {
     assertOwnClient(request.headers, partner);
+    assertSendable(request.headers);
     const live = await liveService(deps.catalogue, request.serviceId);
     const { operation, params } = live.routes.match(request.method, safeSegments(request.path || "/"));
     purpose = await permitted(deps, live, operation, partner, request.headers["data-purpose"]);
