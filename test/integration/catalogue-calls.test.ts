@@ -11,7 +11,7 @@ import { MAX_ANSWER_BYTES } from "../../catalogue/forward";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
 import { suiteToken } from "../support/partner";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { freshCode, granted, problemOf, rawBytes, rawRequest, registered, SUITE_CLIENT, ZHANG } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, problemOf, rawBytes, rawRequest, registered, SUITE_CLIENT, ZHANG } from "../support/catalogue";
 
 const env = clusterEnv();
 const TIMEOUT_MS = 500;
@@ -36,6 +36,7 @@ before(async () => {
 after(async () => {
   await hub?.stop();
   await provider?.close();
+  await closeSuiteDb();
 });
 
 /** The refusal, as problem+json with `status` and `code`, checked to leave the provider uncalled. */

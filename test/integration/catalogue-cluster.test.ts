@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { ServiceBroker } from "moleculer";
 import { callerBroker, clusterEnv, startNode, type TestNode } from "../support/hub";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { freshCode, granted, ownPartner, problemOf, registered, type OwnPartner } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, ownPartner, problemOf, registered, type OwnPartner } from "../support/catalogue";
 
 const env = clusterEnv();
 let a: TestNode;
@@ -54,6 +54,7 @@ after(async () => {
   await broker?.stop();
   await Promise.all([a?.stop(), b?.stop()]);
   await provider?.close();
+  await closeSuiteDb();
 });
 
 describe("a change through one gateway, refused by the other within 1 s", () => {

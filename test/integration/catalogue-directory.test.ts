@@ -15,7 +15,7 @@ import YAML from "yaml";
 import { clusterEnv, json, startNode, type TestNode } from "../support/hub";
 import { rawFetch } from "../support/partner";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { freshCode, granted, ownPartner, problemOf, registered, SUITE_CLIENT, type OwnPartner } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, ownPartner, problemOf, registered, SUITE_CLIENT, type OwnPartner } from "../support/catalogue";
 
 const env = clusterEnv();
 /** A provider subsystem of this run's own, so its listings hold this run's services only. */
@@ -67,6 +67,7 @@ before(async () => {
 after(async () => {
   await hub?.stop();
   await provider?.close();
+  await closeSuiteDb();
 });
 
 describe("the directory's answers, against GovStack's schemas with every field present", () => {

@@ -11,7 +11,7 @@ import type { ServiceBroker } from "moleculer";
 import { callerBroker, clusterEnv, startNode, type TestNode } from "../support/hub";
 import { suiteToken } from "../support/partner";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { freshCode, granted, registered, SUITE_CLIENT, ZHANG } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, registered, SUITE_CLIENT, ZHANG } from "../support/catalogue";
 
 const env = clusterEnv();
 let hub: TestNode;
@@ -55,6 +55,7 @@ after(async () => {
   await broker?.stop();
   await hub?.stop();
   await provider?.close();
+  await closeSuiteDb();
 });
 
 describe("catalogue.call", () => {

@@ -12,7 +12,7 @@ import dns from "node:dns";
 import { guardedLookup } from "../../catalogue/address-guard";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { freshCode, granted, problemOf, registered, registerService, SUITE_CLIENT } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, problemOf, registered, registerService, SUITE_CLIENT } from "../support/catalogue";
 
 const env = clusterEnv();
 let hub: TestNode;
@@ -44,6 +44,7 @@ before(async () => {
 after(async () => {
   await hub?.stop();
   await provider?.close();
+  await closeSuiteDb();
 });
 
 describe("a document the hub refuses", () => {

@@ -14,7 +14,7 @@ import { loadConfig } from "../../platform/config";
 import { clusterEnv, json, startNode, type TestNode } from "../support/hub";
 import { rawFetch, suiteDb, suiteToken } from "../support/partner";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { freshCode, granted, ownPartner, problemOf, registered, SUITE_CLIENT, ZHANG, type OwnPartner } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, ownPartner, problemOf, registered, SUITE_CLIENT, ZHANG, type OwnPartner } from "../support/catalogue";
 
 const env = clusterEnv();
 let hub: TestNode;
@@ -46,6 +46,7 @@ before(async () => {
 after(async () => {
   await hub?.stop();
   await provider?.close();
+  await closeSuiteDb();
 });
 
 describe("a call through the hub", () => {
