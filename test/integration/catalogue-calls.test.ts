@@ -115,7 +115,10 @@ describe("a path that could reach outside the service", () => {
       const before = provider.received.length;
       const res = await rawRequest(hub.url, "GET", `/r1/${SERVICE}${path}`, { authorization: `Bearer ${await suiteToken()}`, ...VERIFY });
       assert.equal(res.status, 400, res.body);
-      assert.equal((JSON.parse(res.body) as { code: string }).code, "HUB_ERR_REQUEST_INVALID");
+      const problem = JSON.parse(res.body) as { code: string; detail: string };
+      assert.equal(problem.code, "HUB_ERR_REQUEST_INVALID");
+      // Refused as a path (routes.ts safeSegments), not merely as a value the document does not take.
+      assert.match(problem.detail, /^The path /);
       assert.equal(provider.received.length, before);
     });
 
