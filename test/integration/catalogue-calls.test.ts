@@ -20,6 +20,8 @@ let provider: Provider;
 let SERVICE: string;
 /** The same document at the same provider, with a short timeout: where the provider misbehaves. */
 let SHAKY: string;
+/** The document without its 302. */
+let STRICT: string;
 
 const VERIFY = { "data-purpose": "identity-verification" };
 const call = (path: string, init: RequestInit = {}, service = SERVICE) => fetch(`${hub.url}/r1/${service}${path}`, init);
@@ -31,6 +33,10 @@ before(async () => {
   SHAKY = await registered(hub.url, { code: freshCode("shaky"), baseUrl: provider.url, openapi: PERSONS_DOCUMENT, timeoutMs: TIMEOUT_MS });
   await granted(hub.url, SUITE_CLIENT, SERVICE, ["identity-verification"]);
   await granted(hub.url, SUITE_CLIENT, SHAKY, ["all"], ["GET /misbehave/{how}", "GET /status"]);
+  const undeclared = PERSONS_DOCUMENT.replace('        "302": { description: Elsewhere }\n', "");
+  assert.notEqual(undeclared, PERSONS_DOCUMENT);
+  STRICT = await registered(hub.url, { code: freshCode("strict"), baseUrl: provider.url, openapi: undeclared });
+  await granted(hub.url, SUITE_CLIENT, STRICT, ["all"], ["GET /misbehave/{how}"]);
 });
 
 after(async () => {
@@ -183,6 +189,14 @@ describe("the provider's answer", () => {
     const res = await misbehave("redirect");
     assert.equal(res.status, 302);
     assert.equal(res.headers.get("location"), `${provider.url}/trap`);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(!provider.received.some((r) => r.url.startsWith("/trap")), "the hub followed the redirect");
+  });
+
+  test("a redirect the document does not declare: 502, not followed either", async () => {
+    const problem = await problemOf(await call("/misbehave/redirect", { redirect: "manual" }, STRICT), 502);
+    assert.equal(problem.code, "HUB_ERR_AGENCY_BAD_ANSWER");
+    assert.equal(problem.agency, STRICT);
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(!provider.received.some((r) => r.url.startsWith("/trap")), "the hub followed the redirect");
   });
