@@ -4,10 +4,16 @@
  * had the old state cached. And the provider's address is checked on what its name resolves
  * to when the connection is made: a service registered through one gateway at
  * `http://localhost:<the other's port>` is refused by the other, which will not call itself.
+ * The partner cache is also checked against a lookup in flight when the change is announced.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ServiceBroker } from "moleculer";
+import { partnerAccess } from "../../partners/access";
+import { disablePartner } from "../../partners/registry";
+import { loadConfig } from "../../platform/config";
+import type { Db } from "../../platform/db";
+import { suiteDb } from "../support/partner";
 import { callerBroker, clusterEnv, startNode, type TestNode } from "../support/hub";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
 import { closeSuiteDb, freshCode, granted, ownPartner, problemOf, registered, type OwnPartner } from "../support/catalogue";
@@ -48,7 +54,21 @@ async function refusedAfter(changedAt: number, service: string, partner: OwnPart
 before(async () => {
   [provider, a, b] = await Promise.all([startProvider(), startNode("api", env), startNode("api", env)]);
   broker = await callerBroker(env.HUB_NAMESPACE!, ["partners", "catalogue"]);
+  await knowEachOther([a, b]);
 });
+
+/**
+ * Until each node has discovered the others (Moleculer's discovery can take a second or more
+ * after /readyz): an announcement reaches only the nodes its sender knows of.
+ */
+async function knowEachOther(nodes: TestNode[]): Promise<void> {
+  const ids = nodes.map((n) => `api-${new URL(n.url).port}`);
+  for (const started = Date.now(); Date.now() - started < 10_000; await new Promise((r) => setTimeout(r, 100))) {
+    const views = await Promise.all(ids.map((id) => broker.call<{ id: string; available: boolean }[], object>("$node.list", {}, { nodeID: id })));
+    if (views.every((known) => ids.every((id) => known.some((n) => n.id === id && n.available)))) return;
+  }
+  throw new Error(`the nodes ${ids.join(", ")} did not discover each other within 10 s`);
+}
 
 after(async () => {
   await broker?.stop();
@@ -98,5 +118,31 @@ describe("the provider's address, checked on what its name resolves to", () => {
     const problem = await problemOf(await statusThrough(b, service, partner), 502);
     assert.equal(problem.code, "HUB_ERR_PROVIDER_ADDRESS");
     assert.match(problem.detail, new RegExp(`localhost resolves to .*:${port} is the hub itself`));
+  });
+});
+
+describe("the partner cache, with a lookup in flight when a change is announced", () => {
+  test("the lookup's answer, read before the change, is not kept after it: the next call reads the change", async () => {
+    const db = await suiteDb();
+    const partner = await ownPartner("cl-race");
+    // The partner's row is read at once; its answer is handed back only when `release` is called.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const slow: Db = {
+      ...db,
+      query: async <R>(sql: string, params?: unknown[]) => {
+        const rows = await db.query<R>(sql, params);
+        if (/FROM hub\.partner WHERE id = \$1$/.test(sql.trim())) await held;
+        return rows;
+      },
+    };
+    const access = partnerAccess(slow, loadConfig({ ...process.env, ...env }));
+    const inFlight = access.identify(`Bearer ${partner.token}`);
+    await new Promise((r) => setTimeout(r, 200));
+    await disablePartner(db, partner.id);
+    access.forget(); // what access.changed does on every node
+    release();
+    await inFlight; // read before the change: it may pass
+    await assert.rejects(access.identify(`Bearer ${partner.token}`), { type: "HUB_ERR_UNAUTHENTICATED" });
   });
 });
