@@ -2,7 +2,9 @@
  * Calls to one provider: over keep-alive connections whose every DNS answer is checked
  * (address-guard.ts), never following redirects, within the service's timeout, its answer cut
  * at a size limit. The provider's credentials are read from the environment variable its
- * registration names, at call time: never stored, never logged.
+ * registration names, at call time: never stored, never logged. A redirect is the provider's
+ * answer like any other: passed on to the caller, `Location` as sent, when the provider's
+ * document declares its status (a 502 when it does not); the hub itself never follows one.
  */
 import http from "node:http";
 import https from "node:https";

@@ -5,6 +5,9 @@
  * caller: the provider's end-to-end headers, without cookies, with the request id.
  */
 import { randomBytes } from "node:crypto";
+import { validateHeaderName, validateHeaderValue } from "node:http";
+import { HubError } from "../platform/errors";
+import { pointerOf } from "./json-pointer";
 import type { MediatedRequest } from "./mediation";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"];
@@ -21,6 +24,28 @@ const connectionListed = (headers: Record<string, string | undefined>) =>
   );
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * Headers HTTP can carry, names and values (no CR, LF, NUL or other control characters): over
+ * REST Node's parser refuses the rest; over NATS (catalogue.call) they arrive as strings.
+ */
+export function assertSendable(headers: Record<string, string | undefined>): void {
+  const errors: { in: string; pointer: string; detail: string }[] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      if (value !== undefined) validateHeaderValue(name, value);
+    } catch {
+      errors.push({
+        in: "header",
+        pointer: pointerOf([name]),
+        detail: "is not a header HTTP can carry (a name of token characters; a value without CR, LF or NUL)",
+      });
+    }
+  }
+  if (errors.length)
+    throw new HubError("HUB_ERR_REQUEST_INVALID", `Headers HTTP cannot carry: ${errors.map((e) => e.pointer.slice(1)).join(", ")}`, { errors });
+}
 
 export function forwardedHeaders(request: MediatedRequest, client: string): Record<string, string> {
   const listed = connectionListed(request.headers);

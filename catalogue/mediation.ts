@@ -18,7 +18,7 @@ import { rightOn } from "./access-rights";
 import { subjectsIn, validatorsOf, type ServiceOperation } from "./document";
 import type { LiveCatalogue, LiveService } from "./live";
 import { calls, duration, outcomeOfError, type Outcome } from "./metrics";
-import { forwardedHeaders, answerHeaders } from "./headers";
+import { assertSendable, forwardedHeaders, answerHeaders } from "./headers";
 import { safeSegments } from "./routes";
 
 export interface MediatedRequest {
@@ -89,6 +89,7 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
   let purpose: string | undefined;
   try {
     assertOwnClient(request.headers, partner);
+    assertSendable(request.headers);
     const live = await liveService(deps.catalogue, request.serviceId);
     const { operation, params } = live.routes.match(request.method, safeSegments(request.path || "/"));
     purpose = await permitted(deps, live, operation, partner, request.headers["data-purpose"]);
@@ -132,7 +133,8 @@ async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, 
   const key = checkedKey(request.headers["idempotency-key"]);
   const target = `/r1/${request.serviceId}${request.path}${request.query ? `?${request.query}` : ""}`;
   const claim = await claimKey(deps.db, deps.config.idempotencyTtlS, partner.id, key, fingerprintOf("POST", target, request.body));
-  if (claim.replay) return { ...claim.replay, headers: { ...claim.replay.headers, "idempotent-replayed": "true" } };
+  // The kept answer carries the first request's id: a replay names the request it answers.
+  if (claim.replay) return { ...claim.replay, headers: { ...claim.replay.headers, "x-request-id": request.requestId, "idempotent-replayed": "true" } };
   try {
     const answer = await run();
     await claim.keep(answer);

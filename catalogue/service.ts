@@ -152,7 +152,9 @@ async function callOverNats(mediation: Mediator, ctx: Context<Schemas["Catalogue
   const text = typeof body === "string" || body === undefined;
   if (!text) headers["content-type"] ??= "application/json";
   const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(text ? (body as string) : JSON.stringify(body));
-  const [path, query = ""] = target.split("?", 2) as [string, string?];
+  // At the first `?` only: a query may hold more (split("?", 2) dropped what followed a second one).
+  const cut = target.indexOf("?");
+  const [path, query] = cut < 0 ? [target, ""] : [target.slice(0, cut), target.slice(cut + 1)];
   const requestId = ctx.requestID ?? headers["x-request-id"] ?? "";
   const answer = await mediation.mediate({
     serviceId: service,

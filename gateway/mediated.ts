@@ -24,7 +24,7 @@ export const mediate = (gw: Gateway) => (req: IncomingMessage, res: ServerRespon
   void (async () => {
     const [, rawId, path = "", query = ""] = R1.exec(req.url!) ?? [];
     if (!rawId) throw new HubError("HUB_ERR_ROUTE_NOT_FOUND", "A call is /r1/{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}/{path}");
-    const serviceId = serviceIdOf(parseServiceId(decodeURIComponent(rawId)));
+    const serviceId = serviceIdOf(parseServiceId(decoded(rawId)));
     const body = await readRawBody(req, MEDIATED_MAX_BODY_BYTES);
     const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v]));
     const requestHash = await requestHashOf(req);
@@ -36,3 +36,12 @@ export const mediate = (gw: Gateway) => (req: IncomingMessage, res: ServerRespon
     res.end(req.method === "HEAD" ? undefined : answer.body);
   })().catch((err) => fail(gw)(req, res, err));
 };
+
+/** The service id as written, percent-decoded; malformed percent-encoding is the caller's mistake (400), not the hub's. */
+function decoded(rawId: string): string {
+  try {
+    return decodeURIComponent(rawId);
+  } catch {
+    throw new HubError("HUB_ERR_REQUEST_INVALID", "The service id is not valid percent-encoding");
+  }
+}

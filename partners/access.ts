@@ -44,12 +44,16 @@ const PARTNER_TTL_MS = 60_000;
 
 export function partnerAccess(db: Db, config: Config): PartnerAccess {
   const verifier = tokenVerifier(db, config);
-  const cache = new Map<string, { partner: Partner | undefined; at: number }>();
-  async function partnerOf(id: string): Promise<Partner | undefined> {
+  // The lookup is cached as it starts, so forget() drops one still in flight too: cached once
+  // it answered, a row read before a change would outlive the change's announcement.
+  const cache = new Map<string, { partner: Promise<Partner | undefined>; at: number }>();
+  function partnerOf(id: string): Promise<Partner | undefined> {
     const hit = cache.get(id);
     if (hit && Date.now() - hit.at < PARTNER_TTL_MS) return hit.partner;
-    const partner = await findPartner(db, id);
-    cache.set(id, { partner, at: Date.now() });
+    const partner = findPartner(db, id);
+    const entry = { partner, at: Date.now() };
+    cache.set(id, entry);
+    partner.catch(() => cache.get(id) === entry && cache.delete(id));
     return partner;
   }
   return {

@@ -2,7 +2,8 @@
  * A provider of the test's own for the service catalogue: a small population registry on
  * plain HTTP, with the OpenAPI document it publishes (personal data marked, the people
  * named with x-subject), and misbehaviours on demand: an answer that breaks its document,
- * one that never comes, one without end, a redirect. It records what it received.
+ * one that never comes, one without end, a 5xx, a redirect (to its own /trap, which no
+ * caller should reach). It records what it received.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -81,7 +82,8 @@ function answer(req: http.IncomingMessage, res: http.ServerResponse, body: strin
   const how = /^\/misbehave\/(\w+)$/.exec(path)?.[1];
   if (how === "broken") return json(200, { ok: "yes" });
   if (how === "fail") return json(503, { error: "down" });
-  if (how === "redirect") return void res.writeHead(302, { location: "http://169.254.169.254/latest/meta-data" }).end();
+  // Somewhere the test can watch: the provider's own /trap, which nothing may request.
+  if (how === "redirect") return void res.writeHead(302, { location: `http://${req.headers.host}/trap` }).end();
   if (how === "endless") {
     res.writeHead(200, { "content-type": "application/json" });
     const chunk = Buffer.alloc(64 * 1024, " ");
