@@ -45,8 +45,17 @@ export class LiveCatalogue {
     if (hit && Date.now() - hit.at < TTL_MS) return hit.live;
     const live = this.compile(id);
     this.services.set(id, { at: Date.now(), live });
-    live.catch(() => this.services.delete(id));
+    // Only services are kept: an id that names none (made up, say) costs a lookup, not memory.
+    live.then(
+      (found) => found ?? this.services.delete(id),
+      () => this.services.delete(id),
+    );
     return live;
+  }
+
+  /** Whether `id` names a service this node has compiled (for metric labels: never a made-up id). */
+  knows(id: string): boolean {
+    return this.services.has(id);
   }
 
   rightsOf(client: string, serviceId: string): Promise<GrantRow[]> {

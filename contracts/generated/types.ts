@@ -815,7 +815,7 @@ export interface components {
             memberCode: components["schemas"]["IdentifierPart"];
             subsystemCode: components["schemas"]["IdentifierPart"];
             serviceCode: components["schemas"]["ServiceCode"];
-            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB. It is the contract of the service: calls and answers are checked against it. */
+            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB (a larger one is 413). It is the contract of the service: calls and answers are checked against it. */
             openapi: string;
             /**
              * Format: uri
@@ -837,7 +837,7 @@ export interface components {
             memberCode: components["schemas"]["IdentifierPart"];
             subsystemCode: components["schemas"]["IdentifierPart"];
             serviceCode: components["schemas"]["ServiceCode"];
-            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB. It is the contract of the service: calls and answers are checked against it. */
+            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB (a larger one is 413). It is the contract of the service: calls and answers are checked against it. */
             openapi: string;
         };
         /**
@@ -845,6 +845,7 @@ export interface components {
          * @description The body of `PUT /v1/catalogue/services/{service id}`: the new OpenAPI document.
          */
         ServiceDocumentBody: {
+            /** @description The provider's OpenAPI 3.0 or 3.1 document, YAML or JSON, at most 2 MB (a larger one is 413). It is the contract of the service: calls and answers are checked against it. */
             openapi: string;
         };
         /**
@@ -973,7 +974,7 @@ export interface components {
         };
         /**
          * Mediated answer
-         * @description The provider's answer to `catalogue.call` (or the hub's refusal, as problem+json in `body`).
+         * @description The provider's answer to `catalogue.call`; the hub's refusals are typed Moleculer errors (code, type, data.errors), as for every action.
          */
         CatalogueCallResult: {
             status: number;
