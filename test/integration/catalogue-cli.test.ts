@@ -207,7 +207,7 @@ describe("services", () => {
     const json = await cli(["services", "add", id, "--openapi", path.join(dir, "broken.yaml"), "--base-url", provider.url, "--json"]);
     assert.equal(json.status, 1);
     const error = (JSON.parse(json.stdout) as { error: { type: string; errors: { pointer: string }[] } }).error;
-    assert.equal(error.type, "HUB_ERR_REQUEST_INVALID");
+    assert.equal(error.type, "HUB_ERR_REQUEST_UNPROCESSABLE");
     assert.ok(error.errors.length >= 2);
     const shown = await cli(["services", "show", id]);
     assert.equal(shown.status, 1);

@@ -52,22 +52,20 @@ describe("a document the hub refuses", () => {
     assert.equal((await register(JSON.stringify(small()))).status, 201);
   });
 
-  test("an invalid document: 400 naming the JSON pointer", async () => {
-    const problem = await problemOf(await register(withSchema({ type: "objekt" })), 400);
-    assert.equal(problem.code, "HUB_ERR_REQUEST_INVALID");
+  test("an invalid document: 422 naming the JSON pointer", async () => {
+    const problem = await problemOf(await register(withSchema({ type: "objekt" })), 422);
+    assert.equal(problem.code, "HUB_ERR_REQUEST_UNPROCESSABLE");
     assert.ok(pointers(problem).includes(`${SCHEMA}/type`), JSON.stringify(problem.errors));
   });
 
   test("one over 2 MiB, counted in bytes: 413", async () => {
-    // 1.1 million two-byte characters: under the contract's 2097152 characters, over 2 MiB of UTF-8.
+    // 1.1 million two-byte characters: over 2 MiB of UTF-8 though fewer characters.
     const doc = { ...small(), "x-padding": "é".repeat(1_100_000) };
     const problem = await problemOf(await register(JSON.stringify(doc)), 413);
     assert.equal(problem.code, "HUB_ERR_REQUEST_TOO_LARGE");
     assert.match(problem.detail, /at most 2097152/);
   });
 
-  // The contract's ServiceRegistration.openapi has maxLength 2097152 (characters), checked before the hub's own
-  // count of bytes: an ASCII document over 2 MiB is a 400 at /openapi. The 413 needs that maxLength gone.
   test("one over 2 MiB of plain ASCII: 413", async () => {
     const doc = { ...small(), "x-padding": "x".repeat(2 * 1024 * 1024) };
     const problem = await problemOf(await register(JSON.stringify(doc)), 413);
@@ -81,19 +79,19 @@ describe("a document the hub refuses", () => {
         .fill(`*lol${i - 1}`)
         .join(",")}]\n`;
     const started = performance.now();
-    const problem = await problemOf(await register(bomb), 400);
+    const problem = await problemOf(await register(bomb), 422);
     assert.ok(performance.now() - started < 1000, `${Math.round(performance.now() - started)} ms`);
     assert.match(problem.detail, /YAML aliases beyond the limit/);
   });
 
   for (const ref of ["https://schemas.example.org/person.json", "file:///etc/passwd", "./person.yaml#/Person"])
-    test(`a $ref outside the document (${ref}): 400 at the $ref`, async () => {
-      const problem = await problemOf(await register(withSchema({ $ref: ref })), 400);
+    test(`a $ref outside the document (${ref}): 422 at the $ref`, async () => {
+      const problem = await problemOf(await register(withSchema({ $ref: ref })), 422);
       assert.deepEqual(pointers(problem), [`${SCHEMA}/$ref`]);
       assert.match(problem.detail, /remote reference|another file/);
     });
 
-  test("an x-personal-data operation without x-subject: 400 at the operation", async () => {
+  test("an x-personal-data operation without x-subject: 422 at the operation", async () => {
     const doc = small();
     doc.paths["/persons/{id}"] = {
       get: {
@@ -102,13 +100,13 @@ describe("a document the hub refuses", () => {
         responses: { "200": { description: "The person" } },
       },
     };
-    const problem = await problemOf(await register(JSON.stringify(doc)), 400);
+    const problem = await problemOf(await register(JSON.stringify(doc)), 422);
     assert.deepEqual(pointers(problem), ["/paths/~1persons~1{id}/get"]);
     assert.match(problem.detail, /x-subject/);
   });
 });
 
-describe("a base URL the hub must never call: 400", () => {
+describe("a base URL the hub must never call: 422 (400 where the contract already refuses it)", () => {
   const forbidden = () => [
     "http://169.254.169.254",
     "http://169.254.169.254/latest/meta-data",
@@ -126,7 +124,7 @@ describe("a base URL the hub must never call: 400", () => {
   test("link-local, unspecified, multicast, the hub's own port (by address or name), other schemes, credentials", async () => {
     for (const baseUrl of forbidden()) {
       const res = await register(PERSONS_DOCUMENT, baseUrl);
-      assert.equal(res.status, 400, `${baseUrl}: ${await res.clone().text()}`);
+      assert.equal(res.status, baseUrl.startsWith("ftp:") ? 400 : 422, `${baseUrl}: ${await res.clone().text()}`);
     }
   });
 });
@@ -139,14 +137,14 @@ describe("names the hub refuses", () => {
     }
   });
 
-  test("a grant for a method the document lacks: 400 naming it", async () => {
+  test("a grant for a method the document lacks: 422 naming it", async () => {
     const service = await registered(hub.url, { code: freshCode("grant"), baseUrl: provider.url, openapi: PERSONS_DOCUMENT });
     const res = await fetch(`${hub.url}/v1/catalogue/access-grants`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ client: SUITE_CLIENT, service, purposes: ["all"], methods: ["GET /status", "DELETE /persons/{idNumber}"] }),
     });
-    const problem = await problemOf(res, 400);
+    const problem = await problemOf(res, 422);
     assert.deepEqual(pointers(problem), ["/methods/1"]);
     assert.match(problem.detail, /has no DELETE \/persons\/\{idNumber\}/);
     await granted(hub.url, SUITE_CLIENT, service, ["all"], ["GET /status"]);
