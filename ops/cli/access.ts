@@ -86,7 +86,10 @@ function grantParams(sub: string, values: Values): Schemas["AccessRevokeParams"]
   const help = HELP[sub]!;
   if (!values.client || !values.service) throw new UsageError(`--client and --service are required${sub === "grant" ? ", and --purposes" : ""}.\n\n${help}`);
   if (sub === "grant" && !values.purposes) throw new UsageError(`--purposes is required (or all).\n\n${help}`);
-  const params: Schemas["AccessRevokeParams"] & { purposes?: Schemas["AccessGrantParams"]["purposes"] } = { client: subsystemId(String(values.client), "--client", help), service: String(values.service) };
+  const params: Schemas["AccessRevokeParams"] & { purposes?: Schemas["AccessGrantParams"]["purposes"] } = {
+    client: subsystemId(String(values.client), "--client", help),
+    service: String(values.service),
+  };
   serviceRef(params.service, help);
   if (values.methods !== undefined) params.methods = methods(String(values.methods), help);
   if (sub === "grant") params.purposes = purposes(String(values.purposes), help);
