@@ -5,8 +5,8 @@
  */
 import { PURPOSES } from "../../partners/vocabulary";
 import type { components } from "../../contracts/generated/types";
-import { parseOptions, printer, reportingRefusals, serviceRef, subsystemId, table, withCatalogue, type Options, type Values } from "./catalogue";
-import { UsageError } from "./usage";
+import { reportingRefusals, serviceRef, subsystemId, withCatalogue } from "./catalogue";
+import { printer, subcommand, table, UsageError, type Options, type Values } from "./usage";
 
 type Schemas = components["schemas"];
 type Grant = Schemas["AccessGrant"];
@@ -127,15 +127,9 @@ async function list(values: Values, print: Print): Promise<void> {
 }
 
 export async function accessCommand(args: string[]): Promise<void> {
-  const [sub = "", ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h") {
-    console.log(HELP[""]);
-    if (!sub) throw new UsageError("");
-    return;
-  }
-  if (!(sub in OPTIONS)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
-  const { values, positionals } = parseOptions(HELP[sub]!, rest, OPTIONS[sub]!);
-  if (values.help) return console.log(HELP[sub]);
+  const called = subcommand(args, HELP, OPTIONS);
+  if (!called) return;
+  const { sub, values, positionals } = called;
   if (positionals.length) throw new UsageError(`${sub} takes options only, not "${positionals.join(" ")}".\n\n${HELP[sub]}`);
   const print = printer(values.json === true);
   await reportingRefusals(values.json === true, () => (sub === "list" ? list(values, print) : change(sub as "grant" | "revoke", values, print)));

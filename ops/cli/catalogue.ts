@@ -4,7 +4,6 @@
  * gateway), a message too large for the NATS server said before it is sent, the hub's
  * refusals printed with their JSON pointers, option parsing, ids and tables.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
 import { parseServiceId, parseSubsystemId, type ServiceParts } from "../../catalogue/identifiers";
@@ -88,24 +87,6 @@ export async function reportingRefusals(json: boolean, run: () => Promise<void>)
   }
 }
 
-export type Options = NonNullable<ParseArgsConfig["options"]>;
-export type Values = Record<string, string | boolean | undefined>;
-
-/** The subcommand's options (with --json and --help); a mistake is a usage error showing `help`. */
-export function parseOptions(help: string, args: string[], options: Options): { values: Values; positionals: string[] } {
-  try {
-    const parsed = parseArgs({
-      args,
-      options: { ...options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: true,
-    });
-    return { values: parsed.values as Values, positionals: parsed.positionals };
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${help}`);
-  }
-}
-
 /** A service id in its parts (the params of the catalogue's service actions); a malformed one is a usage error. */
 export function serviceRef(id: string | undefined, help: string): ServiceParts {
   if (!id) throw new UsageError(`Name one service id.\n\n${help}`);
@@ -123,19 +104,4 @@ export function subsystemId(id: string, option: string, help: string): string {
   } catch (err) {
     throw new UsageError(`${option}: ${(err as Error).message}.\n\n${help}`);
   }
-}
-
-/** Prints `json` with --json, else `text`. */
-export const printer = (json: boolean) => (value: unknown, text: string) => console.log(json ? JSON.stringify(value, null, 2) : text);
-
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
 }

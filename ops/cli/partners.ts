@@ -4,7 +4,7 @@
  * `npm start` included); with no hub answering and DATABASE_URL set, it uses PostgreSQL
  * directly.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+
 import { loadConfig } from "../../platform/config";
 import { openDb } from "../../platform/db";
 import { migrateHub } from "../../hub/schema";
@@ -12,7 +12,7 @@ import { addPartner, disablePartner, getPartner, listPartners, rotateSecret } fr
 import { rotateKeys } from "../../partners/keys";
 import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import type { components } from "../../contracts/generated/types";
-import { UsageError } from "./usage";
+import { subcommand, table, UsageError, type Options } from "./usage";
 import { hubBroker, noHub } from "./hub";
 
 type Schemas = components["schemas"];
@@ -108,14 +108,6 @@ async function registry(): Promise<Registry> {
   throw new Error(`${noHub().message} Or set DATABASE_URL to manage partners in PostgreSQL directly.`);
 }
 
-function parse(sub: string, args: string[], options: NonNullable<ParseArgsConfig["options"]>) {
-  try {
-    return parseArgs({ args, options: { ...options, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${HELP[sub]}`);
-  }
-}
-
 const list = (value: unknown, all: readonly string[]) =>
   value === "all"
     ? [...all]
@@ -142,7 +134,7 @@ function addParams(values: Record<string, unknown>, positionals: string[]): Sche
   return params;
 }
 
-function table(partners: Partner[]): string {
+function partnersTable(partners: Partner[]): string {
   const rows = partners.map((p) => [
     p.id,
     p.subsystem,
@@ -152,16 +144,7 @@ function table(partners: Partner[]): string {
     p.purposes.join(","),
     p.webhookUrl ?? "-",
   ]);
-  const head = ["ID", "SUBSYSTEM", "STATE", "QUOTA", "SCOPES", "PURPOSES", "WEBHOOK"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return table(["ID", "SUBSYSTEM", "STATE", "QUOTA", "SCOPES", "PURPOSES", "WEBHOOK"], rows);
 }
 
 function credentials(c: Credentials): string {
@@ -177,7 +160,7 @@ function credentials(c: Credentials): string {
 }
 
 /** Each subcommand's options (besides --json and --help). */
-const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
+const OPTIONS: Record<string, Options> = {
   add: {
     scopes: { type: "string" },
     purposes: { type: "string" },
@@ -195,17 +178,9 @@ const OPTIONS: Record<string, NonNullable<ParseArgsConfig["options"]>> = {
 };
 
 export async function partnersCommand(args: string[]): Promise<void> {
-  const [sub = "", ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h") {
-    console.log(HELP[""]);
-    if (!sub) throw new UsageError("");
-    return;
-  }
-  if (!(sub in OPTIONS)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
-  const parsed = parse(sub, rest, OPTIONS[sub]!);
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const positionals = parsed.positionals;
-  if (values.help) return console.log(HELP[sub]);
+  const called = subcommand(args, HELP, OPTIONS);
+  if (!called) return;
+  const { sub, values, positionals } = called;
   const one = () => {
     if (positionals.length !== 1) throw new UsageError(`Name one partner id.\n\n${HELP[sub]}`);
     return positionals[0]!;
@@ -223,10 +198,10 @@ export async function partnersCommand(args: string[]): Promise<void> {
       out(made, `Added partner ${made.clientId}.\n${credentials(made)}`);
     } else if (sub === "list") {
       const partners = await reg.list();
-      out(partners, partners.length ? table(partners) : "No partners yet: add one with `npx linkage-hub partners add`.");
+      out(partners, partners.length ? partnersTable(partners) : "No partners yet: add one with `npx linkage-hub partners add`.");
     } else if (sub === "show") {
       const p = await reg.show(id);
-      out(p, table([p]));
+      out(p, partnersTable([p]));
     } else if (sub === "rotate-secret") {
       const made = await reg.rotate(id, grace);
       out(made, `New secret for ${id}${grace ? ` (the old one works ${grace} s more)` : " (the old one no longer works)"}.\n${credentials(made)}`);

@@ -9,9 +9,9 @@ import { isObject } from "../../catalogue/json-pointer";
 import type { components } from "../../contracts/generated/types";
 import { oasdiffBreaking, type BreakingChange } from "../oasdiff";
 import type { ServiceParts } from "../../catalogue/identifiers";
-import { parseOptions, printer, reportingRefusals, serviceRef, table, withCatalogue, type Catalogue, type Options, type Values } from "./catalogue";
+import { reportingRefusals, serviceRef, withCatalogue, type Catalogue } from "./catalogue";
 import { readOpenApi, type OpenApiSource } from "./openapi-source";
-import { UsageError } from "./usage";
+import { printer, subcommand, table, UsageError, type Options, type Values } from "./usage";
 
 type Schemas = components["schemas"];
 type Service = Schemas["CatalogueService"];
@@ -219,15 +219,9 @@ async function list(print: Print): Promise<void> {
 }
 
 export async function servicesCommand(args: string[]): Promise<void> {
-  const [sub = "", ...rest] = args;
-  if (!sub || sub === "--help" || sub === "-h") {
-    console.log(HELP[""]);
-    if (!sub) throw new UsageError("");
-    return;
-  }
-  if (!(sub in OPTIONS)) throw new UsageError(`Unknown subcommand "${sub}".\n\n${HELP[""]}`);
-  const { values, positionals } = parseOptions(HELP[sub]!, rest, OPTIONS[sub]!);
-  if (values.help) return console.log(HELP[sub]);
+  const called = subcommand(args, HELP, OPTIONS);
+  if (!called) return;
+  const { sub, values, positionals } = called;
   const print = printer(values.json === true);
   await reportingRefusals(values.json === true, async () => {
     if (sub === "add") await add(values, positionals, print);

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import type { components } from "../../contracts/generated/types";
 import { hubBroker, noHub } from "./hub";
-import { UsageError } from "./usage";
+import { table, UsageError } from "./usage";
 
 type Delivery = components["schemas"]["WebhookDelivery"];
 
@@ -16,7 +16,7 @@ redeliver  sends one event to its partner's webhook again (delivered or given up
 Deliveries are retried with backoff (HUB_WEBHOOK_BACKOFF_MS) until the webhook answers
 2xx, then go to the dead-letter stream: see also \`npx linkage-hub events dead-letters --group webhooks\`.`;
 
-function table(list: Delivery[]): string {
+function deliveriesTable(list: Delivery[]): string {
   if (!list.length) return "No webhook deliveries.";
   const rows = list.map((d) => [
     d.eventId,
@@ -25,16 +25,7 @@ function table(list: Delivery[]): string {
     d.lastStatus === null ? (d.lastError ?? "-") : String(d.lastStatus),
     d.deliveredAt ?? "not yet",
   ]);
-  const head = ["EVENT", "PARTNER", "ATTEMPTS", "LAST", "DELIVERED"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join("  ")
-        .trimEnd(),
-    )
-    .join("\n");
+  return table(["EVENT", "PARTNER", "ATTEMPTS", "LAST", "DELIVERED"], rows);
 }
 
 export async function webhooksCommand(args: string[]): Promise<void> {
@@ -64,7 +55,7 @@ export async function webhooksCommand(args: string[]): Promise<void> {
     const params = sub === "list" ? { ...(values.partner ? { partnerId: values.partner } : {}), ...(limit ? { limit } : {}) } : { eventId: positionals[0] };
     const { deliveries } = await broker.call<{ deliveries: Delivery[] }, object>(sub === "list" ? "partners.deliveries" : "partners.redeliver", params);
     if (values.json) console.log(JSON.stringify(deliveries, null, 2));
-    else console.log(sub === "list" ? table(deliveries) : `Sent ${positionals[0]} again.\n${table(deliveries)}`);
+    else console.log(sub === "list" ? deliveriesTable(deliveries) : `Sent ${positionals[0]} again.\n${deliveriesTable(deliveries)}`);
   } finally {
     await broker.stop();
   }
