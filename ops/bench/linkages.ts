@@ -6,12 +6,12 @@
  */
 import { Client, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
-import { MissingPieceError } from "../stack/provision";
 import { seedCitizens, type SeededCitizen } from "../seed-citizens";
 import { LINKAGE_STATUS, LINKAGE_TYPE } from "../../workflows/linkages/visibility";
 import { noopActivities } from "./noop-marriage";
 import { burst, sequential, type Attempt, type Figures } from "./measure";
-import { BENCH_PORTS, startBenchStack, type BenchStack } from "./stack";
+import { runBenchmark, say } from "./run";
+import { BENCH_PORTS, type BenchStack } from "./stack";
 import { measureSyncPath, type SyncPathFigures } from "./sync-path";
 
 const HELP = `Usage: npm run bench:linkages [-- options]
@@ -25,8 +25,6 @@ sync path (identity verifications one at a time) and what its audit record adds 
 Starts its own stack: ${BENCH_PORTS},
 PostgreSQL database linkage_hub_bench (DATABASE_URL overrides), state in .data/bench.
 Targets: linkage median under 600 ms, and within 2x of the no-op median.`;
-
-const say = (line: string) => console.error(`[bench] ${line}`);
 
 interface Options {
   sequential: number;
@@ -170,32 +168,10 @@ function report(result: Result, opts: Options): void {
   console.log(`of which the audit record (one chained append before the answer): p50 ${syncPath.auditAppendP50Ms} ms, p99 ${syncPath.auditAppendP99Ms} ms`);
 }
 
-async function main(): Promise<number> {
-  let opts: Options | "help";
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === "help") {
-    console.log(HELP);
-    return 0;
-  }
-  let stack: BenchStack | undefined;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stack?.stop().then(() => process.exit(130)));
-  try {
-    stack = await startBenchStack(say);
-    const result = await measure(stack, opts as Options);
-    if ((opts as Options).json) console.log(JSON.stringify(result, null, 2));
-    else report(result, opts as Options);
-    return result.linkage.burst.failed + result.linkage.sequential.failed === 0 ? 0 : 1;
-  } catch (err) {
-    console.error(err instanceof MissingPieceError ? `\n${err.message}\n` : err);
-    return 1;
-  } finally {
-    await stack?.stop();
-  }
-}
-
-main().then((code) => process.exit(code));
+runBenchmark({
+  help: HELP,
+  parse: parseArgs,
+  measure,
+  report,
+  succeeded: (r) => r.linkage.burst.failed + r.linkage.sequential.failed === 0,
+});

@@ -12,7 +12,8 @@ import { seedCitizens } from "../seed-citizens";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "../stack/processes";
 import { MissingPieceError } from "../stack/provision";
 import { BENCH_PERSON, PROVIDER_DOCUMENT } from "./provider";
-import { BENCH_PORTS, startBenchStack, type BenchStack } from "./stack";
+import { runBenchmark, say } from "./run";
+import { BENCH_PORTS, type BenchStack } from "./stack";
 import { cpuMs, ensureWrk, runWrk, type Load, type LoadFigures } from "./wrk";
 
 const PROVIDER_PORT = 24110;
@@ -29,8 +30,6 @@ p50 and p99 at 1 connection, requests per second at 32, and the hub's CPU per ca
 Starts its own stack: ${BENCH_PORTS},
 PostgreSQL database linkage_hub_bench (DATABASE_URL overrides), state in .data/bench.
 Target: a mediated call costs no more hub CPU than an identity verification.`;
-
-const say = (line: string) => console.error(`[bench] ${line}`);
 
 interface Options {
   seconds: number;
@@ -168,7 +167,8 @@ interface Result {
   cpuTargetMet: boolean;
 }
 
-async function measure(stack: BenchStack, wrk: string, opts: Options): Promise<Result> {
+async function measure(stack: BenchStack, opts: Options): Promise<Result> {
+  const wrk = await ensureWrk(say);
   const machine = { cores: os.availableParallelism(), loadAverage: Math.round(os.loadavg()[0]! * 100) / 100 };
   const provider = await startProvider(stack.dataDir);
   try {
@@ -216,31 +216,10 @@ function report(r: Result): void {
   console.log(`target, a mediated call costs no more hub CPU than an identity verification: ${r.cpuTargetMet ? "met" : "NOT met"}`);
 }
 
-async function main(): Promise<number> {
-  let opts: Options | "help";
-  try {
-    opts = parseArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (opts === "help") return (console.log(HELP), 0);
-  let stack: BenchStack | undefined;
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stack?.stop().then(() => process.exit(130)));
-  try {
-    const wrk = await ensureWrk(say);
-    stack = await startBenchStack(say, { pglite: opts.pglite });
-    const result = await measure(stack, wrk, opts);
-    if (opts.json) console.log(JSON.stringify(result, null, 2));
-    else report(result);
-    const failed = [result.direct, result.mediated, result.identityVerification].some((m) => m.one.failed + m.many.failed > 0);
-    return failed ? 1 : 0;
-  } catch (err) {
-    console.error(err instanceof MissingPieceError ? `\n${err.message}\n` : err);
-    return 1;
-  } finally {
-    await stack?.stop();
-  }
-}
-
-main().then((code) => process.exit(code));
+runBenchmark({
+  help: HELP,
+  parse: parseArgs,
+  measure,
+  report: (result) => report(result),
+  succeeded: (r) => [r.direct, r.mediated, r.identityVerification].every((m) => m.one.failed + m.many.failed === 0),
+});
