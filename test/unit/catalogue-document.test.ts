@@ -30,7 +30,7 @@ function refusal(text: string): { code: string; message: string; errors: Errors 
 /** Asserts that the document is refused with a problem at `pointer` whose detail matches. */
 function refusedAt(doc: unknown, pointer: string, detail: RegExp): Errors {
   const { code, errors } = refusal(typeof doc === "string" ? doc : JSON.stringify(doc));
-  assert.equal(code, "HUB_ERR_REQUEST_INVALID");
+  assert.equal(code, "HUB_ERR_REQUEST_UNPROCESSABLE");
   const found = errors.find((e) => e.pointer === pointer);
   assert.ok(found, `no problem at ${pointer}; the problems: ${JSON.stringify(errors, null, 1)}`);
   assert.match(found.detail, detail);
