@@ -93,8 +93,16 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
     const { operation, params } = live.routes.match(request.method, safeSegments(request.path || "/"));
     purpose = await permitted(deps, live, operation, partner, request.headers["data-purpose"]);
     const quota = await withinQuota(deps.db, partner);
-    const answer = await onceOnly(deps, request, partner, () => called(live, operation, params, request, partner.subsystem));
-    const subjects = subjectsIn(operation, { path: params, query: new URLSearchParams(request.query), headers: request.headers, body: jsonOf(request) });
+    // The call as the document sees it, read once for the checks and the audit record.
+    const input = {
+      path: params,
+      query: new URLSearchParams(request.query),
+      headers: request.headers,
+      body: jsonOf(request),
+      contentType: request.headers["content-type"],
+    };
+    const answer = await onceOnly(deps, request, partner, () => called(live, operation, input, request, partner.subsystem));
+    const subjects = subjectsIn(operation, input);
     const outcome = answer.status < 400 ? "OK" : `PROVIDER_${answer.status}`;
     await deps.audit.record({
       ...audited,
@@ -145,6 +153,8 @@ async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, 
   }
 }
 
+type CallInput = { path: Record<string, string>; query: URLSearchParams; headers: MediatedRequest["headers"]; body: unknown; contentType?: string };
+
 function jsonOf(request: MediatedRequest): unknown {
   if (!request.body.length) return undefined;
   if (!/^application\/([\w.-]+\+)?json\b/i.test(request.headers["content-type"] ?? "")) return request.body.toString("utf8");
@@ -156,21 +166,8 @@ function jsonOf(request: MediatedRequest): unknown {
 }
 
 /** Validated against the document, forwarded under the service's breaker, its answer validated. */
-async function called(
-  live: LiveService,
-  op: ServiceOperation,
-  params: Record<string, string>,
-  request: MediatedRequest,
-  client: string,
-): Promise<MediatedAnswer> {
+async function called(live: LiveService, op: ServiceOperation, input: CallInput, request: MediatedRequest, client: string): Promise<MediatedAnswer> {
   const check = validatorsOf(live.document, op);
-  const input = {
-    path: params,
-    query: new URLSearchParams(request.query),
-    headers: request.headers,
-    body: jsonOf(request),
-    contentType: request.headers["content-type"],
-  };
   const invalid = check.request(input);
   if (invalid.length)
     throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${op.method} ${op.path} of ${live.row.id}`, { errors: invalid });
