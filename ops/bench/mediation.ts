@@ -7,16 +7,12 @@
  */
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../../platform/config";
 import { seedCitizens } from "../seed-citizens";
-import { spawnManaged, tcpReachable, waitFor, type Managed } from "../stack/processes";
-import { MissingPieceError } from "../stack/provision";
-import { BENCH_PERSON, PROVIDER_DOCUMENT } from "./provider";
+import { BENCH_PERSON, PROVIDER_DOCUMENT, PROVIDER_PORT, registerService, startProvider } from "./provider";
 import { runBenchmark, say } from "./run";
 import { BENCH_PORTS, type BenchStack } from "./stack";
 import { cpuMs, ensureWrk, runWrk, type Load, type LoadFigures } from "./wrk";
 
-const PROVIDER_PORT = 24110;
 const HELP = `Usage: npm run bench:mediation [-- options]
 
 Measures, with wrk, a GET of a person from a provider answering from memory (a process of
@@ -52,40 +48,8 @@ function parseArgs(argv: string[]): Options | "help" {
   return opts;
 }
 
-/** The provider, a process of its own (its CPU is not the hub's). */
-async function startProvider(dataDir: string): Promise<Managed> {
-  if (await tcpReachable("127.0.0.1", PROVIDER_PORT)) throw new MissingPieceError(`port ${PROVIDER_PORT} (the bench's provider) is in use`);
-  const provider = spawnManaged({
-    name: "bench-provider",
-    command: process.execPath,
-    args: ["--import", "tsx", path.join(__dirname, "provider.ts")],
-    env: { BENCH_PROVIDER_PORT: String(PROVIDER_PORT) },
-    logDir: path.join(dataDir, "logs"),
-  });
-  const up = async () => (await fetch(`http://127.0.0.1:${PROVIDER_PORT}/status`)).ok;
-  await waitFor("the bench's provider", up, 30_000, provider.child, provider.logFile);
-  return provider;
-}
-
-/** The provider's service registered from its document over REST, the bench's partner granted; its id. */
-async function registerProvider(stack: BenchStack): Promise<string> {
-  const post = (route: string, body: unknown) =>
-    fetch(stack.api + route, { method: "POST", headers: { ...stack.auth, "content-type": "application/json" }, body: JSON.stringify(body) });
-  const added = await post("/v1/catalogue/services", {
-    instance: loadConfig({ ...process.env, ...stack.env }).instance,
-    memberClass: "GOV",
-    memberCode: "BENCH",
-    subsystemCode: "bench-provider",
-    serviceCode: `persons-${stack.run}`,
-    baseUrl: `http://127.0.0.1:${PROVIDER_PORT}`,
-    openapi: PROVIDER_DOCUMENT,
-  });
-  if (added.status !== 201) throw new Error(`registering the provider's service: ${added.status} ${await added.text()}`);
-  const { id } = (await added.json()) as { id: string };
-  const granted = await post("/v1/catalogue/access-grants", { client: stack.subsystem, service: id, purposes: ["identity-verification"] });
-  if (granted.status !== 200) throw new Error(`granting the bench's partner: ${granted.status} ${await granted.text()}`);
-  return id;
-}
+/** The provider's service registered from its document, the bench's partner granted; its id. */
+const registerProvider = (stack: BenchStack) => registerService(stack, `persons-${stack.run}`, PROVIDER_DOCUMENT);
 
 interface Target {
   name: string;
