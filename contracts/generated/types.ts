@@ -1807,7 +1807,7 @@ export interface components {
          * @description Params of `civil-registry.eid.verify`: is this e-ID credential genuine, unexpired and still active?
          */
         EidVerificationRequest: {
-            /** @description An e-ID credential: a compact JWS (EdDSA) signed by the civil registry. */
+            /** @description An e-ID credential: a compact JWS (EdDSA) signed by the civil registry; it names its holder. */
             credential: string;
         };
         /**
