@@ -2140,7 +2140,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token lacks the operation's scope, or the `Data-Purpose` is missing or not granted to the partner; `detail` names what is missing. */
+        /** @description The token lacks the operation's scope, the partner's subsystem has no access right on the catalogue service the operation is (the built-in agencies' operations, mediated calls), or the `Data-Purpose` is missing or not granted; `detail` names what is missing. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;

@@ -37,7 +37,11 @@ let partner: OwnPartner;
 
 const as = (p: OwnPartner, purpose = "utility-service") => ({ authorization: `Bearer ${p.token}`, "data-purpose": purpose });
 const revoked = (client: string, service: string) =>
-  fetch(`${hub.url}/v1/catalogue/access-revocations`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ client, service }) });
+  fetch(`${hub.url}/v1/catalogue/access-revocations`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ client, service }),
+  });
 
 before(async () => {
   [hub, partner] = await Promise.all([startNode("api,utilities,emergency", clusterEnv()), ownPartner("builtin")]);
@@ -141,7 +145,9 @@ describe("their services come from the contract", () => {
   });
 
   test("a mediated call to a built-in service is refused, naming the operation's own REST path", async () => {
-    const res = await fetch(`${hub.url}/r1/${LOOKUP}/v1/utility-accounts?postcode=250014&street=x`, { headers: { "x-govstack-client": partner.subsystem, ...as(partner) } });
+    const res = await fetch(`${hub.url}/r1/${LOOKUP}/v1/utility-accounts?postcode=250014&street=x`, {
+      headers: { "x-govstack-client": partner.subsystem, ...as(partner) },
+    });
     assert.match((await problemOf(res, 404)).detail, /GET \/v1\/utility-accounts/);
   });
 });
