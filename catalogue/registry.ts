@@ -45,6 +45,7 @@ export function toService(r: ServiceRow): CatalogueService {
     auth: r.auth,
     timeoutMs: r.timeout_ms,
     disabled: r.disabled_at !== null,
+    builtin: r.builtin,
     methods: r.methods,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),

@@ -878,6 +878,8 @@ export interface components {
             auth: string;
             timeoutMs: number;
             disabled: boolean;
+            /** @description A built-in agency's operation (the civil registry, emergency services, utilities): the hub serves it at its own REST path, and its document comes from the hub's contract, so it cannot be updated, disabled or removed by hand. */
+            builtin: boolean;
             methods: components["schemas"]["ServiceMethod"][];
             /** Format: date-time */
             createdAt: string;

@@ -13,9 +13,9 @@ import os from "node:os";
 import path from "node:path";
 import { openapi } from "../../contracts";
 import { readServiceDocument } from "../../catalogue/document";
+import { syncBuiltinServices } from "../../catalogue/builtin-services";
 import { isObject, tokensOf, valueAt } from "../../catalogue/json-pointer";
-import { openDb } from "../../platform/db";
-import { migrate } from "../../platform/db";
+import { migrate, openDb } from "../../platform/db";
 import { HUB_MIGRATIONS, migrateHub } from "../../hub/schema";
 import { clusterEnv, json, startNode, type TestNode } from "../support/hub";
 import { rawFetch, suiteDb } from "../support/partner";
@@ -142,6 +142,21 @@ describe("their services come from the contract", () => {
     }
     const still = await json(await fetch(`${hub.url}/r1/LOCAL/GOV/utilities/hub/listMethods`));
     assert.equal((still.member as unknown[]).length, 1, "the service is still there");
+    const shown = await json(await fetch(base));
+    assert.deepEqual([shown.builtin, shown.disabled], [true, false], "shown as built in");
+  });
+
+  test("gateways starting at once write the documents from the contract, each row once, whatever was there", async () => {
+    const db = await suiteDb();
+    await db.query("UPDATE hub.catalogue_service SET document = '{}', title = 'stale' WHERE id = $1", [LOOKUP]);
+    await Promise.all([1, 2, 3].map(() => syncBuiltinServices(db, "LOCAL")));
+    const rows = await db.query<{ id: string; title: string; document: string }>(
+      "SELECT id, title, document FROM hub.catalogue_service WHERE builtin ORDER BY id",
+    );
+    assert.equal(rows.length, 5);
+    const lookup = rows.find((r) => r.id === LOOKUP)!;
+    assert.equal(lookup.title, "Utility accounts at an address");
+    assert.equal(readServiceDocument(lookup.document).operations[0]!.operationId, "utilities.account.lookup");
   });
 
   test("a mediated call to a built-in service is refused, naming the operation's own REST path", async () => {
