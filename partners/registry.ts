@@ -102,8 +102,9 @@ export async function addPartner(db: Queryable, p: NewPartner, secret = newSecre
  * its scopes cover (each row names the scope the contract asks for), for its purposes where the
  * operation touches personal data (any purpose elsewhere: none is asked). Operators narrow or
  * widen them afterwards with `linkage-hub access`; the partner's scopes still apply as well.
+ * Run again, it gives back rights taken back and leaves the others as they are.
  */
-async function grantBuiltinServices(db: Queryable, row: Row): Promise<void> {
+export async function grantBuiltinServices(db: Queryable, row: { subsystem: string; scopes: readonly string[]; purposes: readonly string[] }): Promise<void> {
   await db.query(
     `INSERT INTO hub.catalogue_grant (client, service_id, method, path, purposes)
      SELECT $1, id, '*', '*', CASE WHEN coalesce((methods -> 0 ->> 'personalData')::boolean, true) THEN $2::text[] ELSE ARRAY['*'] END
