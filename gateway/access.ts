@@ -3,6 +3,8 @@
  * scope it needs (`security`, an empty list for the public ones) and whether it touches
  * personal data (`x-personal-data`, then a `Data-Purpose` header naming a legal basis granted
  * to the partner is required). The caller's subsystem, when it names one, must be its own.
+ * A built-in agency's operation is also a catalogue service (catalogue/builtin-ids.ts): it
+ * needs an access right of the partner's subsystem on it too, and the purpose is its right's.
  * A partner's quota is taken here too, so a refused request costs nothing downstream.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
