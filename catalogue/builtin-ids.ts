@@ -20,3 +20,8 @@ export function builtinServiceId(instance: string, operationId: string): string 
   const agency = agencyOf(operationId);
   return agency && `${builtinSubsystemId(instance, agency)}/${operationId.slice(agency.length + 1)}`;
 }
+
+/** Whether a subsystem (`{instance}/GOV/{agency}/hub`, any instance) is one of the built-in agencies': its services come from the contract. */
+export function isBuiltinSubsystem(p: { memberClass: string; memberCode: string; subsystemCode: string }): boolean {
+  return p.memberClass === "GOV" && p.subsystemCode === "hub" && (BUILTIN_AGENCIES as readonly string[]).includes(p.memberCode);
+}

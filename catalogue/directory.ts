@@ -20,7 +20,11 @@ const providerOf = (q: Query) =>
 
 export async function listClients(db: Queryable, instance: string): Promise<Schemas["DirectoryClientList"]> {
   const named = new Map<string, string>();
-  for (const row of await listServices(db)) named.set(row.subsystem, parseSubsystemId(row.subsystem).subsystemCode);
+  for (const row of await listServices(db)) {
+    const parts = parseSubsystemId(row.subsystem);
+    // A built-in agency is named by its agency ("civil-registry"), not by its subsystem code ("hub").
+    named.set(row.subsystem, row.builtin ? parts.memberCode : parts.subsystemCode);
+  }
   for (const p of await listPartners(db)) if (!p.disabled) named.set(p.subsystem, p.name);
   const member = [...named]
     .map(([subsystem, name]) => ({ name, parts: parseSubsystemId(subsystem) }))

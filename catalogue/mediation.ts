@@ -15,6 +15,8 @@ import { assertOwnClient, statedPurpose, withinQuota, type PartnerAccess } from 
 import { checkedKey, claimKey, fingerprintOf } from "../partners/idempotency";
 import type { Partner } from "../partners/registry";
 import { rightOn } from "./access-rights";
+import { restRouteOf } from "./builtin-documents";
+import { isBuiltinSubsystem } from "./builtin-ids";
 import { subjectsIn, validatorsOf, type ServiceOperation } from "./document";
 import type { LiveCatalogue, LiveService } from "./live";
 import { calls, duration, outcomeOfError, type Outcome } from "./metrics";
@@ -121,10 +123,27 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
 }
 
 async function liveService(catalogue: LiveCatalogue, id: string): Promise<LiveService> {
+  refuseBuiltin(id);
   const live = await catalogue.service(id);
   if (!live) throw new HubError("HUB_ERR_SERVICE_NOT_FOUND", `No service ${id} in the catalogue; /listClients and listMethods say what there is`);
   if (live.row.disabled_at) throw new HubError("HUB_ERR_SERVICE_DISABLED", `${id} is disabled by its provider's operators`);
   return live;
+}
+
+/**
+ * A built-in agency's operation is listed in the catalogue but served by the hub at its own
+ * REST path, with the same checks (the grant included): mediation does not forward to it.
+ */
+function refuseBuiltin(id: string): void {
+  const [, memberClass = "", memberCode = "", subsystemCode = "", serviceCode = ""] = id.split("/");
+  if (!isBuiltinSubsystem({ memberClass, memberCode, subsystemCode })) return;
+  const route = restRouteOf(`${memberCode}.${serviceCode}`);
+  throw new HubError(
+    "HUB_ERR_ROUTE_NOT_FOUND",
+    route
+      ? `${id} is a built-in agency's operation, which the hub serves at its own REST path: call ${route} (over NATS: the action ${memberCode}.${serviceCode})`
+      : `No service ${id} in the catalogue; /listClients and listMethods say what there is`,
+  );
 }
 
 /** The caller's right on the operation; for personal data, the purpose it states, one the right allows. */

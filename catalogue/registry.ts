@@ -29,6 +29,10 @@ export interface ServiceRow {
   disabled_at: Date | string | null;
   created_at: Date | string;
   updated_at: Date | string;
+  /** A built-in agency's operation, its document from the hub's contract (builtin-services.ts). */
+  builtin: boolean;
+  /** The token scope the contract asks of a built-in operation; null for registered services. */
+  contract_scope: string | null;
 }
 
 export function toService(r: ServiceRow): CatalogueService {
@@ -41,6 +45,7 @@ export function toService(r: ServiceRow): CatalogueService {
     auth: r.auth,
     timeoutMs: r.timeout_ms,
     disabled: r.disabled_at !== null,
+    builtin: r.builtin,
     methods: r.methods,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
@@ -106,7 +111,8 @@ export type ServiceMeta = Omit<ServiceRow, "document"> & { document_md5: string 
 
 export async function findServiceMeta(db: Queryable, id: string): Promise<ServiceMeta | undefined> {
   const [row] = await db.query<ServiceMeta>(
-    `SELECT id, subsystem, service_code, base_url, auth, timeout_ms, methods, title, version, disabled_at, created_at, updated_at, md5(document) AS document_md5
+    `SELECT id, subsystem, service_code, base_url, auth, timeout_ms, methods, title, version, disabled_at, created_at, updated_at, builtin, contract_scope,
+       md5(document) AS document_md5
      FROM hub.catalogue_service WHERE id = $1`,
     [id],
   );

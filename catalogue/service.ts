@@ -16,6 +16,7 @@ import type { PartnerAccess } from "../partners/access";
 import { getPartner } from "../partners/registry";
 import { grantAccess, listGrants, revokeAccess } from "./access-rights";
 import { checkBaseUrl } from "./address-guard";
+import { assertNotBuiltin, syncBuiltinServices } from "./builtin-services";
 import { allowedMethods, getOpenAPI, listClients, listMethods } from "./directory";
 import { serviceIdOf, type ServiceParts } from "./identifiers";
 import type { LiveCatalogue } from "./live";
@@ -36,6 +37,8 @@ export const ownPorts = (config: HubNode["config"]) => [config.port, config.metr
 export function catalogueService(node: HubNode, deps: CatalogueDeps): ServiceSchema {
   return {
     name: "catalogue",
+    // The built-in agencies' services, written from the contract before the gateway takes calls.
+    started: () => syncBuiltinServices(node.db, node.config.instance),
     actions: {
       ...serviceActions(node),
       ...accessActions(node),
@@ -58,6 +61,8 @@ export function catalogueService(node: HubNode, deps: CatalogueDeps): ServiceSch
 function serviceActions(node: HubNode): ServiceSchema["actions"] {
   const { db } = node;
   const id = (ctx: Context<ServiceParts>) => serviceIdOf(ctx.params);
+  // The id of a service an operator changes by hand: never a built-in agency's.
+  const hand = (ctx: Context<ServiceParts>, change: string) => (assertNotBuiltin(id(ctx), change), id(ctx));
   return {
     "services.add": {
       ...actionContract("ServiceRegistration", "CatalogueService"),
@@ -65,7 +70,7 @@ function serviceActions(node: HubNode): ServiceSchema["actions"] {
     },
     "services.update": {
       ...actionContract("ServiceUpdate", "CatalogueService"),
-      handler: (ctx: Context<Schemas["ServiceUpdate"]>) => announced(ctx, updateService(db, id(ctx), ctx.params.openapi)),
+      handler: async (ctx: Context<Schemas["ServiceUpdate"]>) => announced(ctx, updateService(db, hand(ctx, "updated"), ctx.params.openapi)),
     },
     "services.list": { ...actionContract(undefined, "CatalogueServiceList"), handler: async () => ({ services: (await listServices(db)).map(toService) }) },
     "services.show": {
@@ -78,15 +83,15 @@ function serviceActions(node: HubNode): ServiceSchema["actions"] {
     },
     "services.enable": {
       ...actionContract("ServiceRef", "CatalogueService"),
-      handler: (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, id(ctx), false)),
+      handler: async (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, hand(ctx, "enabled"), false)),
     },
     "services.disable": {
       ...actionContract("ServiceRef", "CatalogueService"),
-      handler: (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, id(ctx), true)),
+      handler: async (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, hand(ctx, "disabled"), true)),
     },
     "services.remove": {
       ...actionContract("ServiceRef", "CatalogueServiceRemoval"),
-      handler: async (ctx: Context<ServiceParts>) => ({ id: id(ctx), removed: await announced(ctx, removeService(db, id(ctx))) }),
+      handler: async (ctx: Context<ServiceParts>) => ({ id: id(ctx), removed: await announced(ctx, removeService(db, hand(ctx, "removed"))) }),
     },
   };
 }
@@ -134,6 +139,7 @@ function directoryActions(node: HubNode): ServiceSchema["actions"] {
 }
 
 async function register(node: HubNode, params: Schemas["ServiceRegistration"]) {
+  assertNotBuiltin(serviceIdOf(params), "registered");
   await checkBaseUrl(params.baseUrl, ownPorts(node.config));
   return addService(node.db, params);
 }

@@ -86,6 +86,8 @@ function createAjv(files: Map<string, JsonSchema>): Ajv2020 {
   addFormats(ajv);
   // An enum documented to grow (oasdiff's convention); its values are not a constraint.
   ajv.addKeyword({ keyword: "x-extensible-enum", metaSchema: { type: "array", items: { type: "string" } } });
+  // Marks a request field naming the people concerned (the catalogue's documents need it); no constraint.
+  ajv.addKeyword({ keyword: "x-subject", metaSchema: { type: "boolean" } });
   ajv.addFormat("resident-id", { type: "string", validate: isResidentId });
   ajv.addFormat("e164", { type: "string", validate: isE164Phone });
   for (const [name, schema] of files) ajv.addSchema({ ...schema, $id: SCHEMA_BASE + name + ".json" });

@@ -3,6 +3,8 @@
  * scope it needs (`security`, an empty list for the public ones) and whether it touches
  * personal data (`x-personal-data`, then a `Data-Purpose` header naming a legal basis granted
  * to the partner is required). The caller's subsystem, when it names one, must be its own.
+ * A built-in agency's operation is also a catalogue service (catalogue/builtin-ids.ts): it
+ * needs an access right of the partner's subsystem on it too, and the purpose is its right's.
  * A partner's quota is taken here too, so a refused request costs nothing downstream.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -13,6 +15,8 @@ import { bodyHash } from "../audit/chain";
 import { assertOwnClient, REALM, refusal, statedPurpose, withinQuota, type PartnerAccess } from "../partners/access";
 import type { Partner } from "../partners/registry";
 import type { Db } from "../platform/db";
+import { rightOn, type GrantRow } from "../catalogue/access-rights";
+import { builtinServiceId } from "../catalogue/builtin-ids";
 import { readRawBody } from "./body";
 import { stateOf } from "./request-state";
 
@@ -35,7 +39,10 @@ export interface Caller {
 /** The caller of `op`, or undefined for a public operation; throws the refusal (its headers in `data.headers`). */
 export type Authorize = (req: IncomingMessage, res: ServerResponse, op: Operation) => Promise<Caller | undefined>;
 
-export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog): Authorize {
+/** A client subsystem's rights on a catalogue service (the LiveCatalogue's cache: no query per call). */
+export type RightsOf = (client: string, serviceId: string) => Promise<GrantRow[]>;
+
+export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog, rightsOf: RightsOf, instance: string): Authorize {
   return async function authorize(req, res, op) {
     const needed = scopesNeeded(op);
     if (!needed) return undefined;
@@ -52,7 +59,10 @@ export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog): Au
         });
       const personal = op["x-personal-data"] === true;
       if (personal) audited = stated;
-      const purpose = personal ? statedPurpose(stated, op.operationId, partner, partner.purposes) : undefined;
+      // A built-in agency's operation is a catalogue service: the purposes are its grant's.
+      const service = builtinServiceId(instance, op.operationId);
+      const granted = service ? await builtinRight(rightsOf, partner, service, op) : partner.purposes;
+      const purpose = personal ? statedPurpose(stated, service ? `${op.operationId} (${service})` : op.operationId, partner, granted) : undefined;
       for (const [name, value] of Object.entries(await withinQuota(db, partner))) res.setHeader(name, value);
       return { partner, purpose };
     } catch (err) {
@@ -63,6 +73,17 @@ export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog): Au
       throw err;
     }
   };
+}
+
+/** The purposes the partner's subsystem is granted on a built-in agency's operation; without a right, the 403. */
+async function builtinRight(rightsOf: RightsOf, partner: Partner, service: string, op: Operation): Promise<string[]> {
+  const right = rightOn(await rightsOf(partner.subsystem, service), op.method, op.path);
+  if (right) return right.purposes;
+  throw new HubError(
+    "HUB_ERR_FORBIDDEN",
+    `${op.operationId} is the catalogue service ${service}, on which ${partner.subsystem} (partner ${partner.id}) has no access right; ` +
+      `an operator grants it with: linkage-hub access grant --client ${partner.subsystem} --service ${service} --purposes <p,...|all>`,
+  );
 }
 
 /** The scopes `op` declares, or undefined for a public operation; one that declares none is closed to partners. */

@@ -13,6 +13,7 @@ import { sweepQuotaWindows } from "../partners/quota";
 import { restAccess } from "./access";
 import type { PartnerAccess } from "../partners/access";
 import type { Mediator } from "../catalogue/mediation";
+import type { LiveCatalogue } from "../catalogue/live";
 import { idempotency } from "./idempotency";
 import { OPERATIONS } from "./operations";
 import { ownOperations, type Handler } from "./own-operations";
@@ -43,9 +44,10 @@ async function sweep(node: HubNode): Promise<void> {
 
 export function gatewayService(
   node: HubNode,
-  { audit, partners, mediation }: { audit: AuditLog; partners: PartnerAccess; mediation: Mediator },
+  { audit, partners, mediation, catalogue }: { audit: AuditLog; partners: PartnerAccess; mediation: Mediator; catalogue: LiveCatalogue },
 ): ServiceSchema<ApiSettingsSchema> {
-  const gw: Gateway = { node, authorize: restAccess(node.db, partners, audit), idempotent: idempotency(node), mediation };
+  const rightsOf = (client: string, service: string) => catalogue.rightsOf(client, service);
+  const gw: Gateway = { node, authorize: restAccess(node.db, partners, audit, rightsOf, node.config.instance), idempotent: idempotency(node), mediation };
   let sweeper: NodeJS.Timeout | undefined;
   return {
     name: "api",

@@ -46,7 +46,7 @@ interface Shared {
 /** The services of each role; the partner registry, the catalogue and the audit log's readers run with the gateway, which owns the database. */
 const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSchema[]> = {
   api: (node, { audit, partners, catalogue, mediation }) => [
-    gatewayService(node, { audit, partners, mediation }) as ServiceSchema,
+    gatewayService(node, { audit, partners, mediation, catalogue }) as ServiceSchema,
     partnersService(node),
     auditService(node, audit),
     catalogueService(node, { catalogue, partners, mediation }),

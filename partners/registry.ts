@@ -93,7 +93,25 @@ export async function addPartner(db: Queryable, p: NewPartner, secret = newSecre
   );
   if (!rows[0])
     throw new HubError("HUB_ERR_PARTNER_EXISTS", `A partner ${p.id} exists already, or another partner is subsystem ${p.subsystem ?? defaultSubsystem(p.id)}`);
+  await grantBuiltinServices(db, rows[0]);
   return { partner: toPartner(rows[0]), clientId: rows[0].id, clientSecret: secret, webhookSecret };
+}
+
+/**
+ * Onboarding: a new partner's subsystem is granted the built-in agencies' catalogue services
+ * its scopes cover (each row names the scope the contract asks for), for its purposes where the
+ * operation touches personal data (any purpose elsewhere: none is asked). Operators narrow or
+ * widen them afterwards with `linkage-hub access`; the partner's scopes still apply as well.
+ * Run again, it gives back rights taken back and leaves the others as they are.
+ */
+export async function grantBuiltinServices(db: Queryable, row: { subsystem: string; scopes: readonly string[]; purposes: readonly string[] }): Promise<void> {
+  await db.query(
+    `INSERT INTO hub.catalogue_grant (client, service_id, method, path, purposes)
+     SELECT $1, id, '*', '*', CASE WHEN coalesce((methods -> 0 ->> 'personalData')::boolean, true) THEN $2::text[] ELSE ARRAY['*'] END
+     FROM hub.catalogue_service WHERE builtin AND contract_scope = ANY ($3::text[])
+     ON CONFLICT DO NOTHING`,
+    [row.subsystem, row.purposes, row.scopes],
+  );
 }
 
 export async function listPartners(db: Queryable): Promise<Partner[]> {

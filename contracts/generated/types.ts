@@ -878,6 +878,8 @@ export interface components {
             auth: string;
             timeoutMs: number;
             disabled: boolean;
+            /** @description A built-in agency's operation (the civil registry, emergency services, utilities): the hub serves it at its own REST path, and its document comes from the hub's contract, so it cannot be updated, disabled or removed by hand. */
+            builtin: boolean;
             methods: components["schemas"]["ServiceMethod"][];
             /** Format: date-time */
             createdAt: string;
@@ -1807,7 +1809,7 @@ export interface components {
          * @description Params of `civil-registry.eid.verify`: is this e-ID credential genuine, unexpired and still active?
          */
         EidVerificationRequest: {
-            /** @description An e-ID credential: a compact JWS (EdDSA) signed by the civil registry. */
+            /** @description An e-ID credential: a compact JWS (EdDSA) signed by the civil registry; it names its holder. */
             credential: string;
         };
         /**
@@ -2140,7 +2142,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The token lacks the operation's scope, or the `Data-Purpose` is missing or not granted to the partner; `detail` names what is missing. */
+        /** @description The token lacks the operation's scope, the partner's subsystem has no access right on the catalogue service the operation is (the built-in agencies' operations, mediated calls), or the `Data-Purpose` is missing or not granted; `detail` names what is missing. */
         Forbidden: {
             headers: {
                 [name: string]: unknown;

@@ -119,7 +119,7 @@ function details(s: Service): string {
   return [
     `id:        ${s.id}`,
     `title:     ${s.title} ${s.version}`,
-    `state:     ${s.disabled ? "disabled (calls refused)" : "active"}`,
+    `state:     ${s.builtin ? "built in (the hub serves it at its own REST path; its document is the contract's)" : s.disabled ? "disabled (calls refused)" : "active"}`,
     `base URL:  ${s.baseUrl}`,
     `auth:      ${s.auth}`,
     `timeout:   ${s.timeoutMs} ms`,
@@ -130,7 +130,7 @@ function details(s: Service): string {
 }
 
 function servicesTable(services: Service[]): string {
-  const rows = services.map((s) => [s.id, s.version, s.disabled ? "disabled" : "active", String(s.methods.length), s.baseUrl, s.auth]);
+  const rows = services.map((s) => [s.id, s.version, s.builtin ? "built-in" : s.disabled ? "disabled" : "active", String(s.methods.length), s.baseUrl, s.auth]);
   return table(["ID", "VERSION", "STATE", "METHODS", "BASE URL", "AUTH"], rows);
 }
 

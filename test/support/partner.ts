@@ -7,7 +7,7 @@
 import { loadConfig } from "../../platform/config";
 import { openDb, type Db } from "../../platform/db";
 import { migrateHub } from "../../hub/schema";
-import { addPartner, findPartner } from "../../partners/registry";
+import { addPartner, findPartner, grantBuiltinServices } from "../../partners/registry";
 import { ensureKeys } from "../../partners/keys";
 import { issueToken } from "../../partners/tokens";
 import { PURPOSES, SCOPES } from "../../partners/vocabulary";
@@ -32,8 +32,11 @@ export function suiteDb(): Promise<Db> {
 export async function suiteToken(): Promise<string> {
   if (token && token.until > Date.now() + 30_000) return token.value;
   const conn = await suiteDb();
-  if (!(await findPartner(conn, SUITE_PARTNER)))
+  const suite = await findPartner(conn, SUITE_PARTNER);
+  if (!suite)
     await addPartner(conn, { id: SUITE_PARTNER, scopes: [...SCOPES], purposes: [...PURPOSES], quota: 1_000_000_000, quotaWindowS: 60 }).catch(() => undefined);
+  // Its rights on the built-in agencies, should a test (schemathesis' revocations) have taken them back.
+  else await grantBuiltinServices(conn, suite);
   const issued = await issueToken(conn, loadConfig({}), { partnerId: SUITE_PARTNER, scopes: [...SCOPES] });
   token = { value: issued.access_token, until: Date.now() + issued.expires_in * 1000 };
   return token.value;
@@ -43,8 +46,9 @@ export async function suiteToken(): Promise<string> {
 export const TEST_PARTNER = { id: "test-partner", secret: "test-partner-secret-change-me" };
 export async function ensureTestPartner(): Promise<void> {
   const conn = await suiteDb();
-  if (!(await findPartner(conn, TEST_PARTNER.id)))
-    await addPartner(conn, { id: TEST_PARTNER.id, scopes: [...SCOPES], purposes: [...PURPOSES] }, TEST_PARTNER.secret).catch(() => undefined);
+  const partner = await findPartner(conn, TEST_PARTNER.id);
+  if (!partner) await addPartner(conn, { id: TEST_PARTNER.id, scopes: [...SCOPES], purposes: [...PURPOSES] }, TEST_PARTNER.secret).catch(() => undefined);
+  else await grantBuiltinServices(conn, partner);
 }
 
 /** Requests to this gateway carry the suite partner's token from now on. */
