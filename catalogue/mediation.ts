@@ -8,6 +8,7 @@
  */
 import type { Config } from "../platform/config";
 import type { Db } from "../platform/db";
+import type { ServiceTally } from "../platform/hub-node";
 import { HubError } from "../platform/errors";
 import { bodyHash } from "../audit/chain";
 import type { AuditLog } from "../audit/log";
@@ -19,7 +20,8 @@ import { restRouteOf } from "./builtin-documents";
 import { isBuiltinSubsystem } from "./builtin-ids";
 import { subjectsIn, validatorsOf, type ServiceOperation } from "./document";
 import type { LiveCatalogue, LiveService } from "./live";
-import { calls, duration, outcomeOfError, type Outcome } from "./metrics";
+import { calls, duration, outcomeOfError, serviceCalls, type Outcome } from "./metrics";
+import { completedDespite } from "./service-days";
 import { assertSendable, forwardedHeaders, answerHeaders } from "./headers";
 import { safeSegments } from "./routes";
 
@@ -55,6 +57,8 @@ interface Deps {
   partners: PartnerAccess;
   audit: AuditLog;
   catalogue: LiveCatalogue;
+  /** Where calls are counted for the catalogue's figures (service-days.ts). */
+  tally: ServiceTally;
 }
 
 /** The hash of a mediated request as the answer's `Request-Hash` states it: method, target and body. */
@@ -65,18 +69,26 @@ export function mediator(deps: Deps): Mediator {
     async mediate(request) {
       const started = performance.now();
       let outcome: Outcome;
+      // Answered below 500: a provider's 4xx and the hub's refusals complete; 5xx and timeouts fail.
+      let completed = false;
       try {
         const answer = await admitted(deps, request);
         outcome = answer.status < 400 ? "ok" : "client_error";
+        completed = true;
         return answer;
       } catch (err) {
         outcome = outcomeOfError((err as HubError).type);
+        completed = completedDespite(err);
         throw err;
       } finally {
-        // Series per registered service only: an id a caller made up must not become a label.
-        const label = { service: deps.catalogue.knows(request.serviceId) ? request.serviceId : "unknown" };
+        // Series per registered service only: an id a caller made up must not become a label (nor a row).
+        const known = deps.catalogue.knows(request.serviceId);
+        const label = { service: known ? request.serviceId : "unknown" };
+        const ms = performance.now() - started;
         calls.inc({ ...label, outcome: outcome! });
-        duration.observe(label, (performance.now() - started) / 1000);
+        duration.observe(label, ms / 1000);
+        if (known) deps.tally.called(request.serviceId, completed, ms);
+        else serviceCalls.inc({ ...label, outcome: completed ? "completed" : "failed" });
       }
     },
   };

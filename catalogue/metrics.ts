@@ -22,10 +22,23 @@ export const duration = new client.Histogram({
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
 });
 
+/**
+ * Calls to request-response catalogue services (registered services, counted where they are
+ * mediated, and the built-in agencies' operations, counted on the agency's node) as their
+ * completion rate counts them: completed (answered without a hub or provider error: a 4xx is
+ * completed) or failed (5xx, timeout). `service` is a catalogue service id, or `unknown`.
+ */
+export const serviceCalls = new client.Counter({
+  name: "hub_service_calls_total",
+  help: "Calls to catalogue services (registered and built-in) by service and outcome: completed (no hub or provider error; a 4xx included) or failed (5xx, timeout)",
+  labelNames: ["service", "outcome"] as const,
+});
+
 /** A service's series at zero from its first use on this node. */
 export function declareService(service: string): void {
   duration.zero({ service });
   for (const outcome of OUTCOMES) calls.inc({ service, outcome }, 0);
+  for (const outcome of ["completed", "failed"]) serviceCalls.inc({ service, outcome }, 0);
 }
 
 /** The outcome of a call that ended in an error. */

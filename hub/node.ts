@@ -31,6 +31,9 @@ import { workerService } from "../workflows/worker";
 import { catalogueService, ownPorts } from "../catalogue/service";
 import { LiveCatalogue } from "../catalogue/live";
 import { mediator, type Mediator } from "../catalogue/mediation";
+import { ServiceDays } from "../catalogue/service-days";
+import { countedOperations } from "../catalogue/builtin-calls";
+import { startProber } from "../catalogue/prober";
 import { partnerAccess, type PartnerAccess } from "../partners/access";
 import { serveOps } from "./ops-server";
 import { migrateHub } from "./schema";
@@ -61,7 +64,7 @@ const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSc
 function shared(node: HubNode, audit: AuditLog): Shared {
   const partners = partnerAccess(node.db, node.config);
   const catalogue = new LiveCatalogue(node.db, ownPorts(node.config));
-  return { audit, partners, catalogue, mediation: mediator({ db: node.db, config: node.config, partners, audit, catalogue }) };
+  return { audit, partners, catalogue, mediation: mediator({ db: node.db, config: node.config, partners, audit, catalogue, tally: node.tally }) };
 }
 
 export interface RunningNode extends HubNode {
@@ -82,16 +85,26 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   let phase: "starting" | "running" | "stopping" = "starting";
   // Checkpoint failures are logged (and retried at the next one); record failures fail their request.
   const audit = openAuditLog(db, config, (err) => broker.logger.warn({ err: String(err) }, "audit checkpoint: will retry"));
-  const broker: ServiceBroker = new ServiceBroker({ ...brokerOptions(config), middlewares: [callLog(), audit.middleware()] });
+  // The catalogue's figures: counted in memory, written every HUB_FIGURES_FLUSH_MS and at stop.
+  const tally = new ServiceDays(db, config.instance, (err) => broker.logger.warn({ err: String(err) }, "service figures: will retry"));
+  const broker: ServiceBroker = new ServiceBroker({
+    ...brokerOptions(config),
+    middlewares: [callLog(), audit.middleware(), countedOperations(tally, config.instance)],
+  });
   const bus = await connectBus(config.natsUrl, broker.nodeID);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
-  const node: HubNode = { config, broker, db, bus, outbox, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
+  const node: HubNode = { config, broker, db, bus, outbox, tally, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);
   const parts = shared(node, audit);
   for (const role of config.services) for (const schema of SERVICES[role](node, parts)) broker.createService(schema);
   let server: http.Server | undefined;
   if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);
   await broker.start();
+  tally.start(config.figuresFlushMs);
+  const onProbeError = (err: unknown) => broker.logger.warn({ err: String(err) }, "service probes: will retry");
+  const stopProber = config.services.includes("api")
+    ? startProber(db, parts.catalogue, tally, { instance: config.instance, everyMs: config.serviceProbeMs, onError: onProbeError })
+    : async () => {};
   const httpPort = server ? (server.address() as { port: number }).port : config.port;
   phase = "running";
   broker.logger.info({ services: config.services, httpPort, database: db.kind }, "hub node started");
@@ -103,7 +116,10 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       if (phase === "stopping") return;
       phase = "stopping";
       broker.logger.info("hub node stopping: finishing in-flight work");
+      await stopProber();
       await broker.stop();
+      // After the work has stopped (the last calls and linkage ends counted), before the database closes.
+      await tally.stop();
       await audit.stop();
       await outbox.stop();
       await bus.close();

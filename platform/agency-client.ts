@@ -9,6 +9,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import client from "prom-client";
 import { actionContract } from "../contracts";
 import { HubError } from "./errors";
+import type { ServiceTally } from "./hub-node";
 import { AgencyGuard, DEFAULT_POLICY, type ResiliencePolicy } from "./resilience";
 
 const calls = new client.Counter({
@@ -101,12 +102,13 @@ export class AgencyClient {
     }
   }
 
-  /** Probes the agency's health endpoint every `everyMs` into `hub_agency_up`; returns the stop. */
-  probe(path: string, everyMs: number): () => void {
+  /** Probes the agency's health endpoint every `everyMs` into `hub_agency_up` (and `probed`, if given); returns the stop. */
+  probe(path: string, everyMs: number, probed: (up: boolean) => void = () => {}): () => void {
+    const seen = (ok: boolean) => (up.set({ agency: this.agency }, ok ? 1 : 0), probed(ok));
     const check = () =>
       fetch(this.baseUrl + path, { signal: AbortSignal.timeout(Math.min(everyMs, this.timeoutMs)) }).then(
-        (res) => (void res.body?.cancel(), up.set({ agency: this.agency }, res.ok ? 1 : 0)),
-        () => up.set({ agency: this.agency }, 0),
+        (res) => (void res.body?.cancel(), seen(res.ok)),
+        () => seen(false),
       );
     void check();
     const timer = setInterval(check, everyMs).unref();
@@ -171,14 +173,19 @@ export class AgencyClient {
   }
 }
 
-/** An adapter's service: its agency's series at zero for each action from start-up, and its health probed while it runs. */
-export function agencyService(client: AgencyClient, probeMs: number, schema: ServiceSchema): ServiceSchema {
-  client.declare(Object.keys(schema.actions ?? {}).map((action) => `${schema.name}.${action}`));
+/**
+ * An adapter's service: its agency's series at zero for each action from start-up, and its
+ * health probed while it runs, each probe counted for the catalogue's availability figure of
+ * every operation of the agency.
+ */
+export function agencyService(client: AgencyClient, probeMs: number, schema: ServiceSchema, tally?: ServiceTally): ServiceSchema {
+  const actions = Object.keys(schema.actions ?? {}).map((action) => `${schema.name}.${action}`);
+  client.declare(actions);
   let stopProbe = () => {};
   return {
     ...schema,
     started() {
-      stopProbe = client.probe("/healthz", probeMs);
+      stopProbe = client.probe("/healthz", probeMs, (ok) => tally?.agencyProbed(actions, ok));
     },
     stopped() {
       stopProbe();

@@ -133,6 +133,18 @@ export const SETTINGS = {
     millis,
   ),
   agencyProbeMs: setting("HUB_AGENCY_PROBE_MS", "5000", "How often each adapter probes its agency's `/healthz` (`hub_agency_up`)", millis),
+  figuresFlushMs: setting(
+    "HUB_FIGURES_FLUSH_MS",
+    "5000",
+    "How often a node adds what it counted for the catalogue's figures (calls, linkage ends, probes) to the daily rollups (`hub.service_day`)",
+    millis,
+  ),
+  serviceProbeMs: setting(
+    "HUB_SERVICE_PROBE_MS",
+    "60000",
+    "How often the gateway probes each enabled registered service (a `GET` of its base URL) for the catalogue's availability figure",
+    millis,
+  ),
   workerMetricsPort: setting(
     "HUB_WORKER_METRICS_PORT",
     "9464",

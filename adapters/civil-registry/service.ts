@@ -37,46 +37,51 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
     publish: outboxPublisher(node),
   };
 
-  return agencyService(client, node.config.agencyProbeMs, {
-    name: "civil-registry",
-    actions: {
-      "identity.verify": {
-        ...agencyAction("read", "IdentityVerificationRequest", "IdentityVerificationResult"),
-        audit: (p: { idNumber: string }) => [p.idNumber],
-        handler: (ctx) => verifyIdentity(registry, ctx),
-      },
-      "eid.issue": {
-        ...agencyAction("change", "EidIssueParams", "Eid"),
-        audit: (p: { idNumber: string }) => [p.idNumber],
-        handler: (ctx) => issueEid(registry, ctx),
-      },
-      "eid.verify": {
-        ...agencyAction("read", "EidVerificationRequest", "EidVerificationResult"),
-        audit: () => [],
-        handler: (ctx) => verifyEid(registry, ctx),
-      },
-      "eid.revoke": {
-        ...agencyAction("change", "EidRevokeParams", "EidRevocation"),
-        audit: (_p: unknown, r?: { idNumber?: string }) => [r?.idNumber],
-        handler: (ctx) => revokeEid(registry, ctx),
-      },
-      "marital-status.get": {
-        ...agencyAction("read", "MaritalStatusParams", "MaritalStatus"),
-        audit: (p: { idNumber: string }) => [p.idNumber],
-        handler: (ctx) => maritalStatus(registry, ctx),
-      },
-      "marriage.register": {
-        ...agencyAction("change", "MarriageRegisterParams", "Marriage"),
-        audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
-        handler: (ctx) => registerMarriage(registry, ctx),
-      },
-      "household.change-address": {
-        ...agencyAction("change", "AddressChangeParams", "AddressChange"),
-        audit: (p: { idNumbers: string[] }) => p.idNumbers,
-        handler: (ctx) => changeAddress(registry, ctx),
+  return agencyService(
+    client,
+    node.config.agencyProbeMs,
+    {
+      name: "civil-registry",
+      actions: {
+        "identity.verify": {
+          ...agencyAction("read", "IdentityVerificationRequest", "IdentityVerificationResult"),
+          audit: (p: { idNumber: string }) => [p.idNumber],
+          handler: (ctx) => verifyIdentity(registry, ctx),
+        },
+        "eid.issue": {
+          ...agencyAction("change", "EidIssueParams", "Eid"),
+          audit: (p: { idNumber: string }) => [p.idNumber],
+          handler: (ctx) => issueEid(registry, ctx),
+        },
+        "eid.verify": {
+          ...agencyAction("read", "EidVerificationRequest", "EidVerificationResult"),
+          audit: () => [],
+          handler: (ctx) => verifyEid(registry, ctx),
+        },
+        "eid.revoke": {
+          ...agencyAction("change", "EidRevokeParams", "EidRevocation"),
+          audit: (_p: unknown, r?: { idNumber?: string }) => [r?.idNumber],
+          handler: (ctx) => revokeEid(registry, ctx),
+        },
+        "marital-status.get": {
+          ...agencyAction("read", "MaritalStatusParams", "MaritalStatus"),
+          audit: (p: { idNumber: string }) => [p.idNumber],
+          handler: (ctx) => maritalStatus(registry, ctx),
+        },
+        "marriage.register": {
+          ...agencyAction("change", "MarriageRegisterParams", "Marriage"),
+          audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
+          handler: (ctx) => registerMarriage(registry, ctx),
+        },
+        "household.change-address": {
+          ...agencyAction("change", "AddressChangeParams", "AddressChange"),
+          audit: (p: { idNumbers: string[] }) => p.idNumbers,
+          handler: (ctx) => changeAddress(registry, ctx),
+        },
       },
     },
-  });
+    node.tally,
+  );
 }
 
 /**

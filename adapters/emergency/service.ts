@@ -30,27 +30,32 @@ export function emergencyService(node: HubNode): ServiceSchema {
   const { emergencyUrl, emergencyTimeoutMs, emergencyToken } = node.config;
   const client = new AgencyClient("emergency", emergencyUrl, emergencyTimeoutMs, { token: emergencyToken });
   const emergency: Emergency = { client, db: node.db, outbox: node.outbox };
-  return agencyService(client, node.config.agencyProbeMs, {
-    name: "emergency",
-    actions: {
-      "incident.report": {
-        ...agencyAction("change", "IncidentReportParams", "Incident"),
-        handler: (ctx: Context<ReportParams>) => reportIncident(emergency, ctx),
-      },
-      "incident.get": {
-        ...agencyAction("read", "IncidentRef", "Incident"),
-        handler: (ctx: Context<Schemas["IncidentRef"]>) => getIncident(emergency, ctx),
-      },
-      "incident.dispatch": {
-        ...agencyAction("change", "IncidentDispatchParams", "Dispatch"),
-        handler: (ctx: Context<Schemas["IncidentDispatchParams"]>) => dispatchUnits(emergency, ctx),
-      },
-      "incident.allClear": {
-        ...agencyAction("change", "IncidentAllClearParams", "Incident"),
-        handler: (ctx: Context<Schemas["IncidentAllClearParams"]>) => sendAllClear(emergency, ctx),
+  return agencyService(
+    client,
+    node.config.agencyProbeMs,
+    {
+      name: "emergency",
+      actions: {
+        "incident.report": {
+          ...agencyAction("change", "IncidentReportParams", "Incident"),
+          handler: (ctx: Context<ReportParams>) => reportIncident(emergency, ctx),
+        },
+        "incident.get": {
+          ...agencyAction("read", "IncidentRef", "Incident"),
+          handler: (ctx: Context<Schemas["IncidentRef"]>) => getIncident(emergency, ctx),
+        },
+        "incident.dispatch": {
+          ...agencyAction("change", "IncidentDispatchParams", "Dispatch"),
+          handler: (ctx: Context<Schemas["IncidentDispatchParams"]>) => dispatchUnits(emergency, ctx),
+        },
+        "incident.allClear": {
+          ...agencyAction("change", "IncidentAllClearParams", "Incident"),
+          handler: (ctx: Context<Schemas["IncidentAllClearParams"]>) => sendAllClear(emergency, ctx),
+        },
       },
     },
-  });
+    node.tally,
+  );
 }
 
 async function reportIncident(emergency: Emergency, ctx: Context<ReportParams>): Promise<Incident> {

@@ -22,29 +22,34 @@ export function utilitiesService(node: HubNode): ServiceSchema {
   const { utilitiesUrl, utilitiesTimeoutMs, utilitiesToken } = node.config;
   const client = new AgencyClient("utilities", utilitiesUrl, utilitiesTimeoutMs, { token: utilitiesToken });
   const utilities: Utilities = { client, publish: publisher(node) };
-  return agencyService(client, node.config.agencyProbeMs, {
-    name: "utilities",
-    actions: {
-      "account.lookup": {
-        ...agencyAction("read", "UtilityAccountLookupParams", "UtilityAccountList"),
-        audit: () => [],
-        handler: (ctx: Context<Schemas["UtilityAccountLookupParams"]>) => lookupAccounts(utilities, ctx),
-      },
-      "service.suspend": {
-        ...agencyAction("change", "UtilityServiceChangeParams", "UtilityServiceChange"),
-        handler: (ctx: Context<ChangeParams>) => changeService(utilities, ctx, "suspend"),
-      },
-      "service.restore": {
-        ...agencyAction("change", "UtilityServiceChangeParams", "UtilityServiceChange"),
-        handler: (ctx: Context<ChangeParams>) => changeService(utilities, ctx, "restore"),
-      },
-      "account.transfer": {
-        ...agencyAction("change", "UtilityAccountTransferParams", "UtilityAccountTransfer"),
-        audit: transferSubjects,
-        handler: (ctx: Context<TransferParams>) => transferAccounts(utilities, ctx),
+  return agencyService(
+    client,
+    node.config.agencyProbeMs,
+    {
+      name: "utilities",
+      actions: {
+        "account.lookup": {
+          ...agencyAction("read", "UtilityAccountLookupParams", "UtilityAccountList"),
+          audit: () => [],
+          handler: (ctx: Context<Schemas["UtilityAccountLookupParams"]>) => lookupAccounts(utilities, ctx),
+        },
+        "service.suspend": {
+          ...agencyAction("change", "UtilityServiceChangeParams", "UtilityServiceChange"),
+          handler: (ctx: Context<ChangeParams>) => changeService(utilities, ctx, "suspend"),
+        },
+        "service.restore": {
+          ...agencyAction("change", "UtilityServiceChangeParams", "UtilityServiceChange"),
+          handler: (ctx: Context<ChangeParams>) => changeService(utilities, ctx, "restore"),
+        },
+        "account.transfer": {
+          ...agencyAction("change", "UtilityAccountTransferParams", "UtilityAccountTransfer"),
+          audit: transferSubjects,
+          handler: (ctx: Context<TransferParams>) => transferAccounts(utilities, ctx),
+        },
       },
     },
-  });
+    node.tally,
+  );
 }
 
 /** Publishes a fact through the outbox; a replayed order yields the same event id (de-duplicated). */

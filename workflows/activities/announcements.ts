@@ -65,7 +65,10 @@ export function announcementActivities(node: HubNode) {
       const outcome = outcomeOf(end.status, end.compensated);
       linkagesEnded.inc({ linkage_type: row.type, outcome });
       node.broker.logger.info({ linkageId: row.id, linkageType: row.type, outcome }, "linkage ended");
-      linkageDuration.observe({ linkage_type: row.type }, (Date.now() - new Date(row.created_at).getTime()) / 1000);
+      const ms = Date.now() - new Date(row.created_at).getTime();
+      linkageDuration.observe({ linkage_type: row.type }, ms / 1000);
+      // The catalogue's completion rate of the type: counted at the end, on the day it ended.
+      node.tally.linkageEnded(row.type, end.status === "COMPLETED", ms);
     },
   };
 }
