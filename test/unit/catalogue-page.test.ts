@@ -3,6 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { matches, pageOf, wordsOf, writeCursor } from "../../catalogue/catalogue-search";
 import { escapeHtml, shownFigures } from "../../gateway/catalogue-page";
+import { summarise } from "../../catalogue/catalogue-documents";
+import { builtinAgencyOf, linkageEntries } from "../../catalogue/catalogue-entries";
 
 const entry = (id: string, title: string, purposes: string[] = []) => ({ id, title, provider: { id: "LOCAL/GOV/1/reg", name: "Registry" }, purposes });
 
@@ -43,4 +45,43 @@ test("figures: null is 'no data', never 0 % or 100 %; a real 0 and 1 are shown a
 
 test("escapeHtml leaves no markup", () => {
   assert.equal(escapeHtml(`<script>"x" & 'y'</script>`), "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;");
+});
+
+test("a document's description, summaries and declared purposes; the built-in agencies told by their subsystem", () => {
+  const doc = summarise(`openapi: 3.0.3
+info: { title: T, version: "1", description: "Finds <people>", contact: { name: Population office } }
+x-purposes: [identity-verification]
+paths:
+  /a: { get: { summary: Read A, x-purposes: [civil-registration], responses: { "200": { description: ok } } } }
+  /b: { post: { operationId: writeB, responses: { "200": { description: ok } } } }
+`);
+  assert.equal(doc.description, "Finds <people>");
+  assert.equal(doc.contactName, "Population office");
+  assert.deepEqual(doc.purposes, ["civil-registration", "identity-verification"]);
+  assert.deepEqual(
+    [...doc.summaries],
+    [
+      ["GET /a", "Read A"],
+      ["POST /b", "writeB"],
+    ],
+  );
+  assert.equal(builtinAgencyOf("LOCAL/GOV/civil-registry/hub", "LOCAL"), "civil-registry");
+  assert.equal(builtinAgencyOf("LOCAL/GOV/civil-registry/default", "LOCAL"), undefined);
+  assert.equal(builtinAgencyOf("OTHER/GOV/utilities/hub", "LOCAL"), undefined);
+});
+
+test("every linkage type of the contract is listed, provided by the hub, with its operations", () => {
+  const listed = linkageEntries();
+  assert.ok(listed.length >= 4);
+  for (const e of listed) {
+    assert.match(e.id, /^linkage\//);
+    assert.equal(e.provider.id, "hub");
+    assert.ok(
+      e.operations.some((o) => o.path === "/v1/linkages/{id}"),
+      e.id,
+    );
+  }
+  const eid = listed.find((e) => e.id === "linkage/eid-issuance")!;
+  assert.deepEqual(eid.purposes, ["civil-registration"]);
+  assert.ok(eid.operations.some((o) => o.method === "POST" && o.path === "/v1/linkages/eid-issuances" && o.summary.length > 0));
 });
