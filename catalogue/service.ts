@@ -17,6 +17,7 @@ import { getPartner } from "../partners/registry";
 import { grantAccess, listGrants, revokeAccess } from "./access-rights";
 import { checkBaseUrl } from "./address-guard";
 import { assertNotBuiltin, syncBuiltinServices } from "./builtin-services";
+import { listCatalogue } from "./catalogue-list";
 import { allowedMethods, getOpenAPI, listClients, listMethods } from "./directory";
 import { serviceIdOf, type ServiceParts } from "./identifiers";
 import type { LiveCatalogue } from "./live";
@@ -43,6 +44,11 @@ export function catalogueService(node: HubNode, deps: CatalogueDeps): ServiceSch
       ...serviceActions(node),
       ...accessActions(node),
       ...directoryActions(node),
+      // Public: what the catalogue offers and how well it serves (GET /v1/catalogue, the /catalogue page).
+      list: {
+        ...actionContract("CatalogueListParams", "CataloguePage"),
+        handler: (ctx: Context<Schemas["CatalogueListParams"]>) => listCatalogue(node.db, node.config.instance, ctx.params),
+      },
       call: {
         ...actionContract("CatalogueCallParams", "CatalogueCallResult"),
         handler: (ctx: Context<Schemas["CatalogueCallParams"]>) => callOverNats(deps.mediation, ctx),

@@ -1,6 +1,6 @@
 /**
  * The operations the gateway answers itself (their operationIds start with `api.`): health,
- * metrics, the contract and its reference page, and the OAuth token endpoint with its keys.
+ * metrics, the contract and its reference page, the catalogue page, and the OAuth token endpoint with its keys.
  * Every other operation is the Moleculer action of the same name.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -8,6 +8,8 @@ import { openapi } from "../contracts";
 import type { HubNode } from "../platform/hub-node";
 import { metricsText, METRICS_CONTENT_TYPE } from "../platform/metrics";
 import { publishedKeys } from "../partners/keys";
+import { wholeCatalogue } from "../catalogue/catalogue-list";
+import { pageQuery, sendCatalogueAsset, sendCataloguePage } from "./catalogue-page";
 import { sendDocsAsset, sendDocsPage } from "./docs";
 import { tokenEndpoint } from "./oauth";
 
@@ -34,6 +36,11 @@ export function ownOperations(node: HubNode): Record<string, Handler> {
       sendJson(res, 200, { ...openapi, servers: [{ url: `http://${req.headers.host ?? `${node.config.host}:${node.config.port}`}` }] }),
     "api.docs.get": async (_req, res) => sendDocsPage(res),
     "api.docs.asset": async (req, res) => sendDocsAsset(res, req.$params.asset),
+    "api.catalogue.page": async (req, res) => {
+      const q = pageQuery(req.url);
+      sendCataloguePage(res, q === undefined ? [] : await wholeCatalogue(node.db, node.config.instance), q);
+    },
+    "api.catalogue.asset": async (req, res) => sendCatalogueAsset(res, req.$params.asset),
     "api.oauth.token": tokenEndpoint(node),
     "api.jwks.get": async (_req, res) => {
       res.setHeader("Cache-Control", "public, max-age=60");

@@ -323,6 +323,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/catalogue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalogue, for everyone
+         * @description Every enabled service of the catalogue (providers' registered services and the
+         *     built-in agencies' operations) and every linkage type of the hub, with its provider,
+         *     operations, purposes, links to its OpenAPI document, and how it did over the last 7
+         *     and 30 days: completion, availability (health probes) and p95 latency, each `null`
+         *     where there is nothing to count. Public, as the `/catalogue` page that shows it.
+         *     By id, a page at a time: follow `next` (also in the `Link` header) until it is null.
+         */
+        get: operations["catalogue.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/catalogue/services": {
         parameters: {
             query?: never;
@@ -770,6 +795,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/catalogue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The catalogue page, for people
+         * @description The catalogue of `GET /v1/catalogue` as a page: readable without JavaScript (the
+         *     search is a form sending `q`), searched as you type with it. Works offline.
+         */
+        get: operations["api.catalogue.page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/catalogue/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A static asset of the catalogue page */
+        get: operations["api.catalogue.asset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -985,6 +1048,89 @@ export interface components {
             };
             /** @description JSON when the answer is JSON, else its text. */
             body?: unknown;
+        };
+        /**
+         * Catalogue search
+         * @description Words to look for, all of them, in an entry's title or id, its provider or its purposes; plain text (no patterns), case-insensitive; no control characters.
+         */
+        CatalogueQuery: string;
+        /**
+         * Catalogue list params
+         * @description Params of `catalogue.list` (the query of `GET /v1/catalogue`).
+         */
+        CatalogueListParams: {
+            q?: components["schemas"]["CatalogueQuery"];
+            /**
+             * @description Most entries in one page.
+             * @default 20
+             */
+            limit: number;
+            /** @description Where the page starts: `next` of the previous page. */
+            cursor?: string;
+        };
+        /**
+         * Catalogue page
+         * @description Result of `catalogue.list`: catalogue entries by id, and where the next page starts (null on the last).
+         */
+        CataloguePage: {
+            items: components["schemas"]["CatalogueEntry"][];
+            next: string | null;
+        };
+        /**
+         * Catalogue entry
+         * @description One service of the catalogue as people and partners see it: a provider's registered service, a built-in agency's operation, or one of the hub's linkage types.
+         */
+        CatalogueEntry: {
+            /** @description A service's id (`{instance}/{memberClass}/{memberCode}/{subsystemCode}/{serviceCode}`), or `linkage/{type}` for a linkage type. */
+            id: string;
+            /** @enum {string} */
+            kind: "service" | "linkage";
+            title: string;
+            /** @description From the service's document (`info.description`), as plain text; may be empty. */
+            description: string;
+            version?: string;
+            /** @description Who provides it: a subsystem id and a name to show, or `hub` (Linkage Hub) for the hub's linkages. */
+            provider: {
+                id: string;
+                name: string;
+            };
+            operations: {
+                method: string;
+                path: string;
+                summary: string;
+            }[];
+            /** @description What it serves: the purposes its document declares (`x-purposes`, at the top or on operations); else those its access rights allow; for a linkage type, the contract's. */
+            purposes: string[];
+            links: {
+                /** @description Its OpenAPI document: the directory's `getOpenAPI` (with a partner's token), or `/openapi.json` for the hub's own operations. */
+                openapi: string;
+                /** @description The API reference page, for the hub's own operations and the built-in agencies'. */
+                docs?: string;
+            };
+            figures: {
+                last7Days: components["schemas"]["CatalogueWindowFigures"];
+                last30Days: components["schemas"]["CatalogueWindowFigures"];
+            };
+        };
+        /**
+         * Catalogue window figures
+         * @description How a catalogue entry did over one window (the last 7 or 30 days). A `rate` is a share from 0 to 1, or null where there is nothing to count (no data: never shown as 0 % or 100 %).
+         */
+        CatalogueWindowFigures: {
+            /** @description For a service: calls answered without a hub or provider error ÷ calls. For a linkage type: linkages completed ÷ linkages that ended in the window. */
+            completion: {
+                rate: number | null;
+                completed: number;
+                total: number;
+            };
+            /** @description The share of the provider's health probes that succeeded. */
+            availability: {
+                rate: number | null;
+                ok: number;
+                probes: number;
+            };
+            /** @description The 95th percentile of the answers' durations, in milliseconds; null with no answers. */
+            latencyP95Ms: number | null;
         };
         /**
          * Directory client
@@ -2888,6 +3034,47 @@ export interface operations {
             default: components["responses"]["Problem"];
         };
     };
+    "catalogue.list": {
+        parameters: {
+            query?: {
+                /** @description Words to find, all of them, in the title or id, the provider or the purposes; plain text, case-insensitive. */
+                q?: components["schemas"]["CatalogueQuery"];
+                /** @description Most entries in one page (1 to 100, default 20). */
+                limit?: number;
+                /** @description Where the page starts, `next` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the catalogue. */
+            200: {
+                headers: {
+                    /** @description `<...>; rel="next"` while there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CataloguePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The cursor is not the `next` of a page of this same search. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
     "catalogue.services.list": {
         parameters: {
             query?: never;
@@ -3578,6 +3765,63 @@ export interface operations {
             path: {
                 /** @example swagger-ui.css */
                 asset: "swagger-ui.css" | "swagger-ui-bundle.js" | "docs.js";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/css": string;
+                    "text/javascript": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    "api.catalogue.page": {
+        parameters: {
+            query?: {
+                /** @description Words to find, as in `GET /v1/catalogue`. */
+                q?: components["schemas"]["CatalogueQuery"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The search is not one the page takes (too long, control characters); the page says so. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    "api.catalogue.asset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @example catalogue.js */
+                asset: "catalogue.css" | "catalogue.js";
             };
             cookie?: never;
         };
