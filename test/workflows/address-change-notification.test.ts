@@ -33,7 +33,8 @@ const input = (changeNo: string, retryScheduleMs = [50, 50]): AddressChangeNotif
 });
 
 /** A technical failure the activity may retry at once (quickly here), then the schedule takes over. */
-const unavailable = (service: string) => ApplicationFailure.create({ message: `${service} answered 503`, type: "HUB_ERR_AGENCY_UNAVAILABLE", nextRetryDelay: "5ms" });
+const unavailable = (service: string) =>
+  ApplicationFailure.create({ message: `${service} answered 503`, type: "HUB_ERR_AGENCY_UNAVAILABLE", nextRetryDelay: "5ms" });
 const ok = { status: 202, headers: {} };
 
 /** The catalogue: the three services take part; `answer` decides each call (all told by default). */
