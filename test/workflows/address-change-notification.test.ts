@@ -105,7 +105,7 @@ test("a service that fails at first is tried again on the schedule, WAITING_RETR
     }),
   );
   let waiting: ServiceCall | undefined;
-  const { outcome } = await notifyAll(mocks, input("AC00000000000000A2", [1500, 50]), async (handle) => {
+  const { outcome } = await notifyAll(mocks, input("AC00000000000000A2", [3000, 50]), async (handle) => {
     const seen = await until(handle, (v) => v.progress?.serviceCalls?.some((c) => c.status === "WAITING_RETRY") ?? false);
     waiting = seen.progress!.serviceCalls!.find((c) => c.service === SCHOOLS);
   });

@@ -36,6 +36,8 @@ export interface AddressChangeNotificationOutcome extends LinkageOutcome {
 
 /** The `x-linkage` value of the operations this linkage calls. */
 export const ADDRESS_CHANGE = "address-change";
+/** How often, at most, the progress memo is rewritten while calls change state. */
+const MEMO_EVERY_MS = 1000;
 
 const lookups = proxyActivities<ReturnType<typeof catalogueActivities>>(CATALOGUE_LOOKUPS);
 const calls = proxyActivities<ReturnType<typeof catalogueActivities>>(CATALOGUE_CALLS);
@@ -50,7 +52,8 @@ async function notifyAll(input: AddressChangeNotificationInput, steps: Steps): P
   const { services } = await steps.run("find-services", () => lookups.linkedServices({ linkage: ADDRESS_CHANGE }));
   const states: ServiceCall[] = services.map((s) => ({ service: s.service, status: "PENDING", attempts: 0 }));
   steps.progress.serviceCalls = states;
-  await steps.run("notify-services", () => Promise.all(services.map((target, i) => notify(target, states[i]!, change, retryScheduleMs, steps))));
+  const show = throttled(steps);
+  await steps.run("notify-services", () => Promise.all(services.map((target, i) => notify(target, states[i]!, change, retryScheduleMs, show))));
   const missed = states.filter((s) => s.status !== "SUCCEEDED");
   if (missed.length === 0) {
     steps.finish("COMPLETED");
@@ -66,7 +69,7 @@ async function notifyAll(input: AddressChangeNotificationInput, steps: Steps): P
 }
 
 /** Tells one service, on the schedule; records each attempt in `state` (never throws, but for a cancellation). */
-async function notify(target: Target, state: ServiceCall, change: Schemas["AddressChange"], schedule: number[], steps: Steps): Promise<void> {
+async function notify(target: Target, state: ServiceCall, change: Schemas["AddressChange"], schedule: number[], show: () => void): Promise<void> {
   const call = {
     service: target.service,
     method: target.method,
@@ -77,12 +80,12 @@ async function notify(target: Target, state: ServiceCall, change: Schemas["Addre
   for (let attempt = 0; ; attempt++) {
     Object.assign(state, { status: "PENDING", attempts: attempt + 1 });
     delete state.nextAttemptAt;
-    steps.show();
+    show();
     try {
       await calls.callService(call);
       Object.assign(state, { status: "SUCCEEDED" });
       delete state.reason;
-      return steps.show();
+      return show();
     } catch (err) {
       if (isCancellation(err)) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -90,13 +93,34 @@ async function notify(target: Target, state: ServiceCall, change: Schemas["Addre
       const refused = cause instanceof ApplicationFailure && cause.nonRetryable;
       if (refused || attempt >= schedule.length) {
         state.status = refused ? "REFUSED" : "UNREACHED";
-        return steps.show();
+        return show();
       }
       Object.assign(state, { status: "WAITING_RETRY", nextAttemptAt: new Date(Date.now() + schedule[attempt]!).toISOString() });
-      steps.show();
+      show();
       await sleep(schedule[attempt]!);
     }
   }
+}
+
+/**
+ * Shows the progress memo a second after the first change of a burst, then again after the
+ * next: every upsert carries every service's state, so one per change would grow the
+ * history with the square of the services. The step's end shows the last states at once.
+ */
+function throttled(steps: Steps): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    // Cancelled with the linkage: nothing left to show.
+    void sleep(MEMO_EVERY_MS).then(
+      () => {
+        pending = false;
+        steps.show();
+      },
+      () => undefined,
+    );
+  };
 }
 
 /** One key per change and service (the hub keeps keys per client, each for one target); hashed where the id is too long for a key. */
