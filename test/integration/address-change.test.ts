@@ -5,7 +5,8 @@
  * registry (over NATS, as resident-relocation.test.ts makes one) starts the linkage through
  * the `civil-registry.household.address-changed` event, and every service is told through
  * the generic catalogue activity, mediated and audited on the api node. Also: a service
- * disabled mid-linkage, and which calls the generic activity lets Temporal repeat.
+ * disabled mid-linkage, which calls the generic activity lets Temporal repeat, and whose
+ * grant a linkage with a partner calls under.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +15,7 @@ import type { ServiceBroker } from "moleculer";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import { WorkflowFailedError } from "@temporalio/client";
 import { callerBroker, clusterEnv, seedCitizens, startNode, type TestNode } from "../support/hub";
-import { closeSuiteDb, freshCode, granted, registered } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, ownPartner, registered } from "../support/catalogue";
 import { suiteDb } from "../support/partner";
 import { ADDRESS_BOOK_DOCUMENT, startAddressBook, type AddressBook } from "../support/address-book";
 import { nameBasedUuid } from "../../platform/ids";
@@ -174,8 +175,8 @@ test("a service disabled mid-linkage: its next attempt is refused, with the reas
   await remove(down.id);
 });
 
-test("the generic activity: a POST without Idempotency-Key is tried once; with one, or a GET, Temporal repeats it", async () => {
-  const { id: service, book } = await addressBook("Failing office", { failing: true });
+/** A worker of the test's own running the generic activity (fixtures/catalogue-call-workflow.ts) on the cluster's broker. */
+async function withCallWorker(body: (callOnce: (linkage: { partnerId?: string }, call: object) => Promise<unknown>) => Promise<void>): Promise<void> {
   const db = await suiteDb();
   const config = loadConfig({ ...process.env, ...env });
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -187,41 +188,81 @@ test("the generic activity: a POST without Idempotency-Key is tried once; with o
     activities: catalogueActivities(broker),
   });
   const { client } = temporal(config);
-  /** Runs the activity once for a linkage the hub knows (no partner: the hub's linkages subsystem); how many requests reached the provider. */
-  const attempt = async (call: { method: "GET" | "POST"; path: string; headers?: Record<string, string> }) => {
-    const workflowId = `address-change-notification:RETRY-${randomUUID()}`;
-    await db.query("INSERT INTO hub.linkage (id, type, business_key, workflow_id) VALUES ($1, $2, $3, $4)", [
+  /** Runs the activity once for a linkage the hub knows, of `partnerId` (none: the hub's linkages subsystem); its status or its failure. */
+  const callOnce = async (linkage: { partnerId?: string }, call: object) => {
+    const workflowId = `address-change-notification:CALL-${randomUUID()}`;
+    await db.query("INSERT INTO hub.linkage (id, type, business_key, workflow_id, partner_id) VALUES ($1, $2, $3, $4, $5)", [
       nameBasedUuid(workflowId),
       "address-change-notification",
       workflowId.slice(workflowId.indexOf(":") + 1),
       workflowId,
+      linkage.partnerId ?? null,
     ]);
-    const before = book.received.length;
-    const body =
-      call.method === "POST"
-        ? { changeNo: "AC0000000000000001", idNumbers: ["110101199003074514"], address: { street: "x", postcode: "1" }, effectiveAt: new Date().toISOString() }
-        : undefined;
-    const failure = await client.workflow
-      .execute("callOnce", {
-        taskQueue,
-        workflowId,
-        args: [{ service, ...call, headers: { "data-purpose": "civil-registration", ...call.headers }, ...(body ? { body } : {}) }],
-      })
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-    assert.ok(failure instanceof WorkflowFailedError, String(failure));
-    const cause = (failure.cause as { cause?: Error } | undefined)?.cause;
-    return { requests: book.received.length - before, message: String(cause?.message) };
+    return client.workflow.execute("callOnce", { taskQueue, workflowId, args: [call] }).catch((err: unknown) => err);
   };
-  await worker.runUntil(async () => {
+  try {
+    await worker.runUntil(body(callOnce));
+  } finally {
+    await connection.close();
+  }
+}
+
+const causeOf = (failure: unknown) => {
+  assert.ok(failure instanceof WorkflowFailedError, String(failure));
+  return (failure.cause as { cause?: Error } | undefined)?.cause;
+};
+
+test("the generic activity: a POST without Idempotency-Key is tried once; with one, or a GET, Temporal repeats it", async () => {
+  const { id: service, book } = await addressBook("Failing office", { failing: true });
+  const body = {
+    changeNo: "AC0000000000000001",
+    idNumbers: ["110101199003074514"],
+    address: { street: "x", postcode: "1" },
+    effectiveAt: new Date().toISOString(),
+  };
+  await withCallWorker(async (callOnce) => {
+    /** How many requests one run of the activity made reach the provider, and why it failed. */
+    const attempt = async (call: { method: "GET" | "POST"; path: string; headers?: Record<string, string> }) => {
+      const before = book.received.length;
+      const failure = await callOnce(
+        {},
+        { service, ...call, headers: { "data-purpose": "civil-registration", ...call.headers }, ...(call.method === "POST" ? { body } : {}) },
+      );
+      return { requests: book.received.length - before, message: String(causeOf(failure)?.message) };
+    };
     const unkeyed = await attempt({ method: "POST", path: "/address-changes" });
     assert.equal(unkeyed.requests, 1, "an unsafe call without a key is not repeated");
     assert.match(unkeyed.message, /answered 503/);
     assert.equal((await attempt({ method: "POST", path: "/address-changes", headers: { "idempotency-key": randomUUID() } })).requests, 4);
     assert.equal((await attempt({ method: "GET", path: "/patrons" })).requests, 4);
   });
-  await connection.close();
+  await remove(service);
+});
+
+test("a linkage with a partner calls with its partner's grant and subsystem, and the audit record names both; a disabled partner's is refused", async () => {
+  const partner = await ownPartner("acn");
+  const book = await startAddressBook();
+  books.push(book);
+  const service = await registered(api, { code: freshCode("addr"), baseUrl: book.url, openapi: ADDRESS_BOOK_DOCUMENT("Partner's office") });
+  await granted(api, partner.subsystem, service, ["civil-registration"]);
+  await withCallWorker(async (callOnce) => {
+    assert.equal(await callOnce({ partnerId: partner.id }, { service, method: "GET", path: "/patrons" }), 200);
+    assert.equal(book.received.at(-1)!.headers["x-govstack-client"], partner.subsystem);
+    const [audited] = await (
+      await suiteDb()
+    ).query<{ record: { linkageId: string; partnerId: string; outcome: string } }>(
+      "SELECT record FROM hub.audit_record WHERE record->>'operation' = $1 ORDER BY seq DESC LIMIT 1",
+      [`catalogue:${service}:GET /patrons`],
+    );
+    assert.equal(audited?.record.partnerId, partner.id);
+    assert.equal(audited?.record.outcome, "OK");
+    assert.match(String(audited?.record.linkageId), /^[0-9a-f-]{36}$/);
+    // The hub's own linkages subsystem has no right here: a linkage without partner is refused, not retried.
+    const before = book.received.length;
+    assert.match(String(causeOf(await callOnce({}, { service, method: "GET", path: "/patrons" }))?.message), /LOCAL\/GOV\/linkages\/hub has no right/);
+    await (await suiteDb()).query("UPDATE hub.partner SET disabled_at = now() WHERE id = $1", [partner.id]);
+    assert.match(String(causeOf(await callOnce({ partnerId: partner.id }, { service, method: "GET", path: "/patrons" }))?.message), /is disabled/);
+    assert.equal(book.received.length, before, "neither refused call reached the provider");
+  });
   await remove(service);
 });

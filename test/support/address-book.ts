@@ -59,7 +59,8 @@ export async function startAddressBook(opts: { failFirst?: number; failing?: boo
       const text = Buffer.concat(chunks).toString("utf8");
       book.received.push({ method: req.method!, headers: req.headers, body: text ? JSON.parse(text) : undefined });
       const fail = book.failing || failures-- > 0;
-      res.writeHead(fail ? 503 : 202, { "content-type": "application/json" }).end(JSON.stringify(fail ? { error: "down" } : { noted: true }));
+      const [status, answer] = fail ? [503, { error: "down" }] : req.url?.startsWith("/patrons") ? [200, { patrons: [] }] : [202, { noted: true }];
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(answer));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
