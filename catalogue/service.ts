@@ -1,9 +1,9 @@
 /**
  * The `catalogue` service: the registry of providers' services and access rights (for the
  * `linkage-hub services` and `access` CLI over NATS, and the REST admin operations), the
- * GovStack directory, and `catalogue.call`, a mediated call for internal callers (with
- * `catalogue.linkageCall`, the same for a linkage's activity, made for the linkage's partner). It runs with
- * the gateway, which owns the database. A change is announced to every node
+ * GovStack directory, and `catalogue.call`, a mediated call for internal callers (and
+ * `catalogue.linkageCall`, the same for a linkage's activity, made for the linkage's partner).
+ * It runs with the gateway, which owns the database. A change is announced to every node
  * (`access.changed`), whose caches of services, rights and partners it clears.
  */
 import type { Context, ServiceSchema } from "moleculer";

@@ -1,7 +1,8 @@
 /**
  * Linkages that events start or steer: a household's address change starts a resident
- * relocation and an address-change notification (both in the event's one handling); an incident reported with a supply at risk starts the emergency-to-utilities
- * linkage, and the incident's later alerts reach it as signals. Each event is handled once,
+ * relocation and an address-change notification (both in the event's one handling); an
+ * incident reported with a supply at risk starts the emergency-to-utilities linkage, and the
+ * incident's later alerts reach it as signals. Each event is handled once,
  * in the consumer's transaction (platform/events/consumer.ts).
  */
 import { WorkflowNotFoundError, type Client } from "@temporalio/client";
