@@ -11,6 +11,7 @@ import { isJsonMediaType, mediaTypeOf } from "./media-types";
 import { deref, forEachKeywordObject, forEachSchema, operationsOf, parametersOf, visitDocument, type OperationAt } from "./openapi-walk";
 import type { Problem } from "./document-read";
 import type { ServiceOperation } from "./document";
+import { linkageOf, repeatedLinkages } from "./linkage-operations";
 
 type Subject = ServiceOperation["subjects"][number];
 /** Schema visits allowed when looking for x-subject fields in one request body, and how far a walk may go. */
@@ -140,6 +141,7 @@ export function hubRules(doc: JsonObject): { operations: ServiceOperation[]; pro
     if (operationId !== undefined && ids.has(operationId))
       problems.push({ pointer: pointerOf([...op.tokens, "operationId"]), detail: `"${operationId}" is the operationId of ${ids.get(operationId)} already` });
     if (operationId !== undefined) ids.set(operationId, `${op.method.toUpperCase()} ${op.path}`);
+    const linkage = linkageOf(doc, op, problems);
     return {
       method: op.method.toUpperCase(),
       path: op.path,
@@ -147,8 +149,10 @@ export function hubRules(doc: JsonObject): { operations: ServiceOperation[]; pro
       ...(operationId !== undefined ? { operationId } : {}),
       personalData,
       subjects,
+      ...(linkage !== undefined ? { linkage } : {}),
     };
   });
+  problems.push(...repeatedLinkages(operations));
   if (operations.length === 0) problems.push({ pointer: "/paths", detail: "documents no operation: a service offers at least one" });
   return { operations, problems };
 }

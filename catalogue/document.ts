@@ -42,6 +42,8 @@ export interface ServiceOperation {
    * fields (pointers into the body, "*" for any array item) marked `x-subject: true`.
    */
   subjects: { in: "path" | "query" | "header" | "body"; name?: string; pointer?: string }[];
+  /** `x-linkage`: the linkage the operation takes part in (linkage-operations.ts). */
+  linkage?: string;
 }
 
 function deepFreeze<T>(value: T): T {

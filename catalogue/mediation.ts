@@ -39,6 +39,11 @@ export interface MediatedRequest {
   requestHash: string;
   /** Told the partner once it is known (for the transport's own metrics and logs). */
   identified?(partnerId: string): void;
+  /**
+   * Set by an internal caller only (`catalogue.linkageCall`, never REST or `catalogue.call`): the
+   * call is a step of this linkage, for this partner, known without a token; the audit record names the linkage.
+   */
+  forLinkage?: { linkageId: string; partner: Partner };
 }
 
 export interface MediatedAnswer {
@@ -96,9 +101,15 @@ export function mediator(deps: Deps): Mediator {
 
 /** Who calls, then, once the partner is known, every check with its refusal audited. */
 async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedAnswer> {
-  const { partner } = await deps.partners.identify(request.headers.authorization);
+  const partner = request.forLinkage?.partner ?? (await deps.partners.identify(request.headers.authorization)).partner;
   request.identified?.(partner.id);
-  const audited = { operation: `catalogue:${request.serviceId}`, requestId: request.requestId, partnerId: partner.id, requestHash: request.requestHash };
+  const audited = {
+    operation: `catalogue:${request.serviceId}`,
+    requestId: request.requestId,
+    linkageId: request.forLinkage?.linkageId,
+    partnerId: partner.id,
+    requestHash: request.requestHash,
+  };
   let purpose: string | undefined;
   try {
     assertOwnClient(request.headers, partner);

@@ -53,7 +53,12 @@ export function toService(r: ServiceRow): CatalogueService {
 }
 
 const methodsOf = (doc: ServiceDocument): Method[] =>
-  doc.operations.map((op) => ({ method: op.method as Method["method"], path: op.path, personalData: op.personalData }));
+  doc.operations.map((op) => ({
+    method: op.method as Method["method"],
+    path: op.path,
+    personalData: op.personalData,
+    ...(op.linkage ? { linkage: op.linkage } : {}),
+  }));
 
 /** Registers a service (the base URL already checked); a service of that id is a 409. */
 export async function addService(
@@ -146,4 +151,14 @@ export async function setDisabled(db: Queryable, id: string, disabled: boolean):
 
 export async function removeService(db: Queryable, id: string): Promise<boolean> {
   return (await db.query("DELETE FROM hub.catalogue_service WHERE id = $1 RETURNING 1", [id])).length > 0;
+}
+
+/** The enabled services with an operation for `linkage` (x-linkage), that operation each, by service id. */
+export async function linkedServices(db: Queryable, linkage: string): Promise<{ service: string; method: "PUT" | "POST" | "PATCH"; path: string }[]> {
+  return db.query(
+    `SELECT s.id AS service, m->>'method' AS method, m->>'path' AS path
+     FROM hub.catalogue_service s, jsonb_array_elements(s.methods) m
+     WHERE s.disabled_at IS NULL AND m->>'linkage' = $1 ORDER BY s.id`,
+    [linkage],
+  );
 }

@@ -1,8 +1,9 @@
 /**
  * The `catalogue` service: the registry of providers' services and access rights (for the
  * `linkage-hub services` and `access` CLI over NATS, and the REST admin operations), the
- * GovStack directory, and `catalogue.call`, a mediated call for internal callers. It runs with
- * the gateway, which owns the database. A change is announced to every node
+ * GovStack directory, and `catalogue.call`, a mediated call for internal callers (and
+ * `catalogue.linkageCall`, the same for a linkage's activity, made for the linkage's partner).
+ * It runs with the gateway, which owns the database. A change is announced to every node
  * (`access.changed`), whose caches of services, rights and partners it clears.
  */
 import type { Context, ServiceSchema } from "moleculer";
@@ -21,8 +22,9 @@ import { listCatalogue } from "./catalogue-list";
 import { allowedMethods, getOpenAPI, listClients, listMethods } from "./directory";
 import { serviceIdOf, type ServiceParts } from "./identifiers";
 import type { LiveCatalogue } from "./live";
-import { mediatedRequestHash, type Mediator } from "./mediation";
-import { addService, getService, listServices, removeService, setDisabled, toService, updateService } from "./registry";
+import { linkageClient } from "./linkage-client";
+import { mediatedRequestHash, type MediatedRequest, type Mediator } from "./mediation";
+import { addService, getService, linkedServices, listServices, removeService, setDisabled, toService, updateService } from "./registry";
 
 type Schemas = components["schemas"];
 
@@ -51,7 +53,18 @@ export function catalogueService(node: HubNode, deps: CatalogueDeps): ServiceSch
       },
       call: {
         ...actionContract("CatalogueCallParams", "CatalogueCallResult"),
-        handler: (ctx: Context<Schemas["CatalogueCallParams"]>) => callOverNats(deps.mediation, ctx),
+        handler: (ctx: Context<Schemas["CatalogueCallParams"]>) => callOverNats(deps.mediation, ctx, ctx.params),
+      },
+      // Internal: a workflow activity's call for its linkage (no REST operation names it).
+      linkageCall: {
+        ...actionContract("CatalogueLinkageCallParams", "CatalogueCallResult"),
+        handler: async (ctx: Context<Schemas["CatalogueLinkageCallParams"]>) => {
+          const { linkageId, ...call } = ctx.params;
+          const partner = await linkageClient(node.db, node.config, linkageId);
+          const headers = { ...call.headers };
+          for (const name of Object.keys(headers)) if (name.toLowerCase() === "authorization") delete headers[name];
+          return callOverNats(deps.mediation, ctx, { ...call, headers }, { linkageId, partner });
+        },
       },
     },
     events: {
@@ -94,6 +107,10 @@ function serviceActions(node: HubNode): ServiceSchema["actions"] {
     "services.disable": {
       ...actionContract("ServiceRef", "CatalogueService"),
       handler: async (ctx: Context<ServiceParts>) => announced(ctx, setDisabled(db, hand(ctx, "disabled"), true)),
+    },
+    "services.linked": {
+      ...actionContract("LinkedServiceQuery", "LinkedServiceList"),
+      handler: async (ctx: Context<Schemas["LinkedServiceQuery"]>) => ({ services: await linkedServices(db, ctx.params.linkage) }),
     },
     "services.remove": {
       ...actionContract("ServiceRef", "CatalogueServiceRemoval"),
@@ -158,9 +175,14 @@ async function callerSubsystem(node: HubNode, ctx: Context): Promise<string> {
 }
 
 /** `catalogue.call`: the call as REST would carry it; the provider's answer back, its body JSON where it is JSON. */
-async function callOverNats(mediation: Mediator, ctx: Context<Schemas["CatalogueCallParams"]>): Promise<Schemas["CatalogueCallResult"]> {
-  const { service, method, path: target, body } = ctx.params;
-  const headers = Object.fromEntries(Object.entries(ctx.params.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+async function callOverNats(
+  mediation: Mediator,
+  ctx: Context,
+  params: Schemas["CatalogueCallParams"],
+  forLinkage?: MediatedRequest["forLinkage"],
+): Promise<Schemas["CatalogueCallResult"]> {
+  const { service, method, path: target, body } = params;
+  const headers = Object.fromEntries(Object.entries(params.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const text = typeof body === "string" || body === undefined;
   if (!text) headers["content-type"] ??= "application/json";
   const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(text ? (body as string) : JSON.stringify(body));
@@ -177,6 +199,7 @@ async function callOverNats(mediation: Mediator, ctx: Context<Schemas["Catalogue
     body: bytes,
     requestId,
     requestHash: mediatedRequestHash(method, `/r1/${service}${target}`, bytes),
+    ...(forLinkage ? { forLinkage } : {}),
   });
   const json = /^application\/([\w.-]+\+)?json\b/i.test(answer.headers["content-type"] ?? "") && answer.body.length > 0;
   return {

@@ -157,6 +157,12 @@ export const SETTINGS = {
     "How long an incident linkage waits for the utility to confirm a suspension before it escalates (an event and a metric); it keeps trying",
     millis,
   ),
+  notifyRetryMs: setting(
+    "LINKAGE_NOTIFY_RETRY_MS",
+    "60000,600000,3600000,21600000,86400000",
+    "Waits before each further attempt at a catalogue service an address-change notification could not reach (its count is the number of retries); fixed for each linkage when it starts",
+    millisList,
+  ),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
   temporalMetricsPort: setting("TEMPORAL_METRICS_PORT", "9233", "Port of the Prometheus metrics of the Temporal server started by the embedded stack", port),
   databaseUrl: setting(

@@ -43,6 +43,8 @@ export const OVERDUE_AFTER_S: Record<string, number> = {
   "resident-relocation": 1800,
   // Waits for the emergency service's all-clear by design: days, not seconds.
   "incident-utilities": 72 * 3600,
+  // Its retry schedule runs for about 31 hours by default (LINKAGE_NOTIFY_RETRY_MS).
+  "address-change-notification": 32 * 3600,
 };
 
 /**

@@ -5,6 +5,7 @@ import type { HubNode } from "../platform/hub-node";
 import { civilRegistryActivities } from "./activities/civil-registry";
 import { utilitiesActivities } from "./activities/utilities";
 import { announcementActivities } from "./activities/announcements";
+import { catalogueActivities } from "./activities/catalogue";
 
 let runtimeInstalled = false;
 
@@ -52,7 +53,7 @@ export function workerService(node: HubNode): ServiceSchema {
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         workflowsPath: require.resolve("./linkages/index"),
-        activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...announcementActivities(node) },
+        activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...catalogueActivities(broker), ...announcementActivities(node) },
       });
       running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));
     },

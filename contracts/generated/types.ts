@@ -922,6 +922,8 @@ export interface components {
             path: string;
             /** @description The operation is marked `x-personal-data`: a `Data-Purpose` is required. */
             personalData: boolean;
+            /** @description The linkage the operation takes part in (`x-linkage` in the provider's document), e.g. `address-change`: the hub calls it when that linkage runs. */
+            linkage?: string;
         };
         /**
          * Catalogue service
@@ -1131,6 +1133,43 @@ export interface components {
             };
             /** @description The 95th percentile of the answers' durations, in milliseconds; null with no answers. */
             latencyP95Ms: number | null;
+        };
+        /**
+         * Mediated call for a linkage
+         * @description Params of `catalogue.linkageCall`, internal (workflow activities over NATS, never REST): a call to a catalogue service made for a running linkage, checked as `catalogue.call` is, with the grant of the linkage's partner's subsystem (of the hub's own `{instance}/GOV/linkages/hub` for a linkage without partner) instead of a token; the audit record names the linkage.
+         */
+        CatalogueLinkageCallParams: {
+            linkageId: components["schemas"]["LinkageId"];
+            service: components["schemas"]["ServiceId"];
+            /** @enum {string} */
+            method: "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS";
+            /** @description The path at the provider, with its query string if any. */
+            path: string;
+            /** @description As for `catalogue.call` (`data-purpose`, `idempotency-key`, `content-type`, …); an `authorization` is ignored. */
+            headers?: {
+                [key: string]: string;
+            };
+            /** @description A JSON body, or a string for another media type. */
+            body?: unknown;
+        };
+        /**
+         * Linked services query
+         * @description Params of `catalogue.services.linked` (internal): the linkage whose operations are asked for, as providers name it in `x-linkage`.
+         */
+        LinkedServiceQuery: {
+            linkage: string;
+        };
+        /**
+         * Linked services
+         * @description The enabled catalogue services with an operation marked `x-linkage` for the linkage asked for, one operation each, ordered by service id.
+         */
+        LinkedServiceList: {
+            services: {
+                service: components["schemas"]["ServiceId"];
+                /** @enum {string} */
+                method: "PUT" | "POST" | "PATCH";
+                path: string;
+            }[];
         };
         /**
          * Directory client
@@ -1532,10 +1571,27 @@ export interface components {
             result?: {
                 [key: string]: unknown;
             };
+            /** @description For a linkage that calls catalogue services (`address-change-notification`): where each call stands, while it runs and once it has ended. */
+            serviceCalls?: components["schemas"]["LinkageServiceCall"][];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             closedAt?: string;
+        };
+        /**
+         * Linkage service call
+         * @description Where a linkage's call to one catalogue service stands: `PENDING` (being called), `SUCCEEDED` (the service answered 2xx or 3xx), `WAITING_RETRY` (it failed for a technical reason; the next attempt is at `nextAttemptAt`), `REFUSED` (the hub or the service refused it: not retried, `reason` says why), `UNREACHED` (it failed on every attempt of the retry schedule).
+         */
+        LinkageServiceCall: {
+            service: components["schemas"]["ServiceId"];
+            /** @enum {string} */
+            status: "PENDING" | "SUCCEEDED" | "WAITING_RETRY" | "REFUSED" | "UNREACHED";
+            /** @description Attempts of the retry schedule made so far (each may have been retried at once a few times). */
+            attempts: number;
+            /** @description Why the last attempt failed. */
+            reason?: string;
+            /** Format: date-time */
+            nextAttemptAt?: string;
         };
         /**
          * Linkage type

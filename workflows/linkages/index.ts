@@ -3,3 +3,4 @@ export { eidIssuance } from "./eid-issuance";
 export { marriageRegistration } from "./marriage-registration";
 export { incidentUtilities } from "./incident-utilities";
 export { residentRelocation } from "./resident-relocation";
+export { addressChangeNotification } from "./address-change-notification";

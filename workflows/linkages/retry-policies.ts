@@ -25,3 +25,16 @@ export const EMERGENCY_ORDERS: ActivityOptions = {
 
 /** Events the hub itself publishes (escalations, the end of a linkage): the SDK's default retries. */
 export const ANNOUNCEMENTS: ActivityOptions = { startToCloseTimeout: "10s" };
+
+/**
+ * A call to a catalogue service (activities/catalogue.ts): a few quick attempts (the activity
+ * makes only safe or keyed calls retryable), after which a linkage's own schedule, in durable
+ * timers, decides when to try again.
+ */
+export const CATALOGUE_CALLS: ActivityOptions = {
+  startToCloseTimeout: "75s",
+  retry: { initialInterval: "500ms", backoffCoefficient: 2, maximumInterval: "5s", maximumAttempts: 3 },
+};
+
+/** Reading the catalogue (which services take part in a linkage): as the registry's calls. */
+export const CATALOGUE_LOOKUPS: ActivityOptions = REGISTRY_CALLS;

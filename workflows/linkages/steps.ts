@@ -23,6 +23,8 @@ export interface Steps {
   compensate(): Promise<void>;
   /** Whether a compensation has run (the linkage undid work it had done). */
   readonly compensated: boolean;
+  /** Shows `progress` as it is now in the progress memo (steps show themselves; this is for what a step records inside). */
+  show(): void;
   /** Records where the linkage stands or how it ended, for `temporal workflow list --query`. */
   finish(status: SearchStatus): void;
   /** Ends the linkage with a reason (refused, or cancelled), compensating what was done. */
@@ -54,6 +56,7 @@ export function linkageSteps(): Steps {
       return result;
     },
     undoLater: (work) => void undo.push(work),
+    show,
     compensate,
     get compensated() {
       return compensated;

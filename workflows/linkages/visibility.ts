@@ -5,6 +5,7 @@
  * without a running worker). Shared by workflow code and the `linkages` service.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from "@temporalio/common";
+import type { components } from "../../contracts/generated/types";
 
 export const LINKAGE_TYPE = defineSearchAttributeKey("LinkageType", SearchAttributeType.KEYWORD);
 export const LINKAGE_PARTNER = defineSearchAttributeKey("LinkagePartner", SearchAttributeType.KEYWORD);
@@ -16,6 +17,8 @@ export const SEARCH_ATTRIBUTES = [LINKAGE_TYPE, LINKAGE_PARTNER, LINKAGE_STATUS]
 export interface Progress {
   currentStep: string | null;
   stepsDone: string[];
+  /** Where each call to a catalogue service stands, for linkages that make them (address-change-notification). */
+  serviceCalls?: components["schemas"]["LinkageServiceCall"][];
 }
 
 /** The LinkageStatus search attribute: RUNNING, a waiting state, or how the linkage ended. */

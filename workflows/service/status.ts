@@ -44,7 +44,8 @@ export async function linkageStatus(client: Client, row: LinkageRow): Promise<Li
         () => "the workflow failed",
         (err) => (err instanceof WorkflowFailedError && err.cause ? err.cause.message : String(err)),
       );
-      return { ...base, status: "FAILED", currentStep: null, stepsDone: progressOf(described).stepsDone, closedAt, reason };
+      const { stepsDone, serviceCalls } = progressOf(described);
+      return { ...base, status: "FAILED", currentStep: null, stepsDone, ...(serviceCalls ? { serviceCalls } : {}), closedAt, reason };
     }
     default:
       return {

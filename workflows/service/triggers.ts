@@ -1,7 +1,8 @@
 /**
  * Linkages that events start or steer: a household's address change starts a resident
- * relocation; an incident reported with a supply at risk starts the emergency-to-utilities
- * linkage, and the incident's later alerts reach it as signals. Each event is handled once,
+ * relocation and an address-change notification (both in the event's one handling); an
+ * incident reported with a supply at risk starts the emergency-to-utilities linkage, and the
+ * incident's later alerts reach it as signals. Each event is handled once,
  * in the consumer's transaction (platform/events/consumer.ts).
  */
 import { WorkflowNotFoundError, type Client } from "@temporalio/client";
@@ -14,6 +15,7 @@ import type { AuditLog } from "../../audit/log";
 import { servicesAtRisk } from "../linkages/hazards";
 import type { IncidentInput } from "../linkages/incident-utilities";
 import type { RelocationInput } from "../linkages/resident-relocation";
+import type { AddressChangeNotificationInput } from "../linkages/address-change-notification";
 import { incidentAlert } from "../linkages/signals";
 import { incidentKeyOf, workflowIdOf } from "../workflow-ids";
 import { launch } from "./launch";
@@ -41,7 +43,7 @@ export function linkageTriggers(deps: Deps) {
   };
 }
 
-/** The household's move is an exchange of its people's data: recorded, then the relocation starts. */
+/** The household's move is an exchange of its people's data: recorded, then the relocation and the notification start. */
 async function relocate({ client, config, audit }: Deps, event: CloudEvent, tx: Queryable): Promise<void> {
   const change = event.data as Schemas["HouseholdAddressChangedEvent"];
   const caller = callerOfEvent(event);
@@ -58,6 +60,10 @@ async function relocate({ client, config, audit }: Deps, event: CloudEvent, tx: 
   );
   const row = await recordLinkage(tx, "resident-relocation", change.changeNo, caller);
   await launch(client, config, row, "residentRelocation", change satisfies Omit<RelocationInput, "linkageId">, event.requestid);
+  // The schedule is fixed at the start: a later change of the setting leaves running linkages as they are.
+  const notification = await recordLinkage(tx, "address-change-notification", change.changeNo, caller);
+  const input: Omit<AddressChangeNotificationInput, "linkageId"> = { ...change, retryScheduleMs: config.notifyRetryMs };
+  await launch(client, config, notification, "addressChangeNotification", input, event.requestid);
 }
 
 async function protectSupplies({ client, config }: Deps, event: CloudEvent, tx: Queryable): Promise<void> {
