@@ -54,11 +54,16 @@ const toPartner = (r: Row): Partner => ({
   createdAt: new Date(r.created_at).toISOString(),
 });
 
+const HUB_SUBSYSTEM = /^[^/]+\/GOV\/[^/]+\/hub$/;
+
 /** Every problem with a new partner's fields, at once. */
 function check(p: NewPartner): void {
   const problems: string[] = [];
   if (p.subsystem !== undefined && !SUBSYSTEM.test(p.subsystem))
     problems.push(`subsystem "${p.subsystem}" must be instance/memberClass/memberCode/subsystemCode, each 1 to 100 of letters, digits and . _ ~ -`);
+  // Its grants are the hub's own: its agencies' (catalogue/builtin-ids.ts) and its linkages' (catalogue/linkage-client.ts).
+  if (p.subsystem !== undefined && HUB_SUBSYSTEM.test(p.subsystem))
+    problems.push(`subsystem "${p.subsystem}": GOV/…/hub is reserved for the hub's own subsystems`);
   if (!ID.test(p.id)) problems.push(`id "${p.id}" must be 2 to 63 of a-z 0-9 . _ - (starting with a letter or digit)`);
   const badScopes = p.scopes.filter((s) => !SCOPES.includes(s));
   if (badScopes.length) problems.push(`unknown scope ${badScopes.join(", ")} (known: ${SCOPES.join(", ")})`);

@@ -18,6 +18,7 @@ import { isObject, tokensOf, valueAt } from "../../catalogue/json-pointer";
 import { migrate, openDb } from "../../platform/db";
 import { HUB_MIGRATIONS, migrateHub } from "../../hub/schema";
 import { clusterEnv, json, startNode, type TestNode } from "../support/hub";
+import { addPartner } from "../../partners/registry";
 import { rawFetch, suiteDb } from "../support/partner";
 import { closeSuiteDb, granted, ownPartner, problemOf, PROVIDER_SUBSYSTEM, type OwnPartner } from "../support/catalogue";
 import { createScratchDatabase } from "../support/scratch-db";
@@ -171,6 +172,11 @@ describe("grants apply to them over REST", () => {
   test("a new partner is granted what its scopes cover, at creation", async () => {
     const res = await rawFetch(`${hub.url}${ACCOUNTS}`, { headers: as(partner) });
     assert.equal(res.status, 200, await res.text());
+  });
+
+  test("no partner may take one of the hub's own subsystems, whose grants are the hub's", async () => {
+    for (const subsystem of ["LOCAL/GOV/civil-registry/hub", "LOCAL/GOV/linkages/hub"])
+      await assert.rejects(addPartner(await suiteDb(), { id: `squatter-${Date.now()}`, subsystem, scopes: [], purposes: [] }), /reserved for the hub's own/);
   });
 
   test("with the scope but without the grant: 403 naming the service; granted: allowed; revoked: refused again, and audited", async () => {
