@@ -14,7 +14,13 @@ import { shownFigures } from "../../gateway/catalogue-page";
 import type { CatalogueEntry } from "../../catalogue/catalogue-entries";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
 import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provider";
-import { closeSuiteDb, freshCode, granted, rawRequest, registered, SUITE_CLIENT } from "../support/catalogue";
+import { closeSuiteDb, freshCode, granted, rawRequest, registered, SUITE_CLIENT, ZHANG } from "../support/catalogue";
+
+/** Waits (up to 15 s) until `done` says so. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (const deadline = Date.now() + 15_000; !(await done()); await new Promise((r) => setTimeout(r, 100)))
+    if (Date.now() > deadline) throw new Error("the catalogue's figures did not come within 15 s");
+}
 
 /** A provider subsystem of this run's own: searching its member code finds this run's services only. */
 const MEMBER = `m${randomBytes(4).toString("hex")}`;
@@ -56,10 +62,21 @@ describe("the catalogue for people", () => {
   };
 
   before(async () => {
-    [provider, hub] = await Promise.all([startProvider(), startNode("api", clusterEnv())]);
+    // Figures written and probes made within the test's time, so the page shows counted figures, not "no data".
+    const counting = { HUB_FIGURES_FLUSH_MS: "200", HUB_SERVICE_PROBE_MS: "300" };
+    [provider, hub] = await Promise.all([startProvider(), startNode("api", { ...clusterEnv(), ...counting })]);
     freshId = await registered(hub.url, { code: fresh, subsystem: PROVIDER, baseUrl: provider.url, openapi: withTitle(FRESH_TITLE) });
     evilId = await registered(hub.url, { code: evil, subsystem: PROVIDER, baseUrl: provider.url, openapi: withTitle(XSS_TITLE) });
     await granted(hub.url, SUITE_CLIENT, freshId, ["identity-verification"]);
+    for (const person of [ZHANG, ZHANG, "110101199001010012"]) {
+      const res = await fetch(`${hub.url}/r1/${freshId}/persons/${person}`, { headers: { "data-purpose": "identity-verification" } });
+      assert.ok(res.status === 200 || res.status === 404, `${res.status} ${await res.text()}`);
+    }
+    await until(async () => {
+      const { page } = await listing(`?q=${fresh}`);
+      const week = page.items[0]?.figures.last7Days;
+      return week?.completion.total === 3 && week.availability.probes > 0;
+    });
     const executablePath = await ensureChromium((line) => console.log(`[catalogue-page.test] ${line}`));
     browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   });
@@ -178,6 +195,7 @@ describe("the catalogue for people", () => {
     const { page: json } = await listing(`?q=${fresh}`);
     const entry = json.items[0]!;
     const shown = async (key: string) => (await item(freshId).locator(`td[data-figure="${key}"]`).textContent())?.trim();
+    assert.equal(entry.figures.last7Days.completion.total, 3, "the page is compared with counted figures");
     const [week, month] = [shownFigures(entry.figures.last7Days), shownFigures(entry.figures.last30Days)];
     for (const key of ["completion", "availability", "latency"] as const) {
       assert.equal(await shown(`${key}-7`), week[key], `${key}, 7 days`);
