@@ -8,6 +8,18 @@ import { MissingPieceError } from "./provision";
 
 export const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
+/** How the browser tests run it: headless, as root in a container, and asking nothing of the network. */
+export const HEADLESS_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
 /** The path of a Chromium binary: CHROMIUM_PATH, else /usr/bin/chromium (installed first if missing). */
 export async function ensureChromium(say: (line: string) => void = console.log): Promise<string> {
   const given = process.env.CHROMIUM_PATH;

@@ -9,7 +9,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ensureChromium } from "../../ops/stack/chromium";
+import { ensureChromium, HEADLESS_ARGS } from "../../ops/stack/chromium";
 import { shownFigures } from "../../gateway/catalogue-page";
 import type { CatalogueEntry } from "../../catalogue/catalogue-entries";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
@@ -31,17 +31,6 @@ const FRESH_TITLE = `Residents lookup ${fresh}`;
 
 const withTitle = (title: string) =>
   PERSONS_DOCUMENT.replace("info: { title: Population registry, version: 1.0.0 }", `info: { title: ${JSON.stringify(title)}, version: 1.0.0 }`);
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 type Page_ = { items: CatalogueEntry[]; next: string | null };
 
@@ -78,7 +67,7 @@ describe("the catalogue for people", () => {
       return week?.completion.total === 3 && week.availability.probes > 0;
     });
     const executablePath = await ensureChromium((line) => console.log(`[catalogue-page.test] ${line}`));
-    browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+    browser = await chromium.launch({ executablePath, args: HEADLESS_ARGS });
   });
   after(async () => {
     await browser?.close();

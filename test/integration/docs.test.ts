@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { operations } from "../../contracts";
-import { ensureChromium } from "../../ops/stack/chromium";
+import { ensureChromium, HEADLESS_ARGS } from "../../ops/stack/chromium";
 import { clusterEnv, startNode, type TestNode } from "../support/hub";
 import { ensureTestPartner, TEST_PARTNER } from "../support/partner";
 
@@ -29,16 +29,7 @@ describe("API reference at /docs", () => {
     const executablePath = await ensureChromium((line) => console.log(`[docs.test] ${line}`));
     browser = await chromium.launch({
       executablePath,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      args: HEADLESS_ARGS,
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("request", (r) => requested.push(r.url()));
