@@ -51,8 +51,9 @@ describe("the catalogue for people", () => {
   };
 
   before(async () => {
-    // Figures written and probes made within the test's time, so the page shows counted figures, not "no data".
-    const counting = { HUB_FIGURES_FLUSH_MS: "200", HUB_SERVICE_PROBE_MS: "300" };
+    // Calls counted and written within the test's time, so the page shows counted figures, not "no data";
+    // no probe while it compares (a probe between the page and the JSON would change the figures).
+    const counting = { HUB_FIGURES_FLUSH_MS: "200", HUB_SERVICE_PROBE_MS: "3600000" };
     [provider, hub] = await Promise.all([startProvider(), startNode("api", { ...clusterEnv(), ...counting })]);
     freshId = await registered(hub.url, { code: fresh, subsystem: PROVIDER, baseUrl: provider.url, openapi: withTitle(FRESH_TITLE) });
     evilId = await registered(hub.url, { code: evil, subsystem: PROVIDER, baseUrl: provider.url, openapi: withTitle(XSS_TITLE) });
@@ -64,7 +65,7 @@ describe("the catalogue for people", () => {
     await until(async () => {
       const { page } = await listing(`?q=${fresh}`);
       const week = page.items[0]?.figures.last7Days;
-      return week?.completion.total === 3 && week.availability.probes > 0;
+      return week?.completion.total === 3;
     });
     const executablePath = await ensureChromium((line) => console.log(`[catalogue-page.test] ${line}`));
     browser = await chromium.launch({ executablePath, args: HEADLESS_ARGS });
