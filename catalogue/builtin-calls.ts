@@ -29,7 +29,7 @@ export function countedOperations(tally: ServiceTally, instance: string): Middle
           completed = completedDespite(err);
           throw err;
         } finally {
-          tally.operationCalled(action.name, completed, performance.now() - started);
+          tally.called(service, completed, performance.now() - started);
         }
       };
     },

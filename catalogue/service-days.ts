@@ -102,11 +102,6 @@ export class ServiceDays implements ServiceTally {
     this.count(serviceId, completed, ms);
   }
 
-  operationCalled(operationId: string, completed: boolean, ms: number): void {
-    if (!isBuiltinOperation(operationId)) return;
-    this.called(builtinServiceId(this.instance, operationId)!, completed, ms);
-  }
-
   linkageEnded(linkageType: string, completed: boolean, ms: number): void {
     this.count(linkageKey(linkageType), completed, ms);
   }

@@ -30,8 +30,6 @@ export interface HubNode {
 export interface ServiceTally {
   /** A call to a registered catalogue service ended: completed (no hub or provider error) or not, after `ms`. */
   called(serviceId: string, completed: boolean, ms: number): void;
-  /** A call to an operation of a built-in agency (its operationId, as `civil-registry.identity.verify`) ended. */
-  operationCalled(operationId: string, completed: boolean, ms: number): void;
   /** A linkage of this type ended, COMPLETED or otherwise, `ms` after it started. */
   linkageEnded(linkageType: string, completed: boolean, ms: number): void;
   /** A health probe of a registered catalogue service. */
