@@ -12,7 +12,7 @@ import type { ServiceTally } from "../platform/hub-node";
 import { HubError } from "../platform/errors";
 import { bodyHash } from "../audit/chain";
 import type { AuditLog } from "../audit/log";
-import { assertOwnClient, statedPurpose, withinQuota, type PartnerAccess } from "../partners/access";
+import { assertOwnClient, statedPurpose, type PartnerAccess } from "../partners/access";
 import { checkedKey, claimKey, fingerprintOf } from "../partners/idempotency";
 import type { Partner } from "../partners/registry";
 import { rightOn } from "./access-rights";
@@ -117,7 +117,7 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
     const live = await liveService(deps.catalogue, request.serviceId);
     const { operation, params } = live.routes.match(request.method, safeSegments(request.path || "/"));
     purpose = await permitted(deps, live, operation, partner, request.headers["data-purpose"]);
-    const quota = await withinQuota(deps.db, partner);
+    const quota = await deps.partners.withinQuota(partner);
     // The call as the document sees it, read once for the checks and the audit record.
     const input = {
       path: params,

@@ -12,9 +12,8 @@ import type { Operation } from "../contracts";
 import { HubError } from "../platform/errors";
 import type { AuditLog } from "../audit/log";
 import { bodyHash } from "../audit/chain";
-import { assertOwnClient, REALM, refusal, statedPurpose, withinQuota, type PartnerAccess } from "../partners/access";
+import { assertOwnClient, REALM, refusal, statedPurpose, type PartnerAccess } from "../partners/access";
 import type { Partner } from "../partners/registry";
-import type { Db } from "../platform/db";
 import { rightOn, type GrantRow } from "../catalogue/access-rights";
 import { builtinServiceId } from "../catalogue/builtin-ids";
 import { readRawBody } from "./body";
@@ -42,7 +41,7 @@ export type Authorize = (req: IncomingMessage, res: ServerResponse, op: Operatio
 /** A client subsystem's rights on a catalogue service (the LiveCatalogue's cache: no query per call). */
 export type RightsOf = (client: string, serviceId: string) => Promise<GrantRow[]>;
 
-export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog, rightsOf: RightsOf, instance: string): Authorize {
+export function restAccess(partners: PartnerAccess, audit: AuditLog, rightsOf: RightsOf, instance: string): Authorize {
   return async function authorize(req, res, op) {
     const needed = scopesNeeded(op);
     if (!needed) return undefined;
@@ -63,7 +62,7 @@ export function restAccess(db: Db, partners: PartnerAccess, audit: AuditLog, rig
       const service = builtinServiceId(instance, op.operationId);
       const granted = service ? await builtinRight(rightsOf, partner, service, op) : partner.purposes;
       const purpose = personal ? statedPurpose(stated, service ? `${op.operationId} (${service})` : op.operationId, partner, granted) : undefined;
-      for (const [name, value] of Object.entries(await withinQuota(db, partner))) res.setHeader(name, value);
+      for (const [name, value] of Object.entries(await partners.withinQuota(partner))) res.setHeader(name, value);
       return { partner, purpose };
     } catch (err) {
       // The partner is known: a refusal is an exchange the audit log keeps.

@@ -62,7 +62,7 @@ const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSc
 };
 
 function shared(node: HubNode, audit: AuditLog): Shared {
-  const partners = partnerAccess(node.db, node.config);
+  const partners = partnerAccess(node.db, node.config, (err) => node.broker.logger.warn({ err: String(err) }, "quota: unspent tokens not given back"));
   const catalogue = new LiveCatalogue(node.db, ownPorts(node.config));
   return { audit, partners, catalogue, mediation: mediator({ db: node.db, config: node.config, partners, audit, catalogue, tally: node.tally }) };
 }
@@ -120,6 +120,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       await broker.stop();
       // After the work has stopped (the last calls and linkage ends counted), before the database closes.
       await tally.stop();
+      await parts.partners.close();
       await audit.stop();
       await outbox.stop();
       await bus.close();

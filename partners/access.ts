@@ -4,12 +4,14 @@
  * `data.headers` are the headers the answer carries (`WWW-Authenticate`, `Retry-After`,
  * `RateLimit`), set by whoever answers. Partners are cached, and the cache is dropped when
  * the registry announces a change (`access.changed`, see catalogue/ and partners/service.ts).
+ * Quotas are admitted from leases this process holds (quota-leases.ts).
  */
 import client from "prom-client";
 import type { Config } from "../platform/config";
 import type { Db } from "../platform/db";
 import { HubError } from "../platform/errors";
-import { quotaHeaders, takeQuota } from "./quota";
+import { quotaHeaders, quotaStore, type QuotaState } from "./quota";
+import { QuotaLeases } from "./quota-leases";
 import { findPartner, type Partner } from "./registry";
 import { InvalidToken, tokenVerifier } from "./tokens";
 
@@ -37,13 +39,18 @@ export interface PartnerAccess {
   identify(authorization: string | undefined): Promise<Identified>;
   /** Forgets the cached partners (the registry changed). */
   forget(): void;
+  /** Takes one request from the partner's quota: the RateLimit headers to send, or throws the 429 carrying them. */
+  withinQuota(partner: Partner): Promise<Record<string, string>>;
+  /** Gives back the quota leased and not spent (the process stops; before the database closes). */
+  close(): Promise<void>;
 }
 
 /** Partners are cached until the registry announces a change; a minute at most, should an announcement be missed. */
 const PARTNER_TTL_MS = 60_000;
 
-export function partnerAccess(db: Db, config: Config): PartnerAccess {
+export function partnerAccess(db: Db, config: Config, onError: (err: unknown) => void = () => {}): PartnerAccess {
   const verifier = tokenVerifier(db, config);
+  const leases = new QuotaLeases(quotaStore(db), onError);
   // The lookup is cached as it starts, so forget() drops one still in flight too: cached once
   // it answered, a row read before a change would outlive the change's announcement.
   const cache = new Map<string, { partner: Promise<Partner | undefined>; at: number }>();
@@ -58,6 +65,8 @@ export function partnerAccess(db: Db, config: Config): PartnerAccess {
   }
   return {
     forget: () => cache.clear(),
+    withinQuota: async (partner) => quotaAnswer(partner, await leases.take(partner.id, partner.quota, partner.quotaWindowS)),
+    close: () => leases.close(),
     async identify(authorization) {
       const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization ?? "");
       if (!match) {
@@ -105,9 +114,8 @@ export function statedPurpose(stated: string | undefined, what: string, partner:
   return purpose;
 }
 
-/** Takes one request from the partner's quota: the RateLimit headers to send, or the 429 carrying them. */
-export async function withinQuota(db: Db, partner: Partner): Promise<Record<string, string>> {
-  const quota = await takeQuota(db, partner.id, partner.quota, partner.quotaWindowS);
+/** The RateLimit headers to send, or the 429 carrying them. */
+function quotaAnswer(partner: Partner, quota: QuotaState): Record<string, string> {
   const headers = quotaHeaders(quota);
   if (quota.admitted) return headers;
   throw refusal("HUB_ERR_QUOTA_EXCEEDED", `${partner.id} has used its ${quota.limit} requests per ${quota.windowS} s; retry in ${quota.resetS} s`, {
