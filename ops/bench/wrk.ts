@@ -77,3 +77,17 @@ export function cpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_S;
 }
+
+export interface MeasuredLoad extends LoadFigures {
+  /** CPU time of the processes named (user + system) per request answered, in ms. */
+  cpuMsPerRequest: number;
+}
+
+/** A wrk run with the CPU time `pids` used over it, per request (the load generator's own is not counted). */
+export async function measureLoad(wrk: string, load: Load, connections: number, seconds: number, scratchDir: string, pids: number[]): Promise<MeasuredLoad> {
+  const cpu = () => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const before = cpu();
+  const figures = await runWrk(wrk, load, connections, seconds, scratchDir);
+  const used = cpu() - before;
+  return { ...figures, cpuMsPerRequest: figures.requests ? Math.round((used / figures.requests) * 100) / 100 : NaN };
+}
