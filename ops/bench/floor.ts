@@ -16,7 +16,7 @@ import ApiGateway from "moleculer-web";
 import { spawnManaged, stopAll, waitFor, type Managed } from "../stack/processes";
 
 const NAMESPACE = "bench-floor";
-export const FLOOR_PORT = 23001;
+export const FLOOR_PORT = 23002;
 
 interface Check {
   idNumber: string;

@@ -49,7 +49,8 @@ function profile(database: string, s: ProfileSummary): void {
   console.log(
     `\n${database}: the hub node's top functions by self time ${s.windowed ? "over the 32-connection load" : "over its whole life (the load's window held no samples)"}, ${s.samples} samples`,
   );
-  for (const f of s.top) console.log(`${String(f.percent).padStart(6)} % ${String(f.selfMs).padStart(9)} ms  ${f.name}  ${f.where}`);
+  for (const f of s.top)
+    console.log(`${String(f.percent).padStart(6)} % ${String(f.selfMs).padStart(9)} ms  ${f.name}  ${f.where || (f.name.startsWith("(") ? "" : "(native)")}`);
 }
 
 export function printTable(result: { databases: (DatabaseFigures & { profile?: ProfileSummary })[] }, opts: { seconds: number }): void {

@@ -3,6 +3,7 @@
  * PGlite, in one run (issue 17). Each database gets a stack of its own with the floor beside
  * the hub; the hub logs at `npm start`'s level (info) to a file, as `npm start` does.
  */
+import fs from "node:fs";
 import path from "node:path";
 import { summariseProfile, type CpuProfile, type ProfileSummary } from "./cpu-profile";
 import { measureDatabase, newestProfile, type DatabaseFigures } from "./throughput-measure";
@@ -10,7 +11,6 @@ import { printTable } from "./throughput-report";
 import { say } from "./run";
 import { BENCH_PORTS, startBenchStack, type BenchStack } from "./stack";
 import { ensureWrk } from "./wrk";
-import fs from "node:fs";
 import { FLOOR_PORT, stopFloors } from "./floor";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -83,6 +83,8 @@ let current: BenchStack | undefined;
 async function onDatabase(db: "postgres" | "pglite", wrk: string, opts: Options): Promise<Result["databases"][number]> {
   const profileDir = opts.profile && path.join(opts.profile, db);
   const hubNodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : undefined;
+  // A profile left by an earlier run must not pass for this one's.
+  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
   current = await startBenchStack(say, { pglite: db === "pglite", logLevel: "info", hubNodeArgs });
   let figures: DatabaseFigures;
   try {
