@@ -52,7 +52,9 @@ export async function runWrk(wrk: string, load: Load, connections: number, secon
   fs.mkdirSync(scratchDir, { recursive: true });
   const script = path.join(scratchDir, "wrk-load.lua");
   fs.writeFileSync(script, luaScript(load));
-  const args = ["-t", String(Math.min(2, connections)), "-c", String(connections), "-d", `${seconds}s`, "-s", script, load.url];
+  // wrk leaves answers slower than its timeout (2 s by default) out of the latencies, which
+  // would flatter p99 on a busy machine: 10 s keeps them in, and a request still timing out fails.
+  const args = ["-t", String(Math.min(2, connections)), "-c", String(connections), "-d", `${seconds}s`, "--timeout", "10s", "-s", script, load.url];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(wrk, args, { stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
