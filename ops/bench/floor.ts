@@ -93,7 +93,7 @@ const live = new Set<Floor>();
 
 /** Stops every floor still running (a bench interrupted by Ctrl-C). */
 export async function stopFloors(): Promise<void> {
-  for (const floor of [...live]) await floor.stop();
+  await Promise.all([...live].map((floor) => floor.stop()));
 }
 
 /** Starts the floor's two processes on the stack's NATS and sandbox; ready when a call goes through. */
@@ -108,16 +108,21 @@ export async function startFloor(env: NodeJS.ProcessEnv, logDir: string): Promis
       env: { ...env, FLOOR_PORT: String(FLOOR_PORT) },
       logDir,
     });
+  // Known to stopFloors from the moment it spawns, so a Ctrl-C while it starts stops it too.
+  let stopped: Promise<void> | undefined;
+  // One stop however many ask (the run's own end and a Ctrl-C may both), out of `live` once done.
+  const stop = () => (stopped ??= stopAll(started).finally(() => live.delete(floor)));
+  const floor: Floor = { url, pids: [], stop };
+  live.add(floor);
   try {
     for (const role of ["action", "gateway"]) started.push(spawnRole(role));
+    floor.pids = started.map((s) => s.child!.pid!);
     const answers = async () => (await fetch(`${url}/memory`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).ok;
     await waitFor("the floor", answers, 60_000, started[1]!.child, path.join(logDir, "floor-gateway.log"));
   } catch (err) {
-    await stopAll(started);
+    await floor.stop();
     throw err;
   }
-  const floor: Floor = { url, pids: started.map((s) => s.child!.pid!), stop: async () => (live.delete(floor), await stopAll(started)) };
-  live.add(floor);
   return floor;
 }
 

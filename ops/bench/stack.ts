@@ -89,7 +89,10 @@ export async function startBenchStack(say: (line: string) => void, opts: BenchSt
     const pid = (name: string) => started.find((s) => s.name === name)?.child?.pid;
     const database = opts.pglite ? "PGlite" : "PostgreSQL";
     const subsystem = partner.partner.subsystem;
-    return { env, api, db, database, dataDir, run, auth, subsystem, pid, stop: async () => (await db?.close(), await stop()) };
+    let stopped: Promise<void> | undefined;
+    // One stop however many ask: a Ctrl-C may come while the run's own end is stopping the stack.
+    const stopOnce = () => (stopped ??= (async () => (await db?.close(), await stop()))());
+    return { env, api, db, database, dataDir, run, auth, subsystem, pid, stop: stopOnce };
   } catch (err) {
     await stop();
     throw err;

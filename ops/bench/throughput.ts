@@ -77,7 +77,17 @@ export interface Result {
   databases: (DatabaseFigures & { profile?: ProfileSummary })[];
 }
 
-let current: BenchStack | undefined;
+/** The stack of the database being measured, or its start in progress (for a Ctrl-C to stop). */
+let current: Promise<BenchStack> | undefined;
+
+/** On SIGINT/SIGTERM: the stack once it has started (its start is not cut short), then the floor, then exit. */
+async function interrupted(): Promise<never> {
+  await stopFloors();
+  const stack = await current?.catch(() => undefined);
+  await stack?.stop();
+  await stopFloors();
+  process.exit(130);
+}
 
 /** One database: its stack (under the profiler if asked), the measures, the stack stopped, the profile read. */
 async function onDatabase(db: "postgres" | "pglite", wrk: string, opts: Options): Promise<Result["databases"][number]> {
@@ -85,12 +95,13 @@ async function onDatabase(db: "postgres" | "pglite", wrk: string, opts: Options)
   const hubNodeArgs = profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : undefined;
   // A profile left by an earlier run must not pass for this one's.
   if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
-  current = await startBenchStack(say, { pglite: db === "pglite", logLevel: "info", hubNodeArgs });
+  current = startBenchStack(say, { pglite: db === "pglite", logLevel: "info", hubNodeArgs });
+  const stack = await current;
   let figures: DatabaseFigures;
   try {
-    figures = await measureDatabase(current, wrk, { seconds: opts.seconds, linkages: opts.linkages, say });
+    figures = await measureDatabase(stack, wrk, { seconds: opts.seconds, linkages: opts.linkages, say });
   } finally {
-    await current.stop();
+    await stack.stop();
     current = undefined;
   }
   const file = profileDir && newestProfile(profileDir);
@@ -127,7 +138,7 @@ async function main(): Promise<number> {
     return (console.error(`${(err as Error).message}\n\n${HELP}`), 2);
   }
   if (opts === "help") return (console.log(HELP), 0);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stopFloors().then(async () => (await current?.stop(), process.exit(130))));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void interrupted());
   try {
     const wrk = await ensureWrk(say);
     const result: Result = { databases: [] };
