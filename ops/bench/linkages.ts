@@ -6,9 +6,10 @@
  */
 import { Client, Connection } from "@temporalio/client";
 import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
-import { seedCitizens, type SeededCitizen } from "../seed-citizens";
+import { seedCitizens } from "../seed-citizens";
 import { LINKAGE_STATUS, LINKAGE_TYPE } from "../../workflows/linkages/visibility";
 import { noopActivities } from "./noop-marriage";
+import { couples, marriages } from "./marriages";
 import { burst, sequential, type Attempt, type Figures } from "./measure";
 import { runBenchmark, say } from "./run";
 import { BENCH_PORTS, type BenchStack } from "./stack";
@@ -45,35 +46,6 @@ function parseArgs(argv: string[]): Options | "help" {
     } else throw new Error(`unknown option ${arg}`);
   }
   return opts;
-}
-
-/** Couples of a man and a woman, fresh from the test-data tool (unmarried, no e-ID). */
-function couples(citizens: SeededCitizen[]): [SeededCitizen, SeededCitizen][] {
-  const men = citizens.filter((c) => c.sex === "MALE");
-  const women = citizens.filter((c) => c.sex === "FEMALE");
-  return men.slice(0, women.length).map((m, i) => [m, women[i]!]);
-}
-
-/** One marriage linkage over REST: start, then poll its status until it ends. */
-function marriages(stack: BenchStack, pairs: [SeededCitizen, SeededCitizen][]) {
-  let n = 0;
-  return (pollMs: number): Attempt =>
-    async () => {
-      const [him, her] = pairs[n++]!;
-      const t0 = performance.now();
-      const res = await fetch(`${stack.api}/v1/linkages/marriages`, {
-        method: "POST",
-        headers: { ...stack.auth, "content-type": "application/json" },
-        body: JSON.stringify({ applicationNo: `BENCH-${stack.run}-${n}`, applicants: [him, her].map((p) => ({ idNumber: p.idNumber, name: p.name })) }),
-      });
-      if (res.status !== 202) return { ms: performance.now() - t0, ok: false };
-      const url = stack.api + res.headers.get("location");
-      for (;;) {
-        const body = (await (await fetch(url, { headers: stack.auth })).json()) as { status: string };
-        if (body.status !== "RUNNING") return { ms: performance.now() - t0, ok: body.status === "COMPLETED" };
-        await new Promise((r) => setTimeout(r, pollMs));
-      }
-    };
 }
 
 /** The yardstick: the same shape on Temporal, started by its client, activities doing nothing. */

@@ -54,9 +54,19 @@ function benchEnv(dataDir: string): NodeJS.ProcessEnv {
   };
 }
 
-export async function startBenchStack(say: (line: string) => void, opts: { pglite?: boolean } = {}): Promise<BenchStack> {
+export interface BenchStackOptions {
+  /** The embedded PGlite `npm start` runs, not PostgreSQL. */
+  pglite?: boolean;
+  /** The hub's LOG_LEVEL; "warn" unless said, "info" to pay for logs as `npm start` does. */
+  logLevel?: string;
+  /** Node's arguments for the hub node (`--cpu-prof`...). */
+  hubNodeArgs?: string[];
+}
+
+export async function startBenchStack(say: (line: string) => void, opts: BenchStackOptions = {}): Promise<BenchStack> {
   const dataDir = path.join(ROOT, opts.pglite ? ".data/bench-pglite" : ".data/bench");
   const env = benchEnv(dataDir);
+  if (opts.logLevel) env.LOG_LEVEL = opts.logLevel;
   const api = "http://127.0.0.1:23000";
   const started: Managed[] = [];
   const stop = () => stopAll(started.reverse());
@@ -70,7 +80,7 @@ export async function startBenchStack(say: (line: string) => void, opts: { pglit
     started.push(await startNats(env.NATS_URL!, dataDir, say));
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
-    started.push(await startHubNode("hub", { ...process.env, ...env }, `${api}/readyz`, path.join(dataDir, "logs")));
+    started.push(await startHubNode("hub", { ...process.env, ...env }, `${api}/readyz`, path.join(dataDir, "logs"), undefined, opts.hubNodeArgs));
     say(`hub ready at ${api} on ${opts.pglite ? `PGlite in ${dataDir}` : "PostgreSQL"}`);
     const db = opts.pglite ? undefined : await openDb({ url: env.DATABASE_URL, pgliteDir: "" });
     const run = randomBytes(3).toString("hex");
@@ -79,7 +89,10 @@ export async function startBenchStack(say: (line: string) => void, opts: { pglit
     const pid = (name: string) => started.find((s) => s.name === name)?.child?.pid;
     const database = opts.pglite ? "PGlite" : "PostgreSQL";
     const subsystem = partner.partner.subsystem;
-    return { env, api, db, database, dataDir, run, auth, subsystem, pid, stop: async () => (await db?.close(), await stop()) };
+    let stopped: Promise<void> | undefined;
+    // One stop however many ask: a Ctrl-C may come while the run's own end is stopping the stack.
+    const stopOnce = () => (stopped ??= (async () => (await db?.close(), await stop()))());
+    return { env, api, db, database, dataDir, run, auth, subsystem, pid, stop: stopOnce };
   } catch (err) {
     await stop();
     throw err;

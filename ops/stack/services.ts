@@ -199,8 +199,16 @@ export async function startSandbox(agency: string, url: string, dataDir: string,
 }
 
 /** A hub node process; resolves once its /readyz answers 200. */
-export async function startHubNode(name: string, env: NodeJS.ProcessEnv, readyUrl: string, logDir: string, echo?: NodeJS.WritableStream): Promise<Managed> {
-  const service = spawnManaged({ name, command: NODE, args: ["--import", "tsx", path.join(ROOT, "hub/node.ts")], env, logDir, echo });
+/** `nodeArgs` go to Node before the script (the bench's `--cpu-prof`, say). */
+export async function startHubNode(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  readyUrl: string,
+  logDir: string,
+  echo?: NodeJS.WritableStream,
+  nodeArgs: string[] = [],
+): Promise<Managed> {
+  const service = spawnManaged({ name, command: NODE, args: [...nodeArgs, "--import", "tsx", path.join(ROOT, "hub/node.ts")], env, logDir, echo });
   try {
     await waitFor(`hub node ${name}`, () => httpOk(readyUrl), 90_000, service.child, service.logFile);
   } catch (err) {
