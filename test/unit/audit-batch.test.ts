@@ -1,7 +1,8 @@
 /**
  * The audit log's group commit (audit/batch.ts) with a fake appender and mocked timers: a batch
  * closes at its size or its time, whichever first; nobody is answered before their batch
- * commits; a failed batch rejects everyone in it and only them; batches go one at a time, in order.
+ * commits; a failed batch rejects everyone in it and only them; batches go one at a time, in order;
+ * and, as the audit log runs it, no wait on an idle node.
  */
 import { afterEach, beforeEach, mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -106,4 +107,30 @@ test("one batch at a time, in the order they closed; drain flushes the open one"
   flushes[2]!.commit();
   await drained;
   assert.deepEqual(state, ["ok", "ok", "ok", "ok", "ok"]);
+});
+
+test("atOnceWhenIdle: an item alone on an idle node goes at once; those that came during a write go together when it commits", async () => {
+  const { flushes, flush } = fakeAppender();
+  const batches = groupCommit(flush, { maxWaitMs: 1000, maxSize: 64, atOnceWhenIdle: true });
+  const first = watch([batches.add(1)]);
+  await settle();
+  assert.deepEqual(
+    flushes.map((f) => f.items),
+    [[1]],
+    "no wait for company on an idle node",
+  );
+  const more = watch([2, 3].map((i) => batches.add(i)));
+  await settle();
+  assert.equal(flushes.length, 1, "they gather while the first is written");
+  flushes[0]!.commit();
+  await settle();
+  assert.deepEqual(
+    flushes.map((f) => f.items),
+    [[1], [2, 3]],
+    "they go when it has committed, not at their time",
+  );
+  assert.deepEqual([...first, ...more], ["ok", "pending", "pending"]);
+  flushes[1]!.commit();
+  await settle();
+  assert.deepEqual(more, ["ok", "ok"]);
 });
