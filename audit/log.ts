@@ -1,7 +1,9 @@
 /**
- * The audit log as the hub writes it: a record per exchange of personal data, appended to
+ * The audit log as the hub writes it: a record per exchange of personal data, committed to
  * the chain before the answer leaves (so an answer a partner received always has its
- * record), and checkpoints signed every `HUB_AUDIT_CHECKPOINT_MS`. A Moleculer middleware
+ * record), and checkpoints signed every `HUB_AUDIT_CHECKPOINT_MS`. The records of concurrent
+ * requests on a node are group-committed (audit/batch.ts): one transaction, one chain lock,
+ * one INSERT for up to 64 of them. A Moleculer middleware
  * records every action that declares `audit` (how to find the people it concerns), whoever
  * calls it: the gateway, an internal service over NATS, a workflow activity.
  */
@@ -11,7 +13,8 @@ import type { Context, Middleware } from "moleculer";
 import { metaOf } from "../platform/call-meta";
 import type { Db, Queryable } from "../platform/db";
 import type { Config } from "../platform/config";
-import { appendRecord, appendRecordIn, bodyHash, canonical, checkpoint, subjectHash, type AuditEntry } from "./chain";
+import { groupCommit } from "./batch";
+import { appendRecordIn, appendRecords, bodyHash, canonical, checkpoint, subjectHash, type AuditEntry } from "./chain";
 import { loadAuditKeys, type AuditKeys } from "./keys";
 
 declare module "moleculer" {
@@ -23,15 +26,36 @@ declare module "moleculer" {
 
 const appendSeconds = new client.Histogram({
   name: "hub_audit_append_seconds",
-  help: "Time to append one audit record to the chain (on the answer's path)",
+  help: "Time from handing an audit record in to its commit with its batch (on the answer's path); in a caller's transaction, to its append",
   buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+});
+
+const batchRecords = new client.Histogram({
+  name: "hub_audit_batch_records",
+  help: "Audit records per group-committed transaction (its _count is those transactions; a batch of only idempotency writes counts 0)",
+  buckets: [1, 2, 4, 8, 16, 32, 64],
 });
 
 type Entry = Omit<AuditEntry, "at" | "subjects"> & { subjects?: (string | undefined)[] };
 
+/** A write that commits in the same transaction as a batch of records (an idempotent answer kept, say). */
+export type Write = (tx: Queryable) => Promise<void>;
+
+interface Pending {
+  record?: AuditEntry;
+  write?: Write;
+}
+
 export interface AuditLog {
   keys: AuditKeys;
-  record(entry: Entry, tx?: Queryable): Promise<void>;
+  /**
+   * Resolves once `entry`'s record is committed: in `into` when it is a transaction (the record
+   * then commits with the caller's work), else with the next batch, together with `alongside`
+   * when given (both commit, or neither).
+   */
+  record(entry: Entry, into?: Queryable | { alongside: Write }): Promise<void>;
+  /** Commits `write` with the next batch of records: no transaction of its own. */
+  commit(write: Write): Promise<void>;
   middleware(): Middleware;
   stop(): Promise<void>;
 }
@@ -45,19 +69,29 @@ export function auditKeysOf(config: Config): AuditKeys {
 export function openAuditLog(db: Db, config: Config, onError: (err: unknown) => void): AuditLog {
   const keys = auditKeysOf(config);
   const timer = setInterval(() => void checkpoint(db, keys).catch(onError), config.auditCheckpointMs).unref();
+  const batches = groupCommit<Pending>(async (items) => {
+    const records = items.flatMap((i) => (i.record ? [i.record] : []));
+    await db.transaction(async (tx) => {
+      // The other writes first: the chain lock, which every node waits for, is then held the shortest.
+      for (const i of items) await i.write?.(tx);
+      await appendRecords(tx, records);
+    });
+    batchRecords.observe(records.length);
+  });
 
-  /** Appends `entry`, in `tx` when given (it then commits with the caller's work). */
-  async function record(entry: Entry, tx?: Queryable): Promise<void> {
+  async function record(entry: Entry, into?: Queryable | { alongside: Write }): Promise<void> {
     const subjects = [...new Set((entry.subjects ?? []).filter((s): s is string => typeof s === "string" && s.length > 0))].map((id) => subjectHash(keys, id));
     const full = { ...entry, at: new Date().toISOString(), subjects };
     const stop = appendSeconds.startTimer();
-    await (tx ? appendRecordIn(tx, full) : appendRecord(db, full));
+    if (into && !("alongside" in into)) await appendRecordIn(into, full);
+    else await batches.add({ record: full, write: into?.alongside });
     stop();
   }
 
   return {
     keys,
     record,
+    commit: (write) => batches.add({ write }),
     middleware: (): Middleware => ({
       name: "Audit",
       localAction(handler: (ctx: Context) => Promise<unknown>, action: { name?: string; audit?: unknown }) {
@@ -87,6 +121,7 @@ export function openAuditLog(db: Db, config: Config, onError: (err: unknown) => 
     }),
     async stop() {
       clearInterval(timer);
+      await batches.drain();
       await checkpoint(db, keys).catch(onError);
     },
   };

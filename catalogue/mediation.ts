@@ -11,7 +11,7 @@ import type { Db } from "../platform/db";
 import type { ServiceTally } from "../platform/hub-node";
 import { HubError } from "../platform/errors";
 import { bodyHash } from "../audit/chain";
-import type { AuditLog } from "../audit/log";
+import type { AuditLog, Write } from "../audit/log";
 import { assertOwnClient, statedPurpose, type PartnerAccess } from "../partners/access";
 import { checkedKey, claimKey, fingerprintOf } from "../partners/idempotency";
 import type { Partner } from "../partners/registry";
@@ -126,17 +126,20 @@ async function admitted(deps: Deps, request: MediatedRequest): Promise<MediatedA
       body: jsonOf(request),
       contentType: request.headers["content-type"],
     };
-    const answer = await onceOnly(deps, request, partner, () => called(live, operation, input, request, partner.subsystem));
-    const subjects = subjectsIn(operation, input);
-    const outcome = answer.status < 400 ? "OK" : `PROVIDER_${answer.status}`;
-    await deps.audit.record({
-      ...audited,
-      operation: `${audited.operation}:${operation.method} ${operation.path}`,
-      outcome,
-      purpose,
-      subjects,
-      responseHash: bodyHash(answer.body),
-    });
+    // The answer's record; a kept answer (Idempotency-Key) commits with it, or neither does.
+    const finish: Finish = (answer, alongside) =>
+      deps.audit.record(
+        {
+          ...audited,
+          operation: `${audited.operation}:${operation.method} ${operation.path}`,
+          outcome: answer.status < 400 ? "OK" : `PROVIDER_${answer.status}`,
+          purpose,
+          subjects: subjectsIn(operation, input),
+          responseHash: bodyHash(answer.body),
+        },
+        alongside && { alongside },
+      );
+    const answer = await onceOnly(deps, request, partner, () => called(live, operation, input, request, partner.subsystem), finish);
     return { ...answer, headers: { ...answer.headers, ...quota } };
   } catch (err) {
     // The purpose stated, also where it was refused: the record says what was asked.
@@ -176,17 +179,32 @@ async function permitted(deps: Deps, live: LiveService, op: ServiceOperation, pa
   return op.personalData ? statedPurpose(stated, `${op.method} ${op.path} of ${live.row.id}`, partner, right.purposes) : undefined;
 }
 
-/** A POST with an Idempotency-Key runs once; a repeat gets the first answer. */
-async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, run: () => Promise<MediatedAnswer>): Promise<MediatedAnswer> {
-  if (request.method !== "POST" || request.headers["idempotency-key"] === undefined) return run();
+/** Records an answer's exchange, committing `alongside` with the record. */
+type Finish = (answer: MediatedAnswer, alongside?: Write) => Promise<void>;
+
+/**
+ * A POST with an Idempotency-Key runs once; a repeat gets the first answer. Every answer is
+ * recorded by `finish`; a fresh key's answer is kept in the same commit as its record, so a
+ * kept answer always has its record, and a failed record leaves the key free for a retry.
+ */
+async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, run: () => Promise<MediatedAnswer>, finish: Finish): Promise<MediatedAnswer> {
+  if (request.method !== "POST" || request.headers["idempotency-key"] === undefined) {
+    const answer = await run();
+    await finish(answer);
+    return answer;
+  }
   const key = checkedKey(request.headers["idempotency-key"]);
   const target = `/r1/${request.serviceId}${request.path}${request.query ? `?${request.query}` : ""}`;
-  const claim = await claimKey(deps.db, deps.config.idempotencyTtlS, partner.id, key, fingerprintOf("POST", target, request.body));
-  // The kept answer carries the first request's id: a replay names the request it answers.
-  if (claim.replay) return { ...claim.replay, headers: { ...claim.replay.headers, "x-request-id": request.requestId, "idempotent-replayed": "true" } };
+  const claim = await claimKey(deps.db, deps.config.idempotencyTtlS, partner.id, key, fingerprintOf("POST", target, request.body), deps.audit.commit);
+  if (claim.replay) {
+    // The kept answer carries the first request's id: a replay names the request it answers.
+    const replayed = { ...claim.replay, headers: { ...claim.replay.headers, "x-request-id": request.requestId, "idempotent-replayed": "true" } };
+    await finish(replayed);
+    return replayed;
+  }
   try {
     const answer = await run();
-    await claim.keep(answer);
+    await claim.keep(answer, (write) => finish(answer, write));
     return answer;
   } catch (err) {
     // Not kept: a retry with the key runs again (the provider, given the key too, can tell).

@@ -1,10 +1,13 @@
 /**
  * `Idempotency-Key` on a REST POST (the rules: partners/idempotency.ts): a repeat is answered
  * here from the first answer (`Idempotent-Replayed: true`); the first answer is kept as it
- * leaves.
+ * leaves. The claim and the kept answer join the audit log's batches (one transaction for many
+ * requests); the answer's audit record is not in the same commit as its keeping: the action's
+ * node commits it before the action returns, before the gateway has the answer to keep.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { HubNode } from "../platform/hub-node";
+import type { AuditLog } from "../audit/log";
 import { checkedKey, claimKey, fingerprintOf, type KeptAnswer } from "../partners/idempotency";
 import { readRawBody } from "./body";
 
@@ -13,11 +16,12 @@ const KEPT_HEADERS = ["content-type", "location"];
 /** Runs a POST with an `Idempotency-Key` once: true when the request was answered here (a replay); otherwise it goes on. */
 export type Idempotent = (req: IncomingMessage, res: ServerResponse, partnerId: string, path: string) => Promise<boolean>;
 
-export function idempotency(node: HubNode): Idempotent {
+export function idempotency(node: HubNode, audit: AuditLog): Idempotent {
   return async function handle(req, res, partnerId, path) {
     if (req.method !== "POST" || req.headers["idempotency-key"] === undefined) return false;
     const key = checkedKey(req.headers["idempotency-key"]);
-    const claim = await claimKey(node.db, node.config.idempotencyTtlS, partnerId, key, fingerprintOf(req.method, path, await readRawBody(req)));
+    const fingerprint = fingerprintOf(req.method, path, await readRawBody(req));
+    const claim = await claimKey(node.db, node.config.idempotencyTtlS, partnerId, key, fingerprint, audit.commit);
     if (claim.replay) {
       replay(res, claim.replay);
       return true;

@@ -47,7 +47,12 @@ export function gatewayService(
   { audit, partners, mediation, catalogue }: { audit: AuditLog; partners: PartnerAccess; mediation: Mediator; catalogue: LiveCatalogue },
 ): ServiceSchema<ApiSettingsSchema> {
   const rightsOf = (client: string, service: string) => catalogue.rightsOf(client, service);
-  const gw: Gateway = { node, authorize: restAccess(partners, audit, rightsOf, node.config.instance), idempotent: idempotency(node), mediation };
+  const gw: Gateway = {
+    node,
+    authorize: restAccess(partners, audit, rightsOf, node.config.instance),
+    idempotent: idempotency(node, audit),
+    mediation,
+  };
   let sweeper: NodeJS.Timeout | undefined;
   return {
     name: "api",

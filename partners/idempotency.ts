@@ -5,10 +5,15 @@
  * is 422; a repeat while the first still runs waits for its answer, and is 409 if it does not
  * come in time. Keys are per partner and kept for `HUB_IDEMPOTENCY_TTL_S`. A 5xx answer is not
  * kept, so a retry runs again.
+ *
+ * The claim and the kept answer are single writes; `commit` says how they commit: on their own,
+ * or joining the audit log's group commit (AuditLog.commit), which spares each its transaction.
+ * The claim commits before the request runs (a repeat must find it and wait, not run too), so it
+ * cannot share the commit of the request's own audit record; the kept answer can (mediation).
  */
 import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Db } from "../platform/db";
+import type { Db, Queryable } from "../platform/db";
 import { HubError } from "../platform/errors";
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
@@ -21,8 +26,11 @@ export interface KeptAnswer {
   body: Buffer;
 }
 
-/** A fresh key (run, then keep the answer) or a repeat (its first answer). */
-export type Claim = { replay: KeptAnswer } | { replay?: undefined; keep(answer: KeptAnswer): Promise<void> };
+/** Commits one write: `(write) => write(db)` on its own, or in a batch of other work. */
+export type Commit = (write: (tx: Queryable) => Promise<void>) => Promise<void>;
+
+/** A fresh key (run, then keep the answer; by the claim's `commit` unless given another) or a repeat (its first answer). */
+export type Claim = { replay: KeptAnswer } | { replay?: undefined; keep(answer: KeptAnswer, commit?: Commit): Promise<void> };
 
 /** The key a request carries, checked: 1 to 255 visible ASCII characters. */
 export function checkedKey(value: unknown): string {
@@ -44,25 +52,36 @@ interface Stored {
   body_base64: boolean;
 }
 
-export async function claimKey(db: Db, ttlS: number, partnerId: string, key: string, fingerprint: string): Promise<Claim> {
-  await db.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3::int)", [
-    partnerId,
-    key,
-    ttlS,
-  ]);
-  const fresh = await db.query("INSERT INTO hub.idempotency_key (partner_id, key, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1", [
-    partnerId,
-    key,
-    fingerprint,
-  ]);
-  if (fresh.length) return { keep: (answer) => keep(db, partnerId, key, answer) };
+export async function claimKey(
+  db: Db,
+  ttlS: number,
+  partnerId: string,
+  key: string,
+  fingerprint: string,
+  commit: Commit = (write) => write(db),
+): Promise<Claim> {
+  let fresh = false;
+  await commit(async (tx) => {
+    await tx.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3::int)", [
+      partnerId,
+      key,
+      ttlS,
+    ]);
+    const inserted = await tx.query("INSERT INTO hub.idempotency_key (partner_id, key, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1", [
+      partnerId,
+      key,
+      fingerprint,
+    ]);
+    fresh = inserted.length > 0;
+  });
+  if (fresh) return { keep: (answer, how = commit) => how((tx) => keep(tx, partnerId, key, answer)) };
   for (const started = Date.now(); ; await sleep(50)) {
     const [stored] = await db.query<Stored>(
       "SELECT fingerprint, status, headers, body, body_base64 FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2",
       [partnerId, key],
     );
     // Gone: the first answer was a 5xx (not kept); this request runs as a new one.
-    if (!stored) return claimKey(db, ttlS, partnerId, key, fingerprint);
+    if (!stored) return claimKey(db, ttlS, partnerId, key, fingerprint, commit);
     if (stored.fingerprint !== fingerprint)
       throw new HubError("HUB_ERR_IDEMPOTENCY_KEY_REUSED", `Idempotency-Key ${key} was used for another request (another method, path or body)`);
     if (stored.status !== null)
@@ -72,10 +91,10 @@ export async function claimKey(db: Db, ttlS: number, partnerId: string, key: str
   }
 }
 
-async function keep(db: Db, partnerId: string, key: string, answer: KeptAnswer): Promise<void> {
-  if (answer.status >= 500) await db.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key]);
+async function keep(tx: Queryable, partnerId: string, key: string, answer: KeptAnswer): Promise<void> {
+  if (answer.status >= 500) await tx.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key]);
   else
-    await db.query("UPDATE hub.idempotency_key SET status = $3, headers = $4, body = $5, body_base64 = true WHERE partner_id = $1 AND key = $2", [
+    await tx.query("UPDATE hub.idempotency_key SET status = $3, headers = $4, body = $5, body_base64 = true WHERE partner_id = $1 AND key = $2", [
       partnerId,
       key,
       answer.status,

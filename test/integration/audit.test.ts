@@ -101,6 +101,30 @@ describe("records", () => {
     assert.match(run.stdout, /Audit log intact: \d+ records, proven by signed checkpoints up to record \d+/);
   });
 
+  test("concurrent requests' records are group-committed: fewer transactions than records, and the chain verifies", async (t) => {
+    const batches = async () => {
+      const text = await (await rawFetch(`${hub.url}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^hub_audit_batch_records_${name} (\\S+)$`, "m").exec(text)?.[1]);
+      return { records: value("sum"), transactions: value("count") };
+    };
+    const citizens = await seedCitizens(48);
+    const before = await batches();
+    const answers = await Promise.all(citizens.map((c) => verifyPost(hub.url, c)));
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.equal((await recordsOf(answers.map((a) => a.headers.get("x-request-id")!))).length, citizens.length);
+    const after = await batches();
+    const records = after.records - before.records;
+    const transactions = after.transactions - before.transactions;
+    assert.ok(records >= citizens.length, `${records} records counted in batches`);
+    t.diagnostic(`${records} records in ${transactions} transactions`);
+    assert.ok(transactions < records, `${records} records in ${transactions} transactions: not batched`);
+
+    await new Promise((r) => setTimeout(r, 800)); // a checkpoint
+    const run = cli(["verify"]);
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /Audit log intact/);
+  });
+
   test("a refused authenticated partner is recorded; an unauthenticated caller only counted", async () => {
     const [c] = await seedCitizens(1);
     const refused = await verifyPost(hub.url, c!, { "data-purpose": "supervision-of-nothing" });
