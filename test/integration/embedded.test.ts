@@ -5,7 +5,8 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { spawn, execFile, execFileSync, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -139,11 +140,12 @@ test("both slice calls work on the embedded default", async () => {
 });
 
 test("the README's catalogue walk-through works as written on the embedded default", async () => {
-  const cli = (...args: string[]) =>
-    execFileSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", ...args], { cwd: ROOT, env: startEnv, encoding: "utf8" });
+  // Run without blocking this process: a connection the hub closed meanwhile (idle past its
+  // keep-alive) must be seen closed before the next request, not reused.
+  const cli = (...args: string[]) => promisify(execFile)(process.execPath, ["--import", "tsx", "ops/cli/main.ts", ...args], { cwd: ROOT, env: startEnv });
   const service = "LOCAL/GOV/50000001/registry-system/persons";
-  cli("services", "add", service, "--openapi", "docs/examples/registry-persons.yaml", "--base-url", `${registry}/registry/v2`);
-  cli("access", "grant", "--client", "LOCAL/GOV/test-partner/default", "--service", service, "--purposes", "identity-verification");
+  await cli("services", "add", service, "--openapi", "docs/examples/registry-persons.yaml", "--base-url", `${registry}/registry/v2`);
+  await cli("access", "grant", "--client", "LOCAL/GOV/test-partner/default", "--service", service, "--purposes", "identity-verification");
   const auth = { authorization: `Bearer ${partnerToken}` };
   const allowed = (await (await rawFetch(`${api}/r1/LOCAL/GOV/50000001/registry-system/allowedMethods`, { headers: auth })).json()) as {
     member: { serviceCode: string; endpointList: { member: unknown[] } }[];
