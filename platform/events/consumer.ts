@@ -204,6 +204,7 @@ async function together({ db, spec }: Group, items: Delivered[]): Promise<Outcom
     const ids = items.map((i) => i.event.id);
     const fresh = new Set((await tx.query<{ event_id: string }>(RECORD_ALL, [spec.group, ids])).map((r) => r.event_id));
     const outcomes: Outcome[] = [];
+    let savepointSet = false;
     for (const { event } of items) {
       if (outcomes.length && Date.now() - started > (spec.batchMaxMs ?? BATCH_MAX_MS)) break;
       // A second delivery of an id in the same batch: the first one acts (or, failing, is retried).
@@ -211,14 +212,14 @@ async function together({ db, spec }: Group, items: Delivered[]): Promise<Outcom
         outcomes.push({ outcome: "duplicate" });
         continue;
       }
-      await tx.query("SAVEPOINT handler");
+      // One round trip: the previous handler's savepoint released (COMMIT releases the last), this one's set.
+      await tx.exec(savepointSet ? "RELEASE SAVEPOINT handler; SAVEPOINT handler" : "SAVEPOINT handler");
+      savepointSet = true;
       try {
         await spec.handle(event, tx);
-        await tx.query("RELEASE SAVEPOINT handler");
         outcomes.push({ outcome: "handled" });
       } catch (err) {
-        await tx.query("ROLLBACK TO SAVEPOINT handler");
-        await tx.query("RELEASE SAVEPOINT handler");
+        await tx.exec("ROLLBACK TO SAVEPOINT handler");
         await tx.query(FORGET, [spec.group, [event.id]]);
         outcomes.push({ outcome: "failed", err });
       }

@@ -151,7 +151,7 @@ describe("dead letters", () => {
     w.child.kill("SIGTERM");
   });
 
-  test("a batch with one failing event: the others' effects commit once, the failing one alone is retried", async () => {
+  test("a batch with one failing event: the others' effects commit once, the failing one alone is retried", async (t) => {
     const group = `batch-${randomUUID().slice(0, 8)}`;
     const down = await consumer(group);
     down.child.kill("SIGKILL");
@@ -159,6 +159,10 @@ describe("dead letters", () => {
     // Published while the group is down, so they are delivered, and handled, together.
     const events = Array.from({ length: 40 }, (_, i) => started(i === 20 ? `FAIL-${randomUUID().slice(0, 8)}` : `BATCH-${i}`));
     const failing = events[20]!;
+    const fix = () =>
+      db.query("INSERT INTO test_events.fixed (business_key) VALUES ($1) ON CONFLICT DO NOTHING", [(failing.data as { businessKey: string }).businessKey]);
+    // Whatever happens here, groups started by later tests (from the stream's start) must not find it failing.
+    t.after(fix);
     const others = events.filter((e) => e !== failing);
     const ids = events.map((e) => e.id);
     for (const e of events) await bus.publish(e);
@@ -185,7 +189,7 @@ describe("dead letters", () => {
     assert.equal((await effects(group, [failing.id])).length, 0, "its effect rolled back each time");
     assert.equal((await db.query("SELECT 1 FROM hub.handled_event WHERE consumer = $1 AND event_id = $2", [group, failing.id])).length, 0, "and its record");
     // Fixed and replayed, it is acted on once too (and groups started later find it handled, not failing).
-    await db.query("INSERT INTO test_events.fixed (business_key) VALUES ($1)", [(failing.data as { businessKey: string }).businessKey]);
+    await fix();
     assert.equal(await replayDeadLetters(bus, group), 1);
     await until("handled after replay", async () => (await effects(group, [failing.id])).length === 1, 30_000);
     assert.ok((await effects(group, ids)).every((r) => r.n === 1));
