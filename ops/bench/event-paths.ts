@@ -51,11 +51,12 @@ export class Effects {
   }
 }
 
+export type PathName = "hub" | "raw";
+
+/** A path's consuming end, in the bench's main thread; its events come from a publisher (event-publisher.ts) in a thread of its own. */
 export interface EventPath {
-  name: "hub" | "raw";
+  name: PathName;
   effects: Effects;
-  /** Publishes one event; resolves once JetStream acknowledged it. */
-  publish(i: number): Promise<unknown>;
   /** Effects written by this path's consumer, counted in the database. */
   stored(): Promise<number>;
   stop(): Promise<void>;
@@ -103,8 +104,6 @@ export async function hubPath(natsUrl: string, db: Db, run: string): Promise<Eve
   return {
     name: "hub",
     effects,
-    publish: (i) =>
-      bus.publish(createEvent(TYPE, { linkageId: randomUUID(), linkageType: "eid-issuance", businessKey: `BENCH-${run}-${i}` }, { source: "bench" })),
     stored: () => countOf(db, "hub"),
     async stop() {
       await consumer.stop();
@@ -140,19 +139,41 @@ export async function rawPath(natsUrl: string, db: Db, run: string): Promise<Eve
   const effects = new Effects();
   const nc = await connect({ servers: natsUrl, name: `bench-events-raw-${run}` });
   const consumer = await rawConsumer(nc, db, `bench-raw-${run}`, effects);
-  const js = nc.jetstream();
   return {
     name: "raw",
     effects,
-    publish: (i) =>
-      js.publish(
-        RAW_SUBJECT,
-        JSON.stringify({ id: randomUUID(), createdMs: Date.now(), type: TYPE, data: { linkageId: randomUUID(), businessKey: `BENCH-${run}-${i}` } }),
-      ),
     stored: () => countOf(db, "raw"),
     async stop() {
       await consumer.stop();
       await nc.drain();
     },
+  };
+}
+
+export interface Publisher {
+  /** Publishes one event; resolves once JetStream acknowledged it. */
+  publish(i: number): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** The hub's publishing (EventBus.publish: validation, Nats-Msg-Id, retries) or raw js.publish of a similar JSON. */
+export async function publisherOf(name: PathName, natsUrl: string, run: string): Promise<Publisher> {
+  if (name === "hub") {
+    const bus = await connectBus(natsUrl, `bench-events-hub-publisher-${run}`);
+    return {
+      publish: (i) =>
+        bus.publish(createEvent(TYPE, { linkageId: randomUUID(), linkageType: "eid-issuance", businessKey: `BENCH-${run}-${i}` }, { source: "bench" })),
+      close: () => bus.close(),
+    };
+  }
+  const nc = await connect({ servers: natsUrl, name: `bench-events-raw-publisher-${run}` });
+  const js = nc.jetstream();
+  return {
+    publish: (i) =>
+      js.publish(
+        RAW_SUBJECT,
+        JSON.stringify({ id: randomUUID(), createdMs: Date.now(), type: TYPE, data: { linkageId: randomUUID(), businessKey: `BENCH-${run}-${i}` } }),
+      ),
+    close: () => nc.drain(),
   };
 }

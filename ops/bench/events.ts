@@ -13,6 +13,7 @@ import { MissingPieceError } from "../stack/provision";
 import { tcpReachable, type Managed } from "../stack/processes";
 import { quantileMs } from "./measure";
 import { hubPath, prepareEffects, rawPath, type EventPath } from "./event-paths";
+import { startPublisher } from "./event-publisher";
 
 const ROOT = path.resolve(__dirname, "../..");
 const DATA_DIR = path.join(ROOT, ".data/bench-events");
@@ -89,38 +90,26 @@ interface AtRate {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
+type PublisherThread = Awaited<ReturnType<typeof startPublisher>>;
+
 /** `count` publishes, `inFlight` at a time, then every effect committed. */
-async function fullSpeed(p: EventPath, count: number, inFlight: number): Promise<FullSpeed> {
+async function fullSpeed(p: EventPath, publisher: PublisherThread, count: number, inFlight: number): Promise<FullSpeed> {
   p.effects.reset();
-  let next = 0;
-  const t0 = Date.now();
-  const lane = async () => {
-    for (let i = next++; i < count; i = next++) await p.publish(i);
-  };
-  await Promise.all(Array.from({ length: inFlight }, lane));
-  const published = Date.now();
+  const { startedAt, publishedAt } = await publisher.send({ kind: "full", count, inFlight });
   await p.effects.until(count, 120_000 + count * 10);
   const { latencies, lastAt } = p.effects;
   return {
-    perSecond: round(count / ((lastAt - t0) / 1000)),
-    publishPerSecond: round(count / ((published - t0) / 1000)),
+    perSecond: round(count / ((lastAt - startedAt) / 1000)),
+    publishPerSecond: round(count / ((publishedAt - startedAt) / 1000)),
     p50Ms: quantileMs(latencies, 0.5),
     p99Ms: quantileMs(latencies, 0.99),
   };
 }
 
 /** Publishes at `rate` a second for `seconds` (not waiting for acknowledgements), then every effect committed. */
-async function atRate(p: EventPath, rate: number, seconds: number): Promise<AtRate> {
+async function atRate(p: EventPath, publisher: PublisherThread, rate: number, seconds: number): Promise<AtRate> {
   p.effects.reset();
-  const count = Math.max(1, Math.round(rate * seconds));
-  const acks: Promise<unknown>[] = [];
-  const t0 = performance.now();
-  while (acks.length < count) {
-    const due = Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate) + 1);
-    while (acks.length < due) acks.push(p.publish(acks.length));
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(acks);
+  const { count } = await publisher.send({ kind: "rate", rate, seconds });
   await p.effects.until(count, 120_000);
   const { latencies } = p.effects;
   return { perSecond: round(count / seconds), p50Ms: quantileMs(latencies, 0.5), p99Ms: quantileMs(latencies, 0.99) };
@@ -148,32 +137,49 @@ async function openBenchDb(database: "postgres" | "pglite"): Promise<Db> {
   return openDb({ url: await localDatabaseUrl(say, true, DATABASE), pgliteDir: "" });
 }
 
+type Pair<T> = Record<"hub" | "raw", T>;
+
+/** Full speed through each, then half the hub's maximum through each; the figures, and whether every event was acted on exactly once. */
+async function measurePaths(label: string, paths: Pair<EventPath>, publishers: Pair<PublisherThread>, opts: Options): Promise<DatabaseFigures> {
+  const { hub, raw } = paths;
+  const warm = Math.min(1000, opts.events);
+  for (const p of [hub, raw]) await fullSpeed(p, publishers[p.name], warm, opts.inFlight);
+  say(`${label}: ${opts.events} events through the hub, ${opts.inFlight} in flight`);
+  const hubFull = await fullSpeed(hub, publishers.hub, opts.events, opts.inFlight);
+  say(`${label}: ${opts.events} events through raw JetStream, ${opts.inFlight} in flight`);
+  const rawFull = await fullSpeed(raw, publishers.raw, opts.events, opts.inFlight);
+  const rate = Math.max(1, Math.round(hubFull.perSecond / 2));
+  say(`${label}: ${rate} events/s for ${opts.seconds} s through each`);
+  const halfRate = { rate, hub: await atRate(hub, publishers.hub, rate, opts.seconds), raw: await atRate(raw, publishers.raw, rate, opts.seconds) };
+  const expected = warm + opts.events + Math.max(1, Math.round(rate * opts.seconds));
+  const exactlyOnce = (await hub.stored()) === expected && (await raw.stored()) === expected;
+  const ratio = Math.round((hubFull.perSecond / rawFull.perSecond) * 100) / 100;
+  return {
+    database: label as DatabaseFigures["database"],
+    events: opts.events,
+    inFlight: opts.inFlight,
+    hub: hubFull,
+    raw: rawFull,
+    ratio,
+    halfRate,
+    exactlyOnce,
+  };
+}
+
 async function measureOn(database: "postgres" | "pglite", natsUrl: string, opts: Options): Promise<DatabaseFigures> {
   const db = await openBenchDb(database);
   const paths: EventPath[] = [];
+  const publishers: PublisherThread[] = [];
   try {
     await migrateHub(db);
     await prepareEffects(db);
     const run = randomBytes(3).toString("hex");
-    const hub = await hubPath(natsUrl, db, run);
-    paths.push(hub);
-    const raw = await rawPath(natsUrl, db, run);
-    paths.push(raw);
+    paths.push(await hubPath(natsUrl, db, run), await rawPath(natsUrl, db, run));
+    publishers.push(await startPublisher("hub", natsUrl, run), await startPublisher("raw", natsUrl, run));
     const label = database === "pglite" ? "PGlite" : "PostgreSQL";
-    const warm = Math.min(1000, opts.events);
-    for (const p of [hub, raw]) await fullSpeed(p, warm, opts.inFlight);
-    say(`${label}: ${opts.events} events through the hub, ${opts.inFlight} in flight`);
-    const hubFull = await fullSpeed(hub, opts.events, opts.inFlight);
-    say(`${label}: ${opts.events} events through raw JetStream, ${opts.inFlight} in flight`);
-    const rawFull = await fullSpeed(raw, opts.events, opts.inFlight);
-    const rate = Math.max(1, Math.round(hubFull.perSecond / 2));
-    say(`${label}: ${rate} events/s for ${opts.seconds} s through each`);
-    const halfRate = { rate, hub: await atRate(hub, rate, opts.seconds), raw: await atRate(raw, rate, opts.seconds) };
-    const expected = warm + opts.events + Math.max(1, Math.round(rate * opts.seconds));
-    const exactlyOnce = (await hub.stored()) === expected && (await raw.stored()) === expected;
-    const ratio = Math.round((hubFull.perSecond / rawFull.perSecond) * 100) / 100;
-    return { database: label, events: opts.events, inFlight: opts.inFlight, hub: hubFull, raw: rawFull, ratio, halfRate, exactlyOnce };
+    return await measurePaths(label, { hub: paths[0]!, raw: paths[1]! }, { hub: publishers[0]!, raw: publishers[1]! }, opts);
   } finally {
+    for (const p of publishers) await p.close();
     for (const p of paths) await p.stop().catch((err) => say(`stopping the ${p.name} path: ${(err as Error).message}`));
     await db.close();
   }
