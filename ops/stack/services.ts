@@ -112,6 +112,11 @@ export async function startTemporal(address: string, ports: { ui: number; metric
  */
 export async function testDatabaseUrl(say: Say, fresh: boolean, database = "linkage_hub_test"): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  return localDatabaseUrl(say, fresh, database);
+}
+
+/** `database` on the machine's local cluster (started if stopped), whatever DATABASE_URL says: for a tool that needs a database of its own. */
+export async function localDatabaseUrl(say: Say, fresh: boolean, database: string): Promise<string> {
   const url = `postgres://linkage_hub:linkage_hub@127.0.0.1:5432/${database}`;
   const canConnect = async () => {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

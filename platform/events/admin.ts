@@ -5,7 +5,7 @@
  * consumes; the group's record of handled ids still applies, so nothing is acted on twice.
  */
 import { DeliverPolicy, type JsMsg } from "nats";
-import type { EventBus } from "./bus";
+import { PUBLISH_IN_FLIGHT, type EventBus } from "./bus";
 import { DEAD, replaySubject } from "./consumer";
 import type { CloudEvent } from "./envelope";
 import { DEAD_LETTER_STREAM, EVENTS_STREAM } from "./streams";
@@ -121,11 +121,15 @@ export async function replayDeadLetters(bus: EventBus, group: string, seqs?: num
 export async function replayRange(bus: EventBus, group: string, since: Date, until: Date = new Date(), types?: string[]): Promise<number> {
   let replayed = 0;
   const run = Date.now(); // each replay is new; within one, a retried publish is a duplicate
+  // In flight together, a window at a time: a replay of thousands takes seconds, not minutes.
+  const inFlight: Promise<unknown>[] = [];
   for (const m of await readStream(bus, EVENTS_STREAM, "events.>", { startTime: since }, until)) {
     const event = decode(m);
     if (typeof event !== "object" || (types && !types.includes(event.type))) continue;
-    await bus.js.publish(replaySubject(group, event.type), m.data, { msgID: `replay:${group}:${m.seq}:${run}` });
+    inFlight.push(bus.js.publish(replaySubject(group, event.type), m.data, { msgID: `replay:${group}:${m.seq}:${run}` }));
     replayed++;
+    if (inFlight.length >= PUBLISH_IN_FLIGHT) await Promise.all(inFlight.splice(0));
   }
+  await Promise.all(inFlight);
   return replayed;
 }

@@ -12,12 +12,21 @@ import { published } from "./metrics";
 const PUBLISH_ATTEMPTS = 4;
 const PUBLISH_TIMEOUT_MS = 2000;
 
+/** Publishes in flight together by default: JetStream acknowledges a pipeline far faster than one at a time. */
+export const PUBLISH_IN_FLIGHT = 64;
+
 export interface EventBus {
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   /** Validates and publishes; resolves once JetStream has stored it (or knew it already). */
   publish(event: CloudEvent, subject?: string): Promise<PubAck>;
+  /**
+   * Publishes several, `inFlight` at a time, each as `publish` does; resolves once all are stored.
+   * On a failure no more are started, and it rejects with the first error once none is in flight
+   * (those stored stay stored: publishing them again is a duplicate, by their ids).
+   */
+  publishAll(events: { event: CloudEvent; subject?: string }[], inFlight?: number): Promise<PubAck[]>;
   close(): Promise<void>;
 }
 
@@ -26,33 +35,53 @@ export async function connectBus(natsUrl: string, name: string): Promise<EventBu
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm);
   const js = nc.jetstream();
+  const publish = (event: CloudEvent, subject = subjectOf(event.type)) => publishOne(js, event, subject);
   return {
     nc,
     js,
     jsm,
-    async publish(event, subject = subjectOf(event.type)) {
-      assertValidEvent(event);
-      const h = natsHeaders();
-      h.set("Content-Type", "application/cloudevents+json");
-      const payload = JSON.stringify(event);
-      let lastError: unknown;
-      for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
-        try {
-          const ack = await js.publish(subject, payload, { msgID: event.id, timeout: PUBLISH_TIMEOUT_MS, headers: h });
-          if (!ack.duplicate) published.inc({ type: event.type });
-          return ack;
-        } catch (err) {
-          lastError = err;
-          await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    publish,
+    async publishAll(events, inFlight = PUBLISH_IN_FLIGHT) {
+      const acks: PubAck[] = new Array(events.length);
+      let next = 0;
+      let failure: { err: unknown } | undefined;
+      const lane = async () => {
+        for (let i = next++; i < events.length && !failure; i = next++) {
+          try {
+            acks[i] = await publish(events[i]!.event, events[i]!.subject);
+          } catch (err) {
+            failure ??= { err };
+          }
         }
-      }
-      throw new HubError(
-        "HUB_ERR_EVENT_PUBLISH_FAILED",
-        `Event ${event.type} ${event.id} not acknowledged after ${PUBLISH_ATTEMPTS} attempts: ${(lastError as Error)?.message}`,
-      );
+      };
+      await Promise.all(Array.from({ length: Math.min(inFlight, events.length) }, lane));
+      if (failure) throw failure.err;
+      return acks;
     },
     async close() {
       await nc.drain();
     },
   };
+}
+
+async function publishOne(js: JetStreamClient, event: CloudEvent, subject: string): Promise<PubAck> {
+  assertValidEvent(event);
+  const h = natsHeaders();
+  h.set("Content-Type", "application/cloudevents+json");
+  const payload = JSON.stringify(event);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= PUBLISH_ATTEMPTS; attempt++) {
+    try {
+      const ack = await js.publish(subject, payload, { msgID: event.id, timeout: PUBLISH_TIMEOUT_MS, headers: h });
+      if (!ack.duplicate) published.inc({ type: event.type });
+      return ack;
+    } catch (err) {
+      lastError = err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+  throw new HubError(
+    "HUB_ERR_EVENT_PUBLISH_FAILED",
+    `Event ${event.type} ${event.id} not acknowledged after ${PUBLISH_ATTEMPTS} attempts: ${(lastError as Error)?.message}`,
+  );
 }

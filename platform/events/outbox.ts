@@ -1,7 +1,8 @@
 /**
  * The transactional outbox: `enqueue` writes an event in the caller's transaction, so the
  * write and the event commit together or not at all; the relay publishes what is queued
- * (in order, de-duplicated by event id) and removes it. Several nodes may relay at once:
+ * (a batch in flight together over one connection, so in order unless a publish is retried;
+ * de-duplicated by event id) and removes it. Several nodes may relay at once:
  * rows are claimed with SKIP LOCKED.
  */
 import type { Db, Queryable } from "../db";
@@ -41,7 +42,8 @@ export function startOutboxRelay(db: Db, bus: EventBus, onError: (err: unknown) 
         "SELECT seq, subject, event FROM hub.outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         [BATCH],
       );
-      for (const row of rows) await bus.publish(typeof row.event === "string" ? JSON.parse(row.event) : row.event, row.subject);
+      // In flight together: the rows stay locked (on PGlite, the one connection held) until all are stored.
+      await bus.publishAll(rows.map((row) => ({ event: typeof row.event === "string" ? JSON.parse(row.event) : row.event, subject: row.subject })));
       if (rows.length) await tx.query("DELETE FROM hub.outbox WHERE seq = ANY($1::bigint[])", [rows.map((r) => r.seq)]);
       return rows.length;
     });

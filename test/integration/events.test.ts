@@ -12,7 +12,7 @@ import path from "node:path";
 import { openDb, type Db } from "../../platform/db";
 import { connectBus, type EventBus } from "../../platform/events/bus";
 import { createEvent, subjectOf, type CloudEvent } from "../../platform/events/envelope";
-import { deadLetters } from "../../platform/events/admin";
+import { deadLetters, replayDeadLetters } from "../../platform/events/admin";
 import { enqueue, startOutboxRelay } from "../../platform/events/outbox";
 import { waitFor } from "../../ops/stack/processes";
 
@@ -148,6 +148,51 @@ describe("dead letters", () => {
     await until("handled after replay", async () => (await effects(group, [event.id])).length === 1, 30_000);
     assert.equal((await effects(group, [event.id]))[0]!.n, 1);
     assert.equal((await deadLetters(bus, group)).length, 0, "replayed dead letters leave DEAD_LETTERS");
+    w.child.kill("SIGTERM");
+  });
+
+  test("a batch with one failing event: the others' effects commit once, the failing one alone is retried", async (t) => {
+    const group = `batch-${randomUUID().slice(0, 8)}`;
+    const down = await consumer(group);
+    down.child.kill("SIGKILL");
+    await down.exited;
+    // Published while the group is down, so they are delivered, and handled, together.
+    const events = Array.from({ length: 40 }, (_, i) => started(i === 20 ? `FAIL-${randomUUID().slice(0, 8)}` : `BATCH-${i}`));
+    const failing = events[20]!;
+    const fix = () =>
+      db.query("INSERT INTO test_events.fixed (business_key) VALUES ($1) ON CONFLICT DO NOTHING", [(failing.data as { businessKey: string }).businessKey]);
+    // Whatever happens here, groups started by later tests (from the stream's start) must not find it failing.
+    t.after(fix);
+    const others = events.filter((e) => e !== failing);
+    const ids = events.map((e) => e.id);
+    for (const e of events) await bus.publish(e);
+    const w = await consumer(group, { BACKOFF_MS: "300,300", BATCH_MAX_MS: "60000" });
+    await until("dead-lettered", async () => (await deadLetters(bus, group)).length === 1, 30_000);
+
+    const rows = await effects(group, ids);
+    assert.deepEqual(rows.map((r) => r.event_id).sort(), others.map((e) => e.id).sort(), "every other event acted on");
+    assert.ok(
+      rows.every((r) => r.n === 1),
+      "none acted on twice",
+    );
+    // Records share their transaction's start time: the failing event's neighbours (and so it) were one batch.
+    const [before, after] = await Promise.all(
+      [events[19]!, events[21]!].map(
+        async (e) =>
+          (await db.query<{ t: string }>("SELECT handled_at::text AS t FROM hub.handled_event WHERE consumer = $1 AND event_id = $2", [group, e.id]))[0]?.t,
+      ),
+    );
+    assert.ok(before && before === after, `events 19 and 21 committed in one transaction (${before} vs ${after})`);
+    const [dead] = await deadLetters(bus, group);
+    assert.equal((dead!.event as CloudEvent).id, failing.id);
+    assert.equal(dead!.deliveries, 3, "the failing event was retried, alone");
+    assert.equal((await effects(group, [failing.id])).length, 0, "its effect rolled back each time");
+    assert.equal((await db.query("SELECT 1 FROM hub.handled_event WHERE consumer = $1 AND event_id = $2", [group, failing.id])).length, 0, "and its record");
+    // Fixed and replayed, it is acted on once too (and groups started later find it handled, not failing).
+    await fix();
+    assert.equal(await replayDeadLetters(bus, group), 1);
+    await until("handled after replay", async () => (await effects(group, [failing.id])).length === 1, 30_000);
+    assert.ok((await effects(group, ids)).every((r) => r.n === 1));
     w.child.kill("SIGTERM");
   });
 

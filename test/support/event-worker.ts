@@ -4,7 +4,8 @@
  *                      id in test_events.side_effect (n counts how often it was acted on);
  *                      events whose businessKey starts with FAIL- fail until test_events.fixed
  *                      names them; CRASH_AFTER_COMMIT=<event id> kills the process after that
- *                      event's transaction commits and before its ack.
+ *                      event's transaction commits and before its ack; BATCH_MAX_MS sets how
+ *                      long a batch's handlers may run before it commits.
  *   ROLE=outbox-write  writes a row and its event through the outbox in one transaction, then
  *                      is killed before anything relays it (EVENT_JSON, ROW_ID).
  */
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
       types: ["linkages.linkage.started"],
       backoffMs: env.BACKOFF_MS ? env.BACKOFF_MS.split(",").map(Number) : undefined,
       ackWaitMs: env.ACK_WAIT_MS ? Number(env.ACK_WAIT_MS) : undefined,
+      batchMaxMs: env.BATCH_MAX_MS ? Number(env.BATCH_MAX_MS) : undefined,
       async handle(event, tx) {
         current = event.id;
         const key = String(event.data.businessKey);
