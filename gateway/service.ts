@@ -8,6 +8,7 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { ServiceSchema } from "moleculer";
 import type { AuditLog } from "../audit/log";
 import type { HubNode } from "../platform/hub-node";
+import { logsAt } from "../platform/log-level";
 import { ensureKeys } from "../partners/keys";
 import { sweepQuotaWindows } from "../partners/quota";
 import { restAccess } from "./access";
@@ -49,6 +50,7 @@ export function gatewayService(
   const rightsOf = (client: string, service: string) => catalogue.rightsOf(client, service);
   const gw: Gateway = { node, authorize: restAccess(node.db, partners, audit, rightsOf, node.config.instance), idempotent: idempotency(node), mediation };
   let sweeper: NodeJS.Timeout | undefined;
+  const debugLines = logsAt(node.broker, "debug");
   return {
     name: "api",
     mixins: [ApiGateway],
@@ -78,8 +80,9 @@ export function gatewayService(
         },
       ],
       onError: fail(gw),
-      logRequest: "debug",
-      logResponse: "debug",
+      // moleculer-web's own request lines (debug) are built only when debug lines are written.
+      logRequest: debugLines ? "debug" : null,
+      logResponse: debugLines ? "debug" : null,
       logRequestParams: null,
       logResponseData: null,
       log4XXResponses: false,
