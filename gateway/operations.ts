@@ -16,6 +16,8 @@ export interface CompiledOperation {
   maxBodyBytes: number;
   /** The XML media types the operation documents for its body (read as text, checked against their schema). */
   xmlMediaTypes: string[];
+  /** The JSON body's compiled contract schema: for a bare schema ref, the very function that checks the action's params of that schema. */
+  bodyCheck?: ValidateFunction;
   validate(input: { path: Record<string, string>; query: Record<string, unknown>; body: unknown }): ContractViolation[];
 }
 
@@ -50,6 +52,7 @@ function compile(op: Operation): CompiledOperation {
     successStatus: Number(successes[0]),
     maxBodyBytes: (op as { "x-max-body-bytes"?: number })["x-max-body-bytes"] ?? MAX_BODY_BYTES,
     xmlMediaTypes: [...xmlChecks.keys()],
+    bodyCheck,
     validate({ path, query, body }) {
       const out: ContractViolation[] = [];
       if (!pathCheck(path)) out.push(...violations("path", pathCheck.errors));
@@ -84,14 +87,16 @@ export function coerceQuery(op: Operation, query: Record<string, unknown>): Reco
 export const OPERATIONS: CompiledOperation[] = operations().map(compile);
 export const byOperationId = new Map(OPERATIONS.map((c) => [c.op.operationId, c]));
 
+/** The operations of each documented path as written: most requests name one, found without a scan. */
+const AT_PATH = new Map<string, CompiledOperation[]>();
+for (const c of OPERATIONS) AT_PATH.set(c.op.path, [...(AT_PATH.get(c.op.path) ?? []), c]);
+
 /**
  * The operations a concrete path names. As in OpenAPI, a path without templates wins over
  * a templated one: /v1/linkages/eid-issuances is not /v1/linkages/{id}.
  */
 export function operationsAt(pathname: string): CompiledOperation[] {
-  const matching = OPERATIONS.filter((c) => c.pathPattern.test(pathname));
-  const exact = matching.filter((c) => c.op.path === pathname);
-  return exact.length ? exact : matching;
+  return AT_PATH.get(pathname) ?? OPERATIONS.filter((c) => c.pathPattern.test(pathname));
 }
 
 /** The methods the contract allows on a path, for 405 answers and `Allow`. */

@@ -16,7 +16,9 @@ import client from "prom-client";
 import type { Operation } from "../contracts";
 import { linkageIdOf, metaOf } from "../platform/call-meta";
 import { HubError } from "../platform/errors";
+import { checkedInProcess } from "../platform/validator";
 import type { HubNode } from "../platform/hub-node";
+import { logsAt } from "../platform/log-level";
 import { requestHashOf, type Authorize } from "./access";
 import { readJsonBody, XmlBody } from "./body";
 import type { Idempotent } from "./idempotency";
@@ -75,19 +77,22 @@ export function identify(options: { requestID?: string }, req: Req, res: Res): v
 }
 
 /** Every answer is counted and timed per partner, operation and status class, and logged (but scrapes and probes). */
-export const measure = (gw: Gateway) => (req: Req, res: Res, next: Next) => {
-  const stop = restDuration.startTimer();
-  res.once("finish", () => {
-    const state = stateOf(req);
-    const labels = { partner: state.caller?.partner.id ?? state.partnerId ?? "none", operation: state.operation?.op.operationId ?? state.label ?? "none" };
-    restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
-    const seconds = stop(labels);
-    if (QUIET.has(labels.operation)) return;
-    // The path is left out (it may hold an id number): the operation says enough.
-    const line = { requestId: state.id, linkageId: req.$ctx && linkageIdOf(req.$ctx), ...labels, method: req.method, status: res.statusCode };
-    gw.node.broker.logger.info({ ...line, ms: Math.round(seconds * 1000) }, "request answered");
-  });
-  next();
+export const measure = (gw: Gateway) => {
+  const writes = logsAt(gw.node.broker, "info");
+  return (req: Req, res: Res, next: Next) => {
+    const stop = restDuration.startTimer();
+    res.once("finish", () => {
+      const state = stateOf(req);
+      const labels = { partner: state.caller?.partner.id ?? state.partnerId ?? "none", operation: state.operation?.op.operationId ?? state.label ?? "none" };
+      restRequests.inc({ ...labels, status_class: `${Math.floor(res.statusCode / 100)}xx` });
+      const seconds = stop(labels);
+      if (!writes || QUIET.has(labels.operation)) return;
+      // The path is left out (it may hold an id number): the operation says enough.
+      const line = { requestId: state.id, linkageId: req.$ctx && linkageIdOf(req.$ctx), ...labels, method: req.method, status: res.statusCode };
+      gw.node.broker.logger.info({ ...line, ms: Math.round(seconds * 1000) }, "request answered");
+    });
+    next();
+  };
 };
 
 /** A documented path with another method (OPTIONS included) is a 405 naming the allowed ones. */
@@ -122,9 +127,14 @@ export async function readParams(ctx: Context, _route: unknown, incoming: Incomi
   const query = coerceQuery(compiled.op, req.query ?? {});
   const errors = compiled.validate({ path: pathParams, query, body });
   if (errors.length) throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${compiled.op.operationId}`, { errors });
+  const bodyOnly = Object.keys(req.$params).length === 0 && Object.keys(query).length === 0;
   Object.assign(req.$params, query);
   if (body instanceof XmlBody) Object.assign(req.$params, { xml: body.text });
-  else if (body && typeof body === "object" && !Array.isArray(body)) Object.assign(req.$params, body);
+  else if (body && typeof body === "object" && !Array.isArray(body)) {
+    Object.assign(req.$params, body);
+    // The params are the body just checked, as they are: a local action need not check them again.
+    if (bodyOnly && compiled.bodyCheck && Object.keys(req.$params).length === Object.keys(body).length) checkedInProcess(req.$params, compiled.bodyCheck);
+  }
   Object.assign(metaOf(ctx), {
     operationId: compiled.op.operationId,
     partner: state.caller?.partner.id,

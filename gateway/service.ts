@@ -8,6 +8,7 @@ import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { ServiceSchema } from "moleculer";
 import type { AuditLog } from "../audit/log";
 import type { HubNode } from "../platform/hub-node";
+import { logsAt } from "../platform/log-level";
 import { ensureKeys } from "../partners/keys";
 import { sweepQuotaWindows } from "../partners/quota";
 import { restAccess } from "./access";
@@ -54,6 +55,7 @@ export function gatewayService(
     mediation,
   };
   let sweeper: NodeJS.Timeout | undefined;
+  const debugLines = logsAt(node.broker, "debug");
   return {
     name: "api",
     mixins: [ApiGateway],
@@ -83,8 +85,9 @@ export function gatewayService(
         },
       ],
       onError: fail(gw),
-      logRequest: "debug",
-      logResponse: "debug",
+      // moleculer-web's own request lines (debug) are built only when debug lines are written.
+      logRequest: debugLines ? "debug" : null,
+      logResponse: debugLines ? "debug" : null,
       logRequestParams: null,
       logResponseData: null,
       log4XXResponses: false,

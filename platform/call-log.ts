@@ -4,15 +4,21 @@
  * gateway, adapter and worker processes with a single filter. Params and results are never
  * logged (they hold personal data); the caller's node, the time taken and the outcome are.
  */
-import type { Context, Middleware } from "moleculer";
+import type { Context, Middleware, ServiceBroker } from "moleculer";
 import { linkageIdOf } from "./call-meta";
+import { logsAt } from "./log-level";
 
 export function callLog(): Middleware {
+  let writes = true;
   return {
     name: "CallLog",
-    localAction(handler: (ctx: Context) => Promise<unknown>, action: { name: string }) {
-      // Moleculer's own ($node.*) actions are chatter, not cases.
-      if (action.name.startsWith("$")) return handler;
+    created(broker: ServiceBroker) {
+      writes = logsAt(broker, "info");
+    },
+    localAction(handler: (ctx: Context) => Promise<unknown>, action: { name: string; visibility?: string }) {
+      // Moleculer's own ($node.*) actions are chatter, not cases; moleculer-web's private `rest`
+      // action is the REST request itself, which has the gateway's line (request answered).
+      if (!writes || action.name.startsWith("$") || action.visibility === "private") return handler;
       return async (ctx: Context) => {
         const started = performance.now();
         const line = () => ({

@@ -1,18 +1,28 @@
 /**
  * No personal data in logs: every log line of a hub process passes through here. Fields that
  * hold names, id numbers or addresses are replaced whole, wherever they nest; resident id
- * numbers are masked inside any text (error messages included).
+ * numbers are masked inside any text (error messages included). The line is redacted as it is
+ * serialised (one pass, no copy of it), at every depth.
  */
 const PERSONAL_KEYS =
   /^(name|names|fullname|full_name|holdername|holder_nm|newholder|new_holder|previousholder|prev_holder|idnumber|idnumbers|citizenno|citizennos|citizen_no|holder_id|id_no|address|addr_line|street|householdaddress|applicants|credential)$/i;
 const RESIDENT_ID = /(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])/g;
 
-export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.replace(RESIDENT_ID, "[id-number]");
-  if (depth > 8 || value === null || typeof value !== "object") return value;
-  if (value instanceof Error) return redact(value.stack ?? value.message, depth);
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, PERSONAL_KEYS.test(k) ? "[redacted]" : redact(v, depth + 1)]));
+/** An id number is 18 characters: shorter text cannot hold one. */
+const masked = (text: string) => (text.length < 18 ? text : text.replace(RESIDENT_ID, "[id-number]"));
+
+/** JSON.stringify's replacer: a personal field whole, an id number in any text (an error's stack included). */
+function redacting(key: string, value: unknown): unknown {
+  if (key !== "" && PERSONAL_KEYS.test(key)) return "[redacted]";
+  if (typeof value === "string") return masked(value);
+  if (value instanceof Error) return masked(value.stack ?? value.message);
+  return value;
+}
+
+/** `value` as the log line would hold it. */
+export function redact(value: unknown): unknown {
+  const text = JSON.stringify(value, redacting);
+  return text === undefined ? undefined : JSON.parse(text);
 }
 
 /** Moleculer's `jsonext` log format, redacted. */
@@ -23,5 +33,5 @@ export function redactingFormatter(type: string, args: unknown[], bindings: Reco
   line.message = texts
     .map((t) => (t && typeof t === "object" && !(t instanceof Error) ? JSON.stringify(t) : t instanceof Error ? (t.stack ?? t.message) : String(t)))
     .join(" ");
-  return [JSON.stringify(redact(line))];
+  return [JSON.stringify(line, redacting)];
 }

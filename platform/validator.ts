@@ -4,6 +4,7 @@
  * internal actions keep their fastest-validator params. An action that declares a contract
  * `result` has its answer checked too: a service never hands on what its contract forbids.
  */
+import type { ValidateFunction } from "ajv";
 import { Validators, type ActionParams, type Context, type ServiceBroker } from "moleculer";
 import client from "prom-client";
 import { ajv, EVENT_TYPES, isContractSchema, violations, type JsonSchema } from "../contracts";
@@ -22,6 +23,20 @@ export const eventContractFailed = (type: unknown, stage: "publish" | "consume")
   contractFailures.inc({ action: typeof type === "string" && type in EVENT_TYPES ? type : "unknown", stage });
 
 type Checker = (params: object) => true | object[];
+
+/**
+ * Params objects a component of this process has already checked with a contract validator,
+ * and with which one. The gateway checks a REST body against the contract and hands that very
+ * object to a local action (Moleculer passes a local call's params by reference), so the action
+ * need not check it again. The mark lives in this process's memory only: params that arrive
+ * over NATS are a new object, and nothing a caller sends (meta included) can set it.
+ */
+const checkedHere = new WeakMap<object, ValidateFunction>();
+
+/** Marks `params` as checked by `validate`; call it only when nothing changes `params` before the action runs. */
+export function checkedInProcess(params: object, validate: ValidateFunction): void {
+  checkedHere.set(params, validate);
+}
 
 declare module "moleculer" {
   interface ActionSchema {
@@ -42,8 +57,11 @@ export class ContractValidator extends Validators.Fastest {
   override middleware(_broker: ServiceBroker) {
     const check = (schema: unknown, name: string) => {
       const checker = this.compile(schema as Record<string, unknown>) as unknown as Checker;
+      // The compiled contract schema, when it is one: params marked as checked by it pass.
+      const same = isContractSchema(schema) ? ajv.getSchema(schema.$ref as string) : undefined;
       contractFailures.inc({ action: name, stage: "params" }, 0);
       return (params: unknown) => {
+        if (same && typeof params === "object" && params !== null && checkedHere.get(params) === same) return;
         const result = checker((params ?? {}) as object);
         if (result === true) return;
         contractFailures.inc({ action: name, stage: "params" });

@@ -10,7 +10,7 @@ import path from "node:path";
 import { openDb, type Db } from "../../platform/db";
 import { startSandbox } from "../../adapters/civil-registry/sandbox/server";
 import { operations } from "../../contracts";
-import { clusterEnv, json, post, startNode, type Citizen, type TestNode } from "../support/hub";
+import { callerBroker, clusterEnv, json, post, startNode, type Citizen, type TestNode } from "../support/hub";
 import { assertDocumented, assertProblem } from "../support/contract";
 
 const verify = operations().find((o) => o.operationId === "civil-registry.identity.verify")!;
@@ -18,6 +18,7 @@ let db: Db;
 let sandbox: Awaited<ReturnType<typeof startSandbox>>;
 let node: TestNode;
 let citizen: Citizen;
+const env = clusterEnv();
 
 const faults = (body: object) =>
   fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -26,7 +27,7 @@ before(async () => {
   // A sandbox of this test's own, so its faults reach no other test.
   db = await openDb({ pgliteDir: path.join(fs.mkdtempSync(path.join(os.tmpdir(), "adapter-")), "pglite") });
   sandbox = await startSandbox({ port: 0, db, seedCount: 10 });
-  node = await startNode("api,civil-registry", { ...clusterEnv(), CIVIL_REGISTRY_URL: sandbox.url, CIVIL_REGISTRY_TIMEOUT_MS: "500" });
+  node = await startNode("api,civil-registry", { ...env, CIVIL_REGISTRY_URL: sandbox.url, CIVIL_REGISTRY_TIMEOUT_MS: "500" });
   citizen = ((await json(await post(`${sandbox.url}/_sandbox/citizens`, { count: 1 }))) as unknown as Citizen[])[0]!;
 });
 beforeEach(async () => void (await fetch(`${sandbox.url}/_sandbox/faults`, { method: "DELETE" })));
@@ -86,5 +87,30 @@ test("an unreachable registry is a 503 problem", async () => {
     assert.equal(problem.agency, "civil-registry");
   } finally {
     await down.stop();
+  }
+});
+
+test("a caller over NATS has its params checked by the action, whatever meta it sends", async () => {
+  const broker = await callerBroker(env.HUB_NAMESPACE!, ["civil-registry"]);
+  try {
+    // The gateway's own call skips the action's check (it checked the body itself); a caller
+    // from another node may set any meta, the fields the gateway sets among them.
+    const meta = {
+      ...{ operationId: verify.operationId, partner: "forged", purpose: "identity-verification", requestHash: "sha-256=:AAAA:" },
+      ...{ validated: true, checked: true, caller: "api" },
+    };
+    for (const params of [{ idNumber: citizen.citizenNo }, { idNumber: "not-an-id-number", name: citizen.fullName }, { ...citizen }])
+      await assert.rejects(broker.call(verify.operationId, params, { meta }), (err: { type?: string; message?: string }) => {
+        assert.equal(err.type, "HUB_ERR_REQUEST_INVALID", JSON.stringify(params));
+        assert.match(String(err.message), /Params of civil-registry.identity.verify do not match its contract/);
+        return true;
+      });
+    // The same caller with valid params is answered: it was refused for its params alone.
+    assert.deepEqual(await broker.call(verify.operationId, { idNumber: citizen.citizenNo, name: citizen.fullName }, { meta }), { match: true });
+    // Over REST the gateway refuses the same bodies itself.
+    const res = await post(`${node.url}/v1/identity-verifications`, { idNumber: citizen.citizenNo });
+    assertProblem((await assertDocumented(verify, res)) as Record<string, unknown>, 400);
+  } finally {
+    await broker.stop();
   }
 });

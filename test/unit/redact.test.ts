@@ -23,3 +23,13 @@ test("the log format is Moleculer's jsonext, redacted", () => {
   assert.match(parsed.err!, /no citizen \[id-number\]/);
   assert.doesNotMatch(line!, /310104199204300430/);
 });
+
+test("redaction reaches any depth, errors inside arrays included", () => {
+  let deep: Record<string, unknown> = { idNumber: "310104199204300430", note: "for 310104199204300430" };
+  for (let i = 0; i < 12; i++) deep = { inner: deep };
+  const [line] = redactingFormatter("info", [{ deep, errs: [new Error("no citizen 11010519491231002X")] }, "x"], { nodeID: "n1" });
+  assert.doesNotMatch(line!, /310104199204300430|11010519491231002X/);
+  assert.match(line!, /"idNumber":"\[redacted\]"/);
+  assert.match(line!, /for \[id-number\]/);
+  assert.match(line!, /no citizen \[id-number\]/);
+});
