@@ -12,7 +12,7 @@ import { startHubNode } from "../stack/services";
 import type { Managed } from "../stack/processes";
 import { generatedDocument } from "./generated-services";
 import { BENCH_PERSON, PROVIDER_PORT, registerService, startProvider } from "./provider";
-import { runBenchmark, say } from "./run";
+import { runBenchmark, say, wholeOption } from "./run";
 import { BENCH_PORTS, type BenchStack } from "./stack";
 import { ensureWrk, runWrk, type LoadFigures } from "./wrk";
 
@@ -44,19 +44,14 @@ interface Options {
 
 function parseArgs(argv: string[]): Options | "help" {
   const opts: Options = { services: 500, operations: 10, seconds: 10, pglite: false, json: false };
-  const whole = (name: string, value: string | undefined, min: number, max: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} takes a whole number from ${min} to ${max}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return "help";
     if (arg === "--json") opts.json = true;
     else if (arg === "--pglite") opts.pglite = true;
-    else if (arg === "--services") opts.services = whole("services", argv[++i], 6, 5000);
-    else if (arg === "--operations") opts.operations = whole("operations", argv[++i], 2, 200);
-    else if (arg === "--seconds") opts.seconds = whole("seconds", argv[++i], 1, 600);
+    else if (arg === "--services") opts.services = wholeOption("services", argv[++i], 6, 5000);
+    else if (arg === "--operations") opts.operations = wholeOption("operations", argv[++i], 2, 200);
+    else if (arg === "--seconds") opts.seconds = wholeOption("seconds", argv[++i], 1, 600);
     else throw new Error(`unknown option ${arg}`);
   }
   return opts;

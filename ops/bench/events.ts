@@ -12,6 +12,7 @@ import { startNats, localDatabaseUrl } from "../stack/services";
 import { MissingPieceError } from "../stack/provision";
 import { tcpReachable, type Managed } from "../stack/processes";
 import { quantileMs } from "./measure";
+import { wholeOption } from "./run";
 import { hubPath, prepareEffects, rawPath, type EventPath } from "./event-paths";
 import { startPublisher } from "./event-publisher";
 
@@ -52,19 +53,14 @@ interface Options {
 
 function parseArgs(argv: string[]): Options | "help" {
   const opts: Options = { events: 20_000, inFlight: 64, seconds: 5, databases: ["postgres", "pglite"], json: false };
-  const whole = (name: string, value: string | undefined, min: number, max: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} takes a whole number from ${min} to ${max}`);
-    return n;
-  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return "help";
     if (arg === "--json") opts.json = true;
     else if (arg === "--quick") Object.assign(opts, { events: 2000, seconds: 2 });
-    else if (arg === "--events") opts.events = whole("events", argv[++i], 100, 1_000_000);
-    else if (arg === "--in-flight") opts.inFlight = whole("in-flight", argv[++i], 1, 10_000);
-    else if (arg === "--seconds") opts.seconds = whole("seconds", argv[++i], 1, 600);
+    else if (arg === "--events") opts.events = wholeOption("events", argv[++i], 100, 1_000_000);
+    else if (arg === "--in-flight") opts.inFlight = wholeOption("in-flight", argv[++i], 1, 10_000);
+    else if (arg === "--seconds") opts.seconds = wholeOption("seconds", argv[++i], 1, 600);
     else if (arg === "--nats-url") opts.natsUrl = argv[++i] ?? "";
     else if (arg === "--database") {
       const d = argv[++i];

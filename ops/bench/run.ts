@@ -4,6 +4,13 @@ import { startBenchStack, type BenchStack } from "./stack";
 
 export const say = (line: string) => console.error(`[bench] ${line}`);
 
+/** An option's whole-number value, from `min` to `max`; throws naming the option otherwise. */
+export function wholeOption(name: string, value: string | undefined, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} takes a whole number from ${min} to ${max}`);
+  return n;
+}
+
 export interface Benchmark<O extends { json: boolean; pglite?: boolean }, R> {
   help: string;
   /** The options, "help", or a throw naming the mistake. */

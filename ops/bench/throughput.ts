@@ -8,7 +8,7 @@ import path from "node:path";
 import { summariseProfile, type CpuProfile, type ProfileSummary } from "./cpu-profile";
 import { measureDatabase, newestProfile, type DatabaseFigures } from "./throughput-measure";
 import { printTable } from "./throughput-report";
-import { say } from "./run";
+import { say, wholeOption } from "./run";
 import { BENCH_PORTS, startBenchStack, type BenchStack } from "./stack";
 import { ensureWrk } from "./wrk";
 import { FLOOR_PORT, stopFloors } from "./floor";
@@ -48,12 +48,6 @@ export interface Options {
   json: boolean;
 }
 
-const whole = (arg: string, value: string | undefined, max: number) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${arg} takes a whole number from 1 to ${max}`);
-  return n;
-};
-
 function parseArgs(argv: string[]): Options | "help" {
   const opts: Options = { seconds: 15, linkages: 30, json: false };
   for (let i = 0; i < argv.length; i++) {
@@ -61,8 +55,8 @@ function parseArgs(argv: string[]): Options | "help" {
     if (arg === "--help" || arg === "-h") return "help";
     else if (arg === "--json") opts.json = true;
     else if (arg === "--quick") Object.assign(opts, { seconds: 3, linkages: 10 });
-    else if (arg === "--seconds") opts.seconds = whole(arg, argv[++i], 600);
-    else if (arg === "--linkages") opts.linkages = whole(arg, argv[++i], 1000);
+    else if (arg === "--seconds") opts.seconds = wholeOption("seconds", argv[++i], 1, 600);
+    else if (arg === "--linkages") opts.linkages = wholeOption("linkages", argv[++i], 1, 1000);
     else if (arg === "--profile") opts.profile = path.resolve(argv[++i] ?? "");
     else if (arg === "--only") {
       const db = argv[++i];
