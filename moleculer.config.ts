@@ -7,6 +7,7 @@ import type { Config } from "./platform/config";
 import { ContractValidator } from "./platform/validator";
 import { HubPrometheusReporter } from "./platform/metrics";
 import { redactingFormatter } from "./platform/redact";
+import { batchedLogger } from "./platform/log-lines";
 
 export function brokerOptions(config: Config): BrokerOptions {
   return {
@@ -15,7 +16,7 @@ export function brokerOptions(config: Config): BrokerOptions {
     transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
     serializer: "JSON",
     // JSON lines with names, id numbers and addresses redacted (platform/redact.ts).
-    logger: { type: "Console", options: { formatter: redactingFormatter, level: config.logLevel, colors: false, moduleColors: false } },
+    logger: batchedLogger({ formatter: redactingFormatter, level: config.logLevel }),
     validator: new ContractValidator(),
     requestTimeout: 30_000,
     // Agency calls retry in the adapters, where it is known whether a call is safe to repeat.
