@@ -90,15 +90,22 @@ export async function appendRecordIn(tx: Queryable, record: AuditEntry): Promise
   return (await appendRecords(tx, [record]))[0]!;
 }
 
+/** The chain's last record, as a writer that is the database's only one may know it. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 /**
  * Appends `records` in their order, in `tx`: one lock, one read of the head, one INSERT, so a
  * batch of concurrent requests' records costs about what one record does. The chain is the same
- * as if they were appended one by one.
+ * as if they were appended one by one. Given the `head`, the lock and the read are skipped: only
+ * for the database's only writer.
  */
-export async function appendRecords(tx: Queryable, records: AuditEntry[]): Promise<StoredRecord[]> {
+export async function appendRecords(tx: Queryable, records: AuditEntry[], head?: ChainHead): Promise<StoredRecord[]> {
   if (!records.length) return [];
-  await tx.query(LOCK);
-  const [last] = await tx.query<{ seq: string; hash: string }>("SELECT seq, hash FROM hub.audit_record ORDER BY seq DESC LIMIT 1");
+  if (!head) await tx.query(LOCK);
+  const [last] = head ? [head] : await tx.query<{ seq: string; hash: string }>("SELECT seq, hash FROM hub.audit_record ORDER BY seq DESC LIMIT 1");
   let seq = last ? Number(last.seq) : 0;
   let prevHash = last?.hash ?? GENESIS;
   const stored = records.map((record) => {

@@ -14,7 +14,7 @@ import { metaOf } from "../platform/call-meta";
 import type { Db, Queryable } from "../platform/db";
 import type { Config } from "../platform/config";
 import { groupCommit } from "./batch";
-import { appendRecordIn, appendRecords, bodyHash, canonical, checkpoint, subjectHash, type AuditEntry } from "./chain";
+import { appendRecordIn, appendRecords, bodyHash, canonical, checkpoint, subjectHash, type AuditEntry, type ChainHead } from "./chain";
 import { loadAuditKeys, type AuditKeys } from "./keys";
 
 declare module "moleculer" {
@@ -66,32 +66,58 @@ export function auditKeysOf(config: Config): AuditKeys {
   return loadAuditKeys(config.auditKey, auditKeyFile(config))!;
 }
 
+/**
+ * Records group-committed (audit/batch.ts), or appended in a caller's transaction.
+ * Embedded PGlite has one writer, this process: the chain's head is known here, and a batch
+ * skips the chain lock and the read of the head (two of its five statements, about 0.5 ms of
+ * CPU a request). It is set before the commit, under PGlite's one transaction at a time, and
+ * forgotten on a failure or when a record is appended in a caller's transaction.
+ */
+function chainAppender(db: Db) {
+  const knowsHead = db.kind === "pglite";
+  let head: ChainHead | undefined;
+  const batches = groupCommit<Pending>(async (items) => {
+    const records = items.flatMap((i) => (i.record ? [i.record] : []));
+    await db
+      .transaction(async (tx) => {
+        // The other writes first: the chain lock, which every node waits for, is then held the shortest.
+        for (const i of items) await i.write?.(tx);
+        const stored = await appendRecords(tx, records, head);
+        if (knowsHead && stored.length) head = stored[stored.length - 1];
+      })
+      .catch((err: unknown) => {
+        head = undefined;
+        throw err;
+      });
+    batchRecords.observe(records.length);
+  });
+  return {
+    batches,
+    inCallers(tx: Queryable, record: AuditEntry) {
+      head = undefined;
+      return appendRecordIn(tx, record);
+    },
+  };
+}
+
 export function openAuditLog(db: Db, config: Config, onError: (err: unknown) => void): AuditLog {
   const keys = auditKeysOf(config);
   const timer = setInterval(() => void checkpoint(db, keys).catch(onError), config.auditCheckpointMs).unref();
-  const batches = groupCommit<Pending>(async (items) => {
-    const records = items.flatMap((i) => (i.record ? [i.record] : []));
-    await db.transaction(async (tx) => {
-      // The other writes first: the chain lock, which every node waits for, is then held the shortest.
-      for (const i of items) await i.write?.(tx);
-      await appendRecords(tx, records);
-    });
-    batchRecords.observe(records.length);
-  });
+  const appender = chainAppender(db);
 
   async function record(entry: Entry, into?: Queryable | { alongside: Write }): Promise<void> {
     const subjects = [...new Set((entry.subjects ?? []).filter((s): s is string => typeof s === "string" && s.length > 0))].map((id) => subjectHash(keys, id));
     const full = { ...entry, at: new Date().toISOString(), subjects };
     const stop = appendSeconds.startTimer();
-    if (into && !("alongside" in into)) await appendRecordIn(into, full);
-    else await batches.add({ record: full, write: into?.alongside });
+    if (into && !("alongside" in into)) await appender.inCallers(into, full);
+    else await appender.batches.add({ record: full, write: into?.alongside });
     stop();
   }
 
   return {
     keys,
     record,
-    commit: (write) => batches.add({ write }),
+    commit: (write) => appender.batches.add({ write }),
     middleware: (): Middleware => ({
       name: "Audit",
       localAction(handler: (ctx: Context) => Promise<unknown>, action: { name?: string; audit?: unknown }) {
@@ -121,7 +147,7 @@ export function openAuditLog(db: Db, config: Config, onError: (err: unknown) => 
     }),
     async stop() {
       clearInterval(timer);
-      await batches.drain();
+      await appender.batches.drain();
       await checkpoint(db, keys).catch(onError);
     },
   };
