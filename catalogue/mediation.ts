@@ -1,6 +1,6 @@
 /**
- * A call to a catalogue service, whatever carried it (REST `/r1/{service id}/{path}` or the
- * NATS action `catalogue.call`), checked exactly as the hub's own operations are: the token,
+ * A call to a catalogue service, whatever carried it (REST `/r1/{service id}/{path}`, the
+ * NATS action `catalogue.call` or the NATS service's `hub.v1.catalogue.call`), checked exactly as the hub's own operations are: the token,
  * the caller's subsystem, the access right, the purpose, the quota and the Idempotency-Key;
  * then validated against the provider's document, forwarded, its answer validated, audited and
  * counted. Refusals throw HubError (with the headers their answer carries); the caller turns
@@ -68,6 +68,16 @@ interface Deps {
 
 /** The hash of a mediated request as the answer's `Request-Hash` states it: method, target and body. */
 export const mediatedRequestHash = (method: string, target: string, body: Buffer) => bodyHash(Buffer.concat([Buffer.from(`${method} ${target}\n`), body]));
+
+/** A mediated answer as NATS callers get it (`catalogue.call`, `hub.v1.catalogue.call`): its body JSON where it is JSON, else text. */
+export function callResultOf(answer: MediatedAnswer): { status: number; headers: Record<string, string>; body?: unknown } {
+  const json = /^application\/([\w.-]+\+)?json\b/i.test(answer.headers["content-type"] ?? "") && answer.body.length > 0;
+  return {
+    status: answer.status,
+    headers: answer.headers,
+    ...(answer.body.length ? { body: json ? JSON.parse(answer.body.toString("utf8")) : answer.body.toString("utf8") } : {}),
+  };
+}
 
 export function mediator(deps: Deps): Mediator {
   return {

@@ -23,7 +23,7 @@ import { allowedMethods, getOpenAPI, listClients, listMethods } from "./director
 import { serviceIdOf, type ServiceParts } from "./identifiers";
 import type { LiveCatalogue } from "./live";
 import { linkageClient } from "./linkage-client";
-import { mediatedRequestHash, type MediatedRequest, type Mediator } from "./mediation";
+import { callResultOf, mediatedRequestHash, type MediatedRequest, type Mediator } from "./mediation";
 import { addService, getService, linkedServices, listServices, removeService, setDisabled, toService, updateService } from "./registry";
 
 type Schemas = components["schemas"];
@@ -201,10 +201,5 @@ async function callOverNats(
     requestHash: mediatedRequestHash(method, `/r1/${service}${target}`, bytes),
     ...(forLinkage ? { forLinkage } : {}),
   });
-  const json = /^application\/([\w.-]+\+)?json\b/i.test(answer.headers["content-type"] ?? "") && answer.body.length > 0;
-  return {
-    status: answer.status,
-    headers: answer.headers,
-    ...(answer.body.length ? { body: json ? JSON.parse(answer.body.toString("utf8")) : answer.body.toString("utf8") } : {}),
-  };
+  return callResultOf(answer);
 }

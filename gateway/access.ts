@@ -1,5 +1,5 @@
 /**
- * Who may call what over REST, deny by default. Every operation declares in the contract the
+ * Who may call what over REST or NATS, deny by default. Every operation declares in the contract the
  * scope it needs (`security`, an empty list for the public ones) and whether it touches
  * personal data (`x-personal-data`, then a `Data-Purpose` header naming a legal basis granted
  * to the partner is required). The caller's subsystem, when it names one, must be its own.
@@ -7,7 +7,7 @@
  * needs an access right of the partner's subsystem on it too, and the purpose is its right's.
  * A partner's quota is taken here too, so a refused request costs nothing downstream.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Operation } from "../contracts";
 import { HubError } from "../platform/errors";
 import type { AuditLog } from "../audit/log";
@@ -17,16 +17,20 @@ import type { Partner } from "../partners/registry";
 import { rightOn, type GrantRow } from "../catalogue/access-rights";
 import { builtinServiceId } from "../catalogue/builtin-ids";
 import { readRawBody } from "./body";
+import type { Authorize } from "./exchange";
 import { stateOf } from "./request-state";
 
 /**
  * The hash binding an answer to its request (method, path and query, body): sent back as
  * `Request-Hash` and kept in the audit record, so a partner can prove which answer belongs
- * to which question.
+ * to which question. Over NATS the same text is hashed: the method and path the operation has over REST.
  */
+export const requestHash = (method: string, target: string, body: Buffer) => bodyHash(Buffer.concat([Buffer.from(`${method} ${target}\n`), body]));
+
+/** A REST request's `Request-Hash`, computed once. */
 export async function requestHashOf(req: IncomingMessage): Promise<string> {
   const state = stateOf(req);
-  state.requestHash ??= bodyHash(Buffer.concat([Buffer.from(`${req.method} ${req.url}\n`), await readRawBody(req)]));
+  state.requestHash ??= requestHash(req.method!, req.url!, await readRawBody(req));
   return state.requestHash;
 }
 
@@ -35,22 +39,21 @@ export interface Caller {
   purpose?: string;
 }
 
-/** The caller of `op`, or undefined for a public operation; throws the refusal (its headers in `data.headers`). */
-export type Authorize = (req: IncomingMessage, res: ServerResponse, op: Operation) => Promise<Caller | undefined>;
-
 /** A client subsystem's rights on a catalogue service (the LiveCatalogue's cache: no query per call). */
 export type RightsOf = (client: string, serviceId: string) => Promise<GrantRow[]>;
 
-export function restAccess(partners: PartnerAccess, audit: AuditLog, rightsOf: RightsOf, instance: string): Authorize {
-  return async function authorize(req, res, op) {
+/** Token, scope, purpose and quota for a documented operation, whatever carried the request; a known partner's refusal is audited. */
+export function accessCheck(partners: PartnerAccess, audit: AuditLog, rightsOf: RightsOf, instance: string): Authorize {
+  return async function authorize(request) {
+    const op = request.operation.op;
     const needed = scopesNeeded(op);
     if (!needed) return undefined;
-    const { partner, scopes } = await partners.identify(req.headers.authorization);
-    const stated = typeof req.headers["data-purpose"] === "string" ? req.headers["data-purpose"].trim() : undefined;
+    const { partner, scopes } = await partners.identify(request.headers.authorization);
+    const stated = request.headers["data-purpose"]?.trim();
     // The purpose the audit record names: the one stated, once the check comes to it.
     let audited: string | undefined;
     try {
-      assertOwnClient(req.headers, partner);
+      assertOwnClient(request.headers, partner);
       const missing = needed.filter((s) => !scopes.includes(s) || !partner.scopes.includes(s));
       if (missing.length)
         throw refusal("HUB_ERR_FORBIDDEN", `${op.operationId} needs the scope ${missing.join(" and ")}, which the token does not carry`, {
@@ -62,13 +65,13 @@ export function restAccess(partners: PartnerAccess, audit: AuditLog, rightsOf: R
       const service = builtinServiceId(instance, op.operationId);
       const granted = service ? await builtinRight(rightsOf, partner, service, op) : partner.purposes;
       const purpose = personal ? statedPurpose(stated, service ? `${op.operationId} (${service})` : op.operationId, partner, granted) : undefined;
-      for (const [name, value] of Object.entries(await partners.withinQuota(partner))) res.setHeader(name, value);
-      return { partner, purpose };
+      const headers = await partners.withinQuota(partner);
+      return { caller: { partner, purpose }, headers };
     } catch (err) {
       // The partner is known: a refusal is an exchange the audit log keeps.
-      const requestHash = await requestHashOf(req);
+      const requestHash = await request.requestHash();
       const outcome = String((err as HubError).type);
-      await audit.record({ operation: op.operationId, outcome, requestId: stateOf(req).id, partnerId: partner.id, purpose: audited, requestHash });
+      await audit.record({ operation: op.operationId, outcome, requestId: request.requestId, partnerId: partner.id, purpose: audited, requestHash });
       throw err;
     }
   };

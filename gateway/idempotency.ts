@@ -1,34 +1,38 @@
 /**
- * `Idempotency-Key` on a REST POST (the rules: partners/idempotency.ts): a repeat is answered
- * here from the first answer (`Idempotent-Replayed: true`); the first answer is kept as it
+ * `Idempotency-Key` on a POST, REST or NATS (the rules: partners/idempotency.ts): a repeat is answered
+ * from the first answer (`Idempotent-Replayed: true`); the first answer is kept as it
  * leaves. The claim and the kept answer join the audit log's batches (one transaction for many
  * requests); the answer's audit record is not in the same commit as its keeping: the action's
  * node commits it before the action returns, before the gateway has the answer to keep.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { HubNode } from "../platform/hub-node";
 import type { AuditLog } from "../audit/log";
 import { checkedKey, claimKey, fingerprintOf, type KeptAnswer } from "../partners/idempotency";
-import { readRawBody } from "./body";
+import type { ClaimOnce } from "./exchange";
 
 const KEPT_HEADERS = ["content-type", "location"];
 
-/** Runs a POST with an `Idempotency-Key` once: true when the request was answered here (a replay); otherwise it goes on. */
-export type Idempotent = (req: IncomingMessage, res: ServerResponse, partnerId: string, path: string) => Promise<boolean>;
-
-export function idempotency(node: HubNode, audit: AuditLog): Idempotent {
-  return async function handle(req, res, partnerId, path) {
-    if (req.method !== "POST" || req.headers["idempotency-key"] === undefined) return false;
-    const key = checkedKey(req.headers["idempotency-key"]);
-    const fingerprint = fingerprintOf(req.method, path, await readRawBody(req));
+/** A POST with an `Idempotency-Key`, whatever carried it: its claim (run, then keep the answer) or its first answer (a repeat). */
+export function idempotency(node: HubNode, audit: AuditLog): ClaimOnce {
+  return async function claimOnce(request, partnerId) {
+    const given = request.headers["idempotency-key"];
+    if (request.operation.op.method !== "POST" || given === undefined) return undefined;
+    const key = checkedKey(given);
+    const fingerprint = fingerprintOf("POST", request.path, await request.body());
     const claim = await claimKey(node.db, node.config.idempotencyTtlS, partnerId, key, fingerprint, audit.commit);
-    if (claim.replay) {
-      replay(res, claim.replay);
-      return true;
-    }
-    capture(node, res, claim.keep);
-    return false;
+    return claim.replay ? { replay: claim.replay } : { keep: (answer) => claim.keep(answer) };
   };
+}
+
+/** Over REST: a repeat is answered here (true); the first request's answer is kept as it leaves. */
+export async function restIdempotency(node: HubNode, res: ServerResponse, claim: Awaited<ReturnType<ClaimOnce>>): Promise<boolean> {
+  if (claim?.replay) {
+    replay(res, claim.replay);
+    return true;
+  }
+  if (claim?.keep) capture(node, res, claim.keep);
+  return false;
 }
 
 function replay(res: ServerResponse, answer: KeptAnswer): void {

@@ -9,24 +9,22 @@
  * and fail (any error, from any step or layer, as problem+json). The steps share the request's
  * state (request-state.ts).
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Context } from "moleculer";
 import client from "prom-client";
 import type { Operation } from "../contracts";
 import { linkageIdOf, metaOf } from "../platform/call-meta";
 import { HubError } from "../platform/errors";
-import { checkedInProcess } from "../platform/validator";
 import type { HubNode } from "../platform/hub-node";
 import { logsAt } from "../platform/log-level";
-import { requestHashOf, type Authorize } from "./access";
-import { readJsonBody, XmlBody } from "./body";
-import type { Idempotent } from "./idempotency";
+import { requestHashOf } from "./access";
+import { readJsonBody, readRawBody } from "./body";
+import { actionCall, admission, problemOf, type Authorize, type ClaimOnce, type HubRequest } from "./exchange";
+import { restIdempotency } from "./idempotency";
 import type { Mediator } from "../catalogue/mediation";
 import { coerceQuery, operationsAt, type CompiledOperation } from "./operations";
 import { sendJson } from "./own-operations";
-import { toProblem } from "./problem";
-import { pathOf, startState, stateOf } from "./request-state";
+import { pathOf, requestIdOf, startState, stateOf } from "./request-state";
 
 /** moleculer-web's additions to a request that the steps read. */
 export type Req = IncomingMessage & { $params: Record<string, unknown>; $alias?: { action?: string }; query?: Record<string, unknown>; $ctx?: Context };
@@ -36,11 +34,9 @@ type Next = (err?: unknown) => void;
 export interface Gateway {
   node: HubNode;
   authorize: Authorize;
-  idempotent: Idempotent;
+  claimOnce: ClaimOnce;
   mediation: Mediator;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const restRequests = new client.Counter({
   name: "hub_http_requests_total",
@@ -63,8 +59,7 @@ const QUIET = new Set(["api.metrics.get", "api.health.live", "api.health.ready"]
  * never taken for a template (/v1/linkages/eid-issuances is not /v1/linkages/{id}).
  */
 export function identify(options: { requestID?: string }, req: Req, res: Res): void {
-  const given = req.headers["x-request-id"];
-  const id = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+  const id = requestIdOf(req.headers["x-request-id"]);
   req.headers["x-request-id"] = id;
   delete req.headers["x-correlation-id"];
   options.requestID = id;
@@ -108,12 +103,28 @@ export const admit = (gw: Gateway) => (req: Req, res: Res, next: Next) => {
   const state = stateOf(req);
   if (!state.operation) return next();
   void (async () => {
-    state.caller = await gw.authorize(req, res, state.operation!.op);
-    if (state.caller) res.setHeader("Request-Hash", await requestHashOf(req));
-    if (state.caller && (await gw.idempotent(req, res, state.caller.partner.id, state.path))) return;
+    const headers: Record<string, string> = {};
+    const admitted = await admission(gw, restRequest(req), headers).finally(() => {
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    });
+    state.caller = admitted.caller;
+    if (await restIdempotency(gw.node, res, admitted)) return;
     next();
   })().catch((err) => fail(gw)(req, res, err));
 };
+
+/** A REST request as the transport-neutral steps see it (exchange.ts). */
+function restRequest(req: Req): HubRequest {
+  const state = stateOf(req);
+  return {
+    operation: state.operation!,
+    path: state.path,
+    headers: req.headers as Record<string, string | undefined>,
+    requestId: state.id,
+    body: () => readRawBody(req),
+    requestHash: () => requestHashOf(req),
+  };
+}
 
 /** The body and query read and checked against the operation's contract, then handed to its action as params. */
 export async function readParams(ctx: Context, _route: unknown, incoming: IncomingMessage): Promise<void> {
@@ -125,22 +136,10 @@ export async function readParams(ctx: Context, _route: unknown, incoming: Incomi
   const body = await readJsonBody(req, compiled.xmlMediaTypes);
   const pathParams = Object.fromEntries(Object.entries(req.$params).filter(([k]) => isPathParameter(compiled.op, k))) as Record<string, string>;
   const query = coerceQuery(compiled.op, req.query ?? {});
-  const errors = compiled.validate({ path: pathParams, query, body });
-  if (errors.length) throw new HubError("HUB_ERR_REQUEST_INVALID", `The request does not match ${compiled.op.operationId}`, { errors });
-  const bodyOnly = Object.keys(req.$params).length === 0 && Object.keys(query).length === 0;
-  Object.assign(req.$params, query);
-  if (body instanceof XmlBody) Object.assign(req.$params, { xml: body.text });
-  else if (body && typeof body === "object" && !Array.isArray(body)) {
-    Object.assign(req.$params, body);
-    // The params are the body just checked, as they are: a local action need not check them again.
-    if (bodyOnly && compiled.bodyCheck && Object.keys(req.$params).length === Object.keys(body).length) checkedInProcess(req.$params, compiled.bodyCheck);
-  }
-  Object.assign(metaOf(ctx), {
-    operationId: compiled.op.operationId,
-    partner: state.caller?.partner.id,
-    purpose: state.caller?.purpose,
-    requestHash: state.requestHash,
-  });
+  const { params, meta } = actionCall(compiled, { pathParams, query, body }, { caller: state.caller, requestHash: state.requestHash });
+  // moleculer-web hands the action req.$params as they are after this step.
+  req.$params = params;
+  Object.assign(metaOf(ctx), meta);
 }
 
 const isPathParameter = (op: Operation, name: string) => op.parameters.some((p) => p.in === "path" && p.name === name);
@@ -168,12 +167,10 @@ const documentsLink = (op: Operation) => Object.entries(op.responses).some(([sta
 /** Any error as RFC 9457 problem+json; an internal one is logged with its stack and told as the request id only. */
 export const fail = (gw: Gateway) => (req: IncomingMessage, res: Res, err: unknown) => {
   const { id, path } = stateOf(req);
-  const { problem, internal } = toProblem(err, path, id);
+  const { problem, headers } = problemOf(err, path, id, gw.node.broker.logger);
   if ((err as { type?: string }).type === "NOT_FOUND") problem.detail = `Nothing is served at ${path}; /openapi.json lists what is`;
-  if (internal) gw.node.broker.logger.error({ requestId: id, err: String((err as Error)?.stack ?? err) }, "request failed");
   if (res.headersSent) return void res.destroy();
-  // The refusal's own headers: its challenge (`WWW-Authenticate`), `Retry-After`, the quota.
-  for (const [name, value] of Object.entries((err as { data?: { headers?: Record<string, string> } }).data?.headers ?? {})) res.setHeader(name, value);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   // A body we refused unread must not be taken for the next request on this connection.
   if (!req.complete) res.setHeader("Connection", "close");
   sendJson(res, problem.status, problem, "application/problem+json");

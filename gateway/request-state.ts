@@ -3,6 +3,7 @@
  * in one object beside the request: its id and path, the documented operation (found once),
  * the caller once admitted, the body once read, and the hash binding the answer to it.
  */
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Caller } from "./access";
 import type { CompiledOperation } from "./operations";
@@ -26,6 +27,11 @@ export interface RequestState {
   /** `Request-Hash` (access.ts). */
   requestHash?: string;
 }
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id an answer carries, REST or NATS: the caller's `X-Request-Id` when well formed, else a new one. */
+export const requestIdOf = (given: unknown): string => (typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID());
 
 const states = new WeakMap<IncomingMessage, RequestState>();
 

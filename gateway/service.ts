@@ -1,17 +1,19 @@
 /**
  * The REST face (moleculer-web). Routes come from the contract: each operationId is the action
  * that serves it, or one of the gateway's own operations (own-operations.ts). What happens to a
- * request, step by step, is pipeline.ts.
+ * request, step by step, is pipeline.ts. The same operations answer over NATS as the service
+ * `linkage-hub` (nats-service.ts), started and stopped with this one.
  */
 import type { ServerResponse } from "node:http";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import type { ServiceSchema } from "moleculer";
+import type { Service } from "nats";
 import type { AuditLog } from "../audit/log";
 import type { HubNode } from "../platform/hub-node";
 import { logsAt } from "../platform/log-level";
 import { ensureKeys } from "../partners/keys";
 import { sweepQuotaWindows } from "../partners/quota";
-import { restAccess } from "./access";
+import { accessCheck } from "./access";
 import type { PartnerAccess } from "../partners/access";
 import type { Mediator } from "../catalogue/mediation";
 import type { LiveCatalogue } from "../catalogue/live";
@@ -20,6 +22,7 @@ import { OPERATIONS } from "./operations";
 import { ownOperations, type Handler } from "./own-operations";
 import { admit, answerAsDocumented, fail, identify, measure, readParams, refuseOtherMethods, type Gateway, type Req } from "./pipeline";
 import { mediate } from "./mediated";
+import { startNatsService } from "./nats-service";
 
 /** moleculer-web aliases: `METHOD /path` → the action, or a handler for the gateway's own operations. */
 function aliasesOf(own: Record<string, Handler>, onError: ReturnType<typeof fail>): Record<string, string | ((req: Req, res: ServerResponse) => void)> {
@@ -50,11 +53,12 @@ export function gatewayService(
   const rightsOf = (client: string, service: string) => catalogue.rightsOf(client, service);
   const gw: Gateway = {
     node,
-    authorize: restAccess(partners, audit, rightsOf, node.config.instance),
-    idempotent: idempotency(node, audit),
+    authorize: accessCheck(partners, audit, rightsOf, node.config.instance),
+    claimOnce: idempotency(node, audit),
     mediation,
   };
   let sweeper: NodeJS.Timeout | undefined;
+  let natsService: Service | undefined;
   const debugLines = logsAt(node.broker, "debug");
   return {
     name: "api",
@@ -62,9 +66,11 @@ export function gatewayService(
     async started() {
       await ensureKeys(node.db);
       sweeper = setInterval(() => void sweep(node).catch(() => {}), 600_000).unref();
+      natsService = await startNatsService(gw);
     },
-    stopped() {
+    async stopped() {
       clearInterval(sweeper);
+      await natsService?.stop();
     },
     settings: {
       port: node.config.port,

@@ -1040,6 +1040,23 @@ export interface components {
             body?: unknown;
         };
         /**
+         * Mediated call over the NATS service
+         * @description The message of `hub.v1.catalogue.call` (the NATS service `linkage-hub`, docs/nats-service.md): a call to a catalogue service, checked as over REST (`/r1/{serviceId}{path}?{query}`). What REST carries in headers travels as NATS headers: `Authorization`, `Data-Purpose`, `Idempotency-Key`, `X-Request-Id`, `X-GovStack-Client`, `Content-Type` and those the provider's document declares.
+         */
+        CatalogueNatsCall: {
+            serviceId: components["schemas"]["ServiceId"];
+            /** @enum {string} */
+            method: "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS";
+            /** @description The path at the provider, percent-encoded as in a URL, without the query. */
+            path: string;
+            /** @description The query: as written after `?`, or its parameters by name (a list repeats the name). */
+            query?: string | {
+                [key: string]: string | string[];
+            };
+            /** @description A JSON body (sent as application/json unless `Content-Type` says otherwise), or a string for another media type. */
+            body?: unknown;
+        };
+        /**
          * Mediated answer
          * @description The provider's answer to `catalogue.call`; the hub's refusals are typed Moleculer errors (code, type, data.errors), as for every action.
          */

@@ -12,6 +12,8 @@ import { couples, marriages, startOneLinkage } from "./marriages";
 import { quantileMs, type Attempt } from "./measure";
 import type { BenchStack } from "./stack";
 import { measureLoad, runWrk, type Load, type MeasuredLoad } from "./wrk";
+import { connect } from "nats";
+import { inFlightLoop, measureNatsLoad, natsSender, type NatsLoad } from "./nats-load";
 
 export interface Plan {
   seconds: number;
@@ -33,6 +35,8 @@ export interface PollingEffect {
 export interface DatabaseFigures {
   database: "PostgreSQL" | "PGlite";
   hub: { one: MeasuredLoad; many: MeasuredLoad };
+  /** The same identity verification over the NATS service (hub.v1.civil-registry.identity.verify), 1 and 32 in flight. */
+  nats: { one: MeasuredLoad; many: MeasuredLoad };
   floor: { one: MeasuredLoad; many: MeasuredLoad };
   memory: { one: MeasuredLoad; many: MeasuredLoad };
   sandbox: { one: MeasuredLoad; many: MeasuredLoad };
@@ -49,6 +53,7 @@ const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 interface Targets {
   hub: Load;
+  nats: NatsLoad;
   floor: Load;
   memory: Load;
   sandbox: Load;
@@ -59,6 +64,11 @@ function targets(stack: BenchStack, floor: Floor, person: SeededCitizen): Target
   const body = JSON.stringify({ idNumber: person.idNumber, name: person.name });
   return {
     hub: { url: `${stack.api}/v1/identity-verifications`, method: "POST", headers: { ...stack.auth, ...json, "data-purpose": "identity-verification" }, body },
+    nats: {
+      subject: "hub.v1.civil-registry.identity.verify",
+      headers: { Authorization: stack.auth.authorization!, "Data-Purpose": "identity-verification" },
+      body,
+    },
     floor: { url: `${floor.url}/verify`, method: "POST", headers: json, body },
     memory: { url: `${floor.url}/memory`, method: "POST", headers: json, body },
     sandbox: {
@@ -94,9 +104,11 @@ const hubPids = (stack: BenchStack) => [stack.pid("hub")!];
 
 async function measureLoads(stack: BenchStack, wrk: string, plan: Plan, floor: Floor, t: Targets) {
   const pidsOf = { hub: hubPids(stack), floor: floor.pids, memory: floor.pids, sandbox: [stack.pid("sandbox-civil-registry")!] };
-  const run = async (what: keyof Targets, connections: number) => {
-    const f = await measureLoad(wrk, t[what], connections, plan.seconds, scratch(stack), pidsOf[what]);
+  const report = (what: string, connections: number, f: MeasuredLoad) =>
     plan.say(`${stack.database}: ${what} at ${connections}: ${f.perSecond} req/s, p50 ${f.p50Ms} ms, p99 ${f.p99Ms} ms, ${f.failed} failed`);
+  const run = async (what: Exclude<keyof Targets, "nats">, connections: number) => {
+    const f = await measureLoad(wrk, t[what], connections, plan.seconds, scratch(stack), pidsOf[what]);
+    report(what, connections, f);
     return f;
   };
   plan.say(`${stack.database}: warming up the hub and the floor`);
@@ -107,6 +119,7 @@ async function measureLoads(stack: BenchStack, wrk: string, plan: Plan, floor: F
   const profileWindow = { fromUs, toUs: nowUs() };
   const out = {
     hub: { one: hubOne, many: hubMany },
+    nats: await natsLoads(stack, plan, t.nats, (connections, f) => report("hub over NATS", connections, f)),
     floor: { one: await run("floor", 1), many: await run("floor", MANY) },
     memory: { one: await run("memory", 1), many: await run("memory", MANY) },
     sandbox: { one: await run("sandbox", 1), many: await run("sandbox", MANY) },
@@ -115,6 +128,21 @@ async function measureLoads(stack: BenchStack, wrk: string, plan: Plan, floor: F
   };
   for (let c = 2; out.halfMax.perSecond < hubMany.perSecond / 2 && c < MANY; c *= 2) out.halfMax = await run("hub", c);
   return out;
+}
+
+/** Identity verification over the NATS service with a plain client, warmed up as REST is, at 1 and 32 in flight. */
+async function natsLoads(stack: BenchStack, plan: Plan, load: NatsLoad, report: (inFlight: number, f: MeasuredLoad) => void) {
+  const nc = await connect({ servers: stack.env.NATS_URL, name: "bench-nats-caller" });
+  try {
+    await inFlightLoop(natsSender(nc, load), 8, Math.min(3, plan.seconds));
+    const one = await measureNatsLoad(nc, load, 1, plan.seconds, hubPids(stack));
+    report(1, one);
+    const many = await measureNatsLoad(nc, load, MANY, plan.seconds, hubPids(stack));
+    report(MANY, many);
+    return { one, many };
+  } finally {
+    await nc.close();
+  }
 }
 
 /**

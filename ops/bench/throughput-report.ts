@@ -16,6 +16,7 @@ function loads(d: DatabaseFigures): void {
   console.log(`\n${d.database}${"".padEnd(44 - d.database.length)}${head}`);
   for (const [name, pair] of [
     ["hub POST /v1/identity-verifications", d.hub],
+    ["hub over NATS, hub.v1.…identity.verify", d.nats],
     ["floor (gateway → NATS → action → sandbox)", d.floor],
     ["floor answering from memory", d.memory],
     ["the civil-registry sandbox alone", d.sandbox],
@@ -34,6 +35,9 @@ function ratios(d: DatabaseFigures): void {
   const p = d.polling;
   console.log(
     `  hub/floor req/s: ${ratio(d.hub.one.perSecond, d.floor.one.perSecond)}x at 1, ${many}x at 32 (target at least 0.5x at 32): ${verdict(many >= 0.5)}`,
+  );
+  console.log(
+    `  NATS/REST identity verification req/s: ${ratio(d.nats.one.perSecond, d.hub.one.perSecond)}x at 1, ${ratio(d.nats.many.perSecond, d.hub.many.perSecond)}x at 32; p50 ${d.nats.one.p50Ms} vs ${d.hub.one.p50Ms} ms at 1, ${d.nats.many.p50Ms} vs ${d.hub.many.p50Ms} ms at 32`,
   );
   console.log(`  hub/floor CPU per request at 32: ${cpu}x (target at most 2x): ${verdict(cpu <= 2)}`);
   console.log(

@@ -20,7 +20,9 @@ const HELP = `Usage: npm run bench:throughput [-- options]
 The hub's sync path beside the least a gateway → NATS → action → sandbox pipeline can do
 (the floor, ops/bench/floor.ts), measured with wrk in the same run, on PostgreSQL and then on
 the embedded PGlite \`npm start\` runs, each in a stack of its own with the hub at LOG_LEVEL=info:
-  - the hub's POST /v1/identity-verifications at 1 and 32 connections
+  - the hub's POST /v1/identity-verifications at 1 and 32 connections, and the same
+    verification over the NATS service (hub.v1.civil-registry.identity.verify, a plain nats
+    client) at 1 and 32 requests in flight
   - the floor at 1 and 32, the floor answering from memory, the civil-registry sandbox alone
   - the hub's GET /v1/linkages/{id} (one linkage) at 32 connections
   - the hub at the fewest connections (1, 2, 4...) giving half its 32-connection req/s: its p99

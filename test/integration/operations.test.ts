@@ -12,7 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import { clusterEnv, freePort, json, post, seedCitizens, settle, startNode, type Citizen, type TestNode } from "../support/hub";
-import { rawFetch } from "../support/partner";
+import { connect, headers as natsHeaders, type NatsConnection } from "nats";
+import { rawFetch, suiteToken } from "../support/partner";
 import { configFor, startPrometheus } from "../../ops/stack/prometheus";
 import type { Managed } from "../../ops/stack/processes";
 
@@ -24,6 +25,8 @@ let adapters: TestNode;
 let linkages: TestNode;
 let prometheus: Managed;
 let prom: string;
+/** A plain NATS client: the NATS service's panels need its answers too. */
+let nc: NatsConnection;
 
 before(async () => {
   const workerMetricsPort = await freePort();
@@ -47,9 +50,11 @@ before(async () => {
   const port = await freePort();
   prometheus = await startPrometheus({ configFile, port, dataDir: tmp, say: () => {} });
   prom = `http://127.0.0.1:${port}`;
+  nc = await connect({ servers: process.env.NATS_URL });
 });
 after(async () => {
   await setOutage(false);
+  await nc?.close();
   await prometheus?.stop();
   for (const n of [api, linkages, adapters]) await n?.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -82,6 +87,16 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
 const verify = (c: Citizen, headers: Record<string, string> = {}) =>
   post(`${api.url}/v1/identity-verifications`, { idNumber: c.citizenNo, name: c.fullName }, headers);
 
+/** The same verification over the NATS service: the status REST would answer. */
+async function verifyOverNats(c: Citizen): Promise<string> {
+  const h = natsHeaders();
+  h.set("Authorization", `Bearer ${await suiteToken()}`);
+  h.set("Data-Purpose", "identity-verification");
+  const body = Buffer.from(JSON.stringify({ idNumber: c.citizenNo, name: c.fullName }));
+  const answer = await nc.request("hub.v1.civil-registry.identity.verify", body, { timeout: 10_000, headers: h });
+  return answer.headers?.get("Nats-Service-Error-Code") || "200";
+}
+
 interface Person extends Citizen {
   sex: string;
 }
@@ -101,6 +116,7 @@ async function marry(): Promise<{ linkageId: string; requestId: string; status: 
 /** Traffic of every kind a partner makes: answers, refusals, a linkage. */
 async function traffic(): Promise<void> {
   for (const c of await seedCitizens(5)) assert.equal((await verify(c)).status, 200);
+  for (const c of await seedCitizens(2)) assert.equal(await verifyOverNats(c), "200");
   const [c] = await seedCitizens(1);
   assert.equal((await verify(c!, { "data-purpose": "not-a-purpose" })).status, 403);
   assert.equal((await rawFetch(`${api.url}/v1/identity-verifications`, { method: "POST" })).status, 401);
