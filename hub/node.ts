@@ -12,6 +12,7 @@ import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
 import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "../platform/config";
+import { natsAuth } from "../platform/nats-auth";
 import { openDb } from "../platform/db";
 import type { HubNode } from "../platform/hub-node";
 import { readiness, reportReadiness } from "../platform/health";
@@ -91,7 +92,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
     ...brokerOptions(config),
     middlewares: [callLog(), audit.middleware(), countedOperations(tally, config.instance)],
   });
-  const bus = await connectBus(config.natsUrl, broker.nodeID);
+  const bus = await connectBus(config.natsUrl, broker.nodeID, natsAuth(config));
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, tally, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);

@@ -12,7 +12,8 @@ import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal } from 
 const HELP = `Usage: npm start [-- --help]
 
 Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everything it started.
-  nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats
+  nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats;
+                        users and credentials in $HUB_DATA_DIR/nats-auth (docs/nats-auth.md)
   temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233),
                         metrics on TEMPORAL_METRICS_PORT (9233)
   civil-registry sandbox CIVIL_REGISTRY_URL (default http://127.0.0.1:4101)
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => void stop(0));
 
   try {
-    started.push(await startNats(config.natsUrl, config.dataDir, say));
+    const tls = config.natsServerTlsCert ? { cert: config.natsServerTlsCert, key: config.natsServerTlsKey ?? "" } : undefined;
+    started.push(await startNats(config.natsUrl, config.dataDir, say, tls));
     started.push(await startTemporal(config.temporalAddress, { ui: config.temporalUiPort, metrics: config.temporalMetricsPort }, config.dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, config[sandbox.url], config.dataDir, {}, say));
     say("hub: starting all services (first start bundles the workflows, a few seconds)");

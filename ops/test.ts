@@ -8,6 +8,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
+import { stackCredsFile } from "../platform/nats-auth";
 import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "./stack/services";
 
 const HELP = `Usage: npm test [-- <test files>]
@@ -38,6 +39,8 @@ async function main(): Promise<number> {
     TEMPORAL_METRICS_PORT: process.env.TEMPORAL_METRICS_PORT ?? "19233",
     ...Object.fromEntries(SANDBOXES.map((s) => [urlEnv(s), process.env[urlEnv(s)] ?? s.testUrl])),
     HUB_DATA_DIR: dataDir,
+    // The test stack's own NATS user (made when it starts NATS), unless NATS_CREDS names one.
+    NATS_CREDS: process.env.NATS_CREDS ?? stackCredsFile(dataDir),
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   };
   const started: Managed[] = [];
