@@ -105,6 +105,12 @@ export const SETTINGS = {
     "NATS credentials (`.creds` file: user JWT and seed) for every NATS connection of the hub; unset: `nats-auth/hub.creds` in `HUB_DATA_DIR` if the stack made one, else none; `none`: no credentials",
     text,
   ),
+  natsSystemCreds: setting(
+    "NATS_SYSTEM_CREDS",
+    undefined,
+    "Credentials of a NATS system-account user: the gateway node counts the server's authentication refusals (`hub_nats_refusals_total`); unset: `nats-auth/system.creds` in `HUB_DATA_DIR` if the stack made one",
+    text,
+  ),
   natsTlsCa: setting("NATS_TLS_CA", undefined, "CA file (PEM) that signed the NATS server's certificate; set: the hub's NATS connections require TLS", text),
   natsTlsCert: setting("NATS_TLS_CERT", undefined, "Client certificate (PEM) for NATS connections, where the server asks for one (with `NATS_TLS_KEY`)", text),
   natsTlsKey: setting("NATS_TLS_KEY", undefined, "Key (PEM) of `NATS_TLS_CERT`", text),

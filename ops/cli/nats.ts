@@ -67,7 +67,13 @@ export async function natsCommand(args: string[]): Promise<void> {
   if (sub === "list-users") {
     const users = Object.entries(auth.users()).map(([name, u]) => ({ name, ...u, ...rolePermissions(u.role, name, config.namespace, u.subjects) }));
     const list = (l?: string[]) => (l ? l.join(" ") : "everything");
-    return print(users, table(["NAME", "ROLE", "PUBLISH", "SUBSCRIBE"], users.map((u) => [u.name, u.role, list(u.pub), list(u.sub)])));
+    return print(
+      users,
+      table(
+        ["NAME", "ROLE", "PUBLISH", "SUBSCRIBE"],
+        users.map((u) => [u.name, u.role, list(u.pub), list(u.sub)]),
+      ),
+    );
   }
   const [name, ...extra] = positionals;
   if (!name || extra.length) throw new UsageError(`Name one user.\n\n${HELP[sub]}`);
@@ -77,7 +83,12 @@ export async function natsCommand(args: string[]): Promise<void> {
   }
   const role = values.role as NatsRole | undefined;
   if (!role || !NATS_ROLES.includes(role)) throw new UsageError(`--role must be one of ${NATS_ROLES.join(", ")}.\n\n${HELP[sub]}`);
-  const subjects = values.subjects ? String(values.subjects).split(",").map((s) => s.trim()).filter(Boolean) : [];
+  const subjects = values.subjects
+    ? String(values.subjects)
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
   let file: string;
   try {
     file = auth.addUser(name, role, subjects);

@@ -232,7 +232,10 @@ export class NatsAuth {
     const operatorFile = path.join(this.dir, "operator.jwt");
     // Written once: the server cannot reload a changed operator, only its accounts.
     if (!fs.existsSync(operatorFile))
-      fs.writeFileSync(operatorFile, encodeJwt(operator, operator.getPublicKey(), "linkage-hub", { system_account: system.getPublicKey(), type: "operator", version: 2 }));
+      fs.writeFileSync(
+        operatorFile,
+        encodeJwt(operator, operator.getPublicKey(), "linkage-hub", { system_account: system.getPublicKey(), type: "operator", version: 2 }),
+      );
     return [
       `operator: ${JSON.stringify(operatorFile)}`,
       `system_account: ${system.getPublicKey()}`,

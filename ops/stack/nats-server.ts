@@ -42,6 +42,7 @@ export function prepareNatsServer(dataDir: string, tls?: NatsServerTls, namespac
   const auth = NatsAuth.open(natsAuthDir(dataDir), namespace);
   const credsFile = stackCredsFile(dataDir);
   if (!auth.users().hub || !fs.existsSync(credsFile)) auth.addUser("hub", "node");
+  auth.systemCreds();
   auth.writeAccounts();
   const configFile = path.join(dataDir, "nats.conf");
   // The include is relative to nats.conf's folder.

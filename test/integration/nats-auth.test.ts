@@ -12,9 +12,11 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { AckPolicy, connect, credsAuthenticator, type NatsConnection } from "nats";
+import { loadConfig } from "../../platform/config";
 import { natsAuthDir, stackCredsFile } from "../../platform/nats-auth";
+import { countNatsRefusals, natsRefusals } from "../../platform/nats-refusals";
 import { startNats } from "../../ops/stack/services";
-import type { Managed } from "../../ops/stack/processes";
+import { waitFor, type Managed } from "../../ops/stack/processes";
 import { freePort } from "../support/hub";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -51,8 +53,13 @@ async function serverError(nc: NatsConnection, act: () => void): Promise<string>
   const statuses = nc.status();
   act();
   await nc.flush().catch(() => {});
-  for await (const s of statuses) if (s.type === "error") return String(s.data);
-  return "closed";
+  const error = (async () => {
+    for await (const s of statuses) if (s.type === "error") return String(s.data);
+    return "closed";
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const none = new Promise<string>((resolve) => (timer = setTimeout(() => resolve("no error from the server"), 10_000)));
+  return Promise.race([error, none]).finally(() => clearTimeout(timer));
 }
 
 /** A subscription of the hub's that counts what reaches it. */
@@ -86,6 +93,18 @@ test("a connection without credentials is refused", async () => {
   await assert.rejects(connect({ servers: url, reconnect: false }), /Authorization Violation/);
 });
 
+test("refused connections are counted in hub_nats_refusals_total from the server's advisories", async () => {
+  const stop = await countNatsRefusals(loadConfig({ NATS_URL: url, HUB_DATA_DIR: dataDir }));
+  const count = async () => (await natsRefusals.get()).values.find((v) => v.labels.kind === "authentication")?.value ?? 0;
+  try {
+    const before = await count();
+    await assert.rejects(connect({ servers: url, reconnect: false }));
+    await waitFor("the refusal counted", async () => (await count()) === before + 1, 10_000);
+  } finally {
+    await stop();
+  }
+});
+
 test("a caller calls hub.v1.> and nothing else: not events, not Moleculer, not another caller's inbox", async () => {
   hub.subscribe("hub.v1.>", { callback: (_err, msg) => msg.respond("answer") });
   const caller = await user("billing", "caller");
@@ -101,7 +120,10 @@ test("a caller calls hub.v1.> and nothing else: not events, not Moleculer, not a
   // The hub answering another caller: that caller's inbox is not readable by this one.
   const other = await user("payroll", "caller");
   let overheard = 0;
-  assert.match(await serverError(caller, () => caller.subscribe("_INBOX_payroll.>", { callback: (err) => void (err || overheard++) })), /PERMISSIONS_VIOLATION/);
+  assert.match(
+    await serverError(caller, () => caller.subscribe("_INBOX_payroll.>", { callback: (err) => void (err || overheard++) })),
+    /PERMISSIONS_VIOLATION/,
+  );
   assert.equal(new TextDecoder().decode((await other.request("hub.v1.civil-registry.identity.verify", "{}")).data), "answer");
   await caller.flush();
   assert.equal(overheard, 0);
