@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => void stop(0));
 
   try {
-    const tls = config.natsServerTlsCert ? { cert: config.natsServerTlsCert, key: config.natsServerTlsKey ?? "" } : undefined;
+    if (!config.natsServerTlsCert !== !config.natsServerTlsKey)
+      throw new ConfigError("NATS_SERVER_TLS_CERT and NATS_SERVER_TLS_KEY go together: set both or neither");
+    const tls = config.natsServerTlsCert ? { cert: config.natsServerTlsCert, key: config.natsServerTlsKey! } : undefined;
     started.push(await startNats(config.natsUrl, config.dataDir, say, tls));
     started.push(await startTemporal(config.temporalAddress, { ui: config.temporalUiPort, metrics: config.temporalMetricsPort }, config.dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, config[sandbox.url], config.dataDir, {}, say));

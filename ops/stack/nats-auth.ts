@@ -43,7 +43,7 @@ const USER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const seedOf = (kp: KeyPair) => new TextDecoder().decode(kp.getSeed());
 const keyPair = (seed: string) => nkeys.fromSeed(new TextEncoder().encode(seed));
 
-function base32(bytes: Buffer): string {
+export function base32(bytes: Buffer): string {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   let bits = 0;
   let value = 0;

@@ -13,7 +13,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { AckPolicy, connect, credsAuthenticator, type NatsConnection } from "nats";
 import { loadConfig } from "../../platform/config";
-import { natsAuthDir, stackCredsFile } from "../../platform/nats-auth";
+import { natsAuth, natsAuthDir, stackCredsFile } from "../../platform/nats-auth";
 import { countNatsRefusals, natsRefusals } from "../../platform/nats-refusals";
 import { startNats } from "../../ops/stack/services";
 import { waitFor, type Managed } from "../../ops/stack/processes";
@@ -168,4 +168,42 @@ test("add-user while the server runs, then remove-user: the credentials work, th
   assert.equal(nats.child!.pid, pid);
   assert.equal(nats.child!.exitCode, null);
   assert.match(await cli("list-users"), /gate-7\s+device\s+counts\.place-1\.gate-7/);
+});
+
+test("with a certificate given, the stack's NATS serves TLS and natsAuth connects over it with the CA", async () => {
+  const tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), "nats-tls-"));
+  const file = (name: string) => path.join(tlsDir, name);
+  const openssl = (...args: string[]) => promisify(execFile)("openssl", args, { cwd: tlsDir });
+  await openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca");
+  await openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
+  fs.writeFileSync(file("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  await openssl(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "san.ext",
+  );
+  const tlsUrl = `nats://127.0.0.1:${await freePort()}`;
+  const server = await startNats(tlsUrl, tlsDir, () => {}, { cert: file("server.pem"), key: file("server.key") });
+  try {
+    const config = loadConfig({ NATS_URL: tlsUrl, HUB_DATA_DIR: tlsDir, NATS_TLS_CA: file("ca.pem") });
+    const nc = await connect({ servers: tlsUrl, ...natsAuth(config), reconnect: false });
+    assert.equal(nc.info?.tls_required, true);
+    await nc.close();
+    // Without the CA the server's certificate is not trusted.
+    await assert.rejects(connect({ servers: tlsUrl, ...natsAuth(loadConfig({ NATS_URL: tlsUrl, HUB_DATA_DIR: tlsDir })), reconnect: false }));
+  } finally {
+    await server.stop();
+  }
 });
