@@ -13,7 +13,8 @@ const ROLES_HELP = `Roles:
              receives its replies on its own inbox prefix _INBOX_<name> (set it in the client:
              inboxPrefix / inbox_prefix / --inbox-prefix)
   consumer   reads the EVENTS stream through its own durable consumer named <name> (create,
-             info, next, ack) and nothing else; replies on _INBOX_<name>
+             info, next, ack), publishes its dead letters on dead.<name>.> and nothing
+             else; replies on _INBOX_<name>
   device     publishes on the subjects given with --subjects only (e.g. counts.<place>.<device>)`;
 
 const HELP: Record<string, string> = {

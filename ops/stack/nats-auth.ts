@@ -106,7 +106,8 @@ export function rolePermissions(role: NatsRole, name: string, namespace: string,
     case "caller":
       return { pub: ["hub.v1.>", "$SRV.>"], sub: [inbox] };
     case "consumer": {
-      // Read-only: its own durable consumer `<name>` on EVENTS (create, info, next, ack), nothing else.
+      // Reads only: its own durable consumer `<name>` on EVENTS (create, info, next, ack), and
+      // its own dead letters (dead.<name>.>, the DEAD_LETTERS stream), as docs/events.md says to.
       const api = "$JS.API";
       const own = `EVENTS.${name}`;
       return {
@@ -119,6 +120,7 @@ export function rolePermissions(role: NatsRole, name: string, namespace: string,
           `${api}.CONSUMER.DURABLE.CREATE.${own}`,
           `${api}.CONSUMER.MSG.NEXT.${own}`,
           `$JS.ACK.${own}.>`,
+          `dead.${name}.>`,
         ],
         sub: [inbox],
       };
