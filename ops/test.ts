@@ -14,7 +14,8 @@ import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, url
 const HELP = `Usage: npm test [-- <test files>]
 
 Runs the unit, workflow and integration tests (node:test) against real services:
-  NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there
+  NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there,
+                      with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user)
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
   CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; the others
