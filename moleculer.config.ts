@@ -8,12 +8,13 @@ import { ContractValidator } from "./platform/validator";
 import { HubPrometheusReporter } from "./platform/metrics";
 import { redactingFormatter } from "./platform/redact";
 import { batchedLogger } from "./platform/log-lines";
+import { natsAuth } from "./platform/nats-auth";
 
 export function brokerOptions(config: Config): BrokerOptions {
   return {
     namespace: config.namespace,
     nodeID: config.nodeId,
-    transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
+    transporter: { type: "NATS", options: { url: config.natsUrl, ...natsAuth(config), maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
     serializer: "JSON",
     // JSON lines with names, id numbers and addresses redacted (platform/redact.ts).
     logger: batchedLogger({ formatter: redactingFormatter, level: config.logLevel }),

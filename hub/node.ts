@@ -12,6 +12,8 @@ import path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { brokerOptions } from "../moleculer.config";
 import { loadConfig, ConfigError, SERVICE_ROLES, type Config, type ServiceRole } from "../platform/config";
+import { natsAuth } from "../platform/nats-auth";
+import { countNatsRefusals } from "../platform/nats-refusals";
 import { openDb } from "../platform/db";
 import type { HubNode } from "../platform/hub-node";
 import { readiness, reportReadiness } from "../platform/health";
@@ -91,7 +93,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
     ...brokerOptions(config),
     middlewares: [callLog(), audit.middleware(), countedOperations(tally, config.instance)],
   });
-  const bus = await connectBus(config.natsUrl, broker.nodeID);
+  const bus = await connectBus(config.natsUrl, broker.nodeID, natsAuth(config));
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, tally, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);
@@ -102,6 +104,12 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   await broker.start();
   tally.start(config.figuresFlushMs);
   const onProbeError = (err: unknown) => broker.logger.warn({ err: String(err) }, "service probes: will retry");
+  const stopRefusals = config.services.includes("api")
+    ? await countNatsRefusals(config).catch((err: Error) => {
+        broker.logger.warn({ err: err.message }, "NATS refusals: not counted (no system account connection)");
+        return async () => {};
+      })
+    : async () => {};
   const stopProber = config.services.includes("api")
     ? startProber(db, parts.catalogue, tally, { instance: config.instance, everyMs: config.serviceProbeMs, onError: onProbeError })
     : async () => {};
@@ -117,6 +125,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       phase = "stopping";
       broker.logger.info("hub node stopping: finishing in-flight work");
       await stopProber();
+      await stopRefusals();
       await broker.stop();
       // After the work has stopped (the last calls and linkage ends counted), before the database closes.
       await tally.stop();

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import { ConfigError, loadConfig } from "../platform/config";
+import { natsAuthDir, stackCredsFile } from "../platform/nats-auth";
 import { stopAll, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
 import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal } from "./stack/services";
@@ -12,7 +13,8 @@ import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal } from 
 const HELP = `Usage: npm start [-- --help]
 
 Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everything it started.
-  nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats
+  nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats;
+                        users and credentials in $HUB_DATA_DIR/nats-auth (docs/nats-auth.md)
   temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233),
                         metrics on TEMPORAL_METRICS_PORT (9233)
   civil-registry sandbox CIVIL_REGISTRY_URL (default http://127.0.0.1:4101)
@@ -43,12 +45,20 @@ async function main(): Promise<void> {
   process.on("SIGHUP", () => void stop(0));
 
   try {
-    started.push(await startNats(config.natsUrl, config.dataDir, say));
+    if (!config.natsServerTlsCert !== !config.natsServerTlsKey)
+      throw new ConfigError("NATS_SERVER_TLS_CERT and NATS_SERVER_TLS_KEY go together: set both or neither");
+    const tls = config.natsServerTlsCert ? { cert: config.natsServerTlsCert, key: config.natsServerTlsKey! } : undefined;
+    const nats = await startNats(config.natsUrl, config.dataDir, say, tls);
+    started.push(nats);
+    // A NATS it started admits the users made with it: the hub connects as the stack's own, whatever NATS_CREDS says.
+    const natsUsers = nats.child
+      ? { NATS_CREDS: stackCredsFile(config.dataDir), NATS_SYSTEM_CREDS: path.join(natsAuthDir(config.dataDir), "system.creds") }
+      : {};
     started.push(await startTemporal(config.temporalAddress, { ui: config.temporalUiPort, metrics: config.temporalMetricsPort }, config.dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, config[sandbox.url], config.dataDir, {}, say));
     say("hub: starting all services (first start bundles the workflows, a few seconds)");
     const base = `http://${config.host}:${config.port}`;
-    started.push(await startHubNode("hub", { HUB_SERVICES: "all" }, `${base}/readyz`, logDir));
+    started.push(await startHubNode("hub", { HUB_SERVICES: "all", ...natsUsers }, `${base}/readyz`, logDir));
     for (const s of started)
       s.child?.once("exit", (code) => {
         if (!stopping) {

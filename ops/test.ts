@@ -8,12 +8,14 @@ import path from "node:path";
 import fs from "node:fs";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
+import { stackCredsFile } from "../platform/nats-auth";
 import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "./stack/services";
 
 const HELP = `Usage: npm test [-- <test files>]
 
 Runs the unit, workflow and integration tests (node:test) against real services:
-  NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there
+  NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there,
+                      with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user)
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
   CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; the others
@@ -38,6 +40,8 @@ async function main(): Promise<number> {
     TEMPORAL_METRICS_PORT: process.env.TEMPORAL_METRICS_PORT ?? "19233",
     ...Object.fromEntries(SANDBOXES.map((s) => [urlEnv(s), process.env[urlEnv(s)] ?? s.testUrl])),
     HUB_DATA_DIR: dataDir,
+    // The test stack's own NATS user (made when it starts NATS), unless NATS_CREDS names one.
+    NATS_CREDS: process.env.NATS_CREDS ?? stackCredsFile(dataDir),
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
   };
   const started: Managed[] = [];

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { openDb, type Db } from "../../platform/db";
 import { migrateHub } from "../../hub/schema";
 import { startNats, localDatabaseUrl } from "../stack/services";
+import { stackCredsFile } from "../../platform/nats-auth";
 import { MissingPieceError } from "../stack/provision";
 import { tcpReachable, type Managed } from "../stack/processes";
 import { quantileMs } from "./measure";
@@ -210,6 +211,8 @@ async function main(): Promise<number> {
     // A fresh store, unless a NATS already listens there (then it is used as it is).
     if (!opts.natsUrl && !(await tcpReachable("127.0.0.1", 25222))) fs.rmSync(path.join(DATA_DIR, "nats"), { recursive: true, force: true });
     nats = opts.natsUrl ? undefined : await startNats(NATS_URL, DATA_DIR, say);
+    // Its own NATS: the connections (here and in the publisher threads) use the stack's user.
+    if (!opts.natsUrl) process.env.NATS_CREDS = stackCredsFile(DATA_DIR);
     const all: DatabaseFigures[] = [];
     for (const database of opts.databases) all.push(await measureOn(database, opts.natsUrl ?? NATS_URL, opts));
     if (opts.json) console.log(JSON.stringify(all, null, 2));

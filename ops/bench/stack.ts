@@ -9,6 +9,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
+import { natsAuth, stackCredsFile } from "../../platform/nats-auth";
 import { openDb, type Db } from "../../platform/db";
 import type { Credentials } from "../../partners/registry";
 import { PURPOSES, SCOPES } from "../../partners/vocabulary";
@@ -47,6 +48,8 @@ function benchEnv(dataDir: string): NodeJS.ProcessEnv {
     HUB_WORKER_METRICS_PORT: "off",
     ...Object.fromEntries(SANDBOXES.map((s, i) => [urlEnv(s), `http://127.0.0.1:${24101 + i}`])),
     HUB_DATA_DIR: dataDir,
+    // The stack's own NATS user (made when it starts NATS), whatever NATS_CREDS this shell has.
+    NATS_CREDS: stackCredsFile(dataDir),
     HUB_PORT: "23000",
     HUB_SERVICES: "all",
     HUB_TOKEN_TTL_S: "3600",
@@ -104,7 +107,7 @@ async function benchPartner(env: NodeJS.ProcessEnv, run: string): Promise<Creden
   const broker = new ServiceBroker({
     namespace: loadConfig(env).namespace,
     nodeID: `bench-${process.pid}-${run}`,
-    transporter: { type: "NATS", options: { url: env.NATS_URL } },
+    transporter: { type: "NATS", options: { url: env.NATS_URL, ...natsAuth(loadConfig(env)) } },
     logger: false,
   });
   await broker.start();

@@ -5,6 +5,7 @@
  */
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
+import { natsAuth } from "../../platform/nats-auth";
 
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -14,7 +15,7 @@ export async function natsBroker(): Promise<ServiceBroker | undefined> {
   const broker = new ServiceBroker({
     namespace: config.namespace,
     nodeID: `linkage-hub-cli-${process.pid}`,
-    transporter: { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: 0 } },
+    transporter: { type: "NATS", options: { url: config.natsUrl, ...natsAuth(config), maxReconnectAttempts: 0 } },
     logger: false,
   });
   try {

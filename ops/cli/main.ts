@@ -6,6 +6,7 @@ import { webhooksCommand } from "./webhooks";
 import { auditCommand } from "./audit";
 import { servicesCommand } from "./services";
 import { accessCommand } from "./access";
+import { natsCommand } from "./nats";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
@@ -18,6 +19,7 @@ Commands:
   services   the service catalogue: add a provider's REST service from its OpenAPI document,
              update, list, show, disable, enable, remove
   access     who may call catalogue services: grant, revoke, list
+  nats       the users of the hub's NATS and their roles: add-user, list-users, remove-user
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see docs/configuration.md.`;
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   audit: auditCommand,
   services: servicesCommand,
   access: accessCommand,
+  nats: natsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

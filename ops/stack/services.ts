@@ -12,6 +12,7 @@ import { ensureBinary, MissingPieceError } from "./provision";
 import { SETTINGS } from "../../platform/config";
 import { SEARCH_ATTRIBUTES } from "../../workflows/linkages/visibility";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
+import { NATS_MAX_PAYLOAD, prepareNatsServer, type NatsServerTls } from "./nats-server";
 
 const ROOT = path.resolve(__dirname, "../..");
 const NODE = process.execPath;
@@ -39,20 +40,19 @@ async function useRunning(name: string, address: string, say: Say, confirm?: () 
   return undefined;
 }
 
-/** The largest message the NATS servers the stacks start take (docs/configuration.md, "External NATS"). */
-export const NATS_MAX_PAYLOAD = "8MB";
-
-export async function startNats(natsUrl: string, dataDir: string, say: Say): Promise<Managed> {
+/**
+ * NATS with JetStream and authentication: the one running at `natsUrl` (used with the
+ * credentials given), else one started with its configuration and the hub's own user made
+ * under `dataDir` (prepareNatsServer), TLS when `tls` names a certificate.
+ */
+export async function startNats(natsUrl: string, dataDir: string, say: Say, tls?: NatsServerTls): Promise<Managed> {
   const running = await useRunning("nats", natsUrl, say);
   if (running) return running;
   const { host, port } = hostPort(natsUrl);
   const bin = await ensureBinary("nats-server", say);
   const storeDir = path.join(dataDir, "nats");
-  // A catalogue service's document (up to 2 MiB) rides in one Moleculer packet: NATS's default
-  // max_payload (1 MB) is too small, and nats-server has no flag for it, only its config file.
   fs.mkdirSync(dataDir, { recursive: true });
-  const configFile = path.join(dataDir, "nats.conf");
-  fs.writeFileSync(configFile, `# Written by ops/stack/services.ts at each start.\nmax_payload: ${NATS_MAX_PAYLOAD}\n`);
+  const { configFile, credsFile } = prepareNatsServer(dataDir, tls);
   const service = spawnManaged({
     name: "nats",
     command: bin,
@@ -60,7 +60,7 @@ export async function startNats(natsUrl: string, dataDir: string, say: Say): Pro
     logDir: path.join(dataDir, "logs"),
   });
   await waitFor("nats-server", () => tcpReachable(host, port), 15_000, service.child, service.logFile);
-  say(`nats: started at ${natsUrl} (JetStream store ${storeDir}, max_payload ${NATS_MAX_PAYLOAD})`);
+  say(`nats: started at ${natsUrl} (JetStream store ${storeDir}, max_payload ${NATS_MAX_PAYLOAD}, hub credentials ${credsFile}${tls ? ", TLS" : ""})`);
   return service;
 }
 

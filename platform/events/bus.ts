@@ -5,6 +5,8 @@
  */
 import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from "nats";
 import { HubError } from "../errors";
+import { loadConfig } from "../config";
+import { natsAuth, type NatsAuthOptions } from "../nats-auth";
 import { assertValidEvent, subjectOf, type CloudEvent } from "./envelope";
 import { ensureStreams } from "./streams";
 import { published } from "./metrics";
@@ -30,8 +32,9 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-export async function connectBus(natsUrl: string, name: string): Promise<EventBus> {
-  const nc = await connect({ servers: natsUrl, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+/** `auth`: the credentials and TLS (platform/nats-auth.ts); by default from this process's configuration. */
+export async function connectBus(natsUrl: string, name: string, auth: NatsAuthOptions = natsAuth(loadConfig())): Promise<EventBus> {
+  const nc = await connect({ servers: natsUrl, name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   const jsm = await nc.jetstreamManager();
   await ensureStreams(jsm);
   const js = nc.jetstream();

@@ -39,6 +39,9 @@ before(async () => {
     HUB_DATA_DIR: dataDir,
   };
   delete env.DATABASE_URL;
+  // A newcomer's shell: no NATS credentials (this run's are for the test stack's NATS).
+  delete env.NATS_CREDS;
+  delete env.NATS_SYSTEM_CREDS;
   startEnv = env;
   start = spawn(process.execPath, ["--import", "tsx", "ops/start.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   start.stdout!.setEncoding("utf8").on("data", (d) => (output += d));

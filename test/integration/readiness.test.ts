@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { ensureBinary } from "../../ops/stack/provision";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "../../ops/stack/processes";
+import { prepareNatsServer } from "../../ops/stack/nats-server";
 import { clusterEnv, freePort, json, startNode, type TestNode } from "../support/hub";
 
 let natsBin: string;
@@ -14,8 +15,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "readiness-nats-"));
 let nats: Managed | undefined;
 let node: TestNode;
 
+// Configured as the stack configures it, authentication included (the same users across restarts).
+const server = prepareNatsServer(dir);
+
 async function startNats(): Promise<void> {
-  nats = spawnManaged({ name: "nats", command: natsBin, args: ["-js", "-a", "127.0.0.1", "-p", String(natsPort), "-sd", dir], logDir: dir });
+  const args = ["-c", server.configFile, "-js", "-a", "127.0.0.1", "-p", String(natsPort), "-sd", dir];
+  nats = spawnManaged({ name: "nats", command: natsBin, args, logDir: dir });
   await waitFor("nats", () => tcpReachable("127.0.0.1", natsPort), 10_000, nats.child);
 }
 
@@ -32,7 +37,7 @@ before(async () => {
   natsBin = await ensureBinary("nats-server", () => {});
   natsPort = await freePort();
   await startNats();
-  node = await startNode("api", { ...clusterEnv(), NATS_URL: `nats://127.0.0.1:${natsPort}` });
+  node = await startNode("api", { ...clusterEnv(), NATS_URL: `nats://127.0.0.1:${natsPort}`, NATS_CREDS: server.credsFile });
 });
 after(async () => {
   await node?.stop();

@@ -11,6 +11,8 @@ import { ServiceBroker } from "moleculer";
 import { startHubNode } from "../../ops/stack/services";
 import type { Managed } from "../../ops/stack/processes";
 import { signRequestsTo } from "./partner";
+import { loadConfig } from "../../platform/config";
+import { natsAuth } from "../../platform/nats-auth";
 
 /**
  * A port free now for a process the test starts next. Taken below the kernel's ephemeral
@@ -107,7 +109,7 @@ export async function callerBroker(namespace: string, services: string[], name =
   const broker = new ServiceBroker({
     namespace,
     nodeID: `${name}-${process.pid}-${randomBytes(3).toString("hex")}`,
-    transporter: { type: "NATS", options: { url: process.env.NATS_URL } },
+    transporter: { type: "NATS", options: { url: process.env.NATS_URL, ...natsAuth(loadConfig()) } },
     logger: false,
   });
   await broker.start();
