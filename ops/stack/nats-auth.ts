@@ -9,7 +9,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { nkeys } from "nats";
+import { credsAuthenticator, nkeys, type ConnectionOptions } from "nats";
+import { natsAuthDir } from "../../platform/nats-auth";
 
 type KeyPair = ReturnType<typeof nkeys.createUser>;
 
@@ -265,4 +266,13 @@ export class NatsAuth {
     fs.writeFileSync(`${file}.tmp`, JSON.stringify(this.state, null, 2), { mode: 0o600 });
     fs.renameSync(`${file}.tmp`, file);
   }
+}
+
+/**
+ * A plain NATS client as an internal caller of the stack in `dataDir` (tests, benchmarks): the
+ * user `name` made now with the caller role, its `.creds`, and the inbox prefix it must use.
+ */
+export function callerOptions(dataDir: string, name: string): Pick<ConnectionOptions, "authenticator" | "inboxPrefix"> {
+  const creds = NatsAuth.open(natsAuthDir(dataDir)).addUser(name, "caller");
+  return { authenticator: credsAuthenticator(new Uint8Array(fs.readFileSync(creds))), inboxPrefix: `_INBOX_${name}` };
 }

@@ -17,6 +17,7 @@ import { PERSONS_DOCUMENT, startProvider, type Provider } from "../support/provi
 import { addPartner } from "../../partners/registry";
 import { issueToken } from "../../partners/tokens";
 import { loadConfig } from "../../platform/config";
+import { callerOptions } from "../../ops/stack/nats-auth";
 
 const env = clusterEnv();
 let hub: TestNode;
@@ -54,7 +55,7 @@ const bearer = (token: string, purpose = "identity-verification") => ({ Authoriz
 
 before(async () => {
   [hub, provider] = await Promise.all([startNode("api,civil-registry", env), startProvider()]);
-  nc = await connect({ servers: process.env.NATS_URL });
+  nc = await connect({ servers: process.env.NATS_URL, ...callerOptions(loadConfig().dataDir, "nats-service-test") });
   verifier = await ownPartner("nats");
   [citizen] = (await seedCitizens(1)) as [Citizen];
 });

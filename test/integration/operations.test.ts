@@ -16,6 +16,8 @@ import { connect, headers as natsHeaders, type NatsConnection } from "nats";
 import { rawFetch, suiteToken } from "../support/partner";
 import { configFor, startPrometheus } from "../../ops/stack/prometheus";
 import type { Managed } from "../../ops/stack/processes";
+import { callerOptions } from "../../ops/stack/nats-auth";
+import { loadConfig } from "../../platform/config";
 
 const ROOT = path.resolve(__dirname, "../..");
 const registry = process.env.CIVIL_REGISTRY_URL!;
@@ -50,7 +52,7 @@ before(async () => {
   const port = await freePort();
   prometheus = await startPrometheus({ configFile, port, dataDir: tmp, say: () => {} });
   prom = `http://127.0.0.1:${port}`;
-  nc = await connect({ servers: process.env.NATS_URL });
+  nc = await connect({ servers: process.env.NATS_URL, ...callerOptions(loadConfig().dataDir, "operations-test") });
 });
 after(async () => {
   await setOutage(false);
