@@ -8,7 +8,8 @@
 #
 # Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_CREDS (the .creds file that
 # `npx linkage-hub nats add-user <name> --role caller|consumer` wrote: <name> is your user, so
-# your inbox prefix is _INBOX_<name> and your durable consumer is <name>), HUB_URL (default
+# your inbox prefix is _INBOX_<name> and your durable consumer is <name>; without credentials,
+# NATS_USER_NAME, default "example"), HUB_URL (default
 # http://127.0.0.1:3000), HUB_CLIENT_ID (default test-partner) and HUB_CLIENT_SECRET (the
 # partner whose OAuth token the calls carry). Needs nats and curl.
 set -eu
@@ -19,14 +20,9 @@ HUB_CLIENT_ID=${HUB_CLIENT_ID:-test-partner}
 NATS_CREDS=${NATS_CREDS:-}
 export NATS_URL NATS_CREDS
 
-if [ -n "$NATS_CREDS" ]; then
-  NAME=$(basename "$NATS_CREDS" .creds)
-  # A caller may subscribe only below its own inbox prefix: replies come there.
-  nats() { command nats --inbox-prefix "_INBOX_$NAME" "$@"; }
-else
-  NAME=${NATS_USER_NAME:-example}
-  nats() { command nats "$@"; }
-fi
+if [ -n "$NATS_CREDS" ]; then NAME=$(basename "$NATS_CREDS" .creds); else NAME=${NATS_USER_NAME:-example}; fi
+# A user may subscribe only below its own inbox prefix: replies come there.
+nats() { command nats --inbox-prefix "_INBOX_$NAME" "$@"; }
 
 # An access token for the partner: POST /v1/oauth/token (client credentials, HTTP Basic).
 token() {
@@ -69,7 +65,7 @@ case "${1:-}" in
     echo "read $COUNT events as durable consumer $NAME on EVENTS"
     ;;
   *)
-    sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
+    sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
     exit 64
     ;;
 esac

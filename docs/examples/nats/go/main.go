@@ -6,7 +6,8 @@
 //
 // Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_CREDS (the .creds file that
 // `npx linkage-hub nats add-user <name> --role caller|consumer` wrote: <name> is your user, so
-// your inbox prefix is _INBOX_<name> and your durable consumer is <name>), HUB_URL (default
+// your inbox prefix is _INBOX_<name> and your durable consumer is <name>; without credentials,
+// NATS_USER_NAME, default "example"), HUB_URL (default
 // http://127.0.0.1:3000), HUB_CLIENT_ID (default test-partner) and HUB_CLIENT_SECRET (the
 // partner whose OAuth token the calls carry).
 package main
@@ -47,10 +48,10 @@ func userName() string {
 }
 
 func connect() (*nats.Conn, error) {
-	options := []nats.Option{nats.Name("hub-client-go " + userName()), nats.NoReconnect()}
+	// A user may subscribe only below its own inbox prefix: replies come there.
+	options := []nats.Option{nats.Name("hub-client-go " + userName()), nats.NoReconnect(), nats.CustomInboxPrefix("_INBOX_" + userName())}
 	if creds := os.Getenv("NATS_CREDS"); creds != "" {
-		// A caller may subscribe only below its own inbox prefix: replies come there.
-		options = append(options, nats.UserCredentials(creds), nats.CustomInboxPrefix("_INBOX_"+userName()))
+		options = append(options, nats.UserCredentials(creds))
 	}
 	return nats.Connect(env("NATS_URL", "nats://127.0.0.1:4222"), options...)
 }

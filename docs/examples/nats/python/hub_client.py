@@ -7,7 +7,8 @@
 
 Environment (or the options of the same name): NATS_URL, NATS_CREDS (the .creds file that
 `npx linkage-hub nats add-user <name> --role caller|consumer` wrote; your user name is its
-file name, so your inbox prefix is _INBOX_<name> and your durable consumer is <name>),
+file name, so your inbox prefix is _INBOX_<name> and your durable consumer is <name>;
+without credentials, NATS_USER_NAME or --name, default "example"),
 HUB_URL, HUB_CLIENT_ID, HUB_CLIENT_SECRET (the partner whose OAuth token the calls carry).
 Needs nats-py with its nkeys extra: pip install 'nats-py[nkeys]==2.16.0'.
 """
@@ -38,11 +39,10 @@ def user_name(args):
 
 
 async def connect(args):
-    options = {"servers": [args.server], "name": f"hub-client-py {user_name(args)}", "allow_reconnect": False}
+    # A user may subscribe only below its own inbox prefix: replies come there.
+    options = {"servers": [args.server], "name": f"hub-client-py {user_name(args)}", "allow_reconnect": False, "inbox_prefix": f"_INBOX_{user_name(args)}"}
     if args.creds:
         options["user_credentials"] = args.creds
-        # A caller may subscribe only below its own inbox prefix: replies come there.
-        options["inbox_prefix"] = f"_INBOX_{user_name(args)}"
     return await nats.connect(**options)
 
 
@@ -64,6 +64,9 @@ async def find(nc, args):
     except NoRespondersError:
         print(f"error service {SERVICE} not found: no responders on $SRV.INFO.{SERVICE} (is the hub running?)")
         return 3
+    except TimeoutError:  # also what a publish the server refused looks like to a requester
+        print(f"error no answer on $SRV.INFO.{SERVICE} within 5 s (may this user ask? see the server's permissions)")
+        return 3
     info = json.loads(reply.data)
     print(f"service {info['name']} {info['version']} ({len(info['endpoints'])} endpoints)")
     for endpoint in info["endpoints"]:
@@ -81,6 +84,9 @@ async def call(nc, args, operation, body):
         reply = await nc.request(f"hub.v1.{operation}", json.dumps(body).encode(), timeout=10, headers=headers)
     except NoRespondersError:
         print(f"error no responders on hub.v1.{operation}: no such endpoint, or the hub is not running")
+        return 3
+    except TimeoutError:
+        print(f"error no answer on hub.v1.{operation} within 10 s")
         return 3
     answer = reply.headers or {}
     if "Nats-Service-Error-Code" in answer:
@@ -122,7 +128,7 @@ def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--server", default=env("NATS_URL", "nats://127.0.0.1:4222"))
     parser.add_argument("--creds", default=env("NATS_CREDS") or None)
-    parser.add_argument("--name", help="NATS user name (default: the .creds file's name)")
+    parser.add_argument("--name", default=env("NATS_USER_NAME"), help="NATS user name (default: the .creds file's name)")
     parser.add_argument("--hub-url", default=env("HUB_URL", "http://127.0.0.1:3000"))
     parser.add_argument("--client-id", default=env("HUB_CLIENT_ID", "test-partner"))
     parser.add_argument("--client-secret", default=env("HUB_CLIENT_SECRET"))
