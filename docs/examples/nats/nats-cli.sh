@@ -4,7 +4,7 @@
 #
 #   nats-cli.sh find                       # nats micro ls, nats micro info linkage-hub
 #   nats-cli.sh verify <idNumber> <name>   # a request to hub.v1.civil-registry.identity.verify
-#   nats-cli.sh events [max]               # EVENTS as a durable consumer named as you
+#   nats-cli.sh events [max [subject]]     # EVENTS (default subjects events.>) as a durable consumer named as you
 #
 # Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_CREDS (the .creds file that
 # `npx linkage-hub nats add-user <name> --role caller|consumer` wrote: <name> is your user, so
@@ -46,10 +46,11 @@ case "${1:-}" in
     ;;
   events)
     MAX=${2:-20}
+    SUBJECT=${3:-events.>}
     # A durable pull consumer named as you, from the start of the stream; once made, each run
     # goes on where the last one stopped.
     nats consumer info EVENTS "$NAME" >/dev/null 2>&1 ||
-      nats consumer add EVENTS "$NAME" --pull --deliver all --ack explicit --filter 'events.>' \
+      nats consumer add EVENTS "$NAME" --pull --deliver all --ack explicit --filter "$SUBJECT" \
         --max-deliver 5 --replay instant --defaults >/dev/null
     # One at a time, acknowledged once printed, until none comes within 2 seconds.
     COUNT=0

@@ -2,7 +2,7 @@
 //
 //	go run . find                       # $SRV.INFO linkage-hub: version, endpoints
 //	go run . verify <idNumber> <name>   # hub.v1.civil-registry.identity.verify
-//	go run . events [max]               # EVENTS as a durable consumer named as you
+//	go run . events [max [subject]]     # EVENTS (default subjects events.>) as a durable consumer named as you
 //
 // Environment: NATS_URL (default nats://127.0.0.1:4222), NATS_CREDS (the .creds file that
 // `npx linkage-hub nats add-user <name> --role caller|consumer` wrote: <name> is your user, so
@@ -120,7 +120,7 @@ func verify(nc *nats.Conn, idNumber, name string) error {
 	return nil
 }
 
-func events(nc *nats.Conn, max int) error {
+func events(nc *nats.Conn, max int, subject string) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func events(nc *nats.Conn, max int) error {
 		Durable:       durable,
 		DeliverPolicy: jetstream.DeliverAllPolicy, // from the start of the stream, then where it stopped
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		FilterSubject: "events.>",
+		FilterSubject: subject,
 		MaxDeliver:    5,
 	})
 	if err != nil {
@@ -147,13 +147,20 @@ func events(nc *nats.Conn, max int) error {
 		got := 0
 		for message := range batch.Messages() {
 			var event struct{ Type, ID string }
-			_ = json.Unmarshal(message.Data(), &event)
 			meta, _ := message.Metadata()
+			got++
+			if err := json.Unmarshal(message.Data(), &event); err != nil {
+				// Not a CloudEvent: told, and never delivered again (a real consumer may dead-letter it).
+				fmt.Printf("event %d is not JSON (%d bytes): terminated\n", meta.Sequence.Stream, len(message.Data()))
+				if err := message.Term(); err != nil {
+					return err
+				}
+				continue
+			}
 			fmt.Printf("event %d %s %s\n", meta.Sequence.Stream, event.Type, event.ID)
 			if err := message.Ack(); err != nil { // after handling it: the next run resumes after it
 				return err
 			}
-			got++
 		}
 		if err := batch.Error(); err != nil {
 			return err
@@ -178,16 +185,19 @@ func run(args []string) error {
 		return find(nc)
 	case len(args) == 3 && args[0] == "verify":
 		return verify(nc, args[1], args[2])
-	case len(args) >= 1 && args[0] == "events":
-		max := 20
-		if len(args) == 2 {
+	case len(args) >= 1 && len(args) <= 3 && args[0] == "events":
+		max, subject := 20, "events.>"
+		if len(args) >= 2 {
 			if max, err = strconv.Atoi(args[1]); err != nil {
 				return err
 			}
 		}
-		return events(nc, max)
+		if len(args) == 3 {
+			subject = args[2]
+		}
+		return events(nc, max, subject)
 	}
-	return errors.New("usage: go run . find | verify <idNumber> <name> | events [max]")
+	return errors.New("usage: go run . find | verify <idNumber> <name> | events [max [subject]]")
 }
 
 func main() {

@@ -3,7 +3,7 @@
     python hub_client.py find                          # $SRV.INFO linkage-hub: version, endpoints
     python hub_client.py verify <idNumber> <name>      # hub.v1.civil-registry.identity.verify
     python hub_client.py call <operationId> '<json>'   # any endpoint, e.g. call schemas '{...}'
-    python hub_client.py events [--max 20]             # EVENTS as a durable consumer named as you
+    python hub_client.py events [--max 20] [--subject events.>]  # EVENTS as a durable consumer named as you
 
 Environment (or the options of the same name): NATS_URL, NATS_CREDS (the .creds file that
 `npx linkage-hub nats add-user <name> --role caller|consumer` wrote; your user name is its
@@ -115,10 +115,16 @@ async def events(nc, args):
         except TimeoutError:
             break  # nothing more for now
         for message in batch:
-            event = json.loads(message.data)
-            print(f"event {message.metadata.sequence.stream} {event['type']} {event['id']}")
-            await message.ack()  # after handling it: the durable consumer resumes after it next time
             count += 1
+            try:
+                event = json.loads(message.data)
+            except ValueError:
+                # Not a CloudEvent: told, and never delivered again (a real consumer may dead-letter it).
+                print(f"event {message.metadata.sequence.stream} is not JSON ({len(message.data)} bytes): terminated")
+                await message.term()
+                continue
+            print(f"event {message.metadata.sequence.stream} {event.get('type')} {event.get('id')}")
+            await message.ack()  # after handling it: the durable consumer resumes after it next time
     print(f"read {count} events as durable consumer {durable} on EVENTS")
     return 0
 
