@@ -86,7 +86,7 @@ export async function measureDatabase(stack: BenchStack, wrk: string, plan: Plan
   const floor = await startFloor(stack.env, path.join(stack.dataDir, "logs"));
   try {
     plan.say(`${stack.database}: seeding citizens with the test-data tool`);
-    const citizens = await seedCitizens({ count: Math.ceil((2 * plan.linkages + 4) * 2.4), json: true, minAge: 30, maxAge: 60 }, stack.env);
+    const citizens = await seedCitizens({ count: Math.ceil((2 * plan.linkages + 4) * 3), json: true, minAge: 30, maxAge: 60 }, stack.env);
     const pairs = couples(citizens);
     if (pairs.length < 2 * plan.linkages + 4) throw new Error(`the test-data tool gave ${pairs.length} couples, ${2 * plan.linkages + 4} wanted`);
     const loads = await measureLoads(stack, wrk, plan, floor, targets(stack, floor, pairs[0]![0]));
