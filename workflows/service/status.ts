@@ -23,7 +23,29 @@ async function describe(client: Client, row: LinkageRow): Promise<WorkflowExecut
 const progressOf = (described: WorkflowExecutionDescription): Progress =>
   (described.memo?.[PROGRESS_MEMO] as Progress | undefined) ?? { currentStep: null, stepsDone: [] };
 
+/**
+ * A closed linkage's status no longer changes: kept for a minute (at most 10,000 of them), so a
+ * partner polling one costs no description and no history read from Temporal. Not for longer:
+ * an operator may reset a closed workflow.
+ */
+const CLOSED_KEPT_MS = 60_000;
+const CLOSED_KEPT_MAX = 10_000;
+const closed = new Map<string, { linkage: Linkage; until: number }>();
+
 export async function linkageStatus(client: Client, row: LinkageRow): Promise<Linkage> {
+  const kept = closed.get(row.workflow_id);
+  if (kept && kept.until > Date.now()) return kept.linkage;
+  const linkage = await statusInTemporal(client, row);
+  if (linkage.status !== "RUNNING") {
+    closed.delete(row.workflow_id);
+    // A Map iterates in insertion order: the first key is the oldest kept.
+    if (closed.size >= CLOSED_KEPT_MAX) closed.delete(closed.keys().next().value!);
+    closed.set(row.workflow_id, { linkage, until: Date.now() + CLOSED_KEPT_MS });
+  }
+  return linkage;
+}
+
+async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkage> {
   const handle = client.workflow.getHandle(row.workflow_id);
   const base = { id: row.id, type: row.type, businessKey: row.business_key, createdAt: new Date(row.created_at).toISOString() };
   const described = await describe(client, row);
