@@ -135,6 +135,10 @@ func events(nc *nats.Conn, max int, subject string) error {
 		FilterSubject: subject,
 		MaxDeliver:    5,
 	})
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		// The server drops a request its permissions refuse: what the client sees is no answer.
+		return fmt.Errorf("no answer making the durable consumer %s on EVENTS: is this a consumer user (npx linkage-hub nats add-user %s --role consumer)?", durable, durable)
+	}
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,13 @@ async def events(nc, args):
         ack_policy=AckPolicy.EXPLICIT,
         max_deliver=5,
     )
-    subscription = await js.pull_subscribe(args.subject, durable=durable, stream="EVENTS", config=config)
+    try:
+        subscription = await js.pull_subscribe(args.subject, durable=durable, stream="EVENTS", config=config)
+    except TimeoutError:
+        # The server drops a request its permissions refuse: what the client sees is no answer.
+        print(f"no answer making the durable consumer {durable} on EVENTS: is this a consumer user "
+              f"(npx linkage-hub nats add-user {durable} --role consumer)?", file=sys.stderr)
+        return 1
     count = 0
     while count < args.max:
         try:
