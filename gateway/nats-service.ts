@@ -16,7 +16,7 @@ import { answerOperation } from "./nats-operation";
 import type { NatsAnswer, NatsRequest } from "./nats-answers";
 import { answerSchemas, endpointMetadata } from "./nats-endpoints";
 import { OPERATIONS } from "./operations";
-import type { Gateway } from "./pipeline";
+import { ANSWER_SECONDS_BUCKETS, type Gateway } from "./pipeline";
 import { requestIdOf } from "./request-state";
 
 export const SERVICE_NAME = "linkage-hub";
@@ -31,7 +31,7 @@ const natsDuration = new client.Histogram({
   name: "hub_nats_request_duration_seconds",
   help: "NATS service request duration by partner and operation",
   labelNames: ["partner", "operation"] as const,
-  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  buckets: ANSWER_SECONDS_BUCKETS,
 });
 
 /** Starts the service on the node's NATS connection; stop it before the connection closes. */

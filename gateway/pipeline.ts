@@ -43,11 +43,13 @@ const restRequests = new client.Counter({
   help: "REST answers by partner (none: not authenticated), operation and status class",
   labelNames: ["partner", "operation", "status_class"] as const,
 });
+/** An answer's duration buckets, over REST and over NATS alike (so the two compare). */
+export const ANSWER_SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const restDuration = new client.Histogram({
   name: "hub_http_request_duration_seconds",
   help: "REST request duration by partner and operation",
   labelNames: ["partner", "operation"] as const,
-  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  buckets: ANSWER_SECONDS_BUCKETS,
 });
 
 /** Answered every few seconds to Prometheus and load balancers: counted, not logged. */

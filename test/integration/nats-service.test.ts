@@ -53,6 +53,14 @@ function refusedWith(answer: Answer, status: number, code: string): Record<strin
 
 const bearer = (token: string, purpose = "identity-verification") => ({ Authorization: `Bearer ${token}`, "Data-Purpose": purpose });
 
+/** The same identity verification over REST, as the partner, for comparison. */
+const verifyOverRest = (body: unknown, headers: Record<string, string> = {}) =>
+  rawFetch(`${hub.url}/v1/identity-verifications`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${verifier.token}`, "data-purpose": "identity-verification", "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+
 before(async () => {
   [hub, provider] = await Promise.all([startNode("api,civil-registry", env), startProvider()]);
   nc = await connect({ servers: process.env.NATS_URL, ...callerOptions(loadConfig().dataDir, "nats-service-test") });
@@ -119,16 +127,7 @@ describe("an identity verified over NATS", () => {
     const nats = await ask(VERIFY, body, { ...bearer(verifier.token), "X-Request-Id": viaNats });
     assert.equal(nats.header("Nats-Service-Error-Code"), undefined, JSON.stringify(nats.json));
     assert.equal(nats.header("X-Request-Id"), viaNats);
-    const rest = await rawFetch(`${hub.url}/v1/identity-verifications`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${verifier.token}`,
-        "data-purpose": "identity-verification",
-        "content-type": "application/json",
-        "x-request-id": viaRest,
-      },
-      body: JSON.stringify(body),
-    });
+    const rest = await verifyOverRest(body, { "x-request-id": viaRest });
     assert.equal(rest.status, 200);
     assert.deepEqual(nats.json, await rest.json());
     assert.equal(nats.header("Request-Hash"), rest.headers.get("request-hash"));
@@ -192,11 +191,7 @@ describe("refused as REST refuses", () => {
   test("bad params: the problem REST answers, with the same pointers", async () => {
     const bad = { idNumber: "12345", name: "", extra: true };
     const nats = refusedWith(await ask(VERIFY, bad, bearer(verifier.token)), 400, "HUB_ERR_REQUEST_INVALID");
-    const rest = await rawFetch(`${hub.url}/v1/identity-verifications`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${verifier.token}`, "data-purpose": "identity-verification", "content-type": "application/json" },
-      body: JSON.stringify(bad),
-    });
+    const rest = await verifyOverRest(bad);
     const problem = (await rest.json()) as Record<string, unknown>;
     assert.deepEqual(nats.errors, problem.errors);
     assert.ok((nats.errors as { pointer: string }[]).some((e) => e.pointer === "/idNumber"));
@@ -216,16 +211,7 @@ describe("refused as REST refuses", () => {
     const again = await ask(VERIFY, body(), { ...bearer(verifier.token), "Idempotency-Key": key });
     assert.equal(again.header("Idempotent-Replayed"), "true");
     assert.deepEqual(again.json, first.json);
-    const rest = await rawFetch(`${hub.url}/v1/identity-verifications`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${verifier.token}`,
-        "data-purpose": "identity-verification",
-        "content-type": "application/json",
-        "idempotency-key": key,
-      },
-      body: JSON.stringify(body()),
-    });
+    const rest = await verifyOverRest(body(), { "idempotency-key": key });
     assert.equal(rest.headers.get("idempotent-replayed"), "true");
     assert.deepEqual(await rest.json(), first.json);
     const other = await ask(VERIFY, { ...body(), name: "别人" }, { ...bearer(verifier.token), "Idempotency-Key": key });
