@@ -1,11 +1,13 @@
 /**
  * Group commit: work handed in by concurrent callers is gathered into batches, and each batch
  * is written by one call of `flush` (one transaction). A batch closes `maxWaitMs` after its
- * first item or at `maxSize` items, whichever comes first. With `atOnceWhenIdle`, a batch
- * also closes as soon as nothing is being written: an item handed in on an idle node goes at
- * once, alone (nobody is on the way to join it, and waiting would only add to its caller's
- * latency: 2 ms and more on a busy event loop, against an append of 1 to 3 ms), and the items
- * that came while a batch was being written go together when it has committed. Batches are flushed one at a time,
+ * first item or at `maxSize` items, whichever comes first. With `atTurnEndWhenIdle`, a batch
+ * also closes as soon as nothing is being written, at the end of the event loop's turn: an item
+ * handed in on an idle node goes with those handed in during the same turn (the answers that
+ * arrived together), never waiting for a timer (2 ms and more on a busy event loop, against an
+ * append of 1 to 3 ms), and the items that came while a batch was being written go together
+ * when it has committed. On embedded PGlite, whose appends are quick enough that the chain is
+ * nearly always idle, closing at once made a transaction per record. Batches are flushed one at a time,
  * in the order they closed: they all wait for the same chain lock anyway, and one node's
  * records then reach the chain in the order they were handed in. A caller's promise settles
  * only once its batch has committed (or failed: then every caller in the batch is rejected
@@ -15,11 +17,11 @@
 export interface BatchBounds {
   maxWaitMs: number;
   maxSize: number;
-  atOnceWhenIdle?: boolean;
+  atTurnEndWhenIdle?: boolean;
 }
 
 /** The bounds of the audit log's batches: a caller waits at most about 2 ms for others to join, and not at all alone. */
-export const AUDIT_BATCH: BatchBounds = { maxWaitMs: 2, maxSize: 64, atOnceWhenIdle: true };
+export const AUDIT_BATCH: BatchBounds = { maxWaitMs: 2, maxSize: 64, atTurnEndWhenIdle: true };
 
 export interface GroupCommit<T> {
   /** Resolves once `item` is committed with its batch; rejects if its batch failed. */
@@ -37,6 +39,7 @@ interface Waiting<T> {
 export function groupCommit<T>(flush: (items: T[]) => Promise<void>, bounds: BatchBounds = AUDIT_BATCH): GroupCommit<T> {
   let open: Waiting<T>[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let turnEnd: NodeJS.Immediate | undefined;
   const closed: Waiting<T>[][] = [];
   // Set and cleared synchronously (not when a promise settles), so no closed batch is left behind.
   let flushing = false;
@@ -48,7 +51,7 @@ export function groupCommit<T>(flush: (items: T[]) => Promise<void>, bounds: Bat
     } finally {
       flushing = false;
       // Those who came while the chain was busy have waited for it already: they go now, together.
-      if (bounds.atOnceWhenIdle && open.length) close();
+      if (bounds.atTurnEndWhenIdle && open.length) close();
     }
   }
 
@@ -64,7 +67,8 @@ export function groupCommit<T>(flush: (items: T[]) => Promise<void>, bounds: Bat
 
   function close(): void {
     clearTimeout(timer);
-    timer = undefined;
+    clearImmediate(turnEnd);
+    timer = turnEnd = undefined;
     if (open.length) closed.push(open);
     open = [];
     if (flushing || !closed.length) return;
@@ -76,8 +80,8 @@ export function groupCommit<T>(flush: (items: T[]) => Promise<void>, bounds: Bat
     add(item) {
       return new Promise<void>((resolve, reject) => {
         open.push({ item, resolve, reject });
-        const idle = bounds.atOnceWhenIdle && open.length === 1 && !flushing;
-        if (idle || open.length >= bounds.maxSize) close();
+        if (open.length >= bounds.maxSize) close();
+        else if (bounds.atTurnEndWhenIdle && !flushing) turnEnd ??= setImmediate(close);
         else timer ??= setTimeout(close, bounds.maxWaitMs);
       });
     },

@@ -109,15 +109,16 @@ test("one batch at a time, in the order they closed; drain flushes the open one"
   assert.deepEqual(state, ["ok", "ok", "ok", "ok", "ok"]);
 });
 
-test("atOnceWhenIdle: an item alone on an idle node goes at once; those that came during a write go together when it commits", async () => {
+test("atTurnEndWhenIdle: on an idle node a turn's items go together at its end; those that came during a write go when it commits", async () => {
   const { flushes, flush } = fakeAppender();
-  const batches = groupCommit(flush, { maxWaitMs: 1000, maxSize: 64, atOnceWhenIdle: true });
-  const first = watch([batches.add(1)]);
+  const batches = groupCommit(flush, { maxWaitMs: 1000, maxSize: 64, atTurnEndWhenIdle: true });
+  const first = watch([batches.add(0), batches.add(1)]);
+  assert.equal(flushes.length, 0, "the turn's other items may still come");
   await settle();
   assert.deepEqual(
     flushes.map((f) => f.items),
-    [[1]],
-    "no wait for company on an idle node",
+    [[0, 1]],
+    "no wait for a timer on an idle node",
   );
   const more = watch([2, 3].map((i) => batches.add(i)));
   await settle();
@@ -126,10 +127,13 @@ test("atOnceWhenIdle: an item alone on an idle node goes at once; those that cam
   await settle();
   assert.deepEqual(
     flushes.map((f) => f.items),
-    [[1], [2, 3]],
+    [
+      [0, 1],
+      [2, 3],
+    ],
     "they go when it has committed, not at their time",
   );
-  assert.deepEqual([...first, ...more], ["ok", "pending", "pending"]);
+  assert.deepEqual([...first, ...more], ["ok", "ok", "pending", "pending"]);
   flushes[1]!.commit();
   await settle();
   assert.deepEqual(more, ["ok", "ok"]);
