@@ -1,7 +1,7 @@
 /** The audit chain's pure logic: Merkle proofs, and what verification detects. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, generateKeyPairSync } from "node:crypto";
+import { createHash, createSecretKey, generateKeyPairSync } from "node:crypto";
 import {
   GENESIS,
   checkpointHash,
@@ -20,7 +20,7 @@ import {
 import { keyIdOf, type AuditKeys } from "../../audit/keys";
 
 const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-const keys: AuditKeys = { subjectKey: Buffer.alloc(32), signingKey: privateKey, publicKey, keyId: keyIdOf(publicKey) };
+const keys: AuditKeys = { subjectKey: createSecretKey(Buffer.alloc(32)), signingKey: privateKey, publicKey, keyId: keyIdOf(publicKey) };
 const entry = (i: number): AuditEntry => ({
   at: new Date(Date.UTC(2026, 10, 28, 9, 0, i)).toISOString(),
   operation: "civil-registry.identity.verify",
