@@ -9,6 +9,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import client from "prom-client";
 import { actionContract } from "../contracts";
 import { HubError } from "./errors";
+import { exchange, type ExchangeAnswer } from "./http-exchange";
 import type { ServiceTally } from "./hub-node";
 import { AgencyGuard, DEFAULT_POLICY, type ResiliencePolicy } from "./resilience";
 
@@ -139,35 +140,23 @@ export class AgencyClient {
     if (c.body !== undefined) headers["Content-Type"] = raw ? c.contentType! : "application/json";
     if (c.idempotencyKey) headers["Idempotency-Key"] = c.idempotencyKey;
     if (c.ctx.requestID) headers["X-Request-Id"] = c.ctx.requestID;
-    const { signal, cancel } = deadline(timeoutMs);
-    let res: Response;
-    let text: string;
+    let res: ExchangeAnswer;
     try {
-      try {
-        res = await fetch(this.baseUrl + c.path, {
-          method: c.method,
-          headers,
-          body: c.body === undefined ? undefined : raw ? (c.body as string) : JSON.stringify(c.body),
-          signal,
-        });
-      } catch (err) {
-        const e = err as Error;
-        if (e.name === "TimeoutError")
-          throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not answer within ${timeoutMs} ms`, { agency: this.agency });
-        throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} is unreachable`, { agency: this.agency });
-      }
-      try {
-        text = await res.text();
-      } catch {
-        throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not finish its answer within ${timeoutMs} ms`, { agency: this.agency });
-      }
-    } finally {
-      cancel();
+      res = await exchange(this.baseUrl + c.path, {
+        method: c.method,
+        headers,
+        body: c.body === undefined ? undefined : raw ? (c.body as string) : JSON.stringify(c.body),
+        timeoutMs,
+      });
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError")
+        throw new HubError("HUB_ERR_AGENCY_TIMEOUT", `${this.agency} did not answer within ${timeoutMs} ms`, { agency: this.agency });
+      throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} is unreachable`, { agency: this.agency });
     }
     if (res.status >= 500)
       throw new HubError("HUB_ERR_AGENCY_UNAVAILABLE", `${this.agency} answered ${res.status}`, { agency: this.agency, agencyStatus: res.status });
     try {
-      return { status: res.status, body: text === "" ? undefined : JSON.parse(text), replayed: res.headers.get("idempotent-replayed") === "true" };
+      return { status: res.status, body: res.text === "" ? undefined : JSON.parse(res.text), replayed: res.headers["idempotent-replayed"] === "true" };
     } catch {
       throw this.badAnswer(`its ${res.status} answer is not JSON`);
     }
@@ -176,16 +165,6 @@ export class AgencyClient {
   badAnswer(what: string): HubError {
     return new HubError("HUB_ERR_AGENCY_BAD_ANSWER", `${this.agency} answered outside its contract: ${what}`, { agency: this.agency });
   }
-}
-
-/**
- * A signal that aborts after `ms` with a TimeoutError, and its cancel once the answer is in:
- * AbortSignal.timeout's timer outlives the answer and builds an error for nothing on every call.
- */
-function deadline(ms: number): { signal: AbortSignal; cancel: () => void } {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${ms} ms`, "TimeoutError")), ms).unref();
-  return { signal: controller.signal, cancel: () => clearTimeout(timer) };
 }
 
 /**
