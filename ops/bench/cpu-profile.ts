@@ -28,6 +28,8 @@ export interface ProfileSummary {
   /** Whether the window held samples; when not, the whole profile was summarised. */
   windowed: boolean;
   top: HotFunction[];
+  /** Self time by where the code comes from: a package, Node's internals, WebAssembly, or one of the project's folders. */
+  sources: { source: string; percent: number }[];
 }
 
 /** The window is in the profile's clock (microseconds of the monotonic clock, as `process.hrtime`). */
@@ -41,6 +43,17 @@ function place(url: string, line: number, root: string): string {
   const file = url.replace(/^file:\/\//, "");
   const shown = root && file.startsWith(root + "/") ? file.slice(root.length + 1) : file;
   return `${shown}:${line + 1}`;
+}
+
+/** What a frame's code belongs to: the package under node_modules, `node:<module>`, `wasm`, `native`, or the project's top folder. */
+export function sourceOf(url: string, root: string): string {
+  if (!url) return "native";
+  if (url.startsWith("wasm:")) return "wasm";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith("node:")) return url.replace(/^node:(internal\/)?(deps\/)?/, "node:").split("/")[0]!;
+  const file = url.replace(/^file:\/\//, "");
+  return root && file.startsWith(root + "/") ? `${file.slice(root.length + 1).split("/")[0]}/` : file;
 }
 
 /** The sample indices that fall in the window (all of them when none do or there is no window). */
@@ -61,6 +74,7 @@ export function summariseProfile(p: CpuProfile, opts: { top?: number; root?: str
   const { picked, windowed } = sampled(p, opts.window);
   const span = p.samples.length ? (p.endTime - p.startTime) / 1000 / p.samples.length : 0;
   const counts = new Map<string, { name: string; where: string; n: number }>();
+  const sources = new Map<string, number>();
   let total = 0;
   for (const i of picked) {
     const frame = byId.get(p.samples[i]!);
@@ -71,10 +85,14 @@ export function summariseProfile(p: CpuProfile, opts: { top?: number; root?: str
     const key = `${name}\u0000${where}`;
     const entry = counts.get(key) ?? counts.set(key, { name, where, n: 0 }).get(key)!;
     entry.n++;
+    const source = sourceOf(frame.url, opts.root ?? "");
+    sources.set(source, (sources.get(source) ?? 0) + 1);
   }
+  const share = (n: number) => Math.round((n / total) * 1000) / 10;
   const top = [...counts.values()]
     .sort((a, b) => b.n - a.n || a.name.localeCompare(b.name))
     .slice(0, opts.top ?? 15)
-    .map((e) => ({ name: e.name, where: e.where, selfMs: Math.round(e.n * span * 10) / 10, percent: Math.round((e.n / total) * 1000) / 10 }));
-  return { samples: total, windowed, top };
+    .map((e) => ({ name: e.name, where: e.where, selfMs: Math.round(e.n * span * 10) / 10, percent: share(e.n) }));
+  const bySource = [...sources].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  return { samples: total, windowed, top, sources: bySource.map(([source, n]) => ({ source, percent: share(n) })) };
 }

@@ -55,6 +55,7 @@ function profile(database: string, s: ProfileSummary): void {
   );
   for (const f of s.top)
     console.log(`${String(f.percent).padStart(6)} % ${String(f.selfMs).padStart(9)} ms  ${f.name}  ${f.where || (f.name.startsWith("(") ? "" : "(native)")}`);
+  console.log(`  self time by source: ${s.sources.map((x) => `${x.source} ${x.percent} %`).join(", ")}`);
 }
 
 export function printTable(result: { databases: (DatabaseFigures & { profile?: ProfileSummary })[] }, opts: { seconds: number }): void {

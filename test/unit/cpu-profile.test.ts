@@ -1,7 +1,7 @@
 /** The bench's CPU profile summary: self time per function, idle left out, a window honoured. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { summariseProfile, type CpuProfile } from "../../ops/bench/cpu-profile";
+import { sourceOf, summariseProfile, type CpuProfile } from "../../ops/bench/cpu-profile";
 
 const frame = (functionName: string, url = "", lineNumber = -1) => ({ functionName, url, lineNumber, columnNumber: 0 });
 
@@ -46,4 +46,21 @@ test("a window the profile does not reach falls back to the whole profile, and s
   assert.equal(s.windowed, false);
   assert.equal(s.samples, 8);
   assert.equal(s.top[0]!.where, "/repo/audit/chain.ts:42");
+});
+
+test("self time by source: the project's folders, packages, Node's modules, WebAssembly and native code", () => {
+  const s = summariseProfile(profile, { root: "/repo" });
+  assert.deepEqual(s.sources, [
+    { source: "audit/", percent: 50 },
+    { source: "platform/", percent: 37.5 },
+    { source: "native", percent: 12.5 },
+  ]);
+  for (const [url, source] of [
+    ["file:///repo/node_modules/@electric-sql/pglite/dist/x.js", "@electric-sql/pglite"],
+    ["file:///repo/node_modules/moleculer/src/broker.js", "moleculer"],
+    ["node:internal/deps/undici/undici", "node:undici"],
+    ["node:internal/crypto/hash", "node:crypto"],
+    ["wasm://wasm/0123abcd", "wasm"],
+  ])
+    assert.equal(sourceOf(url!, "/repo"), source);
 });
