@@ -4,6 +4,8 @@
  * numbers are masked inside any text (error messages included). The line is redacted as it is
  * serialised (one pass, no copy of it), at every depth.
  */
+import { inspect } from "node:util";
+
 const PERSONAL_KEYS =
   /^(name|names|fullname|full_name|holdername|holder_nm|newholder|new_holder|previousholder|prev_holder|idnumber|idnumbers|citizenno|citizennos|citizen_no|holder_id|id_no|address|addr_line|street|householdaddress|applicants|credential)$/i;
 const RESIDENT_ID = /(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])/g;
@@ -29,9 +31,19 @@ export function redact(value: unknown): unknown {
 export function redactingFormatter(type: string, args: unknown[], bindings: Record<string, unknown>): string[] {
   const line: Record<string, unknown> = { time: new Date().toISOString(), level: type, message: "", ...bindings };
   const [first, ...rest] = args;
-  const texts = first && typeof first === "object" && !(first instanceof Error) ? (Object.assign(line, first), rest) : args;
-  line.message = texts
-    .map((t) => (t && typeof t === "object" && !(t instanceof Error) ? JSON.stringify(t) : t instanceof Error ? (t.stack ?? t.message) : String(t)))
-    .join(" ");
+  const texts = hasFields(first) ? (Object.assign(line, first), rest) : args;
+  line.message = texts.map(asText).join(" ");
   return [JSON.stringify(line, redacting)];
+}
+
+/** A plain object of fields to merge into the line (not an error, nor an object with nothing enumerable to show). */
+const hasFields = (v: unknown): v is object => typeof v === "object" && v !== null && !(v instanceof Error) && Object.keys(v).length > 0;
+
+/** An error as its stack; an object as JSON, or, when JSON would say `{}` (a rejection's odd value, say), its message or as Node shows it. */
+function asText(t: unknown): string {
+  if (t instanceof Error) return t.stack ?? t.message;
+  if (hasFields(t)) return JSON.stringify(t);
+  if (typeof t !== "object" || t === null) return String(t);
+  const { message } = t as { message?: unknown };
+  return typeof message === "string" ? message : inspect(t, { depth: 2, breakLength: Infinity });
 }

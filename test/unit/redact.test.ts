@@ -33,3 +33,11 @@ test("redaction reaches any depth, errors inside arrays included", () => {
   assert.match(line!, /for \[id-number\]/);
   assert.match(line!, /no citizen \[id-number\]/);
 });
+
+test("an error-like value with nothing enumerable is shown as Node shows it, never as an empty message", () => {
+  const odd = Object.defineProperty({}, "message", { value: "connection closed while draining", enumerable: false });
+  const [line] = redactingFormatter("error", [odd], { mod: "broker" });
+  assert.match(JSON.parse(line!).message, /connection closed while draining/);
+  const [plain] = redactingFormatter("info", [{ requestId: "r1" }, "request answered"], {});
+  assert.deepEqual([JSON.parse(plain!).requestId, JSON.parse(plain!).message], ["r1", "request answered"]);
+});
