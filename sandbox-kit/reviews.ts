@@ -89,7 +89,11 @@ export function reviewDesk(agency: string, schema: string, idPrefix: string, rul
         const documents = [...row.documents, document];
         const { id: _, reference, venueId } = row.review;
         const review: Review = { id, reference, venueId, ...(await decide(tx, venueId, documents)) };
-        await tx.query(`UPDATE ${schema}.review SET documents = $2, review = $3, updated_at = now() WHERE id = $1`, [id, JSON.stringify(documents), JSON.stringify(review)]);
+        await tx.query(`UPDATE ${schema}.review SET documents = $2, review = $3, updated_at = now() WHERE id = $1`, [
+          id,
+          JSON.stringify(documents),
+          JSON.stringify(review),
+        ]);
         return { status: 200, body: review };
       }),
   };

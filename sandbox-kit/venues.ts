@@ -39,11 +39,41 @@ export const rectangle = (west: number, south: number, east: number, north: numb
 });
 
 export const VENUES: readonly Venue[] = [
-  { venueId: "VEN-0001", name: "City Stadium", address: "666 Tianyaoqiao Road, Xuhui District, Shanghai", capacity: 40000, area: rectangle(121.4355, 31.181, 121.44, 31.1845) },
-  { venueId: "VEN-0002", name: "Riverside Park", address: "1 Binjiang Avenue, Pudong New Area, Shanghai", capacity: 20000, area: rectangle(121.496, 31.238, 121.504, 31.242) },
-  { venueId: "VEN-0003", name: "Exhibition Hall", address: "1000 Yan'an Middle Road, Jing'an District, Shanghai", capacity: 8000, area: rectangle(121.445, 31.225, 121.448, 31.227) },
-  { venueId: "VEN-0004", name: "Old Town Square", address: "218 Anren Street, Huangpu District, Shanghai", capacity: 5000, area: rectangle(121.49, 31.227, 121.492, 31.2285) },
-  { venueId: "VEN-0005", name: "Harbour Arena", address: "500 Dongdaming Road, Hongkou District, Shanghai", capacity: 12000, area: rectangle(121.515, 31.245, 121.518, 31.247) },
+  {
+    venueId: "VEN-0001",
+    name: "City Stadium",
+    address: "666 Tianyaoqiao Road, Xuhui District, Shanghai",
+    capacity: 40000,
+    area: rectangle(121.4355, 31.181, 121.44, 31.1845),
+  },
+  {
+    venueId: "VEN-0002",
+    name: "Riverside Park",
+    address: "1 Binjiang Avenue, Pudong New Area, Shanghai",
+    capacity: 20000,
+    area: rectangle(121.496, 31.238, 121.504, 31.242),
+  },
+  {
+    venueId: "VEN-0003",
+    name: "Exhibition Hall",
+    address: "1000 Yan'an Middle Road, Jing'an District, Shanghai",
+    capacity: 8000,
+    area: rectangle(121.445, 31.225, 121.448, 31.227),
+  },
+  {
+    venueId: "VEN-0004",
+    name: "Old Town Square",
+    address: "218 Anren Street, Huangpu District, Shanghai",
+    capacity: 5000,
+    area: rectangle(121.49, 31.227, 121.492, 31.2285),
+  },
+  {
+    venueId: "VEN-0005",
+    name: "Harbour Arena",
+    address: "500 Dongdaming Road, Hongkou District, Shanghai",
+    capacity: 12000,
+    area: rectangle(121.515, 31.245, 121.518, 31.247),
+  },
 ];
 
 /**
@@ -66,7 +96,7 @@ export async function seedVenues(db: Queryable, schema: string, officers: readon
   return VENUES.length;
 }
 
-const VENUE_COLUMNS = "venue_id AS \"venueId\", name, address, capacity, area";
+const VENUE_COLUMNS = 'venue_id AS "venueId", name, address, capacity, area';
 
 export async function listVenues(db: Queryable, schema: string): Promise<Venue[]> {
   return db.query<Venue>(`SELECT ${VENUE_COLUMNS} FROM ${schema}.venue ORDER BY venue_id`);

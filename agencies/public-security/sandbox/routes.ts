@@ -12,11 +12,16 @@ import { policeRuling } from "./ruling";
 const REVIEW = "(SR-[0-9A-F]{12})";
 const PLACE = "(KP-[0-9A-Z-]{4,20})";
 
+type Schemas = ReturnType<typeof documentSchemas>;
+
 export function routes(db: Db, dialect: Dialect): Route[] {
   const schemas = documentSchemas(AGENCY, path.join(__dirname, "../openapi.yaml"));
+  return [...reviewRoutes(db, dialect, schemas), ...keyPlaceRoutes(db, dialect, schemas)];
+}
+
+function reviewRoutes(db: Db, dialect: Dialect, schemas: Schemas): Route[] {
   const desk = reviewDesk(AGENCY, SCHEMA, "SR", policeRuling);
   const reviewMalformed = [{ id: 7, decision: "APPROVED" }, { decision: "MAYBE" }, []];
-  const placeMalformed = [{ placeId: 1 }, { status: "AJAR" }, []];
   return [
     {
       method: "POST",
@@ -45,6 +50,12 @@ export function routes(db: Db, dialect: Dialect): Route[] {
         return desk.addDocument(db, key, req.params[0]!, schemas.read<DocumentRef>("DocumentSubmission", await req.json()));
       },
     },
+  ];
+}
+
+function keyPlaceRoutes(db: Db, dialect: Dialect, schemas: Schemas): Route[] {
+  const placeMalformed = [{ placeId: 1 }, { status: "AJAR" }, []];
+  return [
     {
       method: "GET",
       pattern: /^\/key-places$/,
