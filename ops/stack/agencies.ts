@@ -48,11 +48,11 @@ export interface AgencyRegistration {
 }
 
 /** One agency registered and granted over `c`, writing only what differs. */
-async function registerOne(c: Catalogue, agency: (typeof CATALOGUE_AGENCIES)[number], env: NodeJS.ProcessEnv): Promise<AgencyRegistration> {
+async function registerOne(c: Catalogue, agency: (typeof CATALOGUE_AGENCIES)[number], env: NodeJS.ProcessEnv, document: string): Promise<AgencyRegistration> {
   const config = loadConfig(env);
   const service = agencyServiceId(agency.agency, config.instance);
   const baseUrl = config[agency.url];
-  const source = await readOpenApi(agencyDocument(agency.agency));
+  const source = await readOpenApi(document);
   const ref = parseServiceId(service);
   const registration: Schemas["ServiceRegistration"] = { ...ref, openapi: source.text, baseUrl };
   const { services } = await c.call<Schemas["CatalogueServiceList"]>("services.list");
@@ -80,12 +80,16 @@ async function registerOne(c: Catalogue, agency: (typeof CATALOGUE_AGENCIES)[num
 /**
  * Registers both agencies with the hub that `env` names (its NATS, namespace, instance and the
  * agencies' URLs) and grants them to its linkages subsystem; answers what each needed.
+ * `documents`: another document file for an agency (tests of a changed document).
  */
-export async function registerAgencies(env: NodeJS.ProcessEnv = process.env): Promise<AgencyRegistration[]> {
+export async function registerAgencies(
+  env: NodeJS.ProcessEnv = process.env,
+  documents: Partial<Record<CatalogueAgency, string>> = {},
+): Promise<AgencyRegistration[]> {
   return withCatalogue(
     async (c) => {
       const done: AgencyRegistration[] = [];
-      for (const agency of CATALOGUE_AGENCIES) done.push(await registerOne(c, agency, env));
+      for (const agency of CATALOGUE_AGENCIES) done.push(await registerOne(c, agency, env, documents[agency.agency] ?? agencyDocument(agency.agency)));
       return done;
     },
     undefined,
