@@ -150,6 +150,41 @@ test("a catalogue call for the hub's linkages subsystem reaches each sandbox, ch
   assert.equal(review.status, 201, JSON.stringify(review.body));
   assert.deepEqual([(review.body as { decision: string }).decision, (review.body as { maxCapacity: number }).maxCapacity], ["APPROVED", 30000]);
 
+  // A key place registered, listed and closed, each answer within the document.
+  const keyed = (body: object) => ({ headers: { "content-type": "application/json", "idempotency-key": randomUUID() }, body });
+  const opened = await call({
+    service: POLICE,
+    method: "POST",
+    path: "/key-places",
+    ...keyed({
+      reference: `PERMIT-REG-${Date.now()}`,
+      kind: "event",
+      name: "Registration check at Harbour Arena",
+      venueId: "VEN-0005",
+      capacity: 10000,
+      area: {
+        type: "Polygon",
+        coordinates: [
+          [
+            [121.515, 31.245],
+            [121.518, 31.245],
+            [121.518, 31.247],
+            [121.515, 31.247],
+            [121.515, 31.245],
+          ],
+        ],
+      },
+      opensAt: "2030-08-01T18:00:00+08:00",
+      closesAt: "2030-08-01T22:00:00+08:00",
+    }),
+  });
+  assert.equal(opened.status, 201, JSON.stringify(opened.body));
+  const placeId = (opened.body as { placeId: string }).placeId;
+  const listed = await call({ service: POLICE, method: "GET", path: `/key-places?status=OPEN&at=${encodeURIComponent("2030-08-01T20:00:00+08:00")}` });
+  assert.ok((listed.body as { keyPlaces: { placeId: string }[] }).keyPlaces.some((p) => p.placeId === placeId));
+  const closed = await call({ service: POLICE, method: "POST", path: `/key-places/${placeId}/closure`, ...keyed({ reason: "Registration check over" }) });
+  assert.deepEqual([closed.status, (closed.body as { status: string }).status], [200, "CLOSED"]);
+
   // The sandbox's refusal comes back as its problem, within the document (not a 502).
   const unknown = await call({ service: FIRE, method: "GET", path: "/venues/VEN-0999" });
   assert.equal(unknown.status, 404);
