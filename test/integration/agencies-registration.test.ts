@@ -109,6 +109,42 @@ test("registering again changes nothing (updated_at unchanged); a changed docume
   assert.equal(grants.length, 1);
 });
 
+test("a grant taken back is granted again; a sandbox at a new base URL is registered there, and moved back", async () => {
+  await broker.call("catalogue.access.revoke", { client: HUB_CLIENT, service: POLICE });
+  const regranted = await register();
+  assert.deepEqual(
+    regranted.map((r) => [r.change, r.granted]),
+    [
+      ["unchanged", true],
+      ["unchanged", false],
+    ],
+  );
+  const elsewhere = "http://127.0.0.1:9";
+  try {
+    const moved = await registerAgencies({ ...process.env, ...env, FIRE_SAFETY_URL: elsewhere });
+    assert.deepEqual(
+      moved.map((r) => [r.change, r.granted]),
+      [
+        ["unchanged", false],
+        ["moved", true],
+      ],
+    );
+    assert.equal((await show(FIRE)).baseUrl, elsewhere);
+  } finally {
+    const back = await register();
+    assert.deepEqual(
+      back.map((r) => r.change),
+      ["unchanged", "moved"],
+    );
+  }
+  assert.equal((await show(FIRE)).baseUrl, process.env.FIRE_SAFETY_URL);
+  const { grants } = await broker.call<Schemas["AccessGrantList"], object>("catalogue.access.list", { client: HUB_CLIENT, service: FIRE });
+  assert.deepEqual(
+    grants.map((g) => g.purposes),
+    [[AGENCY_PURPOSE]],
+  );
+});
+
 /** A linkage the hub knows, without partner: its calls are the hub's linkages subsystem's. */
 async function partnerlessLinkage(): Promise<string> {
   const workflowId = `address-change-notification:AGENCIES-${randomUUID()}`;
