@@ -1657,10 +1657,10 @@ export interface components {
         };
         /**
          * Data purpose
-         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data).
+         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (keeping large events safe: permits, crowd capacity, key places).
          * @enum {string}
          */
-        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision";
+        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision" | "event-safety";
         /**
          * Access token request
          * @description RFC 6749 section 4.4.2, form-encoded. The client authenticates with HTTP Basic (`client_secret_basic`, preferred) or with `client_id` and `client_secret` in this body (`client_secret_post`), not both.
