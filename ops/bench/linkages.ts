@@ -4,13 +4,10 @@
  * (ports and state apart from `npm start` and `npm test`), seeds couples with the test-data
  * tool, and prints p50, p95 and throughput. Figures are reported, never asserted.
  */
-import { Client, Connection } from "@temporalio/client";
-import { DefaultLogger, NativeConnection, Runtime, Worker } from "@temporalio/worker";
 import { seedCitizens } from "../seed-citizens";
-import { LINKAGE_STATUS, LINKAGE_TYPE } from "../../workflows/linkages/visibility";
-import { noopActivities } from "./noop-marriage";
+import { noopWorkflows } from "./noop-workflows";
 import { couples, marriages } from "./marriages";
-import { burst, sequential, type Attempt, type Figures } from "./measure";
+import { burst, sequential, type Figures } from "./measure";
 import { runBenchmark, say } from "./run";
 import { BENCH_PORTS, type BenchStack } from "./stack";
 import { measureSyncPath, type SyncPathFigures } from "./sync-path";
@@ -48,41 +45,6 @@ function parseArgs(argv: string[]): Options | "help" {
   return opts;
 }
 
-/** The yardstick: the same shape on Temporal, started by its client, activities doing nothing. */
-async function noopWorkflows(stack: BenchStack): Promise<{ attempt: Attempt; stop(): Promise<void> }> {
-  const address = stack.env.TEMPORAL_ADDRESS!;
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const taskQueue = `bench-noop-${stack.run}`;
-  Runtime.install({ logger: new DefaultLogger("WARN") });
-  const native = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: native, taskQueue, workflowsPath: require.resolve("./noop-marriage"), activities: noopActivities });
-  const running = worker.run();
-  let n = 0;
-  const attempt: Attempt = async () => {
-    const t0 = performance.now();
-    const handle = await client.workflow.start("noopMarriage", {
-      taskQueue,
-      workflowId: `bench-noop:${stack.run}:${n++}`,
-      typedSearchAttributes: [
-        { key: LINKAGE_TYPE, value: "bench-noop" },
-        { key: LINKAGE_STATUS, value: "RUNNING" },
-      ],
-    });
-    const result = (await handle.result()) as { status: string };
-    return { ms: performance.now() - t0, ok: result.status === "COMPLETED" };
-  };
-  return {
-    attempt,
-    async stop() {
-      worker.shutdown();
-      await running;
-      await native.close();
-      await connection.close();
-    },
-  };
-}
-
 interface Result {
   linkage: { sequential: Figures; burst: Figures };
   noop: { sequential: Figures; burst: Figures };
@@ -97,7 +59,7 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
   const pairs = couples(citizens);
   if (pairs.length < wanted) throw new Error(`the test-data tool gave ${pairs.length} couples, ${wanted} wanted`);
   const marry = marriages(stack, pairs);
-  const noop = await noopWorkflows(stack);
+  const noop = await noopWorkflows(stack, "noopMarriage");
   try {
     say("warming up (3 linkages, 3 no-op workflows)");
     for (let i = 0; i < 3; i++) await marry(5)();
