@@ -7,7 +7,7 @@
 import { seedCitizens } from "../seed-citizens";
 import { noopWorkflows } from "./noop-workflows";
 import { couples, marriages } from "./marriages";
-import { burst, sequential, type Figures } from "./measure";
+import { burst, printFigures, sequential, type Figures } from "./measure";
 import { runBenchmark, say } from "./run";
 import { BENCH_PORTS, type BenchStack } from "./stack";
 import { measureSyncPath, type SyncPathFigures } from "./sync-path";
@@ -86,13 +86,12 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
 }
 
 function report(result: Result, opts: Options): void {
-  const row = (name: string, f: Figures) =>
-    `${name.padEnd(34)}${String(f.count).padStart(6)}${String(f.failed).padStart(8)}${String(f.p50Ms).padStart(8)}${String(f.p95Ms).padStart(8)}${f.perSecond === undefined ? "" : String(f.perSecond).padStart(8)}`;
-  console.log(`\n${"".padEnd(34)}${"done".padStart(6)}${"failed".padStart(8)}${"p50 ms".padStart(8)}${"p95 ms".padStart(8)}${"per s".padStart(8)}`);
-  console.log(row("marriage linkage, one at a time", result.linkage.sequential));
-  console.log(row(`marriage linkage, ${opts.burst} at once`, result.linkage.burst));
-  console.log(row("no-op workflow, one at a time", result.noop.sequential));
-  console.log(row(`no-op workflow, ${opts.burst} at once`, result.noop.burst));
+  printFigures([
+    ["marriage linkage, one at a time", result.linkage.sequential],
+    [`marriage linkage, ${opts.burst} at once`, result.linkage.burst],
+    ["no-op workflow, one at a time", result.noop.sequential],
+    [`no-op workflow, ${opts.burst} at once`, result.noop.burst],
+  ]);
   const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
   const { linkage, ratio, syncPath } = result;
   console.log(`\nmedian ${linkage.sequential.p50Ms} ms (target under 600 ms): ${verdict(linkage.sequential.p50Ms < 600)}`);

@@ -53,3 +53,11 @@ export async function burst(label: string, count: number, one: Attempt, say: (li
     wall,
   );
 }
+
+/** Figures as a table: done, failed, p50, p95 and, for a burst, per second. */
+export function printFigures(rows: [string, Figures][]): void {
+  const row = (name: string, f: Figures) =>
+    `${name.padEnd(34)}${String(f.count).padStart(6)}${String(f.failed).padStart(8)}${String(f.p50Ms).padStart(8)}${String(f.p95Ms).padStart(8)}${f.perSecond === undefined ? "" : String(f.perSecond).padStart(8)}`;
+  console.log(`\n${"".padEnd(34)}${"done".padStart(6)}${"failed".padStart(8)}${"p50 ms".padStart(8)}${"p95 ms".padStart(8)}${"per s".padStart(8)}`);
+  for (const [name, f] of rows) console.log(row(name, f));
+}
