@@ -28,18 +28,31 @@ function loads(d: DatabaseFigures): void {
   console.log(row("hub verifications at half its maximum", d.halfMax));
 }
 
+/** The middle value (the mean of the two middle ones of an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A ratio at 32 connections: each round's (its hub and floor ran in the same minute), and their median. */
+function roundRatio(d: DatabaseFigures, of: (l: MeasuredLoad) => number): { median: number; each: string } {
+  const each = d.rounds.map((r) => ratio(of(r.hub), of(r.floor)));
+  return { median: Math.round(median(each) * 100) / 100, each: each.length > 1 ? ` (median of ${each.length} rounds: ${each.join(", ")})` : "" };
+}
+
 function ratios(d: DatabaseFigures): void {
-  const many = ratio(d.hub.many.perSecond, d.floor.many.perSecond);
-  const cpu = ratio(d.hub.many.cpuMsPerRequest, d.floor.many.cpuMsPerRequest);
+  const { median: many, each: manyEach } = roundRatio(d, (l) => l.perSecond);
+  const { median: cpu, each: cpuEach } = roundRatio(d, (l) => l.cpuMsPerRequest);
   const half = ratio(d.halfMax.perSecond, d.hub.many.perSecond);
   const p = d.polling;
   console.log(
-    `  hub/floor req/s: ${ratio(d.hub.one.perSecond, d.floor.one.perSecond)}x at 1, ${many}x at 32 (target at least 0.5x at 32): ${verdict(many >= 0.5)}`,
+    `  hub/floor req/s: ${ratio(d.hub.one.perSecond, d.floor.one.perSecond)}x at 1, ${many}x at 32${manyEach} (target at least 0.5x at 32): ${verdict(many >= 0.5)}`,
   );
   console.log(
     `  NATS/REST identity verification req/s: ${ratio(d.nats.one.perSecond, d.hub.one.perSecond)}x at 1, ${ratio(d.nats.many.perSecond, d.hub.many.perSecond)}x at 32; p50 ${d.nats.one.p50Ms} vs ${d.hub.one.p50Ms} ms at 1, ${d.nats.many.p50Ms} vs ${d.hub.many.p50Ms} ms at 32`,
   );
-  console.log(`  hub/floor CPU per request at 32: ${cpu}x (target at most 2x): ${verdict(cpu <= 2)}`);
+  console.log(`  hub/floor CPU per request at 32: ${cpu}x${cpuEach} (target at most 2x): ${verdict(cpu <= 2)}`);
   console.log(
     `  p99 at half the hub's maximum: ${d.halfMax.p99Ms} ms at ${d.halfMax.connections} connections, ${half}x its 32-connection req/s (target under 50 ms): ${verdict(d.halfMax.p99Ms < 50)}`,
   );
@@ -51,7 +64,7 @@ function ratios(d: DatabaseFigures): void {
 
 function profile(database: string, s: ProfileSummary): void {
   console.log(
-    `\n${database}: the hub node's top functions by self time ${s.windowed ? "over the 32-connection load" : "over its whole life (the load's window held no samples)"}, ${s.samples} samples`,
+    `\n${database}: the hub node's top functions by self time ${s.windowed ? "over the 32-connection rounds" : "over its whole life (the load's window held no samples)"}, ${s.samples} samples`,
   );
   for (const f of s.top)
     console.log(`${String(f.percent).padStart(6)} % ${String(f.selfMs).padStart(9)} ms  ${f.name}  ${f.where || (f.name.startsWith("(") ? "" : "(native)")}`);

@@ -30,7 +30,10 @@ the embedded PGlite \`npm start\` runs, each in a stack of its own with the hub 
     polling one linkage's status every 20 ms
 req/s, p50, p99, and CPU ms per request of the hub node only (the floor: its two processes),
 read from /proc; then the ratios (hub/floor, PGlite/PostgreSQL) against the issue's targets.
-  --quick          3 s per load and 10 linkages each way (about 1.5 minutes per database)
+  --quick          3 s per load, 1 round and 10 linkages each way (about 1.5 minutes per database)
+  --rounds N       rounds of the hub and then the floor at 32 connections (default 3): the
+                   ratios at 32 are the median of the rounds' ratios, the table's rows the
+                   rounds with the median req/s
   --seconds N      seconds per load (default 15)
   --linkages N     linkages timed without and with the polling partner, each (default 30)
   --only DB        postgres or pglite: one database only
@@ -45,20 +48,22 @@ PostgreSQL database linkage_hub_bench (DATABASE_URL overrides), state in .data/b
 export interface Options {
   seconds: number;
   linkages: number;
+  rounds: number;
   only?: "postgres" | "pglite";
   profile?: string;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Options | "help" {
-  const opts: Options = { seconds: 15, linkages: 30, json: false };
+  const opts: Options = { seconds: 15, linkages: 30, rounds: 3, json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return "help";
     else if (arg === "--json") opts.json = true;
-    else if (arg === "--quick") Object.assign(opts, { seconds: 3, linkages: 10 });
+    else if (arg === "--quick") Object.assign(opts, { seconds: 3, linkages: 10, rounds: 1 });
     else if (arg === "--seconds") opts.seconds = wholeOption("seconds", argv[++i], 1, 600);
     else if (arg === "--linkages") opts.linkages = wholeOption("linkages", argv[++i], 1, 1000);
+    else if (arg === "--rounds") opts.rounds = wholeOption("rounds", argv[++i], 1, 9);
     else if (arg === "--profile") opts.profile = path.resolve(argv[++i] ?? "");
     else if (arg === "--only") {
       const db = argv[++i];
@@ -95,7 +100,7 @@ async function onDatabase(db: "postgres" | "pglite", wrk: string, opts: Options)
   const stack = await current;
   let figures: DatabaseFigures;
   try {
-    figures = await measureDatabase(stack, wrk, { seconds: opts.seconds, linkages: opts.linkages, say });
+    figures = await measureDatabase(stack, wrk, { seconds: opts.seconds, linkages: opts.linkages, rounds: opts.rounds, say });
   } finally {
     await stack.stop();
     current = undefined;
@@ -110,9 +115,8 @@ async function onDatabase(db: "postgres" | "pglite", wrk: string, opts: Options)
 
 const loadsOf = (d: DatabaseFigures) => [
   d.hub.one,
-  d.hub.many,
+  ...d.rounds.flatMap((r) => [r.hub, r.floor]),
   d.floor.one,
-  d.floor.many,
   d.memory.one,
   d.memory.many,
   d.sandbox.one,
