@@ -41,7 +41,7 @@ const hasFields = (v: unknown): v is object => typeof v === "object" && v !== nu
 
 /** An error as its stack; an object as JSON, or, when JSON would say `{}` (a rejection's odd value, say), its message or as Node shows it. */
 function asText(t: unknown): string {
-  if (t instanceof Error) return t.stack ?? t.message;
+  if (t instanceof Error) return t.stack || t.message || inspect(t);
   if (hasFields(t)) return JSON.stringify(t);
   if (typeof t !== "object" || t === null) return String(t);
   const { message } = t as { message?: unknown };

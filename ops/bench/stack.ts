@@ -73,7 +73,7 @@ export async function startBenchStack(say: (line: string) => void, opts: BenchSt
   if (opts.logLevel) env.LOG_LEVEL = opts.logLevel;
   const api = "http://127.0.0.1:23000";
   const started: Managed[] = [];
-  const stop = () => stopAll(started.reverse());
+  const stop = () => stopAll(started);
   try {
     for (const port of [24222, 27233, 23000])
       if (await tcpReachable("127.0.0.1", port))
