@@ -1212,11 +1212,10 @@ export interface components {
             /** @description A JSON body, or a string for another media type. */
             body?: unknown;
             /**
-             * @description Whose grant the call is made under: the linkage's partner's (the default), or the hub's own linkages subsystem's.
-             * @default partner
+             * @description Whose grant the call is made under: the linkage's partner's (`partner`, also when left out), or the hub's own linkages subsystem's (`hub`).
              * @enum {string}
              */
-            client: "partner" | "hub";
+            client?: "partner" | "hub";
         };
         /**
          * Linked services query

@@ -66,8 +66,17 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
         () => "the workflow failed",
         (err) => (err instanceof WorkflowFailedError && err.cause ? err.cause.message : String(err)),
       );
-      const { stepsDone, serviceCalls } = progressOf(described);
-      return { ...base, status: "FAILED", currentStep: null, stepsDone, ...(serviceCalls ? { serviceCalls } : {}), closedAt, reason };
+      const { stepsDone, serviceCalls, permit } = progressOf(described);
+      return {
+        ...base,
+        status: "FAILED",
+        currentStep: null,
+        stepsDone,
+        ...(serviceCalls ? { serviceCalls } : {}),
+        ...(permit ? { permit } : {}),
+        closedAt,
+        reason,
+      };
     }
     default:
       return {
