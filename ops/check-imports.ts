@@ -24,7 +24,7 @@ export const PARTS: Part[] = [
   { name: "contracts", paths: ["contracts/"], mayImport: [] },
   { name: "platform", paths: ["platform/"], mayImport: ["contracts"] },
   { name: "sandbox-kit", paths: ["sandbox-kit/"], mayImport: ["platform", "contracts"] },
-  { name: "sandbox", paths: ["adapters/<agency>/sandbox/"], mayImport: ["sandbox-kit", "platform", "contracts"] },
+  { name: "sandbox", paths: ["adapters/<agency>/sandbox/", "agencies/<agency>/sandbox/"], mayImport: ["sandbox-kit", "platform", "contracts"] },
   { name: "adapter", paths: ["adapters/<agency>/"], mayImport: ["platform", "contracts"] },
   { name: "partners", paths: ["partners/"], mayImport: ["platform", "contracts"] },
   { name: "audit", paths: ["audit/"], mayImport: ["platform", "contracts"] },
@@ -33,7 +33,12 @@ export const PARTS: Part[] = [
   { name: "workflow-code", paths: ["workflows/linkages/"], mayImport: ["contracts"], typesFrom: ["workflows/activities/"] },
   { name: "linkages", paths: ["workflows/"], mayImport: ["workflow-code", "platform", "contracts", "audit"] },
   { name: "broker-settings", paths: ["moleculer.config.ts"], mayImport: ["platform"] },
-  { name: "hub", paths: ["hub/"], mayImport: ["*"] },
+  // Every part of the hub, never a sandbox: sandboxes play the agencies, they are not the hub's.
+  {
+    name: "hub",
+    paths: ["hub/"],
+    mayImport: ["platform", "contracts", "partners", "audit", "catalogue", "gateway", "workflow-code", "linkages", "adapter", "broker-settings"],
+  },
   { name: "tools", paths: ["ops/", "bin/", "test/"], mayImport: ["*"] },
 ];
 

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from "../platform/config";
 import { natsAuthDir, stackCredsFile } from "../platform/nats-auth";
 import { stopAll, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
+import { registerAgencies, registrationLine } from "./stack/agencies";
 import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal } from "./stack/services";
 
 const HELP = `Usage: npm start [-- --help]
@@ -17,7 +18,9 @@ Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everythin
                         users and credentials in $HUB_DATA_DIR/nats-auth (docs/nats-auth.md)
   temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233),
                         metrics on TEMPORAL_METRICS_PORT (9233)
-  civil-registry sandbox CIVIL_REGISTRY_URL (default http://127.0.0.1:4101)
+  agency sandboxes      CIVIL_REGISTRY_URL (default http://127.0.0.1:4101), EMERGENCY_URL (4102),
+                        UTILITIES_URL (4103), PUBLIC_SECURITY_URL (4104), FIRE_SAFETY_URL (4105);
+                        the last two are registered in the catalogue once the hub is ready
   hub node              all services; REST and /metrics on HUB_PORT (default 3000), the
                         Temporal worker's metrics on HUB_WORKER_METRICS_PORT (9464)
 Services already listening at those addresses are used, not started. The database is
@@ -59,6 +62,7 @@ async function main(): Promise<void> {
     say("hub: starting all services (first start bundles the workflows, a few seconds)");
     const base = `http://${config.host}:${config.port}`;
     started.push(await startHubNode("hub", { HUB_SERVICES: "all", ...natsUsers }, `${base}/readyz`, logDir));
+    for (const r of await registerAgencies({ ...process.env, ...natsUsers })) say(registrationLine(r));
     for (const s of started)
       s.child?.once("exit", (code) => {
         if (!stopping) {

@@ -9,6 +9,7 @@ import fs from "node:fs";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
 import { stackCredsFile } from "../platform/nats-auth";
+import { registerAgenciesWithOwnNode } from "./stack/agencies";
 import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "./stack/services";
 
 const HELP = `Usage: npm test [-- <test files>]
@@ -18,8 +19,9 @@ Runs the unit, workflow and integration tests (node:test) against real services:
                       with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user)
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
-  CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; the others
-                      on the next ports)
+  CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; emergency,
+                      utilities, public security and fire safety on the next ports), the last
+                      two registered in the catalogue (a short-lived gateway node does it)
 State and logs go to .data/test/, which a run that starts the services itself clears first
 (and, without DATABASE_URL, it recreates linkage_hub_test). Give test files to run only those.`;
 
@@ -55,6 +57,8 @@ async function main(): Promise<number> {
     started.push(await startNats(env.NATS_URL!, dataDir, say));
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
+    // The catalogue agencies, registered in the suite's database as npm start registers them.
+    await registerAgenciesWithOwnNode(env, path.join(dataDir, "logs"), say);
 
     // One file at a time: the clusters of different files share NATS, and with it the
     // linkages' consumer group, which would hand one file's events to another's workers.

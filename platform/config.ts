@@ -213,6 +213,18 @@ export const SETTINGS = {
   utilitiesUrl: setting("UTILITIES_URL", "http://127.0.0.1:4103", "Base URL of the utilities system (the sandbox by default)", url("http", "https")),
   utilitiesTimeoutMs: setting("UTILITIES_TIMEOUT_MS", "5000", "Timeout of one call to the utilities system", millis),
   utilitiesToken: setting("UTILITIES_TOKEN", undefined, "Bearer token for the utilities system, where it requires one", text),
+  publicSecurityUrl: setting(
+    "PUBLIC_SECURITY_URL",
+    "http://127.0.0.1:4104",
+    "Base URL of public security's system (event security reviews, key places), registered in the catalogue by the stacks (the sandbox by default)",
+    url("http", "https"),
+  ),
+  fireSafetyUrl: setting(
+    "FIRE_SAFETY_URL",
+    "http://127.0.0.1:4105",
+    "Base URL of the fire service's system (venue inspections), registered in the catalogue by the stacks (the sandbox by default)",
+    url("http", "https"),
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

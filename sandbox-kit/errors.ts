@@ -17,6 +17,10 @@ export abstract class SandboxError extends Error {
     super(message);
   }
   abstract body(): Record<string, unknown>;
+  /** Headers the error is sent with (an agency answering problem+json names that media type). */
+  headers(): Record<string, string> {
+    return {};
+  }
 }
 
 /** An error as `{errorCode, errorMessage, ...extra}`, the layout the registry and the CAD share. */

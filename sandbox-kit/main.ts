@@ -4,13 +4,16 @@ import { ConfigError, loadConfig } from "../platform/config";
 import { openDb } from "../platform/db";
 import type { ListenOptions, SandboxServer, SeededSandbox } from "./server";
 
+/** The settings of the agencies' base URLs, where their sandboxes listen. */
+export type SandboxUrlSetting = "civilRegistryUrl" | "emergencyUrl" | "utilitiesUrl" | "publicSecurityUrl" | "fireSafetyUrl";
+
 const seedFields = (sandbox: Partial<SeededSandbox>) => ({ seeded: sandbox.seeded, seedMs: sandbox.seedMs });
 
 export function runSandbox<S extends SandboxServer>(opts: {
   /** The agency's name in log lines and the PGlite directory (`sandbox-<name>`). */
   name: string;
   /** The setting of the URL the sandbox listens on (the agency's base URL for the hub). */
-  urlSetting: "civilRegistryUrl" | "emergencyUrl" | "utilitiesUrl";
+  urlSetting: SandboxUrlSetting;
   start: (listen: ListenOptions) => Promise<S>;
   /** What the "listening" log line says beyond the url and the db kind (default: seeded, seedMs). */
   logFields?: (sandbox: S) => Record<string, unknown>;

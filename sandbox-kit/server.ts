@@ -61,8 +61,8 @@ export interface ServeOptions {
   /** For log lines: "emergency" logs "emergency sandbox request failed". */
   name: string;
   dialect: Dialect;
-  /** The path prefix of the agency's routes, e.g. "/registry/". */
-  prefix: string;
+  /** The path prefix of the agency's routes, e.g. "/registry/", or several ("/venues", "/inspections") where they sit at the root. */
+  prefix: string | string[];
   routes: Route[];
   /** The 503 message under an outage. */
   outageMessage: string;
@@ -143,6 +143,8 @@ function request(dialect: Dialect, req: http.IncomingMessage, url: URL, params: 
   return { params, query: url.searchParams, headers: req.headers, text, json, object: async () => jsonObject(await json(), dialect) };
 }
 
+const sendError = (res: http.ServerResponse, err: SandboxError) => send(res, err.status, err.body(), err.headers());
+
 /** Never answers: resolves when the client (or shutdown) closes the connection. */
 function hold(sandbox: Sandbox, res: http.ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -162,17 +164,17 @@ async function handle(sandbox: Sandbox, req: http.IncomingMessage, res: http.Ser
   try {
     url = new URL(req.url ?? "/", "http://sandbox");
   } catch {
-    return send(res, 400, invalid(dialect, "bad request target").body());
+    return sendError(res, invalid(dialect, "bad request target"));
   }
   try {
-    if (url.pathname.startsWith(prefix)) return await agency(sandbox, req, res, url);
+    if ([prefix].flat().some((p) => url.pathname.startsWith(p))) return await agency(sandbox, req, res, url);
     return await endpoint(sandbox, req, res, url);
   } catch (err) {
     if (res.headersSent || res.destroyed) return;
     if (sandbox.stopping.signal.aborted) return void res.destroy();
-    if (err instanceof SandboxError) return send(res, err.status, err.body());
+    if (err instanceof SandboxError) return sendError(res, err);
     console.error(JSON.stringify({ level: "error", msg: `${name} sandbox request failed`, path: url.pathname, err: (err as Error).message }));
-    send(res, 500, dialect.error(500, dialect.codes.internal, "unexpected error").body());
+    sendError(res, dialect.error(500, dialect.codes.internal, "unexpected error"));
   }
 }
 
@@ -181,16 +183,16 @@ async function agency(sandbox: Sandbox, req: http.IncomingMessage, res: http.Ser
   const { dialect, routes, outageMessage } = sandbox.opts;
   const { codes } = dialect;
   const f = sandbox.faults;
-  if (f.outage) return send(res, 503, dialect.error(503, codes.unavailable, outageMessage).body());
+  if (f.outage) return sendError(res, dialect.error(503, codes.unavailable, outageMessage));
   if (f.latencyMs > 0) await sleep(f.latencyMs, undefined, { signal: sandbox.stopping.signal });
-  if (hit(f.errorRate)) return send(res, 500, dialect.error(500, codes.internal, "injected fault").body());
+  if (hit(f.errorRate)) return sendError(res, dialect.error(500, codes.internal, "injected fault"));
   if (hit(f.timeoutRate)) return hold(sandbox, res);
 
   const candidates = routes.filter((r) => r.pattern.test(url.pathname));
   const route = candidates.find((r) => r.method === req.method);
   if (!route) {
-    if (candidates.length) return send(res, 405, dialect.error(405, codes.methodNotAllowed, `use ${candidates.map((r) => r.method).join(", ")}`).body());
-    return send(res, 404, dialect.error(404, codes.notFound, "no such resource").body());
+    if (candidates.length) return sendError(res, dialect.error(405, codes.methodNotAllowed, `use ${candidates.map((r) => r.method).join(", ")}`));
+    return sendError(res, dialect.error(404, codes.notFound, "no such resource"));
   }
   // Decided before handling: a malformed answer comes with nothing done.
   if (hit(f.malformedRate)) return send(res, route.successStatus, route.malformed[Math.floor(Math.random() * route.malformed.length)]);
@@ -200,7 +202,7 @@ async function agency(sandbox: Sandbox, req: http.IncomingMessage, res: http.Ser
     .slice(1)
     .map((p) => decodePathPart(p, dialect));
   const answer = await route.handle(request(dialect, req, url, params, route.accepts)).catch((err: unknown): Answer => {
-    if (err instanceof SandboxError) return { status: err.status, body: err.body() };
+    if (err instanceof SandboxError) return { status: err.status, body: err.body(), headers: err.headers() };
     throw err;
   });
   if (lose) return void res.destroy();

@@ -1864,7 +1864,7 @@ export interface components {
         };
         /**
          * Data purpose
-         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (reviewing large events' safety: police and fire permits, key places).
+         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (keeping large events safe: permits, crowd capacity, key places).
          * @enum {string}
          */
         DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision" | "event-safety";

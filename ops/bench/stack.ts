@@ -15,11 +15,12 @@ import type { Credentials } from "../../partners/registry";
 import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import { stopAll, tcpReachable, type Managed } from "../stack/processes";
 import { MissingPieceError } from "../stack/provision";
+import { registerAgencies, registrationLine } from "../stack/agencies";
 import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "../stack/services";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101-24103, the hub on 23000";
+export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101-24105, the hub on 23000";
 
 export interface BenchStack {
   env: NodeJS.ProcessEnv;
@@ -85,6 +86,7 @@ export async function startBenchStack(say: (line: string) => void, opts: BenchSt
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
     started.push(await startHubNode("hub", { ...process.env, ...env }, `${api}/readyz`, path.join(dataDir, "logs"), undefined, opts.hubNodeArgs));
     say(`hub ready at ${api} on ${opts.pglite ? `PGlite in ${dataDir}` : "PostgreSQL"}`);
+    for (const r of await registerAgencies({ ...process.env, ...env })) say(registrationLine(r));
     const db = opts.pglite ? undefined : await openDb({ url: env.DATABASE_URL, pgliteDir: "" });
     const run = randomBytes(3).toString("hex");
     const partner = await benchPartner({ ...process.env, ...env }, run);

@@ -31,25 +31,28 @@ function maxPayloadOf(broker: ServiceBroker): number | undefined {
   return tx?.client?.info?.max_payload;
 }
 
-function checkPayload(broker: ServiceBroker, carrying: Carrying): void {
+function checkPayload(broker: ServiceBroker, carrying: Carrying, env: NodeJS.ProcessEnv): void {
   const max = maxPayloadOf(broker);
   const bytes = Buffer.byteLength(JSON.stringify(carrying.params)) + PACKET_OVERHEAD_BYTES;
   if (max === undefined || bytes <= max) return;
   throw new Error(
     `the document is ${carrying.documentBytes} bytes, and the message carrying it about ${bytes}: more than the ${max} bytes ` +
-      `the NATS server at ${loadConfig().natsUrl} takes in one message (its max_payload). Raise max_payload in that server's ` +
+      `the NATS server at ${loadConfig(env).natsUrl} takes in one message (its max_payload). Raise max_payload in that server's ` +
       `configuration (the hub's stacks use 8MB; see docs/configuration.md, "External NATS").`,
   );
 }
 
-/** Runs `use` with the catalogue of the running hub; says so plainly when no hub answers. */
-export async function withCatalogue<T>(use: (catalogue: Catalogue) => Promise<T>, carrying?: Carrying): Promise<T> {
-  const broker = await natsBroker();
-  if (!broker) throw noHub();
+/**
+ * Runs `use` with the catalogue of the running hub; says so plainly when no hub answers. `env`:
+ * the settings of the hub to reach (the stacks register their agencies with their own).
+ */
+export async function withCatalogue<T>(use: (catalogue: Catalogue) => Promise<T>, carrying?: Carrying, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const broker = await natsBroker(env);
+  if (!broker) throw noHub(env);
   try {
-    if (carrying) checkPayload(broker, carrying);
+    if (carrying) checkPayload(broker, carrying, env);
     if (!(await reaches(broker, "catalogue")))
-      throw new Error(`${noHub().message} (Services and access rights change through the hub only: it tells every gateway.)`);
+      throw new Error(`${noHub(env).message} (Services and access rights change through the hub only: it tells every gateway.)`);
     return await use({ call: (action, params = {}) => broker.call(`catalogue.${action}`, params, { timeout: CALL_TIMEOUT_MS }) });
   } finally {
     await broker.stop().catch(() => {});

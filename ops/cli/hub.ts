@@ -9,9 +9,12 @@ import { natsAuth } from "../../platform/nats-auth";
 
 const CONNECT_TIMEOUT_MS = 5000;
 
-/** A broker connected to NATS in the hub's namespace (no hub service awaited yet), or undefined when NATS does not answer. */
-export async function natsBroker(): Promise<ServiceBroker | undefined> {
-  const config = loadConfig();
+/**
+ * A broker connected to NATS in the hub's namespace (no hub service awaited yet), or undefined
+ * when NATS does not answer. `env`: the settings of the hub to reach (a stack's, not this shell's).
+ */
+export async function natsBroker(env: NodeJS.ProcessEnv = process.env): Promise<ServiceBroker | undefined> {
+  const config = loadConfig(env);
   const broker = new ServiceBroker({
     namespace: config.namespace,
     nodeID: `linkage-hub-cli-${process.pid}`,
@@ -45,8 +48,8 @@ export async function hubBroker(service: string): Promise<ServiceBroker | undefi
   return broker && (await reaches(broker, service)) ? broker : undefined;
 }
 
-export function noHub(): Error {
-  const { natsUrl, namespace } = loadConfig();
+export function noHub(env: NodeJS.ProcessEnv = process.env): Error {
+  const { natsUrl, namespace } = loadConfig(env);
   return new Error(
     `no running hub answers at ${natsUrl} (namespace ${namespace}): is the hub running? Start it (npm start), or point NATS_URL and HUB_NAMESPACE at it.`,
   );

@@ -10,6 +10,7 @@ import { Connection } from "@temporalio/client";
 import pg from "pg";
 import { ensureBinary, MissingPieceError } from "./provision";
 import { SETTINGS } from "../../platform/config";
+import type { SandboxUrlSetting } from "../../sandbox-kit/main";
 import { SEARCH_ATTRIBUTES } from "../../workflows/linkages/visibility";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
 import { NATS_MAX_PAYLOAD, prepareNatsServer, type NatsServerTls } from "./nats-server";
@@ -168,13 +169,16 @@ async function httpOk(url: string): Promise<boolean> {
 }
 
 /**
- * The agency sandboxes: each plays its agency's system from adapters/<agency>/sandbox/server.ts,
- * at the base URL the hub is configured to call (`env`), on `testUrl` under `npm test`.
+ * The agency sandboxes: each plays its agency's system from <folder>/<agency>/sandbox/server.ts
+ * (adapters/ for the agencies with an adapter, agencies/ for those joined through the
+ * catalogue), at the base URL the hub is configured to call (`env`), on `testUrl` under `npm test`.
  */
-export const SANDBOXES: { agency: string; url: "civilRegistryUrl" | "emergencyUrl" | "utilitiesUrl"; testUrl: string }[] = [
-  { agency: "civil-registry", url: "civilRegistryUrl", testUrl: "http://127.0.0.1:14101" },
-  { agency: "emergency", url: "emergencyUrl", testUrl: "http://127.0.0.1:14102" },
-  { agency: "utilities", url: "utilitiesUrl", testUrl: "http://127.0.0.1:14103" },
+export const SANDBOXES: { agency: string; folder: "adapters" | "agencies"; url: SandboxUrlSetting; testUrl: string }[] = [
+  { agency: "civil-registry", folder: "adapters", url: "civilRegistryUrl", testUrl: "http://127.0.0.1:14101" },
+  { agency: "emergency", folder: "adapters", url: "emergencyUrl", testUrl: "http://127.0.0.1:14102" },
+  { agency: "utilities", folder: "adapters", url: "utilitiesUrl", testUrl: "http://127.0.0.1:14103" },
+  { agency: "public-security", folder: "agencies", url: "publicSecurityUrl", testUrl: "http://127.0.0.1:14104" },
+  { agency: "fire-safety", folder: "agencies", url: "fireSafetyUrl", testUrl: "http://127.0.0.1:14105" },
 ];
 
 /** The environment variable that holds a sandbox's (and its agency's) base URL. */
@@ -194,7 +198,7 @@ export async function startSandbox(agency: string, url: string, dataDir: string,
   const service = spawnManaged({
     name: `sandbox-${agency}`,
     command: NODE,
-    args: ["--import", "tsx", path.join(ROOT, `adapters/${agency}/sandbox/server.ts`)],
+    args: ["--import", "tsx", path.join(ROOT, `${sandbox.folder}/${agency}/sandbox/server.ts`)],
     env: { ...env, [urlEnv(sandbox)]: url, HUB_DATA_DIR: dataDir },
     logDir: path.join(dataDir, "logs"),
   });

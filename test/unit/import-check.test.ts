@@ -68,6 +68,18 @@ const WRONG: { rule: string; file: string; source: string; says: string }[] = [
     says: "gateway/zz-wrong.ts:1 imports adapters/emergency/service.ts: gateway may import platform, contracts, partners, audit, catalogue only",
   },
   {
+    rule: "hub → a catalogue agency's sandbox",
+    file: "hub/zz-wrong-sandbox.ts",
+    source: `import { startSandbox } from "../agencies/fire-safety/sandbox/server";`,
+    says: "hub/zz-wrong-sandbox.ts:1 imports agencies/fire-safety/sandbox/server.ts: hub may import platform, contracts, partners, audit, catalogue, gateway, workflow-code, linkages, adapter, broker-settings only",
+  },
+  {
+    rule: "one catalogue agency's sandbox → another's",
+    file: "agencies/fire-safety/sandbox/zz-wrong.ts",
+    source: `import { policeRuling } from "../../public-security/sandbox/ruling";`,
+    says: "agencies/fire-safety/sandbox/zz-wrong.ts:1 imports agencies/public-security/sandbox/ruling.ts: sandbox may import sandbox-kit, platform, contracts only (its own files: agencies/fire-safety/sandbox/ only)",
+  },
+  {
     rule: "a file in no part",
     file: "stray/zz-wrong.ts",
     source: `export const nothing = 0;`,
@@ -92,6 +104,7 @@ const RIGHT: Record<string, string> = {
   ].join("\n"),
   "adapters/emergency/zz-right.ts": `import { emergencyService } from "./service";\nimport { HubError } from "../../platform/errors";\nimport { openapi } from "../../contracts";`,
   "adapters/emergency/sandbox/zz-right.ts": `import { serve } from "../../../sandbox-kit/server";\nimport { startSandbox } from "./server";`,
+  "agencies/public-security/sandbox/zz-right.ts": `import { reviewDesk } from "../../../sandbox-kit/reviews";\nimport { policeRuling } from "./ruling";`,
   "gateway/zz-right.ts": `import "../partners/registry";\nimport "../audit/log";\nimport "../platform/config";`,
   "workflows/zz-right.ts": `import { eidIssuance } from "./linkages";\nimport "../audit/log";`,
   "hub/zz-right.ts": `import "../adapters/utilities/service";\nimport "../gateway/service";`,
