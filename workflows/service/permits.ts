@@ -9,6 +9,7 @@
 import type { Client } from "@temporalio/client";
 import type { Context, ServiceBroker } from "moleculer";
 import type { components } from "../../contracts/generated/types";
+import { metaOf } from "../../platform/call-meta";
 import type { Config } from "../../platform/config";
 import { HubError } from "../../platform/errors";
 import { createEvent } from "../../platform/events/envelope";
@@ -78,7 +79,11 @@ export async function startPermit(node: HubNode, client: Client, ctx: Context<Ap
   const app = ctx.params;
   const caller = callerOf(ctx);
   const known = await findLinkage(node.db, linkageIdOf(workflowIdOf("event-permit", app.applicationNo)), caller).catch(() => undefined);
-  if (known) return linkageStatus(client, known);
+  // Returned to the caller with the answer (Moleculer merges meta back): its log line and audit record name the linkage.
+  if (known) {
+    metaOf(ctx).linkageId = known.id;
+    return linkageStatus(client, known);
+  }
   const problems = hoursProblems(app, Date.now());
   if (problems.length) throw new HubError("HUB_ERR_REQUEST_INVALID", "The event's hours are not ones a permit covers", { errors: problems });
   const venue = await venueOf(node.broker, node.config, app.venueId, ctx.requestID);
@@ -100,6 +105,7 @@ export async function startPermit(node: HubNode, client: Client, ctx: Context<Ap
     }
     return row;
   });
+  metaOf(ctx).linkageId = row.id;
   node.outbox.kick();
   const input: Omit<EventPermitInput, "linkageId"> = {
     ...rest,
