@@ -56,6 +56,10 @@ interface Venue {
 
 /** The venue as the fire service registers it; an unknown one is a 422 naming `venueId`. */
 async function venueOf(broker: ServiceBroker, config: Config, venueId: string, requestId?: string | null): Promise<Venue> {
+  // A node that has just started may not know the catalogue's node yet: a few seconds, then a 503, never a 404 of Moleculer's.
+  await broker.waitForServices(["catalogue"], 5000).catch(() => {
+    throw new HubError("HUB_ERR_SERVICE_UNAVAILABLE", "The catalogue, through which venues are checked, is not reachable now; try again");
+  });
   const answer = await broker.call<Schemas["CatalogueCallResult"], Schemas["CatalogueLinkageCallParams"]>(
     "catalogue.linkageCall",
     {
