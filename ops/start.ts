@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole hub on this machine. NATS (JetStream) and the Temporal dev server
- * with their state under HUB_DATA_DIR, the civil-registry sandbox, and one hub node running
- * every service on embedded PGlite (or DATABASE_URL). Ctrl-C stops all of it, hub first.
+ * with their state under HUB_DATA_DIR, the agency sandboxes, and one hub node running
+ * every service on embedded PGlite (or DATABASE_URL); once it is ready, the catalogue agencies
+ * registered (ops/stack/agencies.ts). Ctrl-C stops all of it, hub first.
  */
 import path from "node:path";
 import { ConfigError, loadConfig } from "../platform/config";

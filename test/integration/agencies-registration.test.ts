@@ -109,6 +109,42 @@ test("registering again changes nothing (updated_at unchanged); a changed docume
   assert.equal(grants.length, 1);
 });
 
+test("a grant taken back is granted again; a sandbox at a new base URL is registered there, and moved back", async () => {
+  await broker.call("catalogue.access.revoke", { client: HUB_CLIENT, service: POLICE });
+  const regranted = await register();
+  assert.deepEqual(
+    regranted.map((r) => [r.change, r.granted]),
+    [
+      ["unchanged", true],
+      ["unchanged", false],
+    ],
+  );
+  const elsewhere = "http://127.0.0.1:9";
+  try {
+    const moved = await registerAgencies({ ...process.env, ...env, FIRE_SAFETY_URL: elsewhere });
+    assert.deepEqual(
+      moved.map((r) => [r.change, r.granted]),
+      [
+        ["unchanged", false],
+        ["moved", true],
+      ],
+    );
+    assert.equal((await show(FIRE)).baseUrl, elsewhere);
+  } finally {
+    const back = await register();
+    assert.deepEqual(
+      back.map((r) => r.change),
+      ["unchanged", "moved"],
+    );
+  }
+  assert.equal((await show(FIRE)).baseUrl, process.env.FIRE_SAFETY_URL);
+  const { grants } = await broker.call<Schemas["AccessGrantList"], object>("catalogue.access.list", { client: HUB_CLIENT, service: FIRE });
+  assert.deepEqual(
+    grants.map((g) => g.purposes),
+    [[AGENCY_PURPOSE]],
+  );
+});
+
 /** A linkage the hub knows, without partner: its calls are the hub's linkages subsystem's. */
 async function partnerlessLinkage(): Promise<string> {
   const workflowId = `address-change-notification:AGENCIES-${randomUUID()}`;
@@ -149,6 +185,41 @@ test("a catalogue call for the hub's linkages subsystem reaches each sandbox, ch
   });
   assert.equal(review.status, 201, JSON.stringify(review.body));
   assert.deepEqual([(review.body as { decision: string }).decision, (review.body as { maxCapacity: number }).maxCapacity], ["APPROVED", 30000]);
+
+  // A key place registered, listed and closed, each answer within the document.
+  const keyed = (body: object) => ({ headers: { "content-type": "application/json", "idempotency-key": randomUUID() }, body });
+  const opened = await call({
+    service: POLICE,
+    method: "POST",
+    path: "/key-places",
+    ...keyed({
+      reference: `PERMIT-REG-${Date.now()}`,
+      kind: "event",
+      name: "Registration check at Harbour Arena",
+      venueId: "VEN-0005",
+      capacity: 10000,
+      area: {
+        type: "Polygon",
+        coordinates: [
+          [
+            [121.515, 31.245],
+            [121.518, 31.245],
+            [121.518, 31.247],
+            [121.515, 31.247],
+            [121.515, 31.245],
+          ],
+        ],
+      },
+      opensAt: "2030-08-01T18:00:00+08:00",
+      closesAt: "2030-08-01T22:00:00+08:00",
+    }),
+  });
+  assert.equal(opened.status, 201, JSON.stringify(opened.body));
+  const placeId = (opened.body as { placeId: string }).placeId;
+  const listed = await call({ service: POLICE, method: "GET", path: `/key-places?status=OPEN&at=${encodeURIComponent("2030-08-01T20:00:00+08:00")}` });
+  assert.ok((listed.body as { keyPlaces: { placeId: string }[] }).keyPlaces.some((p) => p.placeId === placeId));
+  const closed = await call({ service: POLICE, method: "POST", path: `/key-places/${placeId}/closure`, ...keyed({ reason: "Registration check over" }) });
+  assert.deepEqual([closed.status, (closed.body as { status: string }).status], [200, "CLOSED"]);
 
   // The sandbox's refusal comes back as its problem, within the document (not a 502).
   const unknown = await call({ service: FIRE, method: "GET", path: "/venues/VEN-0999" });

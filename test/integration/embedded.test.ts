@@ -1,7 +1,7 @@
 /**
  * Smoke test of `npm start` itself, as a newcomer runs it: embedded PGlite (no
- * DATABASE_URL), its own NATS, Temporal and sandbox, both slice calls, then Ctrl-C, after
- * which nothing it started is left running.
+ * DATABASE_URL), its own NATS, Temporal and sandbox, the catalogue agencies registered, both
+ * slice calls, then Ctrl-C, after which nothing it started is left running.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -60,6 +60,15 @@ test("npm start prints where everything is", () => {
   assert.match(output, /embedded PGlite/);
   assert.ok(output.includes(`civil-registry sandbox: started at ${registry}`), output);
   assert.match(output, new RegExp(`Temporal UI\\s+http://127.0.0.1:${ports.ui}`));
+  // The catalogue agencies, registered once the hub is ready: one line each.
+  assert.match(
+    output,
+    /public-security: LOCAL\/GOV\/public-security\/police\/event-security registered \(http:\/\/[^)]+\), granted to the hub's linkages for event-safety/,
+  );
+  assert.match(
+    output,
+    /fire-safety: LOCAL\/GOV\/fire-safety\/inspections\/venue-inspections registered \(http:\/\/[^)]+\), granted to the hub's linkages for event-safety/,
+  );
 });
 
 test("npm start serves the metrics ops/prometheus scrapes: the hub's, the Temporal worker's and the Temporal server's", async () => {
