@@ -191,9 +191,9 @@ export interface paths {
          *     application stands, and the organiser's webhook gets `permits.permit.issued`,
          *     `refused` or `lapsed` as soon as the decision is made. Answers `202` at once with the
          *     linkage and its `Location`. The same `applicationNo` again returns the existing
-         *     linkage. Checked before anything is recorded: the event starts in the future, ends
-         *     after it starts, lasts at most 14 days, and its venue is registered at the fire
-         *     service.
+         *     linkage. Checked before anything is recorded (a `422` naming the field otherwise): the
+         *     event starts in the future, ends after it starts, lasts at most 14 days, and its venue
+         *     is registered at the fire service.
          */
         post: operations["linkages.eventPermit.start"];
         delete?: never;
@@ -3079,7 +3079,12 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description The venue is not registered at the fire service (`errors` points at `venueId`), or the `Idempotency-Key` was used before with another request. */
+            /**
+             * @description Within the contract, but not an application a permit can follow (`errors` points at
+             *     each field): the event does not start in the future (`/start`), does not end after
+             *     it starts or lasts over 14 days (`/end`), or its venue is not registered at the fire
+             *     service (`/venueId`); or the `Idempotency-Key` was used before with another request.
+             */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -287,9 +287,10 @@ describe("an agency down for a while", () => {
 describe("bad input: a 4xx naming the field, nothing recorded", () => {
   const hours = slot(7);
   const cases: [string, object, number, string][] = [
-    ["an end before the start", { start: hours.end, end: hours.start }, 400, "/end"],
-    ["a start in the past", { start: "2020-01-01T10:00:00+08:00", end: "2020-01-01T12:00:00+08:00" }, 400, "/start"],
-    ["an event over 14 days", { start: hours.start, end: new Date(Date.parse(hours.start) + 15 * 86_400_000).toISOString() }, 400, "/end"],
+    // Within the contract, but not hours a permit covers: 422.
+    ["an end before the start", { start: hours.end, end: hours.start }, 422, "/end"],
+    ["a start in the past", { start: "2020-01-01T10:00:00+08:00", end: "2020-01-01T12:00:00+08:00" }, 422, "/start"],
+    ["an event over 14 days", { start: hours.start, end: new Date(Date.parse(hours.start) + 15 * 86_400_000).toISOString() }, 422, "/end"],
     ["no offset", { start: hours.start.replace("+00:00", ""), end: hours.end }, 400, "/start"],
     ["attendance 0", { expectedAttendance: 0 }, 400, "/expectedAttendance"],
     ["attendance over 200,000", { expectedAttendance: 200_001 }, 400, "/expectedAttendance"],

@@ -6,7 +6,7 @@
  * transaction, and started. The same application number again is the same linkage, whatever
  * its body: the first one's, answered without a second check.
  */
-import type { Client } from "@temporalio/client";
+import { WorkflowNotFoundError, type Client } from "@temporalio/client";
 import type { Context, ServiceBroker } from "moleculer";
 import type { components } from "../../contracts/generated/types";
 import { metaOf } from "../../platform/call-meta";
@@ -36,7 +36,7 @@ export const permitServices = (instance: string): EventPermitInput["services"] =
 
 const invalid = (pointer: string, detail: string) => ({ in: "body" as const, pointer, detail });
 
-/** What is wrong with the event's hours (ISO 8601 with offsets, checked by the contract), each naming its field. */
+/** What is wrong with the event's hours (ISO 8601 with offsets, checked by the contract), each naming its field: a 422, the contract being met. */
 export function hoursProblems(app: Pick<Application, "start" | "end">, now: number): { in: "body"; pointer: string; detail: string }[] {
   const start = Date.parse(app.start);
   const end = Date.parse(app.end);
@@ -79,17 +79,28 @@ async function venueOf(broker: ServiceBroker, config: Config, venueId: string, r
   return answer.body as Venue;
 }
 
+async function started(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 export async function startPermit(node: HubNode, client: Client, ctx: Context<Application>): Promise<Schemas["Linkage"]> {
   const app = ctx.params;
   const caller = callerOf(ctx);
   const known = await findLinkage(node.db, linkageIdOf(workflowIdOf("event-permit", app.applicationNo)), caller).catch(() => undefined);
   // Returned to the caller with the answer (Moleculer merges meta back): its log line and audit record name the linkage.
-  if (known) {
+  // Recorded but never started (a node stopped in between): this request starts it, checked as a first one.
+  if (known && (await started(client, known.workflow_id))) {
     metaOf(ctx).linkageId = known.id;
     return linkageStatus(client, known);
   }
   const problems = hoursProblems(app, Date.now());
-  if (problems.length) throw new HubError("HUB_ERR_REQUEST_INVALID", "The event's hours are not ones a permit covers", { errors: problems });
+  if (problems.length) throw new HubError("HUB_ERR_REQUEST_UNPROCESSABLE", "The event's hours are not ones a permit covers", { errors: problems });
   const venue = await venueOf(node.broker, node.config, app.venueId, ctx.requestID);
   const { organiser, ...rest } = app;
   const row = await node.db.transaction(async (tx) => {

@@ -90,9 +90,14 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
   }
 }
 
-/** Refuses a linkage that has ended: it takes no signal or cancellation. */
+/** Refuses a linkage that has ended, or has not started (recorded, its start not made yet): it takes no signal or cancellation. */
 export async function assertRunning(client: Client, row: LinkageRow): Promise<void> {
   const described = await describe(client, row);
+  if (!described)
+    throw new HubError(
+      "HUB_ERR_LINKAGE_NOT_STARTED",
+      `Linkage ${row.id} is recorded but its workflow has not started; the same request that started it, sent again, starts it`,
+    );
   if (described && described.status.name !== "RUNNING")
     throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${row.id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
 }
