@@ -246,6 +246,9 @@ describe("the key place follows the event", () => {
     const metrics = await (await fetch(`${api}/metrics`)).text();
     assert.match(metrics, /hub_linkages_ended_total\{linkage_type="event-permit",outcome="COMPLETED"\} [1-9]/);
     assert.match(metrics, /hub_event_permits_total\{decision="issued"\} [1-9]/);
+    // Counted by Temporal's visibility (a query it refused would leave no sample): issued permits run by design, none stuck.
+    assert.match(metrics, /hub_linkages_running\{linkage_type="event-permit"\} [1-9]/);
+    assert.match(metrics, /hub_linkages_overdue\{linkage_type="event-permit"\} 0\b/);
   });
 });
 
