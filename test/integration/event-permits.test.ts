@@ -219,6 +219,22 @@ describe("a venue's capacity, shared by permits for overlapping hours", () => {
   });
 });
 
+describe("two applications for the same hours at once", () => {
+  test("Old Town Square: both approved, only one takes the venue's capacity (a lock per venue); the other is VENUE_CAPACITY_TAKEN", async () => {
+    const hours = slot(9);
+    const both = await Promise.all([0, 1].map(() => accepted(application("VEN-0004", hours, { expectedAttendance: 4000 }))));
+    const ends = await Promise.all(both.map((l) => statusUntil(api, org, l.id, (x) => issued(x) || ended(x))));
+    assert.deepEqual(ends.map((l) => l.permit!.status).sort(), ["ISSUED", "REFUSED"]);
+    assert.equal(ends.find((l) => l.status === "REFUSED")!.permit!.refusal!.code, "VENUE_CAPACITY_TAKEN");
+    const held = await (
+      await suiteDb()
+    ).query<{ sum: string }>("SELECT sum(capacity) AS sum FROM hub.venue_reservation WHERE linkage_id = ANY($1::uuid[]) AND released_at IS NULL", [
+      both.map((l) => l.id),
+    ]);
+    assert.equal(Number(held[0]!.sum), 5000, "the venue's capacity, held once");
+  });
+});
+
 describe("the key place follows the event", () => {
   test("Harbour Arena, an event of a few seconds: the key place opens for its hours and closes when it ends; the linkage completes", async () => {
     const start = new Date(Date.now() + 4000).toISOString();

@@ -168,6 +168,20 @@ test("no document before the deadline: the application lapses, REFUSED with DOCU
   assert.deepEqual(announced(mocks), ["permits.application.awaiting-document", "permits.permit.lapsed"]);
 });
 
+test("one agency refuses while the other waits for a document: refused at once, not after the deadline", async () => {
+  const mocks = mock(
+    agencies({
+      police: () => review("SR-7", "REFUSED", { reasons: ["no crowd plan"] }),
+      fire: () => review("IN-7", "NEEDS_DOCUMENT", { document: "evacuation-plan" }),
+    }),
+  );
+  const { outcome } = await apply(mocks, input("EP-WF-7", { documentDeadlineMs: 3_600_000 }));
+  assert.equal(outcome.status, "REFUSED");
+  assert.equal(outcome.permit.refusal?.code, "AGENCY_REFUSED");
+  assert.deepEqual(outcome.permit.refusal?.reasons, [{ agency: "public-security", reason: "no crowd plan" }]);
+  assert.equal(outcome.permit.awaitingDocuments, undefined);
+});
+
 test("the venue's capacity held by overlapping permits: REFUSED with VENUE_CAPACITY_TAKEN, no key place", async () => {
   const approve = () => review("R-5", "APPROVED", { maxCapacity: 5000 });
   const mocks = mock(agencies({ police: approve, fire: approve }, false));
