@@ -160,7 +160,7 @@ test("no document before the deadline: the application lapses, REFUSED with DOCU
   );
   const { outcome, linkageStatus } = await apply(mocks, input("EP-WF-4", { documentDeadlineMs: 300 }));
   assert.equal(outcome.status, "REFUSED");
-  assert.match(String(outcome.reason), /^DOCUMENT_NOT_RECEIVED: fire-safety: fire-safety asked for the document evacuation-plan/);
+  assert.match(String(outcome.reason), /^DOCUMENT_NOT_RECEIVED: fire-safety: asked for the document evacuation-plan/);
   assert.equal(outcome.permit.status, "LAPSED");
   assert.equal(outcome.permit.refusal?.code, "DOCUMENT_NOT_RECEIVED");
   assert.equal(outcome.permit.awaitingDocuments, undefined);

@@ -70,7 +70,7 @@ async function decide(input: EventPermitInput, steps: Steps, permit: Permit): Pr
   if (refusals.length) return refuse(input, steps, permit, "AGENCY_REFUSED", refusals);
   if (reviewed.lapsed) {
     const { agency, document } = reviewed.lapsed;
-    const why = `${agency} asked for the document ${document}, which did not come within ${input.documentDeadlineMs} ms`;
+    const why = `asked for the document ${document}, which did not come within ${input.documentDeadlineMs} ms`;
     return refuse(input, steps, permit, "DOCUMENT_NOT_RECEIVED", [{ agency, reason: why }]);
   }
   const { capacity, conditions } = terms(input, reviewed);
