@@ -41,9 +41,10 @@ export interface MediatedRequest {
   identified?(partnerId: string): void;
   /**
    * Set by an internal caller only (`catalogue.linkageCall`, never REST or `catalogue.call`): the
-   * call is a step of this linkage, for this partner, known without a token; the audit record names the linkage.
+   * call is a step of this linkage (or checks an application before its linkage is recorded), for this partner, known
+   * without a token; the audit record names the linkage.
    */
-  forLinkage?: { linkageId: string; partner: Partner };
+  forLinkage?: { linkageId?: string; partner: Partner };
 }
 
 export interface MediatedAnswer {

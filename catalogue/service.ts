@@ -22,7 +22,7 @@ import { listCatalogue } from "./catalogue-list";
 import { allowedMethods, getOpenAPI, listClients, listMethods } from "./directory";
 import { serviceIdOf, type ServiceParts } from "./identifiers";
 import type { LiveCatalogue } from "./live";
-import { linkageClient } from "./linkage-client";
+import { hubLinkageClient, linkageClient } from "./linkage-client";
 import { callResultOf, mediatedRequestHash, type MediatedRequest, type Mediator } from "./mediation";
 import { addService, getService, linkedServices, listServices, removeService, setDisabled, toService, updateService } from "./registry";
 
@@ -59,8 +59,13 @@ export function catalogueService(node: HubNode, deps: CatalogueDeps): ServiceSch
       linkageCall: {
         ...actionContract("CatalogueLinkageCallParams", "CatalogueCallResult"),
         handler: async (ctx: Context<Schemas["CatalogueLinkageCallParams"]>) => {
-          const { linkageId, ...call } = ctx.params;
-          const partner = await linkageClient(node.db, node.config, linkageId);
+          const { linkageId, client, ...call } = ctx.params;
+          if (!linkageId && client !== "hub")
+            throw new HubError("HUB_ERR_REQUEST_INVALID", "A call for a linkage's partner names the linkage", {
+              errors: [{ in: "params", pointer: "/linkageId", detail: "is required unless client is hub" }],
+            });
+          // The hub's own linkages subsystem: for a linkage where the hub consults agencies on its partner's behalf (event permits).
+          const partner = client === "hub" || !linkageId ? hubLinkageClient(node.config) : await linkageClient(node.db, node.config, linkageId);
           const headers = { ...call.headers };
           for (const name of Object.keys(headers)) if (name.toLowerCase() === "authorization") delete headers[name];
           return callOverNats(deps.mediation, ctx, { ...call, headers }, { linkageId, partner });

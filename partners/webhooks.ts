@@ -1,6 +1,7 @@
 /**
  * Webhooks: when a partner's linkage ends, its `linkages.linkage.ended` event is POSTed to
- * the partner's webhook, signed as Standard Webhooks specifies (`webhook-id`,
+ * the partner's webhook (and the decision on its event permit application, `permits.permit.issued`,
+ * `refused` or `lapsed`, as soon as it is made), signed as Standard Webhooks specifies (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature: v1,<HMAC-SHA256>` over `id.timestamp.body`), so
  * the receiver can check the sender and refuse replays. Delivery rides on a consumer group:
  * retried with backoff (`HUB_WEBHOOK_BACKOFF_MS`) until acknowledged with a 2xx, then the
@@ -23,7 +24,8 @@ class DeliveryRefused extends Error {
     super(`the webhook answered ${status}`);
   }
 }
-const EVENT_TYPE = "linkages.linkage.ended";
+/** What a partner's webhook receives: the end of its linkages, and the decision on its event permit applications (before that linkage ends with the event). */
+export const WEBHOOK_EVENT_TYPES = ["linkages.linkage.ended", "permits.permit.issued", "permits.permit.refused", "permits.permit.lapsed"];
 
 /** The Standard Webhooks headers for one delivery. */
 export function signDelivery(secret: string, id: string, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
@@ -48,7 +50,7 @@ export function startWebhooks(db: Db, bus: EventBus, backoffMs: number[], onErro
     db,
     {
       group: WEBHOOK_GROUP,
-      types: [EVENT_TYPE],
+      types: WEBHOOK_EVENT_TYPES,
       backoffMs,
       async handle(event, tx) {
         if (!event.partnerid) return;
@@ -110,5 +112,5 @@ export async function replayDelivery(db: Db, bus: EventBus, eventId: string): Pr
   const [row] = await db.query<{ event: CloudEvent }>("SELECT event FROM hub.webhook_delivery WHERE event_id = $1 LIMIT 1", [eventId]);
   if (!row) throw new HubError("HUB_ERR_REQUEST_INVALID", `No webhook delivery of event ${eventId}`);
   await db.query("DELETE FROM hub.handled_event WHERE consumer = $1 AND event_id = $2", [WEBHOOK_GROUP, eventId]);
-  await bus.js.publish(replaySubject(WEBHOOK_GROUP, EVENT_TYPE), JSON.stringify(row.event), { msgID: `webhook-replay:${eventId}:${Date.now()}` });
+  await bus.js.publish(replaySubject(WEBHOOK_GROUP, row.event.type), JSON.stringify(row.event), { msgID: `webhook-replay:${eventId}:${Date.now()}` });
 }

@@ -185,6 +185,12 @@ export const SETTINGS = {
     "Waits before each further attempt at a catalogue service an address-change notification could not reach (its count is the number of retries); fixed for each linkage when it starts",
     millisList,
   ),
+  permitDocumentDeadlineMs: setting(
+    "PERMIT_DOCUMENT_DEADLINE_MS",
+    "259200000",
+    "How long an event permit application waits for a document an agency asked for (the organiser's `document` signal) before it lapses (REFUSED, DOCUMENT_NOT_RECEIVED); fixed for each application when it starts",
+    millis,
+  ),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
   temporalMetricsPort: setting("TEMPORAL_METRICS_PORT", "9233", "Port of the Prometheus metrics of the Temporal server started by the embedded stack", port),
   databaseUrl: setting(

@@ -27,6 +27,7 @@ export const ERRORS = {
   HUB_ERR_BUSINESS_KEY_TAKEN: { status: 409, type: "/problems/business-key-taken", title: "Another partner's case has this key" },
   HUB_ERR_PAGE_NOT_FOUND: { status: 404, type: "/problems/page-not-found", title: "No such page" },
   HUB_ERR_LINKAGE_CLOSED: { status: 409, type: "/problems/linkage-closed", title: "The linkage has ended" },
+  HUB_ERR_LINKAGE_NOT_STARTED: { status: 409, type: "/problems/linkage-not-started", title: "The linkage is recorded but has not started" },
   HUB_ERR_LINKAGE_SIGNAL: { status: 409, type: "/problems/linkage-signal-not-taken", title: "The linkage takes no such signal" },
   HUB_ERR_INCIDENT_NOT_FOUND: { status: 404, type: "/problems/incident-not-found", title: "No such incident" },
   HUB_ERR_AGENCY_REFUSED: { status: 422, type: "/problems/agency-refused", title: "Agency refused the request" },

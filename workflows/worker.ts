@@ -6,6 +6,7 @@ import { civilRegistryActivities } from "./activities/civil-registry";
 import { utilitiesActivities } from "./activities/utilities";
 import { announcementActivities } from "./activities/announcements";
 import { catalogueActivities } from "./activities/catalogue";
+import { permitActivities } from "./activities/permits";
 
 let runtimeInstalled = false;
 
@@ -53,7 +54,13 @@ export function workerService(node: HubNode): ServiceSchema {
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
         workflowsPath: require.resolve("./linkages/index"),
-        activities: { ...civilRegistryActivities(broker), ...utilitiesActivities(broker), ...catalogueActivities(broker), ...announcementActivities(node) },
+        activities: {
+          ...civilRegistryActivities(broker),
+          ...utilitiesActivities(broker),
+          ...catalogueActivities(broker),
+          ...announcementActivities(node),
+          ...permitActivities(node),
+        },
       });
       running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));
     },

@@ -163,6 +163,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/linkages/event-permits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply for a large event's safety permit
+         * @description One application for both reviews: the police's event security review and the fire
+         *     service's venue inspection run in parallel. The permit issues with the least of the
+         *     two agencies' capacities and the venue's registered capacity (lower than the
+         *     expected attendance if need be, and it says so); a refusal carries every reason of
+         *     both agencies. An agency that asks for a document puts the application in
+         *     `AWAITING_DOCUMENT` until the organiser sends it (`POST /v1/linkages/{id}/signals`,
+         *     signal `document`) or the deadline passes (`PERMIT_DOCUMENT_DEADLINE_MS`, 72 hours by
+         *     default): the application lapses, `REFUSED` with `DOCUMENT_NOT_RECEIVED`. Permits for
+         *     overlapping hours at one venue share its capacity (`VENUE_CAPACITY_TAKEN` when it is
+         *     used up). An issued permit registers the venue as a key place at public security for
+         *     the event's hours; it is closed when the event ends, or at once when the permit is
+         *     cancelled (`POST /v1/linkages/{id}/cancellation`), which also releases the capacity.
+         *
+         *     The linkage runs until the event ends: `permit` in its status says where the
+         *     application stands, and the organiser's webhook gets `permits.permit.issued`,
+         *     `refused` or `lapsed` as soon as the decision is made. Answers `202` at once with the
+         *     linkage and its `Location`. The same `applicationNo` again returns the existing
+         *     linkage. Checked before anything is recorded (a `422` naming the field otherwise): the
+         *     event starts in the future, ends after it starts, lasts at most 14 days, and its venue
+         *     is registered at the fire service.
+         */
+        post: operations["linkages.eventPermit.start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/linkages/{id}": {
         parameters: {
             query?: never;
@@ -197,8 +236,11 @@ export interface paths {
          * @description `all-clear` tells an incident linkage that the emergency is over: it restores the
          *     services it suspended (the emergency services' own all-clear alert does the same).
          *     `consent-withdrawn` stops a marriage registration that has not registered the
-         *     marriage yet; e-IDs issued for it are revoked. Answers `202` with where the linkage
-         *     stands; a signal the linkage does not take, or a linkage that has ended, is `409`.
+         *     marriage yet; e-IDs issued for it are revoked. `document` sends an event permit
+         *     application the document an agency asked for (`name` as in
+         *     `permit.awaitingDocuments`, and its `reference`): the agency decides again. Answers
+         *     `202` with where the linkage stands; a signal the linkage does not take, a document
+         *     it is not waiting for, or a linkage that has ended, is `409`.
          */
         post: operations["linkages.signal"];
         delete?: never;
@@ -1153,10 +1195,11 @@ export interface components {
         };
         /**
          * Mediated call for a linkage
-         * @description Params of `catalogue.linkageCall`, internal (workflow activities over NATS, never REST): a call to a catalogue service made for a running linkage, checked as `catalogue.call` is, with the grant of the linkage's partner's subsystem (of the hub's own `{instance}/GOV/linkages/hub` for a linkage without partner) instead of a token; the audit record names the linkage.
+         * @description Params of `catalogue.linkageCall`, internal (workflow activities over NATS, never REST): a call to a catalogue service made for a running linkage, checked as `catalogue.call` is, with the grant of the linkage's partner's subsystem (of the hub's own `{instance}/GOV/linkages/hub` for a linkage without partner) instead of a token; the audit record names the linkage. `client: hub` makes the call for the hub's own linkages subsystem whoever the linkage's partner is (a linkage in which the hub consults agencies for the partner, as the event permit does); such a call may name no linkage (a check of an application before its linkage is recorded).
          */
         CatalogueLinkageCallParams: {
-            linkageId: components["schemas"]["LinkageId"];
+            /** @description The linkage the call is a step of; left out only with `client: hub`. */
+            linkageId?: components["schemas"]["LinkageId"];
             service: components["schemas"]["ServiceId"];
             /** @enum {string} */
             method: "GET" | "PUT" | "POST" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS";
@@ -1168,6 +1211,11 @@ export interface components {
             };
             /** @description A JSON body, or a string for another media type. */
             body?: unknown;
+            /**
+             * @description Whose grant the call is made under: the linkage's partner's (`partner`, also when left out), or the hub's own linkages subsystem's (`hub`).
+             * @enum {string}
+             */
+            client?: "partner" | "hub";
         };
         /**
          * Linked services query
@@ -1557,6 +1605,163 @@ export interface components {
             householdAddress?: components["schemas"]["Address"];
         };
         /**
+         * Event permit application
+         * @description Params of `linkages.eventPermit.start`: an organiser applies for a large event's safety permit. `applicationNo` is the organiser's business key: the same number again returns the existing linkage. `start` and `end` are ISO 8601 with an offset; the event starts in the future and lasts at most 14 days. `venueId` is a venue registered at the fire service (`GET /venues/{venueId}` there).
+         */
+        EventPermitRequest: {
+            /** @example EP-2026-000001 */
+            applicationNo: string;
+            /** @example Harbour Lights Festival */
+            eventName: string;
+            venueId: components["schemas"]["VenueId"];
+            /**
+             * Format: date-time
+             * @description When the event starts, with its offset (`Z` or `+08:00`).
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description When the event ends, with its offset; after `start`, at most 14 days later.
+             */
+            end: string;
+            expectedAttendance: number;
+            /** @description Who to contact about the permit: personal data, kept at the hub (audited), never sent in events nor to the agencies. */
+            organiser: {
+                name: string;
+                /** Format: email */
+                email: string;
+                /** Format: e164 */
+                phone?: string;
+            };
+            securityPlan: components["schemas"]["DocumentReference"];
+        };
+        /**
+         * Event permit
+         * @description Where an event permit application stands (`permit` of an `event-permit` linkage), from the first review to the end of the event: `UNDER_REVIEW` (the police and the fire service review it in parallel), `AWAITING_DOCUMENT` (an agency asked for a document: send it with the `document` signal before `deadline`), `ISSUED` (with `capacity`, and its key place while the event runs), `REFUSED` (`refusal` gives the code and every reason), `LAPSED` (no document came in time: `refusal.code` `DOCUMENT_NOT_RECEIVED`), `CANCELLED` (the organiser cancelled it; its key place was closed and the venue's capacity released).
+         */
+        EventPermit: {
+            applicationNo: string;
+            venueId: components["schemas"]["VenueId"];
+            /** @enum {string} */
+            status: "UNDER_REVIEW" | "AWAITING_DOCUMENT" | "ISSUED" | "REFUSED" | "LAPSED" | "CANCELLED";
+            expectedAttendance: number;
+            /** @description The venue's registered capacity. */
+            venueCapacity?: number;
+            /** @description Each agency's latest decision. */
+            reviews: {
+                agency: components["schemas"]["PermitAgency"];
+                reviewId: string;
+                /** @enum {string} */
+                decision: "APPROVED" | "APPROVED_WITH_CONDITIONS" | "REFUSED" | "NEEDS_DOCUMENT";
+                maxCapacity?: number;
+                conditions?: string;
+                reasons?: string[];
+                /** @description The document asked for (NEEDS_DOCUMENT). */
+                document?: string;
+            }[];
+            awaitingDocuments?: {
+                agency: components["schemas"]["PermitAgency"];
+                name: string;
+                /** Format: date-time */
+                deadline: string;
+            }[];
+            /** @description The permit's capacity: the least of the police's, the fire service's and the venue's registered capacity. */
+            capacity?: number;
+            /** @description The capacity is below the expected attendance: the permit issues with the lower capacity. */
+            capacityLowered?: boolean;
+            conditions?: {
+                agency: components["schemas"]["PermitAgency"];
+                text: string;
+            }[];
+            /** @description Why no permit issues: `AGENCY_REFUSED` (every reason from both agencies), `DOCUMENT_NOT_RECEIVED`, `VENUE_CAPACITY_TAKEN` (permits for overlapping hours at the venue hold too much of its capacity). */
+            refusal?: {
+                code: string;
+                reasons: {
+                    agency: string;
+                    reason: string;
+                }[];
+            };
+            /** @description The venue registered at public security as a key place for the event's hours, once the permit issued; closed when the event ends or the permit is cancelled. */
+            keyPlace?: {
+                placeId: string;
+                /** @enum {string} */
+                status: "OPEN" | "CLOSED";
+                /** Format: date-time */
+                opensAt: string;
+                /** Format: date-time */
+                closesAt: string;
+                /** Format: date-time */
+                closedAt?: string;
+            };
+        };
+        /**
+         * Venue id
+         * @description A venue as the fire service registers it (the same id at the police).
+         * @example VEN-0001
+         */
+        VenueId: string;
+        /**
+         * Document reference
+         * @description Where a document the organiser holds can be fetched by the agencies (its URL or the id in the organiser's document system); the hub passes the reference, never the document.
+         * @example https://docs.organiser.example/plans/security-plan-v3.pdf
+         */
+        DocumentReference: string;
+        /**
+         * Permit agency
+         * @description The agency that reviews an event permit application: `public-security` (the police's event security review) or `fire-safety` (the fire service's venue inspection).
+         * @enum {string}
+         */
+        PermitAgency: "public-security" | "fire-safety";
+        /**
+         * permits.*
+         * @description A change of an event permit application (`permits.application.received`, `permits.application.awaiting-document`, `permits.permit.issued`, `permits.permit.refused`, `permits.permit.lapsed`, `permits.permit.cancelled`): references and the permit's non-personal facts only, never the organiser's contact. The organiser's webhook receives `issued`, `refused` and `lapsed`.
+         */
+        PermitEvent: {
+            linkageId: components["schemas"]["LinkageId"];
+            applicationNo: string;
+            venueId: components["schemas"]["VenueId"];
+            /** Format: date-time */
+            start?: string;
+            /** Format: date-time */
+            end?: string;
+            expectedAttendance?: number;
+            /** @description issued: the permit's capacity. */
+            capacity?: number;
+            /** @description issued: the capacity is below the expected attendance. */
+            capacityLowered?: boolean;
+            /** @description issued: each agency's conditions. */
+            conditions?: string[];
+            /** @description awaiting-document: the document asked for. */
+            document?: string;
+            agency?: components["schemas"]["PermitAgency"];
+            /**
+             * Format: date-time
+             * @description awaiting-document: when the application lapses without it.
+             */
+            deadline?: string;
+            /** @description refused, lapsed: AGENCY_REFUSED, DOCUMENT_NOT_RECEIVED or VENUE_CAPACITY_TAKEN. */
+            code?: string;
+            /** @description refused, lapsed: every reason, each naming its agency. */
+            reasons?: string[];
+        };
+        /**
+         * permits.key-place.*
+         * @description An issued event permit's key place at public security was opened (`permits.key-place.opened`) or closed (`permits.key-place.closed`, when the event ended or the permit was cancelled).
+         */
+        KeyPlaceEvent: {
+            linkageId: components["schemas"]["LinkageId"];
+            applicationNo: string;
+            placeId: string;
+            venueId: components["schemas"]["VenueId"];
+            capacity: number;
+            /** Format: date-time */
+            opensAt: string;
+            /** Format: date-time */
+            closesAt: string;
+            /** @enum {string} */
+            closedBecause?: "EVENT_ENDED" | "PERMIT_CANCELLED";
+        };
+        /**
          * Linkage id
          * Format: uuid
          * @example 0f8fad5b-d9cb-469f-a165-70867728950e
@@ -1590,6 +1795,8 @@ export interface components {
             };
             /** @description For a linkage that calls catalogue services (`address-change-notification`): where each call stands, while it runs and once it has ended. */
             serviceCalls?: components["schemas"]["LinkageServiceCall"][];
+            /** @description For an `event-permit` linkage: the application and its permit, while it runs and once it has ended. */
+            permit?: components["schemas"]["EventPermit"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1924,13 +2131,17 @@ export interface components {
         };
         /**
          * Linkage signal
-         * @description A signal to a running linkage that waits for one: `all-clear` ends the wait of an incident linkage (its services are restored); `consent-withdrawn` stops a marriage registration before the marriage is registered. Open here; closed (`unevaluatedProperties: false`) where it is used.
+         * @description A signal to a running linkage that waits for one: `all-clear` ends the wait of an incident linkage (its services are restored); `consent-withdrawn` stops a marriage registration before the marriage is registered; `document` sends an event permit application the document an agency asked for (`name`, as the agency named it, and `reference`). Open here; closed (`unevaluatedProperties: false`) where it is used.
          */
         LinkageSignal: {
             /** @enum {unknown} */
-            signal: "all-clear" | "consent-withdrawn";
+            signal: "all-clear" | "consent-withdrawn" | "document";
             /** @description Why, in words the linkage's outcome will carry. */
             reason?: string;
+            /** @description `document` (required with it): the document's name, as the agency asked for it (`permit.awaitingDocuments[].name`). */
+            name?: string;
+            /** @description `document` (required with it): where the agency fetches it. */
+            reference?: components["schemas"]["DocumentReference"];
         };
         /**
          * Linkage signal params
@@ -2823,6 +3034,65 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "linkages.eventPermit.start": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventPermitRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; the linkage runs (or already ran) under the returned id. */
+            202: {
+                headers: {
+                    /** @description The linkage's status URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Linkage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description Within the contract, but not an application a permit can follow (`errors` points at
+             *     each field): the event does not start in the future (`/start`), does not end after
+             *     it starts or lasts over 14 days (`/end`), or its venue is not registered at the fire
+             *     service (`/venueId`); or the `Idempotency-Key` was used before with another request.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];

@@ -47,7 +47,7 @@ if (process.env.RECORD_HISTORIES === "1") {
   const nodes: TestNode[] = [];
   let broker: ServiceBroker;
   let api: string;
-  const env: NodeJS.ProcessEnv = { ...clusterEnv(), LINKAGE_NOTIFY_RETRY_MS: "1000" };
+  const env: NodeJS.ProcessEnv = { ...clusterEnv(), LINKAGE_NOTIFY_RETRY_MS: "1000", PERMIT_DOCUMENT_DEADLINE_MS: "4000" };
   const books: AddressBook[] = [];
   /** No address-change service but the path's own takes part. */
   const forgetAddressBooks = async () => (await suiteDb()).query(`DELETE FROM hub.catalogue_service WHERE methods @> '[{"linkage": "address-change"}]'`);
@@ -134,6 +134,37 @@ if (process.env.RECORD_HISTORIES === "1") {
     };
     const faults = (body: object) =>
       fetch(`${registry}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+    /** An event permit application at the venue for those hours (`soon`: an event of a few seconds, whose key place closes with it; `far`: hours far ahead). */
+    const permit = async (tag: string, venueId: string, hours: { start: string; end: string }) => {
+      const applicationNo = `HIST-EP-${tag}-${stamp}`;
+      const url = await linkage("event-permits", {
+        applicationNo,
+        eventName: "Recorded event",
+        venueId,
+        ...hours,
+        expectedAttendance: 1000,
+        organiser: { name: "Recorder", email: "recorder@events.example" },
+        securityPlan: "https://docs.events.example/plan.pdf",
+      });
+      return { id: `event-permit:${applicationNo}`, url };
+    };
+    const soon = (startS: number, endS: number) => ({
+      start: new Date(Date.now() + startS * 1000).toISOString(),
+      end: new Date(Date.now() + endS * 1000).toISOString(),
+    });
+    // Far-future hours of this recording alone (an hour on for every millisecond of the stamp, modulo a million).
+    const far = (k: number) => {
+      const start = Date.UTC(2200, 0, 1) + (stamp % 1_000_000) * 3_600_000 + k * 10_800_000;
+      return { start: new Date(start).toISOString(), end: new Date(start + 7_200_000).toISOString() };
+    };
+    const permitStatus = async (url: string, done: (p: { status?: string }) => boolean) => {
+      for (;;) {
+        const l = await json(await fetch(url));
+        if (done((l.permit ?? {}) as { status?: string })) return l;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
 
     // Each path: a name, and how to drive it to its end (the workflow id and status URL).
     const paths: [string, () => Promise<{ id: string; url: string }>][] = [
@@ -224,6 +255,39 @@ if (process.env.RECORD_HISTORIES === "1") {
       ["address-change-notification-completed", () => notify([{}, { failFirst: 3 }])],
       // One service told, one refused (no access right granted): the linkage fails naming it.
       ["address-change-notification-failed", () => notify([{}, { granted: false }])],
+      // Both approve; the key place opens, then closes when the (short) event ends.
+      ["event-permit-issued", () => permit("OK", "VEN-0005", soon(3, 6))],
+      ["event-permit-refused", () => permit("NO", "VEN-0002", far(0))],
+      [
+        "event-permit-document-issued",
+        async () => {
+          const p = await permit("DOC", "VEN-0003", soon(3, 6));
+          await permitStatus(p.url, (s) => s.status === "AWAITING_DOCUMENT");
+          await post(`${p.url}/signals`, { signal: "document", name: "evacuation-plan", reference: "https://docs.events.example/evac.pdf" });
+          return p;
+        },
+      ],
+      ["event-permit-lapsed", () => permit("LAPSE", "VEN-0003", far(1))],
+      [
+        "event-permit-capacity-taken",
+        async () => {
+          const first = await permit("HOLD", "VEN-0004", far(2));
+          await permitStatus(first.url, (s) => s.status === "ISSUED");
+          await fetch(`${first.url}/cancellation`, { method: "POST" }).then(() => settle(first.url));
+          const again = await permit("HOLD2", "VEN-0004", far(3));
+          await permitStatus(again.url, (s) => s.status === "ISSUED");
+          return permit("TAKEN", "VEN-0004", far(3));
+        },
+      ],
+      [
+        "event-permit-cancelled",
+        async () => {
+          const p = await permit("CANCEL", "VEN-0001", far(4));
+          await permitStatus(p.url, (s) => s.status === "ISSUED");
+          await fetch(`${p.url}/cancellation`, { method: "POST" });
+          return p;
+        },
+      ],
     ];
     // Exported the way Temporal's docs do it: `temporal workflow show --output json`.
     const temporal = await ensureBinary("temporal", () => {});

@@ -13,13 +13,15 @@ import type { civilRegistryActivities } from "../../workflows/activities/civil-r
 import type { utilitiesActivities } from "../../workflows/activities/utilities";
 import type { announcementActivities } from "../../workflows/activities/announcements";
 import type { catalogueActivities } from "../../workflows/activities/catalogue";
+import type { permitActivities } from "../../workflows/activities/permits";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type Progress } from "../../workflows/linkages/visibility";
 
 /** Every activity the linkages call, with its real name and type. */
 export type Activities = ReturnType<typeof civilRegistryActivities> &
   ReturnType<typeof utilitiesActivities> &
   ReturnType<typeof catalogueActivities> &
-  ReturnType<typeof announcementActivities>;
+  ReturnType<typeof announcementActivities> &
+  ReturnType<typeof permitActivities>;
 export type ActivityName = keyof Activities;
 
 /** One activity call a workflow made: the activity's name and its parameters. */

@@ -4,3 +4,4 @@ export { marriageRegistration } from "./marriage-registration";
 export { incidentUtilities } from "./incident-utilities";
 export { residentRelocation } from "./resident-relocation";
 export { addressChangeNotification } from "./address-change-notification";
+export { eventPermit } from "./event-permit";

@@ -38,3 +38,16 @@ export const CATALOGUE_CALLS: ActivityOptions = {
 
 /** Reading the catalogue (which services take part in a linkage): as the registry's calls. */
 export const CATALOGUE_LOOKUPS: ActivityOptions = REGISTRY_CALLS;
+
+/**
+ * An event permit's calls to the police and the fire service: keyed, so repeated until the
+ * agency is back (every 10 s at most), however long it is away; a refusal is final at once.
+ * A permit waits for its reviews rather than failing because an agency was down for an hour.
+ */
+export const PERMIT_AGENCY_CALLS: ActivityOptions = {
+  startToCloseTimeout: "75s",
+  retry: { initialInterval: "500ms", backoffCoefficient: 2, maximumInterval: "10s" },
+};
+
+/** The hub's own records of a permit (venue capacity, events): as the registry's calls. */
+export const PERMIT_RECORDS: ActivityOptions = REGISTRY_CALLS;

@@ -16,8 +16,12 @@ export const allClear = defineSignal<[{ reason?: string }]>("all-clear");
 /** A later CAP alert of the incident (`Update`, `Cancel`, the all-clear alert), as its event says it. */
 export const incidentAlert = defineSignal<[Schemas["IncidentEvent"]]>("incident-alert");
 
+/** The document an agency asked an event permit application for (`name` as it named it), sent by the organiser. */
+export const documentSent = defineSignal<[{ name: string; reference: string }]>("document");
+
 /** The signals a partner may send, by the linkage types that wait for them. */
 export const PARTNER_SIGNALS: Partial<Record<LinkageType, SignalName[]>> = {
   "marriage-registration": ["consent-withdrawn"],
   "incident-utilities": ["all-clear"],
+  "event-permit": ["document"],
 };

@@ -19,10 +19,12 @@ export interface Progress {
   stepsDone: string[];
   /** Where each call to a catalogue service stands, for linkages that make them (address-change-notification). */
   serviceCalls?: components["schemas"]["LinkageServiceCall"][];
+  /** An event permit application and its permit (event-permit). */
+  permit?: components["schemas"]["EventPermit"];
 }
 
 /** The LinkageStatus search attribute: RUNNING, a waiting state, or how the linkage ended. */
-export type SearchStatus = "RUNNING" | "ESCALATED" | "AWAITING_ALL_CLEAR" | "COMPLETED" | "REFUSED" | "COMPENSATED" | "FAILED";
+export type SearchStatus = "RUNNING" | "ESCALATED" | "AWAITING_ALL_CLEAR" | "AWAITING_DOCUMENT" | "ISSUED" | "COMPLETED" | "REFUSED" | "COMPENSATED" | "FAILED";
 
 /** What every linkage workflow returns: how it ended, and what it produced. */
 export interface LinkageOutcome extends Progress {

@@ -15,9 +15,11 @@ import { startConsumer, type RunningConsumer } from "../../platform/events/consu
 import type { HubNode } from "../../platform/hub-node";
 import { temporal } from "../../platform/temporal";
 import { PARTNER_SIGNALS } from "../linkages/signals";
+import { PROGRESS_MEMO, type Progress } from "../linkages/visibility";
 import { countLinkagesWith } from "../metrics";
 import { ensureSearchAttributes, launch, type WorkflowName } from "./launch";
 import { listLinkages } from "./list";
+import { checkDocumentSignal, startPermit } from "./permits";
 import { assertRunning, linkageStatus } from "./status";
 import { callerOf, findLinkage, recordLinkage, type LinkageRow } from "./store";
 import { linkageTriggers, TRIGGERS } from "./triggers";
@@ -71,7 +73,11 @@ async function signal(deps: Deps, ctx: Context<Schemas["LinkageSignalParams"]>):
       "HUB_ERR_LINKAGE_SIGNAL",
       `A ${row.type} linkage takes ${taken.length ? taken.map((s) => `"${s}"`).join(" or ") : "no signal"}, not "${signal}"`,
     );
-  await deps.client.workflow.getHandle(row.workflow_id).signal(signal, reason ? { reason } : {});
+  const handle = deps.client.workflow.getHandle(row.workflow_id);
+  // A document goes to an application waiting for it, by its name: checked against where the linkage stands now.
+  const payload =
+    signal === "document" ? checkDocumentSignal(ctx.params, (await handle.describe()).memo?.[PROGRESS_MEMO] as Progress) : reason ? { reason } : {};
+  await handle.signal(signal, payload);
   return linkageStatus(deps.client, row);
 }
 
@@ -99,6 +105,12 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
         audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
         handler: (ctx: Context<Schemas["MarriageRegistrationRequest"]>) =>
           start(deps, "marriage-registration", "marriageRegistration", ctx.params.applicationNo, ctx),
+      },
+      "eventPermit.start": {
+        ...linkageAction("EventPermitRequest"),
+        // The organiser's contact is the personal data the application brings.
+        audit: (p: { organiser?: { email?: string } }) => [p.organiser?.email?.toLowerCase()],
+        handler: (ctx: Context<Schemas["EventPermitRequest"]>) => startPermit(node, client, ctx),
       },
       "status.get": {
         ...linkageAction("LinkageRef"),

@@ -66,8 +66,17 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
         () => "the workflow failed",
         (err) => (err instanceof WorkflowFailedError && err.cause ? err.cause.message : String(err)),
       );
-      const { stepsDone, serviceCalls } = progressOf(described);
-      return { ...base, status: "FAILED", currentStep: null, stepsDone, ...(serviceCalls ? { serviceCalls } : {}), closedAt, reason };
+      const { stepsDone, serviceCalls, permit } = progressOf(described);
+      return {
+        ...base,
+        status: "FAILED",
+        currentStep: null,
+        stepsDone,
+        ...(serviceCalls ? { serviceCalls } : {}),
+        ...(permit ? { permit } : {}),
+        closedAt,
+        reason,
+      };
     }
     default:
       return {
@@ -81,9 +90,14 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
   }
 }
 
-/** Refuses a linkage that has ended: it takes no signal or cancellation. */
+/** Refuses a linkage that has ended, or has not started (recorded, its start not made yet): it takes no signal or cancellation. */
 export async function assertRunning(client: Client, row: LinkageRow): Promise<void> {
   const described = await describe(client, row);
+  if (!described)
+    throw new HubError(
+      "HUB_ERR_LINKAGE_NOT_STARTED",
+      `Linkage ${row.id} is recorded but its workflow has not started; the same request that started it, sent again, starts it`,
+    );
   if (described && described.status.name !== "RUNNING")
     throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${row.id} has ended (${described.status.name.toLowerCase()}); it takes no signal or cancellation`);
 }
