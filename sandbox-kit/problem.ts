@@ -7,7 +7,7 @@ import fs from "node:fs";
 import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import YAML from "yaml";
-import { SandboxError, type Dialect } from "./errors";
+import { HTTP_STYLE_CODES, SandboxError, type Dialect } from "./errors";
 
 export interface FieldProblem {
   pointer: string;
@@ -55,18 +55,7 @@ const TITLES: Record<number, string> = {
 export function problemDialect(agency: string): Dialect {
   return {
     error: (status, code, message) => new ProblemError(agency, status, code, message),
-    codes: {
-      invalid: "INVALID_REQUEST",
-      notFound: "NOT_FOUND",
-      methodNotAllowed: "METHOD_NOT_ALLOWED",
-      unavailable: "SERVICE_UNAVAILABLE",
-      internal: "INTERNAL_ERROR",
-      unsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
-      payloadTooLarge: "PAYLOAD_TOO_LARGE",
-      idempotencyKeyMissing: "IDEMPOTENCY_KEY_MISSING",
-      idempotencyKeyReused: "IDEMPOTENCY_KEY_REUSED",
-      idempotencyKeyInUse: "IDEMPOTENCY_KEY_IN_USE",
-    },
+    codes: HTTP_STYLE_CODES,
     maxBodyBytes: 64 * 1024,
     mediaTypeName: () => "application/json",
   };
