@@ -265,6 +265,9 @@ describe("the key place follows the event", () => {
     // Counted by Temporal's visibility (a query it refused would leave no sample): issued permits run by design, none stuck.
     assert.match(metrics, /hub_linkages_running\{linkage_type="event-permit"\} [1-9]/);
     assert.match(metrics, /hub_linkages_overdue\{linkage_type="event-permit"\} 0\b/);
+    // The permit's calls count in each agency service's completion rate, as any catalogue call does.
+    for (const service of ["fire-safety/inspections/venue-inspections", "public-security/police/event-security"])
+      assert.match(metrics, new RegExp(`hub_service_calls_total\\{service="[^"]+/GOV/${service}",outcome="completed"\\} [1-9]`));
   });
 });
 
