@@ -111,6 +111,9 @@ async function benchPartner(env: NodeJS.ProcessEnv, run: string): Promise<Creden
     nodeID: `bench-${process.pid}-${run}`,
     transporter: { type: "NATS", options: { url: env.NATS_URL, ...natsAuth(loadConfig(env)) } },
     logger: false,
+    // Short-lived, and often inside a process with its own Ctrl-C handling (npm start, the bench):
+    // Moleculer's own handlers would exit the process before that stops what it started.
+    skipProcessEventRegistration: true,
   });
   await broker.start();
   try {

@@ -20,6 +20,9 @@ export async function natsBroker(env: NodeJS.ProcessEnv = process.env): Promise<
     nodeID: `linkage-hub-cli-${process.pid}`,
     transporter: { type: "NATS", options: { url: config.natsUrl, ...natsAuth(config), maxReconnectAttempts: 0 } },
     logger: false,
+    // Short-lived, and often inside a process with its own Ctrl-C handling (npm start, the bench):
+    // Moleculer's own handlers would exit the process before that stops what it started.
+    skipProcessEventRegistration: true,
   });
   try {
     let timer: NodeJS.Timeout | undefined;
