@@ -109,6 +109,18 @@ test("registering again changes nothing (updated_at unchanged); a changed docume
   assert.equal(grants.length, 1);
 });
 
+test("a registration adds no Ctrl-C handler to the process: npm start's own stops what it started", async () => {
+  const baseline = process.listenerCount("SIGINT");
+  let most = baseline;
+  const watch = setInterval(() => (most = Math.max(most, process.listenerCount("SIGINT"))), 1);
+  try {
+    await register();
+  } finally {
+    clearInterval(watch);
+  }
+  assert.equal(most, baseline, "the registration's broker took SIGINT (Moleculer exits the process on it)");
+});
+
 test("a grant taken back is granted again; a sandbox at a new base URL is registered there, and moved back", async () => {
   await broker.call("catalogue.access.revoke", { client: HUB_CLIENT, service: POLICE });
   const regranted = await register();
