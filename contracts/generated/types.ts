@@ -1762,6 +1762,41 @@ export interface components {
             closedBecause?: "EVENT_ENDED" | "PERMIT_CANCELLED";
         };
         /**
+         * counts.<placeId>.<deviceId>
+         * @description One reading of a counting device (a camera, a gate, a phone-signal estimate) at a key place: how many people it sees there now. Published by the device on core NATS or JetStream at `counts.<placeId>.<deviceId>`, into the `COUNTS` stream.
+         */
+        CrowdCount: {
+            deviceId: string;
+            placeId: string;
+            count: number;
+            /**
+             * Format: date-time
+             * @description When the device counted.
+             */
+            at: string;
+        };
+        /**
+         * Crowd level
+         * @description How full a key place is: `warning` from 80 % of its capacity, `critical` from 100 % (or the place's own thresholds).
+         * @enum {string}
+         */
+        CrowdLevel: "normal" | "warning" | "critical";
+        /**
+         * crowd.level.changed
+         * @description A key place's crowd level changed. `at` is the time of the reading that changed it; the start of a critical episode is the `at` of the event that made the place critical. Counts only, no personal data.
+         */
+        CrowdLevelChangedEvent: {
+            placeId: string;
+            level: components["schemas"]["CrowdLevel"];
+            previousLevel: components["schemas"]["CrowdLevel"];
+            count: number;
+            capacity: number;
+            /** @description count ÷ capacity */
+            occupancy: number;
+            /** Format: date-time */
+            at: string;
+        };
+        /**
          * Linkage id
          * Format: uuid
          * @example 0f8fad5b-d9cb-469f-a165-70867728950e
