@@ -62,7 +62,7 @@ const identifierPart: Parse<string> = (raw) => {
   if (!/^[A-Za-z0-9._~-]{1,100}$/.test(raw)) throw new Error("must be 1 to 100 of letters, digits and . _ ~ -");
   return raw;
 };
-export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities"] as const;
+export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities", "crowd"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const roles: Parse<ServiceRole[]> = (raw) => {
   const list = raw
@@ -81,7 +81,7 @@ export const SETTINGS = {
   services: setting(
     "HUB_SERVICES",
     "all",
-    "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities",
+    "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities, crowd (one node of the crowd role watches the key places)",
     roles,
   ),
   instance: setting(
@@ -189,6 +189,18 @@ export const SETTINGS = {
     "PERMIT_DOCUMENT_DEADLINE_MS",
     "259200000",
     "How long an event permit application waits for a document an agency asked for (the organiser's `document` signal) before it lapses (REFUSED, DOCUMENT_NOT_RECEIVED); fixed for each application when it starts",
+    millis,
+  ),
+  crowdStaleMs: setting(
+    "CROWD_STALE_MS",
+    "120000",
+    "A counting device's reading stops counting towards its key place's crowd this long after its `at` (the device shows as stale)",
+    millis,
+  ),
+  crowdPlacesSyncMs: setting(
+    "CROWD_PLACES_SYNC_MS",
+    "60000",
+    "How often the crowd node reads public security's key places (`GET /key-places`, through the catalogue) to keep the attractions and their capacities in step",
     millis,
   ),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
