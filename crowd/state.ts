@@ -24,6 +24,7 @@ export const ABSURD_FACTOR = 10;
 export const DROP_REASONS = [
   "malformed",
   "invalid",
+  "wrong_subject",
   "unknown_device",
   "unknown_place",
   "wrong_place",
@@ -67,7 +68,7 @@ interface PlaceState extends PlaceConfig {
   devices: Set<string>;
 }
 
-export type Outcome = { dropped: DropReason } | { dropped?: undefined; change?: LevelChange };
+export type Outcome = { dropped: DropReason; change?: undefined } | { dropped?: undefined; change?: LevelChange };
 
 export interface PlaceView {
   placeId: string;

@@ -30,6 +30,7 @@ import { emergencyService } from "../adapters/emergency/service";
 import { utilitiesService } from "../adapters/utilities/service";
 import { linkagesService } from "../workflows/service/service";
 import { workerService } from "../workflows/worker";
+import { crowdService } from "../crowd/service";
 import { catalogueService, ownPorts } from "../catalogue/service";
 import { LiveCatalogue } from "../catalogue/live";
 import { mediator, type Mediator } from "../catalogue/mediation";
@@ -61,6 +62,7 @@ const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSc
   utilities: (node) => [utilitiesService(node)],
   linkages: (node, { audit }) => [linkagesService(node, audit)],
   worker: (node) => [workerService(node)],
+  crowd: (node) => [crowdService(node)],
 };
 
 function shared(node: HubNode, audit: AuditLog): Shared {

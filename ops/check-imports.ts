@@ -28,6 +28,7 @@ export const PARTS: Part[] = [
   { name: "adapter", paths: ["adapters/<agency>/"], mayImport: ["platform", "contracts"] },
   { name: "partners", paths: ["partners/"], mayImport: ["platform", "contracts"] },
   { name: "audit", paths: ["audit/"], mayImport: ["platform", "contracts"] },
+  { name: "crowd", paths: ["crowd/"], mayImport: ["platform", "contracts"] },
   { name: "catalogue", paths: ["catalogue/"], mayImport: ["platform", "contracts", "partners", "audit"] },
   { name: "gateway", paths: ["gateway/"], mayImport: ["platform", "contracts", "partners", "audit", "catalogue"] },
   { name: "workflow-code", paths: ["workflows/linkages/"], mayImport: ["contracts"], typesFrom: ["workflows/activities/"] },
@@ -37,7 +38,7 @@ export const PARTS: Part[] = [
   {
     name: "hub",
     paths: ["hub/"],
-    mayImport: ["platform", "contracts", "partners", "audit", "catalogue", "gateway", "workflow-code", "linkages", "adapter", "broker-settings"],
+    mayImport: ["platform", "contracts", "partners", "audit", "catalogue", "gateway", "workflow-code", "linkages", "adapter", "crowd", "broker-settings"],
   },
   { name: "tools", paths: ["ops/", "bin/", "test/"], mayImport: ["*"] },
 ];

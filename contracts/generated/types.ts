@@ -341,6 +341,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/key-places": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Key places and their live crowds
+         * @description Every key place the crowd watch knows, by id, with its count, capacity, occupancy,
+         *     level and devices; a page at a time: follow `next` (also in the `Link` header) until
+         *     it is null.
+         */
+        get: operations["crowd.keyPlaces.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/key-places/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One key place's live crowd
+         * @description Its count, capacity, occupancy and level, and each device with its latest reading and whether it is stale.
+         */
+        get: operations["crowd.keyPlaces.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/access-reports": {
         parameters: {
             query?: never;
@@ -1795,6 +1837,111 @@ export interface components {
             occupancy: number;
             /** Format: date-time */
             at: string;
+        };
+        /**
+         * Key place crowd
+         * @description A key place's live crowd, as the crowd watch holds it: the sum of its devices' latest readings that are not stale (a reading stops counting 2 minutes after its `at`), its capacity, occupancy and level, and each device with its latest reading.
+         */
+        KeyPlaceCrowd: {
+            placeId: string;
+            name: string;
+            /**
+             * @description A standing attraction at public security, an event's venue opened by its permit, or a place registered by hand (`linkage-hub devices place`).
+             * @enum {string}
+             */
+            source: "attraction" | "event" | "registered";
+            /** @description false once public security has closed the place (the event ended). */
+            open: boolean;
+            count: number;
+            capacity: number;
+            /** @description count ÷ capacity */
+            occupancy: number;
+            level: components["schemas"]["CrowdLevel"];
+            /** @description Occupancy from which the place is at `warning` (the place's own, else 0.8). */
+            warningAt: number;
+            /** @description Occupancy from which the place is at `critical` (the place's own, else 1.0). */
+            criticalAt: number;
+            devices: {
+                deviceId: string;
+                /** @description Its latest reading; null before its first. */
+                count: number | null;
+                /**
+                 * Format: date-time
+                 * @description The `at` of its latest reading; null before its first.
+                 */
+                lastReadingAt: string | null;
+                /** @description Its latest reading is older than 2 minutes and no longer counts. */
+                stale: boolean;
+            }[];
+        };
+        /**
+         * Key place crowd page
+         * @description Result of `crowd.keyPlaces.list`: key places by id, and where the next page starts (null on the last).
+         */
+        KeyPlaceCrowdPage: {
+            items: components["schemas"]["KeyPlaceCrowd"][];
+            next: string | null;
+        };
+        /**
+         * Key place list params
+         * @description Params of `crowd.keyPlaces.list` (the query of `GET /v1/key-places`).
+         */
+        KeyPlaceListParams: {
+            /** @description Only places at this level. */
+            level?: components["schemas"]["CrowdLevel"];
+            /**
+             * @description Most places in one page.
+             * @default 20
+             */
+            limit: number;
+            /** @description Where the page starts: `next` of the previous page. */
+            cursor?: string;
+        };
+        /** Key place reference */
+        KeyPlaceRef: {
+            /** @description The key place's id at public security. */
+            id: string;
+        };
+        /**
+         * Counting devices
+         * @description Counting devices registered at key places: params of `crowd.devices.add` (internal, the `linkage-hub devices` CLI; registering a registered device again moves it) and the result of `crowd.devices.list`, `crowd.devices.add` and `crowd.devices.remove`.
+         */
+        CrowdDevices: {
+            devices: {
+                deviceId: string;
+                placeId: string;
+                /** @description camera, gate, phone-signal, … (default counter) */
+                kind?: string;
+                /** Format: date-time */
+                createdAt?: string;
+            }[];
+        };
+        /**
+         * Counting devices to remove
+         * @description Params of `crowd.devices.remove` (internal, the `linkage-hub devices` CLI): their readings stop counting at once.
+         */
+        CrowdDeviceRemoval: {
+            deviceIds: string[];
+        };
+        /**
+         * A key place's crowd thresholds
+         * @description Params of `crowd.places.thresholds` (internal, the `linkage-hub devices thresholds` CLI): the occupancy (a fraction of the capacity) from which the place is at `warning` and at `critical`; null: the default (0.8, 1.0).
+         */
+        CrowdPlaceThresholds: {
+            placeId: string;
+            warningAt?: number | null;
+            criticalAt?: number | null;
+        };
+        /**
+         * Key places registered by hand
+         * @description Params and result of `crowd.places.register` (internal, the `linkage-hub devices place` and `devices import` CLI): places to watch that public security does not list (trials, load tests), source `registered`. A place public security lists keeps its capacity from there.
+         */
+        CrowdPlaces: {
+            places: {
+                placeId: string;
+                name?: string;
+                capacity: number;
+            }[];
         };
         /**
          * Linkage id
@@ -3365,6 +3512,80 @@ export interface operations {
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
             504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "crowd.keyPlaces.list": {
+        parameters: {
+            query?: {
+                /** @description Only places at this level. */
+                level?: components["schemas"]["CrowdLevel"];
+                /** @description Most places in one page (1 to 100, default 20). */
+                limit?: number;
+                /** @description Where the page starts, `next` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of key places. */
+            200: {
+                headers: {
+                    /** @description `<...>; rel="next"` while there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyPlaceCrowdPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The cursor is not the `next` of a page of this list. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "crowd.keyPlaces.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key place's id at public security. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key place. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyPlaceCrowd"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["Problem"];
         };
     };

@@ -1,5 +1,6 @@
 -- The live crowd watch (crowd/): the key places it watches, kept in step with public security
--- (attractions from its key-place list, events' venues from the permits.key-place.* events),
+-- (attractions from its key-place list, events' venues from the permits.key-place.* events;
+-- `registered`: by hand with the CLI, for places it does not list),
 -- each with its capacity, optional thresholds of its own and the last crowd level published
 -- for it (so a rebuild after a restart does not publish it again); and the counting devices,
 -- each registered at one place.
@@ -9,7 +10,7 @@ CREATE TABLE crowd_place (
   capacity integer NOT NULL CHECK (capacity > 0),
   warning_at double precision CHECK (warning_at > 0),
   critical_at double precision CHECK (critical_at > 0),
-  source text NOT NULL CHECK (source IN ('attraction', 'event')),
+  source text NOT NULL CHECK (source IN ('attraction', 'event', 'registered')),
   open boolean NOT NULL DEFAULT true,
   opens_at timestamptz,
   closes_at timestamptz,

@@ -7,6 +7,7 @@ import { auditCommand } from "./audit";
 import { servicesCommand } from "./services";
 import { accessCommand } from "./access";
 import { natsCommand } from "./nats";
+import { devicesCommand } from "./devices";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
@@ -20,6 +21,8 @@ Commands:
              update, list, show, disable, enable, remove
   access     who may call catalogue services: grant, revoke, list
   nats       the users of the hub's NATS and their roles: add-user, list-users, remove-user
+  devices    counting devices at key places and their NATS credentials: add, import, list,
+             remove; key places by hand and their crowd thresholds
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see docs/configuration.md.`;
@@ -32,6 +35,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   services: servicesCommand,
   access: accessCommand,
   nats: natsCommand,
+  devices: devicesCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -52,7 +52,7 @@ const OPTIONS: Record<string, Options> = {
 };
 
 /** Applies a change to the local server the stack started; says so either way. */
-function applied(dataDir: string, dir: string): string {
+export function applied(dataDir: string, dir: string): string {
   if (dir !== natsAuthDir(dataDir)) return `The NATS server using ${dir} must reload its configuration (nats-server --signal reload).`;
   return reloadNats(dataDir) ? "The NATS server has reloaded its accounts." : "No NATS server of this stack is running; it reads the change when it starts.";
 }

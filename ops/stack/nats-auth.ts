@@ -39,7 +39,8 @@ interface State {
 
 const STATE = "state.json";
 export const ACCOUNTS_FILE = "accounts.conf";
-const USER_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** 80: a counting device's user is `device-<deviceId>`, with device ids of up to 64. */
+const USER_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
 const seedOf = (kp: KeyPair) => new TextDecoder().decode(kp.getSeed());
 const keyPair = (seed: string) => nkeys.fromSeed(new TextEncoder().encode(seed));
@@ -193,21 +194,49 @@ export class NatsAuth {
 
   /** Makes (or remakes) user `name` and writes its `.creds` (0600); returns the file's path. */
   addUser(name: string, role: NatsRole, subjects: string[] = []): string {
-    if (!USER_NAME.test(name)) throw new Error(`user name "${name}" must be 1 to 64 of letters, digits, _ and -`);
-    if (!NATS_ROLES.includes(role)) throw new Error(`unknown role "${role}"; known: ${NATS_ROLES.join(", ")}`);
-    if (role === "device" && subjects.length === 0) throw new Error("a device needs --subjects (the subjects it may publish on)");
-    if (role !== "device" && subjects.length) throw new Error("--subjects is for devices only");
-    const userKey = nkeys.createUser();
-    const user: NatsUser = { role, publicKey: userKey.getPublicKey(), issuedAt: Math.floor(Date.now() / 1000), ...(subjects.length ? { subjects } : {}) };
-    const previous = this.state.users[name];
-    // A remade user's old credentials stop working: its old key is revoked.
-    if (previous) this.state.revoked[previous.publicKey] = user.issuedAt + 1;
-    this.state.users[name] = user;
+    return this.addUsers([{ name, role, subjects }])[0]!;
+  }
+
+  /**
+   * Makes (or remakes) several users, saving the state once (a counting device each, by the
+   * thousand); returns their `.creds` files' paths, in order. Checks them all before making any.
+   */
+  addUsers(list: { name: string; role: NatsRole; subjects?: string[] }[]): string[] {
+    for (const { name, role, subjects = [] } of list) {
+      if (!USER_NAME.test(name)) throw new Error(`user name "${name}" must be 1 to 80 of letters, digits, _ and -`);
+      if (!NATS_ROLES.includes(role)) throw new Error(`unknown role "${role}"; known: ${NATS_ROLES.join(", ")}`);
+      if (role === "device" && subjects.length === 0) throw new Error("a device needs --subjects (the subjects it may publish on)");
+      if (role !== "device" && subjects.length) throw new Error("--subjects is for devices only");
+    }
+    const hub = keyPair(this.state.hub);
+    const made = list.map(({ name, role, subjects = [] }) => {
+      const userKey = nkeys.createUser();
+      const user: NatsUser = { role, publicKey: userKey.getPublicKey(), issuedAt: Math.floor(Date.now() / 1000), ...(subjects.length ? { subjects } : {}) };
+      const previous = this.state.users[name];
+      // A remade user's old credentials stop working: its old key is revoked.
+      if (previous) this.state.revoked[previous.publicKey] = user.issuedAt + 1;
+      this.state.users[name] = user;
+      return { name, user, seed: seedOf(userKey) };
+    });
     this.save();
-    const file = this.credsPath(name);
-    fs.rmSync(file, { force: true });
-    fs.writeFileSync(file, credsText(userJwt(keyPair(this.state.hub), name, user, this.state.namespace), seedOf(userKey)), { mode: 0o600 });
-    return file;
+    return made.map(({ name, user, seed }) => {
+      const file = this.credsPath(name);
+      fs.rmSync(file, { force: true });
+      fs.writeFileSync(file, credsText(userJwt(hub, name, user, this.state.namespace), seed), { mode: 0o600 });
+      return file;
+    });
+  }
+
+  /** Revokes users (as removeUser), saving the state once; names without a user are skipped. Answers those removed. */
+  removeUsers(names: string[]): string[] {
+    const removed = names.filter((n) => this.state.users[n]);
+    for (const name of removed) {
+      this.state.revoked[this.state.users[name]!.publicKey] = Math.floor(Date.now() / 1000) + 1;
+      delete this.state.users[name];
+    }
+    if (removed.length) this.save();
+    for (const name of removed) fs.rmSync(this.credsPath(name), { force: true });
+    return removed;
   }
 
   /** Revokes user `name` (in HUB's JWT: the server refuses it after a reload) and deletes its `.creds`. */

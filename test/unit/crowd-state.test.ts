@@ -70,8 +70,7 @@ test("bad readings are dropped with their reason", () => {
     ],
     T0,
   );
-  const drop = (r: Partial<Parameters<CrowdState["reading"]>[0]>) =>
-    state.reading({ deviceId: "D1", placeId: "P1", count: 1, at: T0, ...r }, T0).dropped;
+  const drop = (r: Partial<Parameters<CrowdState["reading"]>[0]>) => state.reading({ deviceId: "D1", placeId: "P1", count: 1, at: T0, ...r }, T0).dropped;
   assert.equal(drop({ deviceId: "NOPE" }), "unknown_device");
   assert.equal(drop({ placeId: "P2" }), "wrong_place");
   assert.equal(drop({ deviceId: "D9", placeId: "P9" }), "unknown_place");
