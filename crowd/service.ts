@@ -22,6 +22,7 @@ export const CROWD_CHANGED = "crowd.registry.changed";
 
 /** The consumer group that takes public security's key places opened and closed by event permits. */
 const KEY_PLACE_EVENTS = ["permits.key-place.opened", "permits.key-place.closed"];
+const SYNC_RETRY_MS = 5000;
 
 export function crowdService(node: HubNode): ServiceSchema {
   const { db, bus, config } = node;
@@ -29,6 +30,7 @@ export function crowdService(node: HubNode): ServiceSchema {
   let places: KeyPlaces | undefined;
   let permits: RunningConsumer | undefined;
   let sync: NodeJS.Timeout | undefined;
+  let stopping = false;
   const ready = () => places ?? (places = new KeyPlaces(db, watch!));
   /** After a change: this node reloads, and tells the others. */
   const changed = async (ctx: Context) => {
@@ -55,15 +57,27 @@ export function crowdService(node: HubNode): ServiceSchema {
       const handle = ready().keyPlaceEvent.bind(ready());
       const onError = (err: unknown) => log.warn({ err: String(err) }, "crowd: key-place event");
       permits = await startConsumer(bus, db, { group: "crowd", types: KEY_PLACE_EVENTS, handle }, { onError });
-      const syncPlaces = () =>
+      // Every CROWD_PLACES_SYNC_MS; sooner after a failure (public security not yet in the catalogue at start-up).
+      const syncPlaces = (): void => {
+        sync = undefined;
         ready()
           .readPublicSecurity(this.broker, config.instance)
-          .catch((err) => log.warn({ err: String(err) }, "crowd: public security's key places not read; will retry"));
-      void syncPlaces();
-      sync = setInterval(syncPlaces, config.crowdPlacesSyncMs);
+          .then(
+            () => config.crowdPlacesSyncMs,
+            (err) => {
+              log.info({ err: String(err) }, "crowd: public security's key places not read yet; will retry");
+              return Math.min(SYNC_RETRY_MS, config.crowdPlacesSyncMs);
+            },
+          )
+          .then((ms) => {
+            if (!stopping) sync = setTimeout(syncPlaces, ms);
+          });
+      };
+      syncPlaces();
     },
     async stopped() {
-      clearInterval(sync);
+      stopping = true;
+      clearTimeout(sync);
       await permits?.stop();
       await watch?.stop();
       watch = undefined;
