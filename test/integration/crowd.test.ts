@@ -179,6 +179,38 @@ describe("levels", () => {
   });
 });
 
+describe("many devices", () => {
+  test("devices import registers devices and places in bulk with their credentials; remove takes them out", async () => {
+    const file = path.join(loadConfig().dataDir, `crowd-import-${run}.csv`);
+    const [A, B] = [id("import-a"), id("import-b")];
+    const lines = ["# deviceId,placeId,kind,capacity", `${id("imp-1")},${A},gate,50`, `${id("imp-2")},${A}`, "", `${id("imp-3")},${B},camera,20`];
+    fs.writeFileSync(file, lines.join("\n"));
+    assert.deepEqual(await devices("import", file), { devices: 3, places: 2, creds: 3, dir: natsAuthDir(loadConfig().dataDir) });
+    const listed = ((await devices("list")).devices as { deviceId: string; placeId: string; kind: string }[]).filter((d) => d.deviceId.startsWith(id("imp")));
+    assert.deepEqual(
+      listed.map((d) => [d.deviceId, d.placeId, d.kind]),
+      [
+        [id("imp-1"), A, "gate"],
+        [id("imp-2"), A, "counter"],
+        [id("imp-3"), B, "camera"],
+      ],
+    );
+    for (const d of listed) assert.ok(fs.existsSync(path.join(natsAuthDir(loadConfig().dataDir), `device-${d.deviceId}.creds`)));
+    const a = await eventually(
+      () => place(A),
+      (p) => p.devices?.length === 2,
+    );
+    assert.deepEqual([a.capacity, a.source, a.devices.length], [50, "registered", 2]);
+    const removed = await devices("remove", id("imp-2"));
+    assert.deepEqual(removed.revoked, [`device-${id("imp-2")}`]);
+    assert.deepEqual(
+      (await place(A)).devices.map((d) => d.deviceId),
+      [id("imp-1")],
+    );
+    assert.ok(!fs.existsSync(path.join(natsAuthDir(loadConfig().dataDir), `device-${id("imp-2")}.creds`)));
+  });
+});
+
 describe("bad input", () => {
   test("every bad reading is dropped and counted by its reason, none reaches the count", async () => {
     const P = id("bad");
