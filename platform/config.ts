@@ -203,6 +203,24 @@ export const SETTINGS = {
     "How often the crowd node reads public security's key places (`GET /key-places`, through the catalogue) to keep the attractions and their capacities in step",
     millis,
   ),
+  dispatchDeadlineMs: setting(
+    "DISPATCH_DEADLINE_MS",
+    "120000",
+    "How long a crowd-dispatch linkage waits for public security to confirm police units at a critical key place before it escalates (an event and a metric); it keeps trying; fixed for each linkage when it starts",
+    millis,
+  ),
+  dispatchClearAfterMs: setting(
+    "DISPATCH_CLEAR_AFTER_MS",
+    "600000",
+    "How long a key place must stay below `warning` before its crowd-dispatch linkage gives the all-clear (a CAP Update to the emergency services) and releases the units; fixed for each linkage when it starts",
+    millis,
+  ),
+  dispatchPollMs: setting(
+    "DISPATCH_POLL_MS",
+    "5000",
+    "How often a crowd-dispatch linkage asks public security whether its units are confirmed (and asks again for units after a NO_UNITS answer); fixed for each linkage when it starts",
+    millis,
+  ),
   temporalUiPort: setting("TEMPORAL_UI_PORT", "8233", "Port of the Temporal web UI started by the embedded stack", port),
   temporalMetricsPort: setting("TEMPORAL_METRICS_PORT", "9233", "Port of the Prometheus metrics of the Temporal server started by the embedded stack", port),
   databaseUrl: setting(

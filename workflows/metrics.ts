@@ -47,6 +47,8 @@ export const OVERDUE_AFTER_S: Record<string, number> = {
   "address-change-notification": 32 * 3600,
   // Its reviews, and the organiser's documents (PERMIT_DOCUMENT_DEADLINE_MS, 72 h by default); an issued permit then runs to its event's end by design (below).
   "event-permit": 73 * 3600,
+  // Open while its key place is crowded, then DISPATCH_CLEAR_AFTER_MS (10 min by default): a day is stuck.
+  "crowd-dispatch": 24 * 3600,
 };
 
 /** Waiting states a linkage stays in by design, however long: not stuck (an issued permit waits for its event to end). */

@@ -7,6 +7,7 @@ import { utilitiesActivities } from "./activities/utilities";
 import { announcementActivities } from "./activities/announcements";
 import { catalogueActivities } from "./activities/catalogue";
 import { permitActivities } from "./activities/permits";
+import { emergencyActivities } from "./activities/emergency";
 
 let runtimeInstalled = false;
 
@@ -60,6 +61,7 @@ export function workerService(node: HubNode): ServiceSchema {
           ...catalogueActivities(broker),
           ...announcementActivities(node),
           ...permitActivities(node),
+          ...emergencyActivities(broker),
         },
       });
       running = worker.run().catch((err) => log.error({ err: String(err) }, "Temporal worker stopped with an error"));

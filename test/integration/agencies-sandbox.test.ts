@@ -240,7 +240,7 @@ describe("public security sandbox", () => {
   });
 
   test("decides each seeded venue as its README says, once the security plan is in", async () => {
-    assert.equal(seeded(), 7, "five venues and two attractions");
+    assert.equal(seeded(), 17, "five venues, two attractions and ten units");
     const expected: Record<string, object> = {
       "VEN-0001": expect("APPROVED", { maxCapacity: 30000 }),
       "VEN-0002": expect("REFUSED", { reasons: 1 }),
@@ -362,7 +362,9 @@ describe("both sandboxes on embedded PGlite (npm start's database)", () => {
   const fire = sandboxUnderTest(startFire, false);
   const police = sandboxUnderTest(startPolice, false);
   test("seed, decide and answer as on PostgreSQL", async () => {
-    assert.deepEqual([fire.seeded(), police.seeded()], [5, 7]);
+    assert.deepEqual([fire.seeded(), police.seeded()], [5, 17]);
+    const dispatch = await police.call("POST", "/dispatches", { reference: "pglite", placeId: "KP-ATTR-0002", units: 2 });
+    assert.deepEqual([dispatch.status, (dispatch.body as { status: string }).status], [201, "CONFIRMED"]);
     assert.deepEqual(decisionOf((await fire.call("POST", "/inspections", request("VEN-0005"))).body), expect("APPROVED", { maxCapacity: 10000 }));
     assert.deepEqual(decisionOf((await police.call("POST", "/security-reviews", request("VEN-0005"))).body), expect("APPROVED", { maxCapacity: 12000 }));
     assert.equal((await police.call("POST", "/key-places", pgliteEventPlace())).status, 201);

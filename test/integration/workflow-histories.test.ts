@@ -22,6 +22,8 @@ import { freshCode, granted, registered } from "../support/catalogue";
 import { suiteDb } from "../support/partner";
 import { ADDRESS_BOOK_DOCUMENT, startAddressBook, type AddressBook } from "../support/address-book";
 import { hubLinkageSubsystem } from "../../catalogue/linkage-client";
+import { connectBus } from "../../platform/events/bus";
+import { createEvent } from "../../platform/events/envelope";
 
 interface Person {
   citizenNo: string;
@@ -47,7 +49,14 @@ if (process.env.RECORD_HISTORIES === "1") {
   const nodes: TestNode[] = [];
   let broker: ServiceBroker;
   let api: string;
-  const env: NodeJS.ProcessEnv = { ...clusterEnv(), LINKAGE_NOTIFY_RETRY_MS: "1000", PERMIT_DOCUMENT_DEADLINE_MS: "4000" };
+  const env: NodeJS.ProcessEnv = {
+    ...clusterEnv(),
+    LINKAGE_NOTIFY_RETRY_MS: "1000",
+    PERMIT_DOCUMENT_DEADLINE_MS: "4000",
+    DISPATCH_DEADLINE_MS: "1500",
+    DISPATCH_CLEAR_AFTER_MS: "1000",
+    DISPATCH_POLL_MS: "200",
+  };
   const books: AddressBook[] = [];
   /** No address-change service but the path's own takes part. */
   const forgetAddressBooks = async () => (await suiteDb()).query(`DELETE FROM hub.catalogue_service WHERE methods @> '[{"linkage": "address-change"}]'`);
@@ -163,6 +172,55 @@ if (process.env.RECORD_HISTORIES === "1") {
         const l = await json(await fetch(url));
         if (done((l.permit ?? {}) as { status?: string })) return l;
         await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    /** A key place at public security for the next hour; its crowd critical, then (once `ready`) below warning: the dispatch linkage's workflow id. */
+    const police = process.env.PUBLIC_SECURITY_URL!;
+    const dispatching = (mode: object | null) =>
+      fetch(`${police}/_sandbox/dispatching`, {
+        method: mode ? "PUT" : "DELETE",
+        headers: { "content-type": "application/json" },
+        ...(mode ? { body: JSON.stringify(mode) } : {}),
+      });
+    const crowded = async (tag: string, ready: (url: string) => Promise<void> = async () => {}) => {
+      const area = {
+        type: "Polygon",
+        coordinates: [
+          [
+            [121.49, 31.23],
+            [121.491, 31.23],
+            [121.491, 31.231],
+            [121.49, 31.23],
+          ],
+        ],
+      };
+      const hours = { opensAt: new Date(Date.now() - 60_000).toISOString(), closesAt: new Date(Date.now() + 3_600_000).toISOString() };
+      const body = { reference: `HIST-CROWD-${tag}-${stamp}`, kind: "event", name: "Recorded crowd", venueId: "VEN-0004", capacity: 1000, area, ...hours };
+      const placeId = String((await json(await post(`${police}/key-places`, body, { "idempotency-key": `hist-crowd-${tag}-${stamp}` }))).placeId);
+      const bus = await connectBus(process.env.NATS_URL!, "histories");
+      try {
+        const level = async (level: string, previousLevel: string, count: number) => {
+          const at = new Date().toISOString();
+          const data = { placeId, level, previousLevel, count, capacity: 1000, occupancy: count / 1000, at };
+          await bus.publish(createEvent("crowd.level.changed", data, { source: "crowd-watch", subject: placeId }));
+          return at;
+        };
+        const id = `dispatch:${placeId}:${await level("critical", "warning", 1100)}`;
+        const url = `${api}/v1/linkages/${nameBasedUuid(id)}`;
+        await ready(url);
+        const step = async (name: string) => {
+          for (;;) {
+            const l = await broker.call<{ currentStep: string | null }, object>("linkages.status.get", { id: nameBasedUuid(id) }).catch(() => undefined);
+            if (l?.currentStep === name) return;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        };
+        await step("await-all-clear");
+        await level("normal", "critical", 400);
+        return { id, url: "" };
+      } finally {
+        await bus.close();
       }
     };
 
@@ -286,6 +344,25 @@ if (process.env.RECORD_HISTORIES === "1") {
           await permitStatus(p.url, (s) => s.status === "ISSUED");
           await fetch(`${p.url}/cancellation`, { method: "POST" });
           return p;
+        },
+      ],
+      // Units confirmed at once; the place below warning long enough: units released, the all-clear sent.
+      ["crowd-dispatch-all-clear", () => crowded("CLEAR")],
+      [
+        "crowd-dispatch-escalated-confirmed",
+        async () => {
+          await dispatching({ mode: "never" });
+          try {
+            // Past the deadline (escalated), then no units (asked again), then units.
+            return await crowded("ESC", async () => {
+              await new Promise((r) => setTimeout(r, 2500));
+              await dispatching({ mode: "unavailable" });
+              await new Promise((r) => setTimeout(r, 600));
+              await dispatching(null);
+            });
+          } finally {
+            await dispatching(null);
+          }
         },
       ],
     ];

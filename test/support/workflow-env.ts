@@ -14,6 +14,7 @@ import type { utilitiesActivities } from "../../workflows/activities/utilities";
 import type { announcementActivities } from "../../workflows/activities/announcements";
 import type { catalogueActivities } from "../../workflows/activities/catalogue";
 import type { permitActivities } from "../../workflows/activities/permits";
+import type { emergencyActivities } from "../../workflows/activities/emergency";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type Progress } from "../../workflows/linkages/visibility";
 
 /** Every activity the linkages call, with its real name and type. */
@@ -21,7 +22,8 @@ export type Activities = ReturnType<typeof civilRegistryActivities> &
   ReturnType<typeof utilitiesActivities> &
   ReturnType<typeof catalogueActivities> &
   ReturnType<typeof announcementActivities> &
-  ReturnType<typeof permitActivities>;
+  ReturnType<typeof permitActivities> &
+  ReturnType<typeof emergencyActivities>;
 export type ActivityName = keyof Activities;
 
 /** One activity call a workflow made: the activity's name and its parameters. */

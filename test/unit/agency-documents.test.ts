@@ -22,6 +22,10 @@ const OPERATIONS: Record<string, string[]> = {
     "POST /key-places",
     "GET /key-places/{placeId}",
     "POST /key-places/{placeId}/closure",
+    "GET /units",
+    "POST /dispatches",
+    "GET /dispatches/{dispatchId}",
+    "POST /dispatches/{dispatchId}/release",
   ],
   "fire-safety": ["GET /venues", "GET /venues/{venueId}", "POST /inspections", "GET /inspections/{inspectionId}", "POST /inspections/{inspectionId}/documents"],
 };

@@ -18,8 +18,9 @@ const escalations = new client.Counter({
   help: "Linkage steps that missed their deadline and were escalated, by linkage type and step",
   labelNames: ["linkage_type", "step"] as const,
 });
-// The steps that escalate today (workflows/incident-utilities.ts), at zero from start-up.
+// The steps that escalate today (workflows/linkages/incident-utilities.ts, crowd-dispatch.ts), at zero from start-up.
 escalations.inc({ linkage_type: "incident-utilities", step: "suspend-supply" }, 0);
+escalations.inc({ linkage_type: "crowd-dispatch", step: "request-units" }, 0);
 
 export function announcementActivities(node: HubNode) {
   return {

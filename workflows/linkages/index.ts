@@ -5,3 +5,4 @@ export { incidentUtilities } from "./incident-utilities";
 export { residentRelocation } from "./resident-relocation";
 export { addressChangeNotification } from "./address-change-notification";
 export { eventPermit } from "./event-permit";
+export { crowdDispatch } from "./crowd-dispatch";

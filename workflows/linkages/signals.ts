@@ -19,6 +19,9 @@ export const incidentAlert = defineSignal<[Schemas["IncidentEvent"]]>("incident-
 /** The document an agency asked an event permit application for (`name` as it named it), sent by the organiser. */
 export const documentSent = defineSignal<[{ name: string; reference: string }]>("document");
 
+/** A later level change of the key place a crowd-dispatch linkage is for, as its `crowd.level.changed` event says it. */
+export const crowdLevel = defineSignal<[Schemas["CrowdLevelChangedEvent"]]>("crowd-level");
+
 /** The signals a partner may send, by the linkage types that wait for them. */
 export const PARTNER_SIGNALS: Partial<Record<LinkageType, SignalName[]>> = {
   "marriage-registration": ["consent-withdrawn"],

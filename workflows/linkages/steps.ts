@@ -3,7 +3,16 @@
  * step is recorded in the progress memo as it starts and ends, and a step that must be
  * undone if a later one fails pushes its compensation.
  */
-import { CancellationScope, isCancellation, patched, proxyActivities, upsertMemo, upsertSearchAttributes, workflowInfo } from "@temporalio/workflow";
+import {
+  CancellationScope,
+  ContinueAsNew,
+  isCancellation,
+  patched,
+  proxyActivities,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from "@temporalio/workflow";
 import type { announcementActivities } from "../activities/announcements";
 import type { components } from "../../contracts/generated/types";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type LinkageOutcome, type Progress, type SearchStatus } from "./visibility";
@@ -81,7 +90,7 @@ async function announce(status: Schemas["LinkageStatus"], compensated: boolean, 
 }
 
 /**
- * Runs a linkage and announces how it ended. A cancellation (a partner's, or an operator's
+ * Runs a linkage and announces how it ended (a continue-as-new passes through unannounced). A cancellation (a partner's, or an operator's
  * `temporal workflow cancel`) ends it as CANCELLED after its compensations, which run even
  * though cancelled; a failure is announced, then fails the workflow.
  */
@@ -90,6 +99,8 @@ export async function cancellable<T extends LinkageOutcome>(steps: Steps, body: 
   try {
     outcome = await body();
   } catch (err) {
+    // Continued as a new run (a long linkage bounding its history): not an end.
+    if (err instanceof ContinueAsNew) throw err;
     if (!isCancellation(err)) {
       await announce("FAILED", steps.compensated, err instanceof Error ? err.message : String(err));
       throw err;

@@ -1,6 +1,6 @@
 /**
  * The `linkages` service: starts linkage workflows for REST and NATS callers and for the events
- * that start them (triggers.ts), passes signals and cancellations on, and reports where each
+ * that start them (triggers.ts; crowd-dispatch.ts for crowd level changes), passes signals and cancellations on, and reports where each
  * linkage stands (status.ts, list.ts). The workflow id is the business key and the linkage id
  * is derived from it (workflow-ids.ts), so the same application started twice is one linkage.
  */
@@ -23,6 +23,7 @@ import { checkDocumentSignal, startPermit } from "./permits";
 import { assertRunning, linkageStatus } from "./status";
 import { callerOf, findLinkage, recordLinkage, type LinkageRow } from "./store";
 import { linkageTriggers, TRIGGERS } from "./triggers";
+import { crowdDispatchTrigger, DISPATCH_TRIGGERS } from "./crowd-dispatch";
 
 type Schemas = components["schemas"];
 type Linkage = Schemas["Linkage"];
@@ -92,6 +93,7 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
   const { client, connection } = temporal(config);
   const deps: Deps = { node, client };
   let triggers: RunningConsumer | undefined;
+  let dispatches: RunningConsumer | undefined;
   return {
     name: "linkages",
     actions: {
@@ -130,10 +132,18 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
       const handle = linkageTriggers({ client, config, audit });
       const onError = (err: unknown) => this.logger.warn({ err: String(err) }, "linkage trigger failed");
       triggers = await startConsumer(node.bus, node.db, { group: "linkages", types: TRIGGERS, handle }, { onError });
+      // A group of its own: a flood of crowd level changes does not hold up the other linkages' events.
+      dispatches = await startConsumer(
+        node.bus,
+        node.db,
+        { group: "crowd-dispatch", types: DISPATCH_TRIGGERS, handle: crowdDispatchTrigger({ client, config }) },
+        { onError: (err) => this.logger.warn({ err: String(err) }, "crowd dispatch trigger failed") },
+      );
     },
     async stopped() {
       countLinkagesWith(undefined);
       await triggers?.stop();
+      await dispatches?.stop();
     },
   };
 }

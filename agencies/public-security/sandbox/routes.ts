@@ -1,4 +1,4 @@
-/** The police's routes: event security reviews decided at once, and key places. */
+/** The police's routes: event security reviews decided at once, key places, and units dispatched to them. */
 import path from "node:path";
 import type { Db } from "../../../platform/db";
 import type { Dialect } from "../../../sandbox-kit/errors";
@@ -8,15 +8,18 @@ import { reviewDesk, type DocumentRef, type ReviewRequest } from "../../../sandb
 import type { Route } from "../../../sandbox-kit/server";
 import { AGENCY, closeKeyPlace, getKeyPlace, listKeyPlaces, registerKeyPlace, SCHEMA, type KeyPlaceRequest } from "./key-places";
 import { policeRuling } from "./ruling";
+import { getDispatch, listUnits, releaseDispatch, requestDispatch, type Dispatching, type DispatchRequest } from "./dispatches";
 
 const REVIEW = "(SR-[0-9A-F]{12})";
 const PLACE = "(KP-[0-9A-Z-]{4,20})";
+const DISPATCH = "(DP-[0-9A-F]{12})";
 
 type Schemas = ReturnType<typeof documentSchemas>;
 
-export function routes(db: Db, dialect: Dialect): Route[] {
+/** `dispatching`: the mode the sandbox answers dispatches in now (set at `/_sandbox/dispatching`). */
+export function routes(db: Db, dialect: Dialect, dispatching: () => Dispatching): Route[] {
   const schemas = documentSchemas(AGENCY, path.join(__dirname, "../openapi.yaml"));
-  return [...reviewRoutes(db, dialect, schemas), ...keyPlaceRoutes(db, dialect, schemas)];
+  return [...reviewRoutes(db, dialect, schemas), ...keyPlaceRoutes(db, dialect, schemas), ...dispatchRoutes(db, dialect, schemas, dispatching)];
 }
 
 function reviewRoutes(db: Db, dialect: Dialect, schemas: Schemas): Route[] {
@@ -89,6 +92,47 @@ function keyPlaceRoutes(db: Db, dialect: Dialect, schemas: Schemas): Route[] {
         const key = idempotencyKeyOf(req.headers, dialect);
         const { reason } = schemas.read<{ reason?: string }>("Closure", await req.json());
         return closeKeyPlace(db, key, req.params[0]!, reason);
+      },
+    },
+  ];
+}
+
+function dispatchRoutes(db: Db, dialect: Dialect, schemas: Schemas, dispatching: () => Dispatching): Route[] {
+  const dispatchMalformed = [{ dispatchId: 1 }, { status: "MAYBE" }, []];
+  return [
+    {
+      method: "GET",
+      pattern: /^\/units$/,
+      successStatus: 200,
+      malformed: [{ units: "all" }, { units: [{ unitId: 1 }] }, []],
+      handle: async () => ({ status: 200, body: await listUnits(db) }),
+    },
+    {
+      method: "POST",
+      pattern: /^\/dispatches$/,
+      successStatus: 201,
+      malformed: dispatchMalformed,
+      async handle(req) {
+        const key = idempotencyKeyOf(req.headers, dialect);
+        return requestDispatch(db, key, schemas.read<DispatchRequest>("DispatchRequest", await req.json()), dispatching());
+      },
+    },
+    {
+      method: "GET",
+      pattern: new RegExp(`^/dispatches/${DISPATCH}$`),
+      successStatus: 200,
+      malformed: dispatchMalformed,
+      handle: async ({ params }) => ({ status: 200, body: await getDispatch(db, params[0]!, dispatching()) }),
+    },
+    {
+      method: "POST",
+      pattern: new RegExp(`^/dispatches/${DISPATCH}/release$`),
+      successStatus: 200,
+      malformed: dispatchMalformed,
+      async handle(req) {
+        const key = idempotencyKeyOf(req.headers, dialect);
+        const { reason } = schemas.read<{ reason?: string }>("Release", await req.json());
+        return releaseDispatch(db, key, req.params[0]!, reason);
       },
     },
   ];
