@@ -21,7 +21,9 @@ export interface Wave {
   critical: number;
 }
 
-export const placeId = (run: string, i: number) => `BENCH-${run}-${i}`;
+/** The load's places: the critical ones first (key places at public security, which a dispatch needs), then places of the run's own. */
+export const benchPlaces = (run: string, wave: Wave, criticalIds: string[]) =>
+  Array.from({ length: wave.places }, (_, i) => criticalIds[i] ?? `BENCH-${run}-${i}`);
 export const deviceId = (run: string, i: number) => `BENCH-${run}-D${i}`;
 
 /** Place i's count at whole second s of the load. */
@@ -39,7 +41,14 @@ export interface Published {
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - performance.now())));
 
 /** Every place's device publishes once a second for `seconds`, spread in 100 slices a second; each count's `at` is its publish time. */
-export async function publishCounts(nc: NatsConnection, run: string, wave: Wave, seconds: number, say: (line: string) => void): Promise<Published> {
+export async function publishCounts(
+  nc: NatsConnection,
+  run: string,
+  places: string[],
+  wave: Wave,
+  seconds: number,
+  say: (line: string) => void,
+): Promise<Published> {
   const slices = 100;
   const perSlice = Math.ceil(wave.places / slices);
   const t0 = performance.now();
@@ -49,7 +58,7 @@ export async function publishCounts(nc: NatsConnection, run: string, wave: Wave,
       await sleepUntil(t0 + s * 1000 + slice * (1000 / slices));
       const at = new Date().toISOString();
       for (let i = slice * perSlice; i < Math.min(wave.places, (slice + 1) * perSlice); i++) {
-        const msg = { deviceId: deviceId(run, i), placeId: placeId(run, i), count: countAt(wave, i, s), at };
+        const msg = { deviceId: deviceId(run, i), placeId: places[i]!, count: countAt(wave, i, s), at };
         nc.publish(`counts.${msg.placeId}.${msg.deviceId}`, JSON.stringify(msg));
         messages++;
       }
@@ -109,16 +118,16 @@ interface CloudEvent<T> {
 }
 
 /** Watches the level events of this run's places (lag from the count's `at`) and the dispatch linkages started for them (from the critical count's `at`). */
-export function watchLevels(nc: NatsConnection, run: string, startMs: number) {
+export function watchLevels(nc: NatsConnection, places: string[], startMs: number) {
+  const ours = new Set(places);
   const levels = new Lags(startMs);
   const dispatches = new Lags(startMs);
   const criticalAt = new Map<string, number>();
-  const prefix = placeId(run, 0).slice(0, -1);
   const levelSub = nc.subscribe("events.crowd.level.changed", {
     callback: (_err, msg) => {
       const received = Date.now();
       const { data } = msg.json<CloudEvent<{ placeId: string; level: string; at: string }>>();
-      if (!data.placeId.startsWith(prefix)) return;
+      if (!ours.has(data.placeId)) return;
       const at = Date.parse(data.at);
       levels.add(at, received - at);
       if (data.level === "critical") criticalAt.set(data.placeId, at);
@@ -128,7 +137,8 @@ export function watchLevels(nc: NatsConnection, run: string, startMs: number) {
   const linkageSub = nc.subscribe("events.linkages.linkage.started", {
     callback: (_err, msg) => {
       const { data } = msg.json<CloudEvent<{ linkageType: string; businessKey: string }>>();
-      if (data.linkageType === "crowd-dispatch" && data.businessKey.includes(prefix)) started.set(data.businessKey.split(":")[1]!, Date.now());
+      const place = data.businessKey.split(":")[0]!;
+      if (data.linkageType === "crowd-dispatch" && ours.has(place)) started.set(place, Date.now());
     },
   });
   return {
