@@ -62,6 +62,10 @@ test("after the harness's start both agencies are in the catalogue at their sand
       "POST /key-places",
       "GET /key-places/{placeId}",
       "POST /key-places/{placeId}/closure",
+      "GET /units",
+      "POST /dispatches",
+      "GET /dispatches/{dispatchId}",
+      "POST /dispatches/{dispatchId}/release",
     ],
   );
   assert.equal(fire.title, "Fire safety - venue inspections");
