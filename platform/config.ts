@@ -255,6 +255,12 @@ export const SETTINGS = {
     "Base URL of the fire service's system (venue inspections), registered in the catalogue by the stacks (the sandbox by default)",
     url("http", "https"),
   ),
+  aviationUrl: setting(
+    "AVIATION_URL",
+    "http://127.0.0.1:4106",
+    "Base URL of the aviation authority's drone registry (operators, drones, no-fly zones), registered in the catalogue by the stacks (the sandbox by default)",
+    url("http", "https"),
+  ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;

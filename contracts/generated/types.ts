@@ -2046,10 +2046,10 @@ export interface components {
         };
         /**
          * Data purpose
-         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (keeping large events safe: permits, crowd capacity, key places).
+         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (keeping large events safe: permits, crowd capacity, key places), `aviation-safety` (keeping the sky safe: drone flight reports checked against no-fly zones and event areas).
          * @enum {string}
          */
-        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision" | "event-safety";
+        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision" | "event-safety" | "aviation-safety";
         /**
          * Access token request
          * @description RFC 6749 section 4.4.2, form-encoded. The client authenticates with HTTP Basic (`client_secret_basic`, preferred) or with `client_id` and `client_secret` in this body (`client_secret_post`), not both.

@@ -20,7 +20,7 @@ import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal, testDa
 
 const ROOT = path.resolve(__dirname, "../..");
 
-export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101-24105, the hub on 23000";
+export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101-24106, the hub on 23000";
 
 export interface BenchStack {
   env: NodeJS.ProcessEnv;
