@@ -2468,6 +2468,7 @@ export interface components {
             eventId: string;
             partnerId: string;
             url: string;
+            /** @description The linkage the event is about; for `flights.report.withdrawn`, the flight report's id. */
             linkageId: string;
             attempts: number;
             lastStatus: number | null;

@@ -9,6 +9,8 @@
  * run's own, so earlier runs on the same database do not meet them.
  */
 import { after, before, describe, test } from "node:test";
+import http from "node:http";
+import { Webhook } from "standardwebhooks";
 import assert from "node:assert/strict";
 import { randomInt, randomUUID } from "node:crypto";
 import type { components } from "../../contracts/generated/types";
@@ -52,14 +54,28 @@ let hub: TestNode;
 let bus: EventBus;
 let headers: Record<string, string>;
 let partnerId: string;
+let webhookSecret: string;
+let receiver: http.Server;
+/** What the partner's webhook received: each body as sent, with its headers. */
+const hooks: { body: string; headers: http.IncomingHttpHeaders }[] = [];
 
 before(async () => {
   hub = await startNode("all", { ...clusterEnv(), FLIGHTS_SYNC_MS: "3000" });
   bus = await connectBus(process.env.NATS_URL!, `flights-test-${process.pid}`);
   const scopes = ["flights.report", "flights.read"];
   const port = await freePort();
+  receiver = http.createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (d: string) => (body += d));
+    req.on("end", () => {
+      hooks.push({ body, headers: req.headers });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(port, "127.0.0.1", resolve));
   partnerId = `drone-maker-${randomUUID().slice(0, 8)}`;
-  await addPartner(await suiteDb(), { id: partnerId, scopes, purposes: ["aviation-safety"], webhookUrl: `http://127.0.0.1:${port}/hooks` });
+  const made = await addPartner(await suiteDb(), { id: partnerId, scopes, purposes: ["aviation-safety"], webhookUrl: `http://127.0.0.1:${port}/hooks` });
+  webhookSecret = made.webhookSecret!;
   const { access_token } = await issueToken(await suiteDb(), loadConfig({}), { partnerId, scopes });
   headers = { authorization: `Bearer ${access_token}`, "data-purpose": "aviation-safety", "content-type": "application/json" };
   // The no-fly zones are read once the agencies are in the catalogue: until then a report is a 503.
@@ -72,6 +88,7 @@ before(async () => {
 after(async () => {
   await bus?.nc.close();
   await hub?.stop();
+  receiver?.close();
 });
 
 async function submit(body: unknown, extra: Record<string, string> = {}): Promise<{ status: number; body: Json }> {
@@ -248,4 +265,91 @@ describe("answers", () => {
 async function counted(outcome: string): Promise<number> {
   const text = await (await rawFetch(`${hub.url}/metrics`)).text();
   return Number(new RegExp(`^hub_flight_reports_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
+}
+
+describe("the police's view", () => {
+  // East of the Bund Riverside Promenade (KP-ATTR-0001, 121.489-121.492 E): about 280 m from its edge.
+  const nearBund = square(121.4948, 31.236, 121.4955, 31.2365);
+  const list = async (query: string) => {
+    const res = await rawFetch(`${hub.url}/v1/flight-reports?${query}`, { headers });
+    return { status: res.status, link: res.headers.get("link"), body: (await res.json()) as Json };
+  };
+  const ids = (page: { body: Json }) => (page.body.items as Report[]).map((r) => r.reportId);
+
+  test("accepted flights within the radius of a key place while they fly, a page at a time; refused ones, others' hours and farther ones not", async () => {
+    const flights: string[] = [];
+    for (let i = 0; i < 3; i++) flights.push((await answered(report({ area: nearBund, start: at(50), end: at(52) }))).reportId);
+    flights.sort();
+    const refused = await answered(report({ area: nearBund, start: at(50), end: at(52), droneRegistration: "UA-2026-999999" }));
+    const later = await answered(report({ area: nearBund, start: at(53), end: at(54) }));
+    const far = await answered(report({ start: at(50), end: at(52) }));
+    const when = encodeURIComponent(at(51));
+
+    const first = await list(`near=KP-ATTR-0001&radius=500&at=${when}&limit=2`);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.deepEqual(ids(first), flights.slice(0, 2));
+    assert.match(first.link ?? "", /rel="next"/);
+    const second = await list(`near=KP-ATTR-0001&radius=500&at=${when}&limit=2&cursor=${first.body.next}`);
+    assert.deepEqual([ids(second), second.body.next], [flights.slice(2), null]);
+    for (const other of [refused.reportId, later.reportId, far.reportId]) assert.ok(!ids(first).concat(ids(second)).includes(other));
+    assert.doesNotMatch(JSON.stringify(second.body), /370102198307059794|马涛/);
+
+    assert.deepEqual(ids(await list(`near=KP-ATTR-0001&radius=100&at=${when}`)), [], "280 m away: not within 100 m");
+    assert.deepEqual(ids(await list(`near=KP-ATTR-0001&radius=500&at=${encodeURIComponent(at(53.5))}`)), [later.reportId]);
+    assert.equal((await list(`near=KP-NOSUCHPLACE&at=${when}`)).status, 404);
+    assert.equal((await list(`near=KP-ATTR-0001&at=${when}&cursor=bm9wZQ`)).status, 404);
+    assert.equal((await list(`near=KP-ATTR-0001`)).status, 400);
+    const reader = await rawFetch(`${hub.url}/v1/flight-reports?near=KP-ATTR-0001&at=${when}`, {
+      headers: { ...headers, authorization: `Bearer ${await tokenWith(["flights.report"])}` },
+    });
+    assert.equal(reader.status, 403, "flights.read is needed");
+  });
+});
+
+describe("withdrawal", () => {
+  test("an event area opening across accepted flights in its hours withdraws them, names the area, and tells the partner's webhook, signed", async () => {
+    const over = { type: "Point", coordinates: [121.5165, 31.246], radiusM: 300 };
+    const crossing = await answered(report({ area: over, start: at(70), end: at(72) }));
+    const before = await answered(report({ area: over, start: at(60), end: at(62) }));
+    const elsewhere = await answered(report({ start: at(70), end: at(72) }));
+    assert.deepEqual([crossing.outcome, before.outcome, elsewhere.outcome], ["ACCEPTED", "ACCEPTED", "ACCEPTED"]);
+
+    const placeId = await openEventArea(HARBOUR_ARENA, at(71), at(75));
+    const withdrawn = await eventually(
+      () => eventsOf(crossing.reportId),
+      (e) => e.some((x) => x.type === "flights.report.withdrawn"),
+    );
+    const event = withdrawn.find((x) => x.type === "flights.report.withdrawn")!;
+    assert.deepEqual((event.data as Json).withdrawnBecause, {
+      kind: "event-area",
+      id: placeId,
+      name: "Drone Test Festival at Harbour Arena",
+      from: at(71),
+      until: at(75),
+    });
+    assert.equal(event.partnerid, partnerId);
+    assert.doesNotMatch(JSON.stringify(event), /370102198307059794|马涛/);
+    for (const other of [before.reportId, elsewhere.reportId])
+      assert.ok(!(await eventsOf(other)).some((x) => x.type === "flights.report.withdrawn"), `${other} not withdrawn`);
+    const [row] = await (await suiteDb()).query<{ outcome: string }>("SELECT outcome FROM hub.flight_report WHERE report_id = $1", [crossing.reportId]);
+    assert.equal(row?.outcome, "WITHDRAWN");
+    // The police no longer see it.
+    const page = await rawFetch(`${hub.url}/v1/flight-reports?near=${placeId}&radius=0&at=${encodeURIComponent(at(71.5))}`, { headers });
+    assert.ok(!((await page.json()) as { items: Report[] }).items.some((r) => r.reportId === crossing.reportId));
+
+    const delivered = await eventually(
+      async () => hooks.filter((h) => h.body.includes(crossing.reportId)),
+      (h) => h.length > 0,
+    );
+    const wh = new Webhook(webhookSecret);
+    const verified = wh.verify(delivered[0]!.body, delivered[0]!.headers as Record<string, string>) as CloudEvent;
+    assert.deepEqual([verified.type, (verified.data as Json).reportId, verified.id], ["flights.report.withdrawn", crossing.reportId, event.id]);
+    assert.throws(() => wh.verify(delivered[0]!.body.replace("WITHDRAWN", "ACCEPTED"), delivered[0]!.headers as Record<string, string>));
+  });
+});
+
+async function tokenWith(scopes: string[]): Promise<string> {
+  const id = `drone-maker-${randomUUID().slice(0, 8)}`;
+  await addPartner(await suiteDb(), { id, scopes, purposes: ["aviation-safety"] });
+  return (await issueToken(await suiteDb(), loadConfig({}), { partnerId: id, scopes })).access_token;
 }
