@@ -15,6 +15,7 @@ import assert from "node:assert/strict";
 import { randomInt, randomUUID } from "node:crypto";
 import type { components } from "../../contracts/generated/types";
 import { openapi } from "../../contracts";
+import { figuresOf } from "../../catalogue/figures";
 import { connectBus, type EventBus } from "../../platform/events/bus";
 import { createEvent, type CloudEvent } from "../../platform/events/envelope";
 import { loadConfig } from "../../platform/config";
@@ -60,7 +61,7 @@ let receiver: http.Server;
 const hooks: { body: string; headers: http.IncomingHttpHeaders }[] = [];
 
 before(async () => {
-  hub = await startNode("all", { ...clusterEnv(), FLIGHTS_SYNC_MS: "3000" });
+  hub = await startNode("all", { ...clusterEnv(), FLIGHTS_SYNC_MS: "3000", HUB_FIGURES_FLUSH_MS: "500" });
   bus = await connectBus(process.env.NATS_URL!, `flights-test-${process.pid}`);
   const scopes = ["flights.report", "flights.read"];
   const port = await freePort();
@@ -345,6 +346,23 @@ describe("withdrawal", () => {
     const verified = wh.verify(delivered[0]!.body, delivered[0]!.headers as Record<string, string>) as CloudEvent;
     assert.deepEqual([verified.type, (verified.data as Json).reportId, verified.id], ["flights.report.withdrawn", crossing.reportId, event.id]);
     assert.throws(() => wh.verify(delivered[0]!.body.replace("WITHDRAWN", "ACCEPTED"), delivered[0]!.headers as Record<string, string>));
+  });
+});
+
+describe("the catalogue", () => {
+  test("flight reporting is a catalogue service with its completion rate: accepted and refused answers both complete", async () => {
+    const service = "LOCAL/GOV/flights/hub/reports.submit";
+    const page = (await (await rawFetch(`${hub.url}/v1/catalogue?q=flight`)).json()) as { items: Schemas["CatalogueEntry"][] };
+    const entry = page.items.find((e) => e.id === service);
+    assert.deepEqual([entry?.kind, entry?.provider.name], ["service", "Drone flight reports"], JSON.stringify(page.items.map((e) => e.id)));
+    assert.ok(entry?.purposes.includes("aviation-safety"));
+    const total = async () => (await figuresOf(await suiteDb(), [service])).get(service)!.last7Days.completion;
+    const before = await total();
+    await answered(report({ start: at(80), end: at(81) }));
+    await answered(report({ start: at(80), end: at(81), droneRegistration: "UA-2026-999999" }));
+    problem(await submit(report({ maxAltitudeM: 501 })), 400, "/maxAltitudeM");
+    const after = await eventually(total, (c) => c.total >= before.total + 2, 10_000);
+    assert.ok(after.completed - before.completed >= 2 && after.rate !== null, JSON.stringify({ before, after }));
   });
 });
 
