@@ -2,9 +2,12 @@
  * The built-in agencies as the catalogue names them: each agency is a provider subsystem
  * `{instance}/GOV/{agency}/hub`, and each of its operations in the contract is one of its
  * services, coded as the operationId without the agency (`civil-registry.identity.verify` is
- * `{instance}/GOV/civil-registry/hub/identity.verify`).
+ * `{instance}/GOV/civil-registry/hub/identity.verify`). The hub's drone flight reports are
+ * listed the same way (`{instance}/GOV/flights/hub/reports.submit`), so the catalogue counts
+ * their calls and shows their completion rate; no adapter probes them, so they show no
+ * availability.
  */
-export const BUILTIN_AGENCIES = ["civil-registry", "emergency", "utilities"] as const;
+export const BUILTIN_AGENCIES = ["civil-registry", "emergency", "utilities", "flights"] as const;
 export type BuiltinAgency = (typeof BUILTIN_AGENCIES)[number];
 
 /** The agency serving an operation, or undefined when the hub itself does (linkages, the catalogue, …). */

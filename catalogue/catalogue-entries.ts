@@ -21,7 +21,12 @@ export type CatalogueEntry = components["schemas"]["CatalogueEntry"];
 export type Listed = Omit<CatalogueEntry, "figures">;
 
 export const HUB_PROVIDER = { id: "hub", name: "Linkage Hub" };
-const AGENCY_NAMES: Record<BuiltinAgency, string> = { "civil-registry": "Civil registry", emergency: "Emergency services", utilities: "Utilities" };
+const AGENCY_NAMES: Record<BuiltinAgency, string> = {
+  "civil-registry": "Civil registry",
+  emergency: "Emergency services",
+  utilities: "Utilities",
+  flights: "Drone flight reports",
+};
 
 interface ServiceListing {
   id: string;

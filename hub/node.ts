@@ -31,6 +31,7 @@ import { utilitiesService } from "../adapters/utilities/service";
 import { linkagesService } from "../workflows/service/service";
 import { workerService } from "../workflows/worker";
 import { crowdService } from "../crowd/service";
+import { flightsService } from "../flights/service";
 import { catalogueService, ownPorts } from "../catalogue/service";
 import { LiveCatalogue } from "../catalogue/live";
 import { mediator, type Mediator } from "../catalogue/mediation";
@@ -63,6 +64,7 @@ const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSc
   linkages: (node, { audit }) => [linkagesService(node, audit)],
   worker: (node) => [workerService(node)],
   crowd: (node) => [crowdService(node)],
+  flights: (node) => [flightsService(node)],
 };
 
 function shared(node: HubNode, audit: AuditLog): Shared {

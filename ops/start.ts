@@ -20,8 +20,8 @@ Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everythin
   temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233),
                         metrics on TEMPORAL_METRICS_PORT (9233)
   agency sandboxes      CIVIL_REGISTRY_URL (default http://127.0.0.1:4101), EMERGENCY_URL (4102),
-                        UTILITIES_URL (4103), PUBLIC_SECURITY_URL (4104), FIRE_SAFETY_URL (4105);
-                        the last two are registered in the catalogue once the hub is ready
+                        UTILITIES_URL (4103), PUBLIC_SECURITY_URL (4104), FIRE_SAFETY_URL (4105),
+                        AVIATION_URL (4106); the last three are registered in the catalogue once the hub is ready
   hub node              all services; REST and /metrics on HUB_PORT (default 3000), the
                         Temporal worker's metrics on HUB_WORKER_METRICS_PORT (9464)
 Services already listening at those addresses are used, not started. The database is

@@ -1,7 +1,8 @@
 /**
  * Webhooks: when a partner's linkage ends, its `linkages.linkage.ended` event is POSTed to
  * the partner's webhook (and the decision on its event permit application, `permits.permit.issued`,
- * `refused` or `lapsed`, as soon as it is made), signed as Standard Webhooks specifies (`webhook-id`,
+ * `refused` or `lapsed`, as soon as it is made; and `flights.report.withdrawn` when a flight it
+ * reported is withdrawn), signed as Standard Webhooks specifies (`webhook-id`,
  * `webhook-timestamp`, `webhook-signature: v1,<HMAC-SHA256>` over `id.timestamp.body`), so
  * the receiver can check the sender and refuse replays. Delivery rides on a consumer group:
  * retried with backoff (`HUB_WEBHOOK_BACKOFF_MS`) until acknowledged with a 2xx, then the
@@ -24,8 +25,18 @@ class DeliveryRefused extends Error {
     super(`the webhook answered ${status}`);
   }
 }
-/** What a partner's webhook receives: the end of its linkages, and the decision on its event permit applications (before that linkage ends with the event). */
-export const WEBHOOK_EVENT_TYPES = ["linkages.linkage.ended", "permits.permit.issued", "permits.permit.refused", "permits.permit.lapsed"];
+/**
+ * What a partner's webhook receives: the end of its linkages, the decision on its event permit
+ * applications (before that linkage ends with the event), and the withdrawal of a drone flight it
+ * reported.
+ */
+export const WEBHOOK_EVENT_TYPES = [
+  "linkages.linkage.ended",
+  "permits.permit.issued",
+  "permits.permit.refused",
+  "permits.permit.lapsed",
+  "flights.report.withdrawn",
+];
 
 /** The Standard Webhooks headers for one delivery. */
 export function signDelivery(secret: string, id: string, body: string, timestamp = Math.floor(Date.now() / 1000)): Record<string, string> {
@@ -98,7 +109,8 @@ export async function listDeliveries(db: Queryable, filter: { partnerId?: string
     eventId: r.event_id,
     partnerId: r.partner_id,
     url: r.url,
-    linkageId: String(r.event.data.linkageId),
+    // A flight report's withdrawal names the report, not a linkage.
+    linkageId: String(r.event.data.linkageId ?? r.event.data.reportId),
     attempts: r.attempts,
     lastStatus: r.last_status,
     lastError: r.last_error,

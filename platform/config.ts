@@ -62,7 +62,7 @@ const identifierPart: Parse<string> = (raw) => {
   if (!/^[A-Za-z0-9._~-]{1,100}$/.test(raw)) throw new Error("must be 1 to 100 of letters, digits and . _ ~ -");
   return raw;
 };
-export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities", "crowd"] as const;
+export const SERVICE_ROLES = ["api", "civil-registry", "emergency", "linkages", "worker", "utilities", "crowd", "flights"] as const;
 export type ServiceRole = (typeof SERVICE_ROLES)[number];
 const roles: Parse<ServiceRole[]> = (raw) => {
   const list = raw
@@ -81,7 +81,7 @@ export const SETTINGS = {
   services: setting(
     "HUB_SERVICES",
     "all",
-    "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities, crowd (one node of the crowd role watches the key places)",
+    "Services this node runs: `all` or a comma list of api, civil-registry, emergency, linkages, worker, utilities, crowd, flights (one node of the crowd role watches the key places; the flights role answers drone flight reports)",
     roles,
   ),
   instance: setting(
@@ -203,6 +203,12 @@ export const SETTINGS = {
     "How often the crowd node reads public security's key places (`GET /key-places`, through the catalogue) to keep the attractions and their capacities in step",
     millis,
   ),
+  flightsSyncMs: setting(
+    "FLIGHTS_SYNC_MS",
+    "60000",
+    "How often a flights node reads the aviation authority's no-fly zones and public security's open event areas (through the catalogue) into memory; event areas also arrive with `permits.key-place.*` at once",
+    millis,
+  ),
   dispatchDeadlineMs: setting(
     "DISPATCH_DEADLINE_MS",
     "120000",
@@ -253,6 +259,12 @@ export const SETTINGS = {
     "FIRE_SAFETY_URL",
     "http://127.0.0.1:4105",
     "Base URL of the fire service's system (venue inspections), registered in the catalogue by the stacks (the sandbox by default)",
+    url("http", "https"),
+  ),
+  aviationUrl: setting(
+    "AVIATION_URL",
+    "http://127.0.0.1:4106",
+    "Base URL of the aviation authority's drone registry (operators, drones, no-fly zones), registered in the catalogue by the stacks (the sandbox by default)",
     url("http", "https"),
   ),
 } satisfies Record<string, Setting<unknown>>;

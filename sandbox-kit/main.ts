@@ -5,7 +5,7 @@ import { openDb } from "../platform/db";
 import type { ListenOptions, SandboxServer, SeededSandbox } from "./server";
 
 /** The settings of the agencies' base URLs, where their sandboxes listen. */
-export type SandboxUrlSetting = "civilRegistryUrl" | "emergencyUrl" | "utilitiesUrl" | "publicSecurityUrl" | "fireSafetyUrl";
+export type SandboxUrlSetting = "civilRegistryUrl" | "emergencyUrl" | "utilitiesUrl" | "publicSecurityUrl" | "fireSafetyUrl" | "aviationUrl";
 
 const seedFields = (sandbox: Partial<SeededSandbox>) => ({ seeded: sandbox.seeded, seedMs: sandbox.seedMs });
 

@@ -383,6 +383,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/flight-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The police's view: accepted flights near a key place at a time
+         * @description Accepted flights whose area comes within `radius` metres of the key place's area (a
+         *     key place at public security: an attraction, or an event's venue) and whose hours
+         *     include `at`, by report id; a page at a time: follow `next` (also in the `Link`
+         *     header) until it is null. Never the operator.
+         */
+        get: operations["flights.reports.list"];
+        put?: never;
+        /**
+         * Report a drone flight, answered at once
+         * @description A drone maker's app reports a flight: who flies (identity number and name, checked at
+         *     the civil registry; a registered operator at the aviation authority), which drone (its
+         *     registration, owned by the operator and active), where (a GeoJSON Polygon, or a Point
+         *     with `radiusM` up to 5,000 m, taken as the circle around it), how high (1 to 500 m) and
+         *     when (not in the past, at most 24 hours). The answer comes at once: `ACCEPTED` with the
+         *     report id, or `REFUSED` naming every no-fly zone and event area the area intersects
+         *     (touching edges count) while their times overlap, and every reason the operator or
+         *     drone may not fly. An event area is a key place of kind event at public security: the
+         *     venue's area for the event's hours. A polygon wound the wrong way is rewound; one that
+         *     crosses itself is a `422` naming `/area`, a ring that is not closed a `400` naming it.
+         *     An accepted flight is withdrawn (`WITHDRAWN`) when an event area opens across it
+         *     later: the partner's webhook gets `flights.report.withdrawn`.
+         */
+        post: operations["flights.reports.submit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/access-reports": {
         parameters: {
             query?: never;
@@ -1897,6 +1935,150 @@ export interface components {
             /** @description Where the page starts: `next` of the previous page. */
             cursor?: string;
         };
+        /**
+         * GeoJSON Polygon
+         * @description A GeoJSON Polygon (RFC 7946) in WGS 84, longitude then latitude: the outer ring, then any holes; each ring closed (its last position its first) with at least four positions. A ring wound the wrong way is accepted and rewound.
+         */
+        GeoPolygon: {
+            /** @constant */
+            type: "Polygon";
+            coordinates: [
+                number,
+                number
+            ][][];
+        };
+        /**
+         * Flight area
+         * @description Where the drone flies: a GeoJSON Polygon, or a GeoJSON Point with `radiusM` (1 to 5,000 metres), taken as the circle around it.
+         */
+        FlightArea: {
+            /**
+             * @description Polygon, or Point with radiusM
+             * @enum {unknown}
+             */
+            type: "Polygon" | "Point";
+        };
+        /**
+         * Flight conflict
+         * @description A no-fly zone (at the aviation authority) or an event area (a key place of kind event at public security, for the event's hours) that a flight's area intersects, touching edges included, while their times overlap.
+         */
+        FlightConflict: {
+            kind: string;
+            /** @description The zone's id (NFZ-ZSSS) or the key place's (KP-...). */
+            id: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description When it starts to apply (absent for a permanent zone).
+             */
+            from?: string;
+            /**
+             * Format: date-time
+             * @description When it stops applying (absent for a permanent zone).
+             */
+            until?: string;
+        };
+        /**
+         * Flight report
+         * @description Params of `flights.reports.submit` (the body of `POST /v1/flight-reports`): who flies which drone, where, how high and when.
+         */
+        FlightReportRequest: {
+            /** @description The person flying, as on their identity card: checked at the civil registry, and registered as a drone operator at the aviation authority. */
+            operator: {
+                idNumber: components["schemas"]["ResidentId"];
+                name: components["schemas"]["PersonName"];
+            };
+            /** @description The drone's registration number at the aviation authority (UA-2026-000001). */
+            droneRegistration: string;
+            area: components["schemas"]["FlightArea"];
+            /** @description The highest the drone goes, metres above ground. */
+            maxAltitudeM: number;
+            /**
+             * Format: date-time
+             * @description When the flight starts (ISO 8601 with its offset), not in the past.
+             */
+            start: string;
+            /**
+             * Format: date-time
+             * @description When it ends: after start, at most 24 hours later.
+             */
+            end: string;
+        };
+        /**
+         * Flight report answer
+         * @description The answer to a flight report, and the report as it stands: `ACCEPTED`; `REFUSED`, with every zone or event area it crosses (`conflicts`) and every reason the operator or drone may not fly (`ineligible`); or `WITHDRAWN` when an event area opened later crosses it (`withdrawnBecause`). Never the operator: their data stays behind the audited report.
+         */
+        FlightReport: {
+            reportId: string;
+            outcome: string;
+            droneRegistration: string;
+            /** @description The area as checked: the polygon sent (rewound if need be), or the circle around the point. */
+            area: components["schemas"]["GeoPolygon"];
+            maxAltitudeM: number;
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            conflicts: components["schemas"]["FlightConflict"][];
+            ineligible: {
+                reason: string;
+                detail: string;
+            }[];
+            withdrawnBecause?: components["schemas"]["FlightConflict"];
+            /** Format: date-time */
+            answeredAt: string;
+            /** Format: date-time */
+            withdrawnAt?: string;
+        };
+        /**
+         * Flight report list params
+         * @description Params of `flights.reports.list` (the query of `GET /v1/flight-reports`): accepted flights whose area comes within `radius` metres of the key place's area while they fly at `at`.
+         */
+        FlightReportListParams: {
+            /** @description A key place's id at public security. */
+            near: string;
+            /**
+             * @description Metres around the key place's area.
+             * @default 1000
+             */
+            radius: number;
+            /**
+             * Format: date-time
+             * @description A time within the flights' hours.
+             */
+            at: string;
+            /**
+             * @description Most reports in one page.
+             * @default 20
+             */
+            limit: number;
+            /** @description Where the page starts: `next` of the previous page. */
+            cursor?: string;
+        };
+        /**
+         * Flight report page
+         * @description Result of `flights.reports.list`: accepted flight reports by id, and where the next page starts (null on the last).
+         */
+        FlightReportPage: {
+            items: components["schemas"]["FlightReport"][];
+            next: string | null;
+        };
+        /**
+         * flights.report.*
+         * @description A flight report was answered (`flights.report.accepted`, `flights.report.refused`) or an accepted one withdrawn because an event area opened across it (`flights.report.withdrawn`). It carries the report id, never the operator.
+         */
+        FlightReportEvent: {
+            reportId: string;
+            outcome: string;
+            droneRegistration?: string;
+            /** Format: date-time */
+            start: string;
+            /** Format: date-time */
+            end: string;
+            conflicts?: components["schemas"]["FlightConflict"][];
+            ineligible?: string[];
+            withdrawnBecause?: components["schemas"]["FlightConflict"];
+        };
         /** Key place reference */
         KeyPlaceRef: {
             /** @description The key place's id at public security. */
@@ -2046,10 +2228,10 @@ export interface components {
         };
         /**
          * Data purpose
-         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (keeping large events safe: permits, crowd capacity, key places).
+         * @description The legal basis a partner states for a request that touches personal data (the `Data-Purpose` header). Each partner is granted some of them: `civil-registration` (registering births, marriages, addresses; issuing e-IDs), `identity-verification` (checking who a person is for a public service), `emergency-response` (protecting life and property in an emergency), `utility-service` (supplying gas, power and water), `supervision` (auditing who accessed a person's data), `event-safety` (keeping large events safe: permits, crowd capacity, key places), `aviation-safety` (keeping the sky safe: drone flight reports checked against no-fly zones and event areas).
          * @enum {string}
          */
-        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision" | "event-safety";
+        DataPurpose: "civil-registration" | "identity-verification" | "emergency-response" | "utility-service" | "supervision" | "event-safety" | "aviation-safety";
         /**
          * Access token request
          * @description RFC 6749 section 4.4.2, form-encoded. The client authenticates with HTTP Basic (`client_secret_basic`, preferred) or with `client_id` and `client_secret` in this body (`client_secret_post`), not both.
@@ -2286,6 +2468,7 @@ export interface components {
             eventId: string;
             partnerId: string;
             url: string;
+            /** @description The linkage the event is about; for `flights.report.withdrawn`, the flight report's id. */
             linkageId: string;
             attempts: number;
             lastStatus: number | null;
@@ -3586,6 +3769,122 @@ export interface operations {
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "flights.reports.list": {
+        parameters: {
+            query: {
+                /**
+                 * @description The key place's id at public security.
+                 * @example KP-ATTR-0001
+                 */
+                near: string;
+                /**
+                 * @description Metres around the key place's area (0 to 20,000, default 1,000).
+                 * @example 2000
+                 */
+                radius?: number;
+                /**
+                 * @description A time within the flights' hours (ISO 8601 with its offset).
+                 * @example 2099-07-04T10:30:00+08:00
+                 */
+                at: string;
+                /** @description Most reports in one page (1 to 100, default 20). */
+                limit?: number;
+                /** @description Where the page starts, `next` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accepted flight reports. */
+            200: {
+                headers: {
+                    /** @description `<...>; rel="next"` while there is a next page. */
+                    Link?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlightReportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The key place is not known, or the cursor is not the `next` of a page of this same list. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "flights.reports.submit": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlightReportRequest"];
+            };
+        };
+        responses: {
+            /** @description Answered; the report is kept under its id whatever the outcome. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlightReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /**
+             * @description Within the contract, but not a flight that can be reported (`errors` points at each
+             *     field): its area crosses itself (`/area`), it starts in the past (`/start`), or it
+             *     does not end after it starts or lasts over 24 hours (`/end`); or the
+             *     `Idempotency-Key` was used before with another request.
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
             default: components["responses"]["Problem"];
         };
     };

@@ -20,7 +20,7 @@ import { SANDBOXES, startHubNode, startNats, startSandbox, startTemporal, testDa
 
 const ROOT = path.resolve(__dirname, "../..");
 
-export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101-24105, the hub on 23000";
+export const BENCH_PORTS = "NATS on 24222, Temporal on 27233, sandboxes on 24101-24106, the hub on 23000";
 
 export interface BenchStack {
   env: NodeJS.ProcessEnv;
@@ -55,6 +55,8 @@ function benchEnv(dataDir: string): NodeJS.ProcessEnv {
     HUB_SERVICES: "all",
     HUB_TOKEN_TTL_S: "3600",
     LOG_LEVEL: "warn",
+    // bench:flights loads its zones after the hub has started: they are held within 5 s, not 60.
+    FLIGHTS_SYNC_MS: "5000",
   };
 }
 

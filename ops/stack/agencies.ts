@@ -1,8 +1,9 @@
 /**
- * The catalogue agencies (agencies/<agency>/): public security and fire safety are joined
- * through the catalogue, not as adapters. Once a hub is ready, the stacks (`npm start`, the
- * test harness, the bench stack) register each service from its OpenAPI document and grant it
- * to the hub's own linkages subsystem for `event-safety`, the way `npx linkage-hub services
+ * The catalogue agencies (agencies/<agency>/): public security, fire safety and the aviation
+ * authority are joined through the catalogue, not as adapters. Once a hub is ready, the stacks
+ * (`npm start`, the test harness, the bench stack) register each service from its OpenAPI
+ * document and grant it to the hub's own linkages subsystem for its purpose (`event-safety`;
+ * the aviation authority's `aviation-safety`), the way `npx linkage-hub services
  * add` and `access grant` do: the CLI's own document reading and NATS calls
  * (ops/cli/openapi-source.ts, ops/cli/catalogue.ts). Idempotent: the same document and base
  * URL write nothing; a changed document is an update; a changed base URL, a new registration.
@@ -21,13 +22,15 @@ type Schemas = components["schemas"];
 
 const ROOT = path.resolve(__dirname, "../..");
 
-/** The purpose the hub's linkages call the agencies for. */
+/** The purpose the hub's linkages call the event agencies (public security, fire safety) for. */
 export const AGENCY_PURPOSE: Schemas["DataPurpose"] = "event-safety";
 
+/** Each agency, the setting of its base URL, its service code, and the one purpose the hub is granted it for. */
 export const CATALOGUE_AGENCIES = [
-  { agency: "public-security", url: "publicSecurityUrl", code: "GOV/public-security/police/event-security" },
-  { agency: "fire-safety", url: "fireSafetyUrl", code: "GOV/fire-safety/inspections/venue-inspections" },
-] as const;
+  { agency: "public-security", url: "publicSecurityUrl", code: "GOV/public-security/police/event-security", purpose: AGENCY_PURPOSE },
+  { agency: "fire-safety", url: "fireSafetyUrl", code: "GOV/fire-safety/inspections/venue-inspections", purpose: AGENCY_PURPOSE },
+  { agency: "aviation", url: "aviationUrl", code: "GOV/aviation/drones/drone-registry", purpose: "aviation-safety" },
+] as const satisfies readonly { agency: string; url: string; code: string; purpose: Schemas["DataPurpose"] }[];
 
 export type CatalogueAgency = (typeof CATALOGUE_AGENCIES)[number]["agency"];
 
@@ -45,6 +48,8 @@ export interface AgencyRegistration {
   change: "unchanged" | "added" | "updated" | "moved";
   /** Whether the hub's linkages subsystem had to be granted it (again). */
   granted: boolean;
+  /** The purpose it is granted for. */
+  purpose: Schemas["DataPurpose"];
 }
 
 /** One agency registered and granted over `c`, writing only what differs. */
@@ -72,13 +77,13 @@ async function registerOne(c: Catalogue, agency: (typeof CATALOGUE_AGENCIES)[num
   }
   const client = hubLinkageSubsystem(config.instance);
   const { grants } = await c.call<Schemas["AccessGrantList"]>("access.list", { client, service });
-  const held = grants.some((g) => g.method === "*" && g.purposes.length === 1 && g.purposes[0] === AGENCY_PURPOSE);
-  if (!held) await c.call("access.grant", { client, service, purposes: [AGENCY_PURPOSE] });
-  return { agency: agency.agency, service, baseUrl, change: outcome, granted: !held };
+  const held = grants.some((g) => g.method === "*" && g.purposes.length === 1 && g.purposes[0] === agency.purpose);
+  if (!held) await c.call("access.grant", { client, service, purposes: [agency.purpose] });
+  return { agency: agency.agency, service, baseUrl, change: outcome, granted: !held, purpose: agency.purpose };
 }
 
 /**
- * Registers both agencies with the hub that `env` names (its NATS, namespace, instance and the
+ * Registers the agencies with the hub that `env` names (its NATS, namespace, instance and the
  * agencies' URLs) and grants them to its linkages subsystem; answers what each needed.
  * `documents`: another document file for an agency (tests of a changed document).
  */
@@ -102,7 +107,7 @@ export function registrationLine(r: AgencyRegistration): string {
   const what = { unchanged: "in the catalogue, unchanged", added: "registered", updated: "document updated", moved: "registered again at its new base URL" }[
     r.change
   ];
-  const grant = r.granted ? `, granted to the hub's linkages for ${AGENCY_PURPOSE}` : "";
+  const grant = r.granted ? `, granted to the hub's linkages for ${r.purpose}` : "";
   return `${r.agency}: ${r.service} ${what} (${r.baseUrl})${grant}`;
 }
 

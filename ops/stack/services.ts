@@ -179,6 +179,7 @@ export const SANDBOXES: { agency: string; folder: "adapters" | "agencies"; url: 
   { agency: "utilities", folder: "adapters", url: "utilitiesUrl", testUrl: "http://127.0.0.1:14103" },
   { agency: "public-security", folder: "agencies", url: "publicSecurityUrl", testUrl: "http://127.0.0.1:14104" },
   { agency: "fire-safety", folder: "agencies", url: "fireSafetyUrl", testUrl: "http://127.0.0.1:14105" },
+  { agency: "aviation", folder: "agencies", url: "aviationUrl", testUrl: "http://127.0.0.1:14106" },
 ];
 
 /** The environment variable that holds a sandbox's (and its agency's) base URL. */

@@ -25,6 +25,7 @@ type Schemas = components["schemas"];
 const HUB_CLIENT = hubLinkageSubsystem("LOCAL");
 const POLICE = agencyServiceId("public-security", "LOCAL");
 const FIRE = agencyServiceId("fire-safety", "LOCAL");
+const AVIATION = agencyServiceId("aviation", "LOCAL");
 const env: NodeJS.ProcessEnv = clusterEnv();
 let node: TestNode;
 let broker: ServiceBroker;
@@ -47,7 +48,7 @@ function partsOf(id: string) {
 /** Registration as the stacks do it, with this test's cluster. */
 const register = (documents = {}) => registerAgencies({ ...process.env, ...env }, documents);
 
-test("after the harness's start both agencies are in the catalogue at their sandboxes' URLs, granted to the hub's linkages for event-safety", async () => {
+test("after the harness's start the agencies are in the catalogue at their sandboxes' URLs, granted to the hub's linkages for their purposes", async () => {
   const police = await show(POLICE);
   const fire = await show(FIRE);
   assert.equal(police.baseUrl, process.env.PUBLIC_SECURITY_URL);
@@ -76,6 +77,17 @@ test("after the harness's start both agencies are in the catalogue at their sand
       [["*", "*", [AGENCY_PURPOSE]]],
     );
   }
+  const aviation = await show(AVIATION);
+  assert.equal(aviation.baseUrl, process.env.AVIATION_URL);
+  assert.deepEqual(
+    aviation.methods.map((m) => `${m.method} ${m.path}`),
+    ["GET /operators/{idNumber}", "GET /drones", "GET /drones/{registrationNo}", "GET /no-fly-zones", "GET /no-fly-zones/{zoneId}"],
+  );
+  const { grants } = await broker.call<Schemas["AccessGrantList"], object>("catalogue.access.list", { client: HUB_CLIENT, service: AVIATION });
+  assert.deepEqual(
+    grants.map((g) => [g.method, g.path, g.purposes]),
+    [["*", "*", ["aviation-safety"]]],
+  );
 });
 
 test("registering again changes nothing (updated_at unchanged); a changed document is an update, and the project's own is put back", async () => {
@@ -86,6 +98,7 @@ test("registering again changes nothing (updated_at unchanged); a changed docume
     [
       ["public-security", "unchanged", false],
       ["fire-safety", "unchanged", false],
+      ["aviation", "unchanged", false],
     ],
   );
   assert.deepEqual([(await show(POLICE)).updatedAt, (await show(FIRE)).updatedAt], [before[0]!.updatedAt, before[1]!.updatedAt]);
@@ -96,7 +109,7 @@ test("registering again changes nothing (updated_at unchanged); a changed docume
     const updated = await register({ "fire-safety": changed });
     assert.deepEqual(
       updated.map((r) => r.change),
-      ["unchanged", "updated"],
+      ["unchanged", "updated", "unchanged"],
     );
     assert.equal((await show(FIRE)).version, "1.0.1");
     assert.equal((await show(POLICE)).updatedAt, before[0]!.updatedAt);
@@ -104,7 +117,7 @@ test("registering again changes nothing (updated_at unchanged); a changed docume
     const restored = await register();
     assert.deepEqual(
       restored.map((r) => r.change),
-      ["unchanged", "updated"],
+      ["unchanged", "updated", "unchanged"],
     );
   }
   assert.equal((await show(FIRE)).version, "1.0.0");
@@ -133,6 +146,7 @@ test("a grant taken back is granted again; a sandbox at a new base URL is regist
     [
       ["unchanged", true],
       ["unchanged", false],
+      ["unchanged", false],
     ],
   );
   const elsewhere = "http://127.0.0.1:9";
@@ -143,6 +157,7 @@ test("a grant taken back is granted again; a sandbox at a new base URL is regist
       [
         ["unchanged", false],
         ["moved", true],
+        ["unchanged", false],
       ],
     );
     assert.equal((await show(FIRE)).baseUrl, elsewhere);
@@ -150,7 +165,7 @@ test("a grant taken back is granted again; a sandbox at a new base URL is regist
     const back = await register();
     assert.deepEqual(
       back.map((r) => r.change),
-      ["unchanged", "moved"],
+      ["unchanged", "moved", "unchanged"],
     );
   }
   assert.equal((await show(FIRE)).baseUrl, process.env.FIRE_SAFETY_URL);
@@ -249,4 +264,12 @@ test("a catalogue call for the hub's linkages subsystem reaches each sandbox, ch
     [linkageId, `catalogue:${POLICE}:POST /security-reviews`],
   );
   assert.deepEqual([audited?.record.partnerId, audited?.record.outcome], ["hub:linkages", "OK"]);
+
+  // The aviation authority's operators are personal data: read for aviation-safety, audited with their subject; without a purpose, refused.
+  const operator = await call({ service: AVIATION, method: "GET", path: "/operators/370102198307059794", headers: { "data-purpose": "aviation-safety" } });
+  assert.equal(operator.status, 200, JSON.stringify(operator.body));
+  assert.deepEqual((operator.body as { licenceClass: string }).licenceClass, "B");
+  await assert.rejects(call({ service: AVIATION, method: "GET", path: "/operators/370102198307059794", headers: { "data-purpose": "event-safety" } }));
+  const zones = await call({ service: AVIATION, method: "GET", path: "/no-fly-zones" });
+  assert.ok((zones.body as { zones: { zoneId: string }[] }).zones.some((z) => z.zoneId === "NFZ-ZSSS"));
 });

@@ -28,6 +28,7 @@ const AGENCIES: Record<string, string[]> = {
   "civil-registry": ["eid.verify", "identity.verify"],
   emergency: ["incident.get", "incident.report"],
   utilities: ["account.lookup"],
+  flights: ["reports.list", "reports.submit"],
 };
 const LOOKUP = "LOCAL/GOV/utilities/hub/account.lookup";
 const INCIDENT = "LOCAL/GOV/emergency/hub/incident.get";
@@ -67,7 +68,7 @@ function unresolvedRefs(doc: unknown): string[] {
 }
 
 describe("the directory lists the built-in agencies", () => {
-  test("listClients names the three agencies' subsystems", async () => {
+  test("listClients names the built-in agencies' subsystems (the hub's drone flight reports among them)", async () => {
     const answer = await json(await fetch(`${hub.url}/listClients`));
     const members = answer.member as { name: string; id: { memberClass: string; memberCode: string; applicationCode: string } }[];
     for (const agency of Object.keys(AGENCIES)) {
@@ -154,7 +155,7 @@ describe("their services come from the contract", () => {
     const rows = await db.query<{ id: string; title: string; document: string }>(
       "SELECT id, title, document FROM hub.catalogue_service WHERE builtin ORDER BY id",
     );
-    assert.equal(rows.length, 5);
+    assert.equal(rows.length, 7);
     const lookup = rows.find((r) => r.id === LOOKUP)!;
     assert.equal(lookup.title, "Utility accounts at an address");
     assert.equal(readServiceDocument(lookup.document).operations[0]!.operationId, "utilities.account.lookup");

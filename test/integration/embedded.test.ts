@@ -69,6 +69,10 @@ test("npm start prints where everything is", () => {
     output,
     /fire-safety: LOCAL\/GOV\/fire-safety\/inspections\/venue-inspections registered \(http:\/\/[^)]+\), granted to the hub's linkages for event-safety/,
   );
+  assert.match(
+    output,
+    /aviation: LOCAL\/GOV\/aviation\/drones\/drone-registry registered \(http:\/\/[^)]+\), granted to the hub's linkages for aviation-safety/,
+  );
 });
 
 test("npm start serves the metrics ops/prometheus scrapes: the hub's, the Temporal worker's and the Temporal server's", async () => {

@@ -14,6 +14,8 @@ test("each agency operation of the contract is one service, named by builtinServ
     "LOCAL/GOV/civil-registry/hub/identity.verify",
     "LOCAL/GOV/emergency/hub/incident.get",
     "LOCAL/GOV/emergency/hub/incident.report",
+    "LOCAL/GOV/flights/hub/reports.list",
+    "LOCAL/GOV/flights/hub/reports.submit",
     "LOCAL/GOV/utilities/hub/account.lookup",
   ]);
   for (const o of operations) assert.equal(o.serviceId, builtinServiceId("LOCAL", o.operationId));

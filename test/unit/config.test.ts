@@ -9,7 +9,7 @@ test("defaults give a working embedded configuration", () => {
   assert.equal(config.port, 3000);
   assert.equal(config.natsUrl, "nats://127.0.0.1:4222");
   assert.equal(config.databaseUrl, undefined);
-  assert.deepEqual(config.services, ["api", "civil-registry", "emergency", "linkages", "worker", "utilities", "crowd"]);
+  assert.deepEqual(config.services, ["api", "civil-registry", "emergency", "linkages", "worker", "utilities", "crowd", "flights"]);
   assert.ok(path.isAbsolute(config.dataDir));
 });
 

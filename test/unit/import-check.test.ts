@@ -71,7 +71,7 @@ const WRONG: { rule: string; file: string; source: string; says: string }[] = [
     rule: "hub → a catalogue agency's sandbox",
     file: "hub/zz-wrong-sandbox.ts",
     source: `import { startSandbox } from "../agencies/fire-safety/sandbox/server";`,
-    says: "hub/zz-wrong-sandbox.ts:1 imports agencies/fire-safety/sandbox/server.ts: hub may import platform, contracts, partners, audit, catalogue, gateway, workflow-code, linkages, adapter, crowd, broker-settings only",
+    says: "hub/zz-wrong-sandbox.ts:1 imports agencies/fire-safety/sandbox/server.ts: hub may import platform, contracts, partners, audit, catalogue, gateway, workflow-code, linkages, adapter, crowd, flights, broker-settings only",
   },
   {
     rule: "one catalogue agency's sandbox → another's",
