@@ -24,6 +24,7 @@ identity verification of the same person as the floor. The zones are removed at 
   --sequential N   reports one after another (default 200)
   --burst N        reports sent at once (default 200)
   --zones N        no-fly zones loaded (default 1000)
+  --pglite         the hub on embedded PGlite, as npm start runs it (default PostgreSQL)
   --json           print the figures as JSON
 Starts its own stack: ${BENCH_PORTS},
 PostgreSQL database linkage_hub_bench (DATABASE_URL overrides), state in .data/bench.`;
@@ -32,15 +33,17 @@ interface Options {
   sequential: number;
   burst: number;
   zones: number;
+  pglite: boolean;
   json: boolean;
 }
 
 function parseArgs(argv: string[]): Options | "help" {
-  const opts: Options = { sequential: 200, burst: 200, zones: 1000, json: false };
+  const opts: Options = { sequential: 200, burst: 200, zones: 1000, pglite: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return "help";
     if (arg === "--json") opts.json = true;
+    else if (arg === "--pglite") opts.pglite = true;
     else if (arg === "--sequential" || arg === "--burst") opts[arg.slice(2) as "sequential" | "burst"] = wholeOption(arg.slice(2), argv[++i], 1, 5000);
     else if (arg === "--zones") opts.zones = wholeOption("zones", argv[++i], 1, 5000);
     else throw new Error(`unknown option ${arg}`);
@@ -104,6 +107,7 @@ function zoneCheck(zones: NoFlyZone[], count: number): { p50Us: number; p99Us: n
 }
 
 interface Result {
+  database: string;
   zones: number;
   report: { sequential: Measured; burst: Measured };
   floor: { sequential: Measured; burst: Measured };
@@ -157,6 +161,7 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
     for (let i = 0; i < 10; i++) await report();
     for (let i = 0; i < 10; i++) await floor();
     return {
+      database: stack.database,
       zones: held,
       report: await timed("flight report", opts.sequential, opts.burst, report),
       floor: await timed("identity verification (floor)", opts.sequential, opts.burst, floor),
@@ -170,7 +175,7 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
 function report(r: Result, opts: Options): void {
   const row = (name: string, f: Measured) =>
     `${name.padEnd(40)}${String(f.count).padStart(6)}${String(f.failed).padStart(8)}${String(f.p50Ms).padStart(9)}${String(f.p99Ms).padStart(9)}${f.perSecond === undefined ? "" : String(f.perSecond).padStart(8)}`;
-  console.log(`\nzones held by the hub: ${r.zones}`);
+  console.log(`\nflight reports on ${r.database}; zones held by the hub: ${r.zones}`);
   console.log(`${"".padEnd(40)}${"done".padStart(6)}${"failed".padStart(8)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"per s".padStart(8)}`);
   console.log(row("flight report, one at a time", r.report.sequential));
   console.log(row(`flight report, ${opts.burst} at once`, r.report.burst));
