@@ -59,8 +59,14 @@ export class Agencies {
 
   /** A key place (any kind) at public security, or undefined when it has none of that id. */
   async keyPlace(placeId: string, requestId?: string): Promise<KeyPlace | undefined> {
-    const answer = await this.call(keyPlaceService(this.instance), `/key-places/${encodeURIComponent(placeId)}`, {}, requestId);
-    if (answer.status === 404) return undefined;
+    // An id public security's document refuses (its own pattern) names no key place either.
+    const answer = await this.call(keyPlaceService(this.instance), `/key-places/${encodeURIComponent(placeId)}`, {}, requestId).catch(
+      (err: { type?: string }) => {
+        if (err.type === "HUB_ERR_REQUEST_INVALID") return undefined;
+        throw err;
+      },
+    );
+    if (!answer || answer.status === 404) return undefined;
     if (answer.status !== 200) throw this.unavailable(`Public security's GET /key-places/${placeId}`, answer.status);
     return answer.body as KeyPlace;
   }

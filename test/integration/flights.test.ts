@@ -298,6 +298,7 @@ describe("the police's view", () => {
     assert.deepEqual(ids(await list(`near=KP-ATTR-0001&radius=100&at=${when}`)), [], "280 m away: not within 100 m");
     assert.deepEqual(ids(await list(`near=KP-ATTR-0001&radius=500&at=${encodeURIComponent(at(53.5))}`)), [later.reportId]);
     assert.equal((await list(`near=KP-NOSUCHPLACE&at=${when}`)).status, 404);
+    assert.equal((await list(`near=04&at=${when}`)).status, 404, "an id public security's pattern refuses names no key place either");
     assert.equal((await list(`near=KP-ATTR-0001&at=${when}&cursor=bm9wZQ`)).status, 404);
     assert.equal((await list(`near=KP-ATTR-0001`)).status, 400);
     const reader = await rawFetch(`${hub.url}/v1/flight-reports?near=KP-ATTR-0001&at=${when}`, {
