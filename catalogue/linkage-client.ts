@@ -8,25 +8,27 @@
 import type { Config } from "../platform/config";
 import type { Queryable } from "../platform/db";
 import { HubError } from "../platform/errors";
-import { DEFAULT_QUOTA, findPartner, type Partner } from "../partners/registry";
+import { findPartner, type Partner } from "../partners/registry";
 
 export const hubLinkageSubsystem = (instance: string) => `${instance}/GOV/linkages/hub`;
 
 /** The hub's own client for linkages without partner (partner ids cannot hold a `:`). */
-export const hubLinkageClient = (config: Pick<Config, "instance">): Partner => ({
+export const hubLinkageClient = (config: Pick<Config, "instance" | "ownCallsQuota">): Partner => ({
   id: "hub:linkages",
   subsystem: hubLinkageSubsystem(config.instance),
   name: "The hub's linkages",
   scopes: [],
   purposes: [],
-  ...DEFAULT_QUOTA,
+  // The hub's own work is not a partner's: sized apart (flight reports and dispatches call on it at their own rate).
+  quota: config.ownCallsQuota,
+  quotaWindowS: 60,
   webhookUrl: null,
   disabled: false,
   createdAt: new Date(0).toISOString(),
 });
 
 /** The partner a linkage calls for; a linkage the hub does not know, or a disabled partner's, is refused. */
-export async function linkageClient(db: Queryable, config: Pick<Config, "instance">, linkageId: string): Promise<Partner> {
+export async function linkageClient(db: Queryable, config: Pick<Config, "instance" | "ownCallsQuota">, linkageId: string): Promise<Partner> {
   const [row] = await db.query<{ partner_id: string | null }>("SELECT partner_id FROM hub.linkage WHERE id = $1", [linkageId]);
   if (!row) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${linkageId}: a catalogue service is called for a linkage the hub started`);
   if (!row.partner_id) return hubLinkageClient(config);

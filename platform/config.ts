@@ -31,6 +31,11 @@ const seconds: Parse<number> = (raw) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of seconds");
   return n;
 };
+const whole: Parse<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number");
+  return n;
+};
 const millisList: Parse<number[]> = (raw) => {
   const list = raw.split(",").map((x) => Number(x.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("must be a comma list of positive whole numbers of milliseconds");
@@ -133,6 +138,12 @@ export const SETTINGS = {
   tokenIssuer: setting("HUB_TOKEN_ISSUER", "urn:linkage-hub", "Issuer (`iss`) of the access tokens the hub signs", text),
   tokenAudience: setting("HUB_TOKEN_AUDIENCE", "linkage-hub", "Audience (`aud`) of the access tokens; tokens for another audience are refused", text),
   tokenTtlS: setting("HUB_TOKEN_TTL_S", "300", "How long an access token is valid", seconds),
+  ownCallsQuota: setting(
+    "HUB_OWN_CALLS_QUOTA",
+    "60000",
+    "Calls a minute the hub may make to catalogue services for itself (its linkages subsystem: linkages no partner started, flight reports' checks, the key places' reads), all services together; a partner's linkage calls on the partner's quota",
+    whole,
+  ),
   idempotencyTtlS: setting("HUB_IDEMPOTENCY_TTL_S", "86400", "How long an `Idempotency-Key` and its answer are kept", seconds),
   webhookBackoffMs: setting(
     "HUB_WEBHOOK_BACKOFF_MS",
