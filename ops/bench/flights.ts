@@ -114,10 +114,8 @@ interface Result {
   zoneCheck: { p50Us: number; p99Us: number };
 }
 
-async function measure(stack: BenchStack, opts: Options): Promise<Result> {
-  const aviation = stack.env.AVIATION_URL!;
-  const zones = benchZones(opts.zones);
-  // In parts: the sandbox takes bodies of up to 64 KiB, as the agencies' own APIs do.
+/** The zones into the aviation sandbox, in parts: it takes bodies of up to 64 KiB, as the agencies' own APIs do. */
+async function loadZones(aviation: string, zones: unknown[]): Promise<void> {
   for (let i = 0; i < zones.length; i += 100) {
     const loaded = await fetch(`${aviation}/_sandbox/no-fly-zones`, {
       method: "POST",
@@ -126,6 +124,12 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
     });
     if (loaded.status !== 201) throw new Error(`the aviation sandbox answered ${loaded.status} to the zones: ${await loaded.text()}`);
   }
+}
+
+async function measure(stack: BenchStack, opts: Options): Promise<Result> {
+  const aviation = stack.env.AVIATION_URL!;
+  const zones = benchZones(opts.zones);
+  await loadZones(aviation, zones);
   try {
     say(`${zones.length} zones loaded; waiting for the hub to hold them (FLIGHTS_SYNC_MS)`);
     const deadline = Date.now() + 120_000;
