@@ -5,7 +5,7 @@
  * `HUB_AUDIT_KEY` (the JSON itself) or the file `HUB_AUDIT_KEY_FILE`, created on first use.
  */
 import fs from "node:fs";
-import path from "node:path";
+import { createOnce } from "../platform/key-file";
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
 
 export interface AuditKeys {
@@ -42,17 +42,5 @@ export function loadAuditKeys(inline: string | undefined, file: string, create =
   if (!create) return undefined;
   const { privateKey } = generateKeyPairSync("ed25519");
   const stored: Stored = { subjectKey: randomBytes(32).toString("base64"), signingKey: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  // Created once even when several nodes start together: written aside, then linked into
-  // place, which fails if another node linked its own first (then that one is read).
-  const aside = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  fs.writeFileSync(aside, JSON.stringify(stored, null, 2), { mode: 0o600 });
-  try {
-    fs.linkSync(aside, file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  } finally {
-    fs.unlinkSync(aside);
-  }
-  return fromStored(JSON.parse(fs.readFileSync(file, "utf8")) as Stored);
+  return fromStored(JSON.parse(createOnce(file, JSON.stringify(stored, null, 2))) as Stored);
 }

@@ -158,6 +158,18 @@ export const SETTINGS = {
     "File of the audit keys (created on first use); unset: `audit-key.json` in `HUB_DATA_DIR`. Keep it out of the database's backups",
     text,
   ),
+  payloadKeys: setting(
+    "HUB_PAYLOAD_KEYS",
+    undefined,
+    'The workflow payload keys as JSON (`{"current": id, "keys": {id: base64 of 32 bytes}}`); unset: the file `HUB_PAYLOAD_KEYS_FILE`',
+    text,
+  ),
+  payloadKeysFile: setting(
+    "HUB_PAYLOAD_KEYS_FILE",
+    undefined,
+    "File of the workflow payload keys (created on first use, 0600; `keys rotate payload` adds one); unset: `payload-keys.json` in `HUB_DATA_DIR`. Never in a database or its backups",
+    text,
+  ),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
   auditVerifyMs: setting(
     "HUB_AUDIT_VERIFY_MS",

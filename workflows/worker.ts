@@ -2,6 +2,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from "@temporalio/worker";
 import type { ServiceSchema } from "moleculer";
 import type { HubNode } from "../platform/hub-node";
+import { hubDataConverter } from "../platform/payload-codec";
 import { civilRegistryActivities } from "./activities/civil-registry";
 import { utilitiesActivities } from "./activities/utilities";
 import { announcementActivities } from "./activities/announcements";
@@ -54,6 +55,7 @@ export function workerService(node: HubNode): ServiceSchema {
         connection,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
+        dataConverter: hubDataConverter(config),
         workflowsPath: require.resolve("./linkages/index"),
         activities: {
           ...civilRegistryActivities(broker),
