@@ -21,7 +21,8 @@ interface Stored {
   keys: Record<string, string>;
 }
 
-export const payloadKeysFile = (config: Pick<Config, "payloadKeysFile" | "dataDir">) => config.payloadKeysFile ?? path.join(config.dataDir, "payload-keys.json");
+export const payloadKeysFile = (config: Pick<Config, "payloadKeysFile" | "dataDir">) =>
+  config.payloadKeysFile ?? path.join(config.dataDir, "payload-keys.json");
 
 const newKeyId = () => `k${randomBytes(4).toString("hex")}`;
 const newStored = (): Stored => {
