@@ -227,6 +227,11 @@ test("a critical place starts one linkage however its count hovers, on two nodes
   assert.equal((await linkagesOf(place)).length, 2);
   await level(place, "normal", "critical");
   assert.equal((await settle(linkageOf(place, again))).status, "COMPLETED");
+  // The first change after the end clears the place's row: later ones ask Temporal nothing.
+  await level(place, "warning", "normal");
+  const rowOf = () => db.query("SELECT 1 FROM hub.crowd_dispatch WHERE place_id = $1", [place]);
+  for (const deadline = Date.now() + 10_000; (await rowOf()).length && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(await rowOf(), [], "the ended linkage's row is cleared");
 });
 
 test("no unit confirmed in time: escalated (event, metric, ESCALATED), it keeps asking through NO_UNITS answers, then completes once units come", async () => {

@@ -3,7 +3,7 @@
  * A place reaching `critical` starts its dispatch linkage unless one runs for the place, which
  * is signalled instead; lower levels signal the running one (and start nothing). The place's
  * linkage is kept in hub.crowd_dispatch, read and written under a transaction-scoped advisory
- * lock per place: two hub nodes handling events of one place at once start one linkage, and
+ * lock per place, and cleared at the first change after that linkage ended: two hub nodes handling events of one place at once start one linkage, and
  * a count hovering around a threshold (critical, warning, critical...) starts no second one
  * while the first runs. Each event is handled once, in the consumer's transaction.
  */
@@ -48,7 +48,11 @@ export function crowdDispatchTrigger({ client, config }: Deps) {
     const change = event.data as Change;
     await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`linkage-hub:crowd-dispatch:${change.placeId}`]);
     const [running] = await tx.query<{ workflow_id: string }>("SELECT workflow_id FROM hub.crowd_dispatch WHERE place_id = $1", [change.placeId]);
-    if (running && (await signalled(client, running.workflow_id, change))) return void decided.inc({ decision: "signalled" });
+    if (running) {
+      if (await signalled(client, running.workflow_id, change)) return void decided.inc({ decision: "signalled" });
+      // Its linkage has ended: later changes of the place need not ask Temporal again.
+      await tx.query("DELETE FROM hub.crowd_dispatch WHERE place_id = $1", [change.placeId]);
+    }
     if (change.level !== "critical") return void decided.inc({ decision: "ignored" });
     const row = await recordLinkage(tx, "crowd-dispatch", dispatchKeyOf(change.placeId, change.at), {
       requestId: event.requestid,
