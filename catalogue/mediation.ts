@@ -13,6 +13,7 @@ import { HubError } from "../platform/errors";
 import { bodyHash } from "../audit/chain";
 import type { AuditLog, Write } from "../audit/log";
 import { assertOwnClient, statedPurpose, type PartnerAccess } from "../partners/access";
+import { payloadKeys } from "../platform/payload-keys";
 import { checkedKey, claimKey, fingerprintOf } from "../partners/idempotency";
 import type { Partner } from "../partners/registry";
 import { rightOn } from "./access-rights";
@@ -206,7 +207,14 @@ async function onceOnly(deps: Deps, request: MediatedRequest, partner: Partner, 
   }
   const key = checkedKey(request.headers["idempotency-key"]);
   const target = `/r1/${request.serviceId}${request.path}${request.query ? `?${request.query}` : ""}`;
-  const claim = await claimKey(deps.db, deps.config.idempotencyTtlS, partner.id, key, fingerprintOf("POST", target, request.body), deps.audit.commit);
+  const claim = await claimKey(
+    deps.db,
+    { ttlS: deps.config.idempotencyTtlS, keys: payloadKeys(deps.config) },
+    partner.id,
+    key,
+    fingerprintOf("POST", target, request.body),
+    deps.audit.commit,
+  );
   if (claim.replay) {
     // The kept answer carries the first request's id: a replay names the request it answers.
     const replayed = { ...claim.replay, headers: { ...claim.replay.headers, "x-request-id": request.requestId, "idempotent-replayed": "true" } };

@@ -8,6 +8,7 @@
 import type { ServerResponse } from "node:http";
 import type { HubNode } from "../platform/hub-node";
 import type { AuditLog } from "../audit/log";
+import { payloadKeys } from "../platform/payload-keys";
 import { checkedKey, claimKey, fingerprintOf, type KeptAnswer } from "../partners/idempotency";
 import type { ClaimOnce } from "./exchange";
 
@@ -20,7 +21,7 @@ export function idempotency(node: HubNode, audit: AuditLog): ClaimOnce {
     if (request.operation.op.method !== "POST" || given === undefined) return undefined;
     const key = checkedKey(given);
     const fingerprint = fingerprintOf("POST", request.path, await request.body());
-    const claim = await claimKey(node.db, node.config.idempotencyTtlS, partnerId, key, fingerprint, audit.commit);
+    const claim = await claimKey(node.db, { ttlS: node.config.idempotencyTtlS, keys: payloadKeys(node.config) }, partnerId, key, fingerprint, audit.commit);
     return claim.replay ? { replay: claim.replay } : { keep: (answer) => claim.keep(answer) };
   };
 }

@@ -4,7 +4,7 @@
  * and body gets that answer again without running anything; the same key with another request
  * is 422; a repeat while the first still runs waits for its answer, and is 409 if it does not
  * come in time. Keys are per partner and kept for `HUB_IDEMPOTENCY_TTL_S`. A 5xx answer is not
- * kept, so a retry runs again.
+ * kept, so a retry runs again. A kept body is sealed with the payload keys: it may hold a person.
  *
  * The claim and the kept answer are single writes; `commit` says how they commit: on their own,
  * or joining the audit log's group commit (AuditLog.commit), which spares each its transaction.
@@ -15,6 +15,8 @@ import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Db, Queryable } from "../platform/db";
 import { HubError } from "../platform/errors";
+import type { PayloadKeySource } from "../platform/payload-keys";
+import { seal, unseal } from "../platform/sealing";
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const WAIT_MS = 10_000;
@@ -50,11 +52,23 @@ interface Stored {
   headers: Record<string, string> | null;
   body: string | null;
   body_base64: boolean;
+  body_key_id: string | null;
 }
+
+/** Where answers are kept: how long, and the keys sealing their bodies. */
+export interface AnswerStore {
+  ttlS: number;
+  keys: PayloadKeySource;
+}
+
+const bodyOf = (keys: PayloadKeySource, s: Stored) => {
+  const bytes = Buffer.from(s.body ?? "", s.body_base64 || s.body_key_id ? "base64" : "utf8");
+  return s.body_key_id ? unseal(keys, { keyId: s.body_key_id, data: bytes }) : bytes;
+};
 
 export async function claimKey(
   db: Db,
-  ttlS: number,
+  store: AnswerStore,
   partnerId: string,
   key: string,
   fingerprint: string,
@@ -65,7 +79,7 @@ export async function claimKey(
     await tx.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3::int)", [
       partnerId,
       key,
-      ttlS,
+      store.ttlS,
     ]);
     const inserted = await tx.query("INSERT INTO hub.idempotency_key (partner_id, key, fingerprint) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1", [
       partnerId,
@@ -74,31 +88,27 @@ export async function claimKey(
     ]);
     fresh = inserted.length > 0;
   });
-  if (fresh) return { keep: (answer, how = commit) => how((tx) => keep(tx, partnerId, key, answer)) };
+  if (fresh) return { keep: (answer, how = commit) => how((tx) => keep(tx, store.keys, partnerId, key, answer)) };
   for (const started = Date.now(); ; await sleep(50)) {
     const [stored] = await db.query<Stored>(
-      "SELECT fingerprint, status, headers, body, body_base64 FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2",
+      "SELECT fingerprint, status, headers, body, body_base64, body_key_id FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2",
       [partnerId, key],
     );
     // Gone: the first answer was a 5xx (not kept); this request runs as a new one.
-    if (!stored) return claimKey(db, ttlS, partnerId, key, fingerprint, commit);
+    if (!stored) return claimKey(db, store, partnerId, key, fingerprint, commit);
     if (stored.fingerprint !== fingerprint)
       throw new HubError("HUB_ERR_IDEMPOTENCY_KEY_REUSED", `Idempotency-Key ${key} was used for another request (another method, path or body)`);
-    if (stored.status !== null)
-      return { replay: { status: stored.status, headers: stored.headers ?? {}, body: Buffer.from(stored.body ?? "", stored.body_base64 ? "base64" : "utf8") } };
+    if (stored.status !== null) return { replay: { status: stored.status, headers: stored.headers ?? {}, body: bodyOf(store.keys, stored) } };
     if (Date.now() - started > WAIT_MS)
       throw new HubError("HUB_ERR_IDEMPOTENCY_IN_PROGRESS", `The first request with Idempotency-Key ${key} is still running; retry later`);
   }
 }
 
-async function keep(tx: Queryable, partnerId: string, key: string, answer: KeptAnswer): Promise<void> {
-  if (answer.status >= 500) await tx.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key]);
-  else
-    await tx.query("UPDATE hub.idempotency_key SET status = $3, headers = $4, body = $5, body_base64 = true WHERE partner_id = $1 AND key = $2", [
-      partnerId,
-      key,
-      answer.status,
-      JSON.stringify(answer.headers),
-      answer.body.toString("base64"),
-    ]);
+async function keep(tx: Queryable, keys: PayloadKeySource, partnerId: string, key: string, answer: KeptAnswer): Promise<void> {
+  if (answer.status >= 500) return void (await tx.query("DELETE FROM hub.idempotency_key WHERE partner_id = $1 AND key = $2", [partnerId, key]));
+  const sealed = seal(keys, answer.body);
+  await tx.query(
+    "UPDATE hub.idempotency_key SET status = $3, headers = $4, body = $5, body_base64 = true, body_key_id = $6 WHERE partner_id = $1 AND key = $2",
+    [partnerId, key, answer.status, JSON.stringify(answer.headers), sealed.data.toString("base64"), sealed.keyId],
+  );
 }

@@ -4,11 +4,12 @@
  * in Temporal's database and UI. A payload without the codec's encoding (recorded histories,
  * linkages started before the codec) passes through, so old histories still replay.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { DataConverter, Payload, PayloadCodec } from "@temporalio/common";
 import { temporal as proto } from "@temporalio/proto";
-import type { Config } from "./config";
-import { payloadKeys, type PayloadKeyRing } from "./payload-keys";
+import { payloadKeys, type PayloadKeyConfig, type PayloadKeySource } from "./payload-keys";
+import { seal, unseal } from "./sealing";
+
+export { UnknownPayloadKeyError } from "./sealing";
 
 export const ENCRYPTED = "binary/encrypted";
 export const KEY_ID = "encryption-key-id";
@@ -16,57 +17,38 @@ export const KEY_ID = "encryption-key-id";
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("utf8") : undefined);
 
-export class UnknownPayloadKeyError extends Error {
-  constructor(readonly keyId: string) {
-    super(`payload encrypted under key ${JSON.stringify(keyId)}, which this node does not hold`);
-  }
-}
-
 export const isEncrypted = (p: Payload) => text(p.metadata?.encoding) === ENCRYPTED;
 export const keyIdOf = (p: Payload) => text(p.metadata?.[KEY_ID]) ?? "";
 
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly keys: { ring(): PayloadKeyRing; refresh(): PayloadKeyRing }) {}
+  constructor(private readonly keys: PayloadKeySource) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
-    const { current, keys } = this.keys.ring();
-    const key = keys.get(current)!;
     return payloads.map((payload) => {
-      const iv = randomBytes(12);
-      // The key id is authenticated too: a payload cannot be passed off as another key's.
-      const cipher = createCipheriv("aes-256-gcm", key, iv).setAAD(utf8(current));
-      const plain = proto.api.common.v1.Payload.encode(payload).finish();
-      return {
-        metadata: { encoding: utf8(ENCRYPTED), [KEY_ID]: utf8(current) },
-        data: Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]),
-      };
+      const { keyId, data } = seal(this.keys, proto.api.common.v1.Payload.encode(payload).finish());
+      return { metadata: { encoding: utf8(ENCRYPTED), [KEY_ID]: utf8(keyId) }, data };
     });
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => {
-      if (!isEncrypted(payload)) return payload;
-      const id = keyIdOf(payload);
-      const key = this.keys.ring().keys.get(id) ?? this.keys.refresh().keys.get(id);
-      if (!key) throw new UnknownPayloadKeyError(id);
-      const data = Buffer.from(payload.data ?? []);
-      const decipher = createDecipheriv("aes-256-gcm", key, data.subarray(0, 12)).setAAD(utf8(id));
-      decipher.setAuthTag(data.subarray(data.length - 16));
-      return proto.api.common.v1.Payload.decode(Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]));
-    });
+    return payloads.map((payload) =>
+      isEncrypted(payload)
+        ? proto.api.common.v1.Payload.decode(unseal(this.keys, { keyId: keyIdOf(payload), data: Buffer.from(payload.data ?? []) }))
+        : payload,
+    );
   }
 }
 
-const codecs = new Map<string, EncryptionCodec>();
+const codecs = new WeakMap<PayloadKeySource, EncryptionCodec>();
 
-/** One codec per key source in a process, shared by its clients and worker. */
-export function payloadCodec(config: Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">): EncryptionCodec {
-  const source = config.payloadKeys ?? config.payloadKeysFile ?? config.dataDir;
-  if (!codecs.has(source)) codecs.set(source, new EncryptionCodec(payloadKeys(config)));
-  return codecs.get(source)!;
+/** One codec per key source, shared by a process's clients and worker. */
+export function payloadCodec(config: PayloadKeyConfig): EncryptionCodec {
+  const keys = payloadKeys(config);
+  if (!codecs.has(keys)) codecs.set(keys, new EncryptionCodec(keys));
+  return codecs.get(keys)!;
 }
 
 /** What every Temporal client and worker of the hub converts with. */
-export function hubDataConverter(config: Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">): DataConverter {
+export function hubDataConverter(config: PayloadKeyConfig): DataConverter {
   return { payloadCodecs: [payloadCodec(config)], failureConverterPath: require.resolve("./failure-converter") };
 }

@@ -52,7 +52,22 @@ function parse(text: string, source: string): PayloadKeyRing {
  * reaches running nodes without a restart. `refresh` reads it now: a payload under a key id
  * this node has not seen yet may come from a node that saw the rotation first.
  */
-export function payloadKeys(config: Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">): { ring(): PayloadKeyRing; refresh(): PayloadKeyRing } {
+export interface PayloadKeySource {
+  ring(): PayloadKeyRing;
+  refresh(): PayloadKeyRing;
+}
+
+export type PayloadKeyConfig = Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">;
+const sources = new Map<string, PayloadKeySource>();
+
+/** One source per process and key setting, shared by its Temporal clients, worker and stores. */
+export function payloadKeys(config: PayloadKeyConfig): PayloadKeySource {
+  const name = config.payloadKeys ?? payloadKeysFile(config);
+  if (!sources.has(name)) sources.set(name, keySource(config));
+  return sources.get(name)!;
+}
+
+function keySource(config: PayloadKeyConfig): PayloadKeySource {
   if (config.payloadKeys) {
     const ring = parse(config.payloadKeys, "HUB_PAYLOAD_KEYS");
     return { ring: () => ring, refresh: () => ring };

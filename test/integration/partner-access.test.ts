@@ -337,6 +337,12 @@ describe("idempotency", () => {
       headers: { "idempotency-key": key },
     });
     assert.equal(again.headers.get("idempotent-replayed"), "true");
+    // Kept sealed: the stored body is ciphertext under a payload key, not the answer.
+    const [kept] = await (
+      await suiteDb()
+    ).query<{ body: string; body_key_id: string | null }>("SELECT body, body_key_id FROM hub.idempotency_key WHERE key = $1", [key]);
+    assert.match(kept!.body_key_id ?? "", /^k[0-9a-f]{8}$/);
+    assert.doesNotMatch(Buffer.from(kept!.body, "base64").toString("latin1"), /match/);
     const other = await call("/v1/identity-verifications", token, {
       method: "POST",
       purpose: "identity-verification",
