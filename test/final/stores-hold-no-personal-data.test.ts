@@ -25,7 +25,7 @@ test("no store the run wrote holds an id number or a name of the registry in cle
   const files = scanDataDir(dataDir, needles);
   const hub = scanHubDatabase(process.env.DATABASE_URL!, needles);
   const scanned = { ...files.scanned, ...hub.scanned };
-  for (const [store, s] of Object.entries(scanned)) console.log(`scanned ${store}: ${s.items} (files, rows or dump lines), ${Math.round(s.bytes / 1024)} KiB`);
+  for (const [store, s] of Object.entries(scanned)) console.log(`scanned ${store}: ${s.items} ${s.unit}, ${Math.round(s.bytes / 1024)} KiB`);
   console.log(`for ${needles.ids.size} id numbers and ${needles.names.size} names`);
   assert.ok((scanned[STORE.logs]?.items ?? 0) > 5, "the run's logs are there");
   const findings = [...files.findings, ...hub.findings];

@@ -22,9 +22,13 @@ export interface Hit {
 const ID_RUN = /[0-9X]{18,}/g;
 // A name stands alone (a JSON string, a field, words of a log line): whole runs of CJK are compared.
 const NAME_RUN = /[\u4e00-\u9fff\u3400-\u4dbf·]{2,}/g;
+// The same runs' UTF-8 bytes as latin1 shows them (three-byte characters from U+3000 to U+9FFF, and ·): decoded before comparing.
+const UTF8_CJK_RUN = /(?:[\u00e3-\u00e9][\u0080-\u00bf]{2}|\u00c2\u00b7){2,}/g;
 const JWS = /eyJ[A-Za-z0-9_-]{2,}\.([A-Za-z0-9_-]{8,})\.[A-Za-z0-9_-]+/g;
 // Base64 (either alphabet) long enough to hold a name or an id number.
-const BASE64_RUN = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
+const BASE64_MIN = 16;
+const BASE64_CHAR = new Uint8Array(256);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_") BASE64_CHAR[c.charCodeAt(0)] = 1;
 const UNICODE_ESCAPE = /\\+u([0-9a-fA-F]{4})/g;
 const HAS_UNICODE_ESCAPE = /\\u[0-9a-fA-F]{4}/;
 const MAX_DEPTH = 2;
@@ -47,31 +51,58 @@ function* search(bytes: Buffer, needles: Needles, via: Hit["via"], depth: number
       const id = m[0].slice(i, i + 18);
       if (needles.ids.has(id)) yield { what: "id number", value: id, via };
     }
-  const text = bytes.toString("utf8");
-  for (const t of HAS_UNICODE_ESCAPE.test(text) ? [text, unescapeUnicode(text)] : [text])
-    for (const m of t.matchAll(NAME_RUN)) if (needles.names.has(m[0])) yield { what: "name", value: m[0], via };
+  const names = [...ascii.matchAll(UTF8_CJK_RUN)].map((m) => Buffer.from(m[0], "latin1").toString("utf8"));
+  if (HAS_UNICODE_ESCAPE.test(ascii)) names.push(unescapeUnicode(ascii));
+  for (const t of names) for (const m of t.matchAll(NAME_RUN)) if (needles.names.has(m[0])) yield { what: "name", value: m[0], via };
   if (depth >= MAX_DEPTH) return;
   const jwsPayloads = new Set([...ascii.matchAll(JWS)].map((m) => m[1]!));
-  for (const m of ascii.matchAll(BASE64_RUN)) {
-    const inner: Hit["via"] = via !== "plain" ? via : jwsPayloads.has(m[0]) ? "JWS payload" : "base64";
-    for (const decoded of base64Decodings(m[0])) yield* search(decoded, needles, inner, depth + 1);
+  const runs = base64Runs(bytes, ascii);
+  yield* searchDecoded(
+    runs.filter((r) => jwsPayloads.has(r)),
+    needles,
+    via === "plain" ? "JWS payload" : via,
+    depth,
+  );
+  yield* searchDecoded(
+    runs.filter((r) => !jwsPayloads.has(r)),
+    needles,
+    via === "plain" ? "base64" : via,
+    depth,
+  );
+}
+
+/**
+ * The runs decoded from each of their first four characters (one of them is where the base64
+ * starts), all runs of one alignment in one go: each cut to whole 4-character groups (losing at
+ * most a run's last two bytes, a JSON's closing), and "AAAA" (three zero bytes) between two.
+ */
+function* searchDecoded(runs: string[], needles: Needles, via: Hit["via"], depth: number): Generator<Hit> {
+  for (let start = 0; start < 4; start++) {
+    const parts: string[] = [];
+    for (const run of runs) {
+      const part = run.slice(start);
+      const whole = part.length - (part.length % 4);
+      if (whole >= BASE64_MIN) parts.push(part.slice(0, whole));
+    }
+    if (parts.length) yield* search(Buffer.from(parts.join("AAAA"), "base64"), needles, via, depth + 1);
   }
+}
+
+/** The runs of base64 characters (either alphabet) long enough, by a loop over the bytes: a regex is several times slower here. */
+function base64Runs(bytes: Buffer, ascii: string): string[] {
+  const runs: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && BASE64_CHAR[bytes[i]!]) continue;
+    if (i - start >= BASE64_MIN) runs.push(ascii.slice(start, i));
+    start = i + 1;
+  }
+  return runs;
 }
 
 /** A JSON or log text's `\uXXXX` escapes (any number of backslashes: a dump doubles them) made characters. */
 function unescapeUnicode(text: string): string {
   return text.replace(UNICODE_ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-/** The run decoded from each of its first four characters: one of them is where the base64 starts. */
-function base64Decodings(run: string): Buffer[] {
-  const body = run.replace(/=+$/, "");
-  const out: Buffer[] = [];
-  for (let start = 0; start < 4 && body.length - start >= 16; start++) {
-    const part = body.slice(start);
-    out.push(Buffer.from(part.slice(0, part.length - (part.length % 4 === 1 ? 1 : 0)), "base64"));
-  }
-  return out;
 }
 
 /** One finding: what was found in which store, and where in it. */

@@ -12,6 +12,12 @@ import zlib from "node:zlib";
 import { DatabaseSync } from "node:sqlite";
 import type { Queryable } from "../../platform/db";
 import { natsStoreDir, temporalDbFile } from "../../ops/stack/services";
+import { SCHEMA as CIVIL_REGISTRY } from "../../adapters/civil-registry/sandbox/store";
+import { SCHEMA as EMERGENCY } from "../../adapters/emergency/sandbox/store";
+import { SCHEMA as UTILITIES } from "../../adapters/utilities/sandbox/store";
+import { SCHEMA as PUBLIC_SECURITY } from "../../agencies/public-security/sandbox/key-places";
+import { SCHEMA as FIRE_SAFETY } from "../../agencies/fire-safety/sandbox/routes";
+import { SCHEMA as AVIATION } from "../../agencies/aviation/sandbox/registry";
 import { scanBytes, scanText, type Finding, type Needles } from "./personal-data-scan";
 
 /**
@@ -20,12 +26,12 @@ import { scanBytes, scanText, type Finding, type Needles } from "./personal-data
  * database in tests). Everything else the hub writes must not hold them in clear.
  */
 export const ALLOWED_PLACES: { schema: string; reason: string }[] = [
-  { schema: "sandbox_civil_registry", reason: "the civil registry's own records: citizens, their e-IDs and credentials, marriages, address changes" },
-  { schema: "sandbox_emergency", reason: "the emergency service's own records: incidents, alerts, dispatches" },
-  { schema: "sandbox_utilities", reason: "the utilities' own records: premises and their account holders, service orders" },
-  { schema: "public_security", reason: "public security's own records (a catalogue agency): reviews, dispatches, officers" },
-  { schema: "fire_safety", reason: "fire safety's own records (a catalogue agency): venues, reviews, officers" },
-  { schema: "aviation", reason: "the aviation authority's own records (a catalogue agency): drones and their operators" },
+  { schema: CIVIL_REGISTRY, reason: "the civil registry's own records: citizens, their e-IDs and credentials, marriages, address changes" },
+  { schema: EMERGENCY, reason: "the emergency service's own records: incidents, alerts, dispatches" },
+  { schema: UTILITIES, reason: "the utilities' own records: premises and their account holders, service orders" },
+  { schema: PUBLIC_SECURITY, reason: "public security's own records (a catalogue agency): reviews, dispatches, officers" },
+  { schema: FIRE_SAFETY, reason: "fire safety's own records (a catalogue agency): venues, reviews, officers" },
+  { schema: AVIATION, reason: "the aviation authority's own records (a catalogue agency): drones and their operators" },
 ];
 
 /** The stores, as findings name them. */
@@ -39,13 +45,13 @@ export const STORE = {
 
 export interface ScanResult {
   findings: Finding[];
-  /** Per store: what was read (files, rows or dump lines) and how many bytes. */
-  scanned: Record<string, { items: number; bytes: number }>;
+  /** Per store: how many of what were read (files, rows or dump lines), and how many bytes. */
+  scanned: Record<string, { items: number; unit: string; bytes: number }>;
 }
 
 /** Every citizen of the civil registry sandbox: what must not be found. */
 export async function registryNeedles(db: Queryable): Promise<Needles> {
-  const people = await db.query<{ citizen_no: string; full_name: string }>("SELECT citizen_no, full_name FROM sandbox_civil_registry.citizen");
+  const people = await db.query<{ citizen_no: string; full_name: string }>(`SELECT citizen_no, full_name FROM ${CIVIL_REGISTRY}.citizen`);
   return { ids: new Set(people.map((p) => p.citizen_no)), names: new Set(people.map((p) => p.full_name)) };
 }
 
@@ -65,8 +71,8 @@ export function storeOfFile(dataDir: string, file: string): string {
   return STORE.otherFiles;
 }
 
-function count(result: ScanResult, store: string, bytes: number): void {
-  const s = (result.scanned[store] ??= { items: 0, bytes: 0 });
+function count(result: ScanResult, store: string, unit: string, bytes: number): void {
+  const s = (result.scanned[store] ??= { items: 0, unit, bytes: 0 });
   s.items += 1;
   s.bytes += bytes;
 }
@@ -78,7 +84,7 @@ export function scanDataDir(dataDir: string, needles: Needles): ScanResult {
     const store = storeOfFile(dataDir, file);
     const where = path.relative(dataDir, file);
     const bytes = fs.readFileSync(file);
-    count(result, store, bytes.length);
+    count(result, store, "files", bytes.length);
     const contents = [bytes];
     if (file.endsWith(".gz")) contents.push(zlib.gunzipSync(bytes));
     for (const content of contents) for (const hit of scanBytes(content, needles)) result.findings.push({ store, where, ...hit });
@@ -101,7 +107,7 @@ export function scanSqliteRows(file: string, store: string, needles: Needles, re
           size += bytes.length;
           for (const hit of scanBytes(bytes, needles)) result.findings.push({ store, where: `${path.basename(file)} row of ${name}.${column}`, ...hit });
         }
-        count(result, `${store} (rows)`, size);
+        count(result, `${store} (rows)`, "rows", size);
       }
     }
   } finally {
@@ -124,7 +130,7 @@ export function scanHubDatabase(url: string, needles: Needles): ScanResult {
     if (copy) [table, row] = [copy[1], 0];
     else if (line === "\\.") table = undefined;
     else if (table) row += 1;
-    count(result, STORE.hubDatabase, line.length + 1);
+    count(result, STORE.hubDatabase, "dump lines", Buffer.byteLength(line) + 1);
     const where = table && !copy ? `${table} row ${row}` : "schema and definitions";
     const hits = scanText(line, needles);
     // bytea in COPY text: \\x and the bytes in hex.
