@@ -19,8 +19,14 @@ test("no store the run wrote holds an id number or a name of the registry in cle
   const db = await openDb({ url: process.env.DATABASE_URL, pgliteDir: "" });
   const needles = await registryNeedles(db).finally(() => db.close());
   assert.ok(needles.ids.size > 1000, `the run used synthetic citizens (${needles.ids.size})`);
-  assert.ok(fs.existsSync(temporalDbFile(dataDir)), `Temporal's database is under the data directory (${temporalDbFile(dataDir)})`);
-  assert.ok(fs.existsSync(natsStoreDir(dataDir)), `the JetStream store is under the data directory (${natsStoreDir(dataDir)})`);
+  assert.ok(
+    fs.existsSync(temporalDbFile(dataDir)),
+    `Temporal's database is under the data directory (${temporalDbFile(dataDir)}; a Temporal server the run did not start keeps its own)`,
+  );
+  assert.ok(
+    fs.existsSync(natsStoreDir(dataDir)),
+    `the JetStream store is under the data directory (${natsStoreDir(dataDir)}; a NATS server the run did not start keeps its own)`,
+  );
 
   const files = scanDataDir(dataDir, needles);
   const hub = scanHubDatabase(process.env.DATABASE_URL!, needles);
