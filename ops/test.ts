@@ -23,7 +23,8 @@ Runs the unit, workflow and integration tests (node:test) against real services:
                       utilities, public security and fire safety on the next ports), the last
                       two registered in the catalogue (a short-lived gateway node does it)
 State and logs go to .data/test/, which a run that starts the services itself clears first
-(and, without DATABASE_URL, it recreates linkage_hub_test). Give test files to run only those.`;
+(and, without DATABASE_URL, it recreates linkage_hub_test). Give test files to run only those;
+after the whole suite, test/final/ scans every store the run wrote for personal data.`;
 
 const ROOT = path.resolve(__dirname, "..");
 const say = (line: string) => console.log(`[test-stack] ${line}`);
@@ -75,9 +76,9 @@ async function main(): Promise<number> {
       });
     const code = await run(files);
     if (args.length) return code;
-    // After the whole suite: its logs, every process's, hold no id number or name it used.
-    say("scanning the run's logs for personal data");
-    return (await run(["test/final/logs-hold-no-personal-data.test.ts"])) || code;
+    // After the whole suite: no store it wrote (logs, Temporal, JetStream, the hub database) holds an id number or name in clear.
+    say("scanning every store the run wrote for personal data");
+    return (await run(["test/final/stores-hold-no-personal-data.test.ts"])) || code;
   } catch (err) {
     console.error(err instanceof MissingPieceError ? `\n${err.message}\n` : err);
     return 1;

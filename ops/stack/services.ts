@@ -41,6 +41,12 @@ async function useRunning(name: string, address: string, say: Say, confirm?: () 
   return undefined;
 }
 
+/** Where the NATS server the stack starts keeps its JetStream store (its streams' messages). */
+export const natsStoreDir = (dataDir: string) => path.join(dataDir, "nats");
+
+/** The Temporal dev server's SQLite database the stack starts it with (its `-wal` beside it). */
+export const temporalDbFile = (dataDir: string) => path.join(dataDir, "temporal.sqlite");
+
 /**
  * NATS with JetStream and authentication: the one running at `natsUrl` (used with the
  * credentials given), else one started with its configuration and the hub's own user made
@@ -51,7 +57,7 @@ export async function startNats(natsUrl: string, dataDir: string, say: Say, tls?
   if (running) return running;
   const { host, port } = hostPort(natsUrl);
   const bin = await ensureBinary("nats-server", say);
-  const storeDir = path.join(dataDir, "nats");
+  const storeDir = natsStoreDir(dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const { configFile, credsFile } = prepareNatsServer(dataDir, tls);
   const service = spawnManaged({
@@ -81,7 +87,7 @@ export async function startTemporal(address: string, ports: { ui: number; metric
   const { host, port } = hostPort(address);
   const bin = await ensureBinary("temporal", say);
   fs.mkdirSync(dataDir, { recursive: true });
-  const dbFile = path.join(dataDir, "temporal.sqlite");
+  const dbFile = temporalDbFile(dataDir);
   // WAL and eager activities: about ten times the throughput of the defaults (see docs/configuration.md).
   const args = [
     "server",
