@@ -42,14 +42,12 @@ async function recordReport(
 ): Promise<Report> {
   const reportId = `FR-${randomBytes(8).toString("hex").toUpperCase()}`;
   const [row] = await tx.query<Report>(
-    `INSERT INTO hub.flight_report (report_id, partner_id, operator_id_number, operator_name, drone_registration, area, west, south, east, north,
+    `INSERT INTO hub.flight_report (report_id, partner_id, drone_registration, area, west, south, east, north,
        max_altitude_m, starts_at, ends_at, outcome, conflicts, ineligible)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING ${COLUMNS}`,
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING ${COLUMNS}`,
     [
       reportId,
       caller.partnerId ?? null,
-      req.operator.idNumber,
-      req.operator.name,
       req.droneRegistration,
       JSON.stringify(polygon),
       west,

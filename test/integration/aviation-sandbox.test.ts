@@ -14,7 +14,7 @@ import { documentSchemas } from "../../sandbox-kit/problem";
 import { VENUES } from "../../sandbox-kit/venues";
 import { syntheticCitizens, SEED, SEED_AS_OF } from "../../sandbox-kit/synthetic-people";
 import { startSandbox } from "../../agencies/aviation/sandbox/server";
-import { OPERATORS, ZONES } from "../../agencies/aviation/sandbox/registry";
+import { EXAMPLE_OPERATOR, OPERATORS, ZONES } from "../../agencies/aviation/sandbox/registry";
 import { createScratchDatabase } from "../support/scratch-db";
 
 type Json = Record<string, unknown>;
@@ -60,21 +60,21 @@ function problem(answer: { status: number; headers: Headers; body: Json }, statu
 
 const example = (name: string) => ((doc.components as Json).examples as Record<string, { value: Json }>)[name]!.value;
 
-test("seeds two operators, three drones and four zones; the operators are the civil registry seed's first citizens, by the same names", async () => {
-  assert.equal(server.seeded, 9);
+test("seeds three operators, five drones and four zones; the operators but the example are the civil registry seed's first citizens, by the same names", async () => {
+  assert.equal(server.seeded, 12);
   const citizens = syntheticCitizens(SEED, 2, { asOf: SEED_AS_OF });
   assert.deepEqual(
-    OPERATORS.map((o) => [o.idNumber, o.name]),
+    OPERATORS.filter((o) => o !== EXAMPLE_OPERATOR).map((o) => [o.idNumber, o.name]),
     citizens.map((c) => [c.citizenNo, c.fullName]),
   );
 });
 
 test("the document's examples are what the sandbox answers", async () => {
-  const op = await call("GET", "/operators/370102198307059794");
+  const op = await call("GET", `/operators/${EXAMPLE_OPERATOR.idNumber}`);
   assert.equal(op.status, 200);
-  assert.deepEqual(schemas.read("Operator", op.body), example("MaTao"));
-  const drones = await call("GET", "/drones?owner=370102198307059794");
-  assert.deepEqual(schemas.read("DroneList", drones.body), example("MaTaosDrones"));
+  assert.deepEqual(schemas.read("Operator", op.body), example("ExampleOperator"));
+  const drones = await call("GET", `/drones?owner=${EXAMPLE_OPERATOR.idNumber}`);
+  assert.deepEqual(schemas.read("DroneList", drones.body), example("ExampleOperatorsDrones"));
   const zone = await call("GET", "/no-fly-zones/NFZ-ZSSS");
   assert.deepEqual(schemas.read("NoFlyZone", zone.body), example("Hongqiao"));
   const drone = await call("GET", "/drones/UA-2026-000001");

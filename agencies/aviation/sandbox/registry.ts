@@ -33,16 +33,25 @@ export interface NoFlyZone {
   until?: string;
 }
 
-/** The first two citizens of the civil registry sandbox's seed (sandbox-kit/synthetic-people.ts, SEED 1). */
+/**
+ * The document's examples: an operator registered here but no citizen of the civil registry
+ * sandbox, so the copy of the document the hub's catalogue keeps names nobody the registry holds.
+ */
+export const EXAMPLE_OPERATOR: Operator = { idNumber: "110101190001010014", name: "示例", licenceClass: "A", status: "ACTIVE" };
+
+/** The first two citizens of the civil registry sandbox's seed (sandbox-kit/synthetic-people.ts, SEED 1), and the example. */
 export const OPERATORS: readonly Operator[] = [
   { idNumber: "370102198307059794", name: "马涛", licenceClass: "B", status: "ACTIVE" },
   { idNumber: "350102200609041393", name: "高一军", licenceClass: "A", status: "ACTIVE" },
+  EXAMPLE_OPERATOR,
 ];
 
 export const DRONES: readonly Drone[] = [
   { registrationNo: "UA-2026-000001", model: "DJI Mini 4 Pro", ownerIdNumber: "370102198307059794", status: "ACTIVE" },
   { registrationNo: "UA-2026-000002", model: "DJI Air 3", ownerIdNumber: "350102200609041393", status: "ACTIVE" },
   { registrationNo: "UA-2026-000003", model: "Autel EVO Lite+", ownerIdNumber: "370102198307059794", status: "SUSPENDED" },
+  { registrationNo: "UA-2026-000090", model: "DJI Mini 4 Pro", ownerIdNumber: EXAMPLE_OPERATOR.idNumber, status: "ACTIVE" },
+  { registrationNo: "UA-2026-000091", model: "Autel EVO Lite+", ownerIdNumber: EXAMPLE_OPERATOR.idNumber, status: "SUSPENDED" },
 ];
 
 /** Shanghai's airports (ICAO codes) and two government sites, as rectangles around them. */
