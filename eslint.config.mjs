@@ -2,12 +2,12 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".data/", "contracts/generated/"] },
+  { ignores: ["node_modules/", ".data/", "dist/", "contracts/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ["bin/**/*.js"],
-    languageOptions: { sourceType: "commonjs", globals: { require: "readonly" } },
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", __dirname: "readonly", console: "readonly", process: "readonly" } },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {

@@ -3,6 +3,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from 
 import type { ServiceSchema } from "moleculer";
 import type { HubNode } from "../platform/hub-node";
 import { hubDataConverter } from "../platform/payload-codec";
+import { BUNDLE_FILE, workflowCode } from "./bundle";
 import { civilRegistryActivities } from "./activities/civil-registry";
 import { utilitiesActivities } from "./activities/utilities";
 import { announcementActivities } from "./activities/announcements";
@@ -11,6 +12,7 @@ import { permitActivities } from "./activities/permits";
 import { emergencyActivities } from "./activities/emergency";
 
 let runtimeInstalled = false;
+const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" };
 
 export function workerService(node: HubNode): ServiceSchema {
   const { config, broker } = node;
@@ -21,13 +23,6 @@ export function workerService(node: HubNode): ServiceSchema {
     name: "linkage-worker",
     async started() {
       const log = broker.getLogger("temporal");
-      const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = {
-        TRACE: "trace",
-        DEBUG: "debug",
-        INFO: "info",
-        WARN: "warn",
-        ERROR: "error",
-      };
       // The SDK runtime is one per process; its logs join the node's JSON log, the node (not
       // the SDK) decides when to stop on a signal, and its metrics follow Prometheus naming.
       if (!runtimeInstalled)
@@ -51,12 +46,15 @@ export function workerService(node: HubNode): ServiceSchema {
         });
       runtimeInstalled = true;
       connection = await NativeConnection.connect({ address: config.temporalAddress });
+      const dataConverter = hubDataConverter(config);
+      const code = workflowCode(dataConverter);
+      log.info({ workflowCode: code.workflowBundle ? BUNDLE_FILE : "sources" }, "Temporal worker: workflow code loaded");
       worker = await Worker.create({
         connection,
         namespace: config.temporalNamespace,
         taskQueue: config.temporalTaskQueue,
-        dataConverter: hubDataConverter(config),
-        workflowsPath: require.resolve("./linkages/index"),
+        dataConverter,
+        ...code,
         activities: {
           ...civilRegistryActivities(broker),
           ...utilitiesActivities(broker),

@@ -42,6 +42,8 @@ export interface SpawnOptions {
   args: string[];
   logDir: string;
   env?: NodeJS.ProcessEnv;
+  /** Working directory; the supervisor's by default. */
+  cwd?: string;
   /** Also copy the output to this stream (the hub's JSON log on the console, say). */
   echo?: NodeJS.WritableStream;
 }
@@ -54,7 +56,7 @@ export function spawnManaged(o: SpawnOptions): Managed {
   fs.mkdirSync(o.logDir, { recursive: true });
   const logFile = path.join(o.logDir, `${o.name}.log`);
   const log = fs.createWriteStream(logFile, { flags: "a" });
-  const child = spawn(o.command, o.args, { env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(o.command, o.args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.pipe(log, { end: false });
     if (o.echo) stream.pipe(o.echo, { end: false });
