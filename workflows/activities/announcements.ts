@@ -9,6 +9,7 @@ import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../../platform/hub-node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
+import { storeOutcome, type Ending } from "../service/outcomes";
 import { linkageDuration, linkagesEnded, outcomeOf } from "../metrics";
 
 type Schemas = components["schemas"];
@@ -37,8 +38,11 @@ export function announcementActivities(node: HubNode) {
       node.outbox.kick();
     },
 
-    /** The linkage of this workflow ended: told to whoever started it. */
-    async announceEnd(end: { workflowId: string; status: Schemas["LinkageStatus"]; compensated?: boolean; reason?: string }): Promise<void> {
+    /**
+     * The linkage of this workflow ended: told to whoever started it, and its outcome stored (outcomes.ts) in the same
+     * transaction, before the workflow closes (so before Temporal may drop its history).
+     */
+    async announceEnd(end: { workflowId: string; compensated?: boolean } & Ending): Promise<void> {
       const [row] = await node.db.query<{
         id: string;
         type: Schemas["LinkageType"];
@@ -61,7 +65,10 @@ export function announcementActivities(node: HubNode) {
         linkageId: row.id,
         partnerId: row.partner_id,
       });
-      await node.db.transaction((tx) => enqueue(tx, event));
+      await node.db.transaction(async (tx) => {
+        await enqueue(tx, event);
+        await storeOutcome(tx, row.id, end);
+      });
       node.outbox.kick();
       const outcome = outcomeOf(end.status, end.compensated);
       linkagesEnded.inc({ linkage_type: row.type, outcome });

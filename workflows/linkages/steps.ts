@@ -81,11 +81,16 @@ export function linkageSteps(): Steps {
 
 const announcements = proxyActivities<ReturnType<typeof announcementActivities>>(ANNOUNCEMENTS);
 
-/** Tells whoever started the linkage that it ended (its webhook); linkages started before this existed do not. */
-async function announce(status: Schemas["LinkageStatus"], compensated: boolean, reason?: string): Promise<void> {
+/**
+ * Tells whoever started the linkage that it ended (its webhook), and has the hub store its outcome (so status answers once Temporal has
+ * dropped the closed workflow); linkages started before this existed do not.
+ */
+async function announce(end: { status: Schemas["LinkageStatus"]; compensated: boolean; reason?: string; progress: Progress; result?: object }): Promise<void> {
   if (!patched("announce-end")) return;
+  const { reason, result, ...rest } = end;
+  const progress = { ...end.progress, currentStep: null, stepsDone: [...end.progress.stepsDone] };
   await CancellationScope.nonCancellable(() =>
-    announcements.announceEnd({ workflowId: workflowInfo().workflowId, status, compensated, ...(reason ? { reason } : {}) }),
+    announcements.announceEnd({ workflowId: workflowInfo().workflowId, ...rest, progress, ...(reason ? { reason } : {}), ...(result ? { result } : {}) }),
   );
 }
 
@@ -102,11 +107,12 @@ export async function cancellable<T extends LinkageOutcome>(steps: Steps, body: 
     // Continued as a new run (a long linkage bounding its history): not an end.
     if (err instanceof ContinueAsNew) throw err;
     if (!isCancellation(err)) {
-      await announce("FAILED", steps.compensated, err instanceof Error ? err.message : String(err));
+      await announce({ status: "FAILED", compensated: steps.compensated, reason: err instanceof Error ? err.message : String(err), progress: steps.progress });
       throw err;
     }
     outcome = await CancellationScope.nonCancellable(() => steps.end("CANCELLED", reason()));
   }
-  await announce(outcome.status, steps.compensated, outcome.reason);
+  const { status, reason: why, result, ...progress } = outcome as LinkageOutcome;
+  await announce({ status, compensated: steps.compensated, progress, ...(why ? { reason: why } : {}), ...(result ? { result } : {}) });
   return outcome;
 }

@@ -12,7 +12,7 @@ import type { LinkageRow } from "./store";
 
 export type WorkflowName = keyof typeof workflows;
 
-/** Starts the linkage's workflow unless it already runs or ran. */
+/** Starts the linkage's workflow unless it already runs or ran (its outcome stored: Temporal may have dropped the closed workflow since). */
 export async function launch(
   client: Client,
   config: Config,
@@ -21,6 +21,7 @@ export async function launch(
   params: object,
   requestId?: string | null,
 ): Promise<void> {
+  if (row.outcome) return;
   try {
     await client.workflow.start(workflow, {
       workflowId: row.workflow_id,

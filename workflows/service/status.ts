@@ -1,13 +1,15 @@
 /**
  * Where a linkage stands, answered from Temporal without a live worker: a running one from
  * its progress memo, a closed one from its description and result (a query would need the
- * worker to replay it).
+ * worker to replay it); once Temporal has dropped a closed workflow (its namespace's
+ * retention), from the outcome the hub stored when the linkage ended (outcomes.ts).
  */
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from "@temporalio/client";
 import type { components } from "../../contracts/generated/types";
 import { HubError } from "../../platform/errors";
 import { PROGRESS_MEMO, type LinkageOutcome, type Progress } from "../linkages/visibility";
 import type { LinkageRow } from "./store";
+import { storedStatus } from "./outcomes";
 
 type Linkage = components["schemas"]["Linkage"];
 
@@ -49,9 +51,12 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
   const handle = client.workflow.getHandle(row.workflow_id);
   const base = { id: row.id, type: row.type, businessKey: row.business_key, createdAt: new Date(row.created_at).toISOString() };
   const described = await describe(client, row);
+  // Ended, and dropped by Temporal since: as stored when it ended.
+  if (!described && row.outcome) return storedStatus(base, row.outcome);
   // Recorded but not yet started (the start is retried by the next identical request).
   if (!described) return { ...base, status: "RUNNING", currentStep: null, stepsDone: [] };
-  const closedAt = described.closeTime?.toISOString();
+  // The time stored at its end where there is one, so the answer is the same before and after Temporal drops it.
+  const closedAt = row.outcome ? new Date(row.outcome.closedAt).toISOString() : described.closeTime?.toISOString();
   switch (described.status.name) {
     case "RUNNING":
       return { ...base, status: "RUNNING", ...progressOf(described) };
@@ -92,6 +97,8 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
 
 /** Refuses a linkage that has ended, or has not started (recorded, its start not made yet): it takes no signal or cancellation. */
 export async function assertRunning(client: Client, row: LinkageRow): Promise<void> {
+  if (row.outcome)
+    throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${row.id} has ended (${row.outcome.status.toLowerCase()}); it takes no signal or cancellation`);
   const described = await describe(client, row);
   if (!described)
     throw new HubError(

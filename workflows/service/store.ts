@@ -12,6 +12,7 @@ import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
 import { linkagesStarted } from "../metrics";
 import { linkageIdOf, workflowIdOf } from "../workflow-ids";
+import { OUTCOME_COLUMN, type StoredOutcome } from "./outcomes";
 
 type LinkageType = components["schemas"]["LinkageType"];
 
@@ -22,6 +23,8 @@ export interface LinkageRow {
   workflow_id: string;
   partner_id: string | null;
   created_at: Date | string;
+  /** How it ended, once it has (outcomes.ts): what status answers when Temporal no longer has the workflow. */
+  outcome: StoredOutcome | null;
 }
 
 /** Who asks: the partner behind a REST or NATS call (the gateway puts it in meta), or an internal caller (none). */
@@ -31,6 +34,8 @@ export interface Caller {
 }
 
 export const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, partnerId: metaOf(ctx).partner });
+
+const SELECT_LINKAGE = `SELECT l.*, ${OUTCOME_COLUMN} FROM hub.linkage l LEFT JOIN hub.linkage_outcome o ON o.linkage_id = l.id WHERE l.id = $1`;
 
 /** Records the linkage once, in `tx`; its `linkages.linkage.started` event commits with it. */
 export async function recordLinkage(tx: Queryable, type: LinkageType, businessKey: string, caller: Caller): Promise<LinkageRow> {
@@ -51,7 +56,7 @@ export async function recordLinkage(tx: Queryable, type: LinkageType, businessKe
     await enqueue(tx, started);
     linkagesStarted.inc({ linkage_type: type });
   }
-  const [row] = await tx.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+  const [row] = await tx.query<LinkageRow>(SELECT_LINKAGE, [id]);
   // Another partner's application under the same key is not theirs to see.
   if (partnerId && row!.partner_id !== partnerId)
     throw new HubError("HUB_ERR_BUSINESS_KEY_TAKEN", `The ${type} ${businessKey} belongs to another partner; use a key of your own`);
@@ -60,7 +65,7 @@ export async function recordLinkage(tx: Queryable, type: LinkageType, businessKe
 
 /** The linkage, if the caller may see it: a partner sees its own; internal callers see all. */
 export async function findLinkage(db: Queryable, id: string, caller: Caller): Promise<LinkageRow> {
-  const [row] = await db.query<LinkageRow>("SELECT * FROM hub.linkage WHERE id = $1", [id]);
+  const [row] = await db.query<LinkageRow>(SELECT_LINKAGE, [id]);
   if (!row || (caller.partnerId && row.partner_id !== caller.partnerId)) throw new HubError("HUB_ERR_LINKAGE_NOT_FOUND", `No linkage ${id}`);
   return row;
 }
