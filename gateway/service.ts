@@ -40,10 +40,9 @@ function aliasesOf(own: Record<string, Handler>, onError: ReturnType<typeof fail
   return aliases;
 }
 
-/** Expired quota windows and idempotency keys, swept every ten minutes by each gateway. */
+/** Expired quota windows, swept every ten minutes by each gateway (idempotent answers are the retention jobs', hub/retention.ts). */
 async function sweep(node: HubNode): Promise<void> {
   await sweepQuotaWindows(node.db);
-  await node.db.query("DELETE FROM hub.idempotency_key WHERE created_at < now() - make_interval(secs => $1::int)", [node.config.idempotencyTtlS]);
 }
 
 export function gatewayService(

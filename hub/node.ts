@@ -41,6 +41,7 @@ import { startProber } from "../catalogue/prober";
 import { partnerAccess, type PartnerAccess } from "../partners/access";
 import { serveOps } from "./ops-server";
 import { migrateHub } from "./schema";
+import { startRetention } from "./retention";
 
 /** What the services of one process share: the audit log, and for the gateway's role the partners' access, the catalogue and its mediator. */
 interface Shared {
@@ -71,6 +72,18 @@ function shared(node: HubNode, audit: AuditLog): Shared {
   const partners = partnerAccess(node.db, node.config, (err) => node.broker.logger.warn({ err: String(err) }, "quota: unspent tokens not given back"));
   const catalogue = new LiveCatalogue(node.db, ownPorts(node.config));
   return { audit, partners, catalogue, mediation: mediator({ db: node.db, config: node.config, partners, audit, catalogue, tally: node.tally }) };
+}
+
+/** The jobs of the gateway's node, which owns the database: the catalogue services' probes, the retention jobs (hub/retention.ts). */
+function startGatewayJobs(node: HubNode, catalogue: LiveCatalogue): () => Promise<void> {
+  const { config, broker, db, tally } = node;
+  const onProbeError = (err: unknown) => broker.logger.warn({ err: String(err) }, "service probes: will retry");
+  const stopProber = startProber(db, catalogue, tally, { instance: config.instance, everyMs: config.serviceProbeMs, onError: onProbeError });
+  const stopRetention = startRetention(db, node.bus.jsm, config, (err) => broker.logger.warn({ err: String(err) }, "retention: will retry"));
+  return async () => {
+    await stopProber();
+    await stopRetention();
+  };
 }
 
 export interface RunningNode extends HubNode {
@@ -107,16 +120,13 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   if (!config.services.includes("api")) server = await serveOps(node, config.metricsPort);
   await broker.start();
   tally.start(config.figuresFlushMs);
-  const onProbeError = (err: unknown) => broker.logger.warn({ err: String(err) }, "service probes: will retry");
   const stopRefusals = config.services.includes("api")
     ? await countNatsRefusals(config).catch((err: Error) => {
         broker.logger.warn({ err: err.message }, "NATS refusals: not counted (no system account connection)");
         return async () => {};
       })
     : async () => {};
-  const stopProber = config.services.includes("api")
-    ? startProber(db, parts.catalogue, tally, { instance: config.instance, everyMs: config.serviceProbeMs, onError: onProbeError })
-    : async () => {};
+  const stopJobs = config.services.includes("api") ? startGatewayJobs(node, parts.catalogue) : async () => {};
   const httpPort = server ? (server.address() as { port: number }).port : config.port;
   phase = "running";
   broker.logger.info({ services: config.services, httpPort, database: db.kind }, "hub node started");
@@ -128,7 +138,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
       if (phase === "stopping") return;
       phase = "stopping";
       broker.logger.info("hub node stopping: finishing in-flight work");
-      await stopProber();
+      await stopJobs();
       await stopRefusals();
       await broker.stop();
       // After the work has stopped (the last calls and linkage ends counted), before the database closes.

@@ -36,6 +36,11 @@ const whole: Parse<number> = (raw) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number");
   return n;
 };
+const days: Parse<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of days");
+  return n;
+};
 const millisList: Parse<number[]> = (raw) => {
   const list = raw.split(",").map((x) => Number(x.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("must be a comma list of positive whole numbers of milliseconds");
@@ -150,6 +155,48 @@ export const SETTINGS = {
     "1000,5000,30000,120000,600000,1800000,3600000,7200000",
     "Waits between webhook delivery attempts (their count + 1 attempts, then the dead-letter stream)",
     millisList,
+  ),
+  retentionEveryMs: setting(
+    "HUB_RETENTION_EVERY_MS",
+    "3600000",
+    "How often the gateway's node runs the retention jobs (`hub_retention_removed_total`): idempotent answers, webhook deliveries, handled-event records, and counts what the streams dropped",
+    millis,
+  ),
+  webhookRetentionDays: setting(
+    "HUB_WEBHOOK_RETENTION_DAYS",
+    "30",
+    "How long a webhook delivery's record (hub.webhook_delivery: the event sent and each attempt's answer) is kept after its last attempt",
+    days,
+  ),
+  eventsRetentionDays: setting(
+    "HUB_EVENTS_RETENTION_DAYS",
+    "30",
+    "How long the EVENTS stream keeps an event (its `max_age`, set by every node at start-up)",
+    days,
+  ),
+  deadLettersRetentionDays: setting(
+    "HUB_DEAD_LETTERS_RETENTION_DAYS",
+    "90",
+    "How long the DEAD_LETTERS stream keeps what a consumer group gave up on (its `max_age`, set by every node at start-up)",
+    days,
+  ),
+  permitApplicationsRetentionDays: setting(
+    "HUB_PERMIT_APPLICATIONS_RETENTION_DAYS",
+    "90",
+    "How long an event permit application's organiser contact (hub.permit_application) is kept after its linkage ended",
+    days,
+  ),
+  flightReportsRetentionDays: setting(
+    "HUB_FLIGHT_REPORTS_RETENTION_DAYS",
+    "90",
+    "How long a drone flight report (hub.flight_report, with the operator's id number and name) is kept after the flight's hours ended",
+    days,
+  ),
+  temporalRetentionDays: setting(
+    "HUB_TEMPORAL_RETENTION_DAYS",
+    "7",
+    "How long Temporal keeps a closed linkage's workflow (the namespace's retention, set by the stack on the Temporal it starts); its outcome stays in the hub's database",
+    days,
   ),
   auditKey: setting("HUB_AUDIT_KEY", undefined, "The audit keys as JSON (`subjectKey`, `signingKey` PEM); unset: the file `HUB_AUDIT_KEY_FILE`", text),
   auditKeyFile: setting(

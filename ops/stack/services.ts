@@ -7,9 +7,10 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Connection } from "@temporalio/client";
+import { msToTs } from "@temporalio/common/lib/time";
 import pg from "pg";
 import { ensureBinary, MissingPieceError } from "./provision";
-import { SETTINGS } from "../../platform/config";
+import { loadConfig, SETTINGS } from "../../platform/config";
 import type { SandboxUrlSetting } from "../../sandbox-kit/main";
 import { SEARCH_ATTRIBUTES } from "../../workflows/linkages/visibility";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
@@ -108,8 +109,24 @@ export async function startTemporal(address: string, ports: { ui: number; metric
   for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);
   const service = spawnManaged({ name: "temporal", command: bin, args, logDir: path.join(dataDir, "logs") });
   await waitFor("temporal server", () => temporalHealthy(address), 60_000, service.child, service.logFile);
-  say(`temporal: started at ${address} (database ${dbFile})`);
+  const { temporalNamespace, temporalRetentionDays } = loadConfig();
+  await setNamespaceRetention(address, temporalNamespace, temporalRetentionDays);
+  say(`temporal: started at ${address} (database ${dbFile}, closed workflows kept ${temporalRetentionDays} days in ${temporalNamespace})`);
   return service;
+}
+
+/**
+ * The namespace's retention for closed workflows (what `temporal operator namespace update
+ * --retention <days>d` sets): Temporal deletes a closed workflow's history that long after it
+ * closed; the linkage's outcome stays in the hub's database (workflows/service/outcomes.ts).
+ */
+export async function setNamespaceRetention(address: string, namespace: string, days: number): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: msToTs(days * 86_400_000) } });
+  } finally {
+    await connection.close();
+  }
 }
 
 /**

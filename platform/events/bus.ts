@@ -5,11 +5,13 @@
  */
 import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from "nats";
 import { HubError } from "../errors";
-import { loadConfig } from "../config";
+import { loadConfig, type Config } from "../config";
 import { natsAuth, type NatsAuthOptions } from "../nats-auth";
 import { assertValidEvent, subjectOf, type CloudEvent } from "./envelope";
-import { ensureStreams } from "./streams";
+import { ensureStreams, type StreamAges } from "./streams";
 import { published } from "./metrics";
+
+const streamAgesOf = (config: Config): StreamAges => ({ eventsDays: config.eventsRetentionDays, deadLettersDays: config.deadLettersRetentionDays });
 
 const PUBLISH_ATTEMPTS = 4;
 const PUBLISH_TIMEOUT_MS = 2000;
@@ -32,11 +34,16 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** `auth`: the credentials and TLS (platform/nats-auth.ts); by default from this process's configuration. */
-export async function connectBus(natsUrl: string, name: string, auth: NatsAuthOptions = natsAuth(loadConfig())): Promise<EventBus> {
+/** `auth`: the credentials and TLS (platform/nats-auth.ts), `ages` the streams' retention; by default from this process's configuration. */
+export async function connectBus(
+  natsUrl: string,
+  name: string,
+  auth: NatsAuthOptions = natsAuth(loadConfig()),
+  ages: StreamAges = streamAgesOf(loadConfig()),
+): Promise<EventBus> {
   const nc = await connect({ servers: natsUrl, name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm);
+  await ensureStreams(jsm, ages);
   const js = nc.jetstream();
   const publish = (event: CloudEvent, subject = subjectOf(event.type)) => publishOne(js, event, subject);
   return {

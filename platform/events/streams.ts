@@ -4,7 +4,7 @@
  * `replay.<group>.<type>`), what consumers gave up on in DEAD_LETTERS, and the counting
  * devices' readings on COUNTS (`counts.<placeId>.<deviceId>`, in memory, apart from EVENTS so
  * a flood of counts cannot push domain events out). Created or updated at start-up by every
- * node that uses the bus.
+ * node that uses the bus: their max_age is their retention, which the server enforces.
  */
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "nats";
 
@@ -22,7 +22,15 @@ export const COUNTS_PER_SUBJECT = 10;
 /** JetStream drops a second message with the same Nats-Msg-Id within this window. */
 export const DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
-export const STREAMS: Partial<StreamConfig>[] = [
+/** How long EVENTS and DEAD_LETTERS keep a message (HUB_EVENTS_RETENTION_DAYS, HUB_DEAD_LETTERS_RETENTION_DAYS): the server drops older ones. */
+export interface StreamAges {
+  eventsDays: number;
+  deadLettersDays: number;
+}
+
+export const DEFAULT_AGES: StreamAges = { eventsDays: 30, deadLettersDays: 90 };
+
+export const streamsOf = (ages: StreamAges): Partial<StreamConfig>[] => [
   {
     name: EVENTS_STREAM,
     description: "Domain events of the hub (CloudEvents 1.0 JSON)",
@@ -30,7 +38,7 @@ export const STREAMS: Partial<StreamConfig>[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: nanos(30 * DAY_MS),
+    max_age: nanos(ages.eventsDays * DAY_MS),
     max_bytes: 10 * 1024 ** 3,
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   },
@@ -41,7 +49,7 @@ export const STREAMS: Partial<StreamConfig>[] = [
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
-    max_age: nanos(90 * DAY_MS),
+    max_age: nanos(ages.deadLettersDays * DAY_MS),
     duplicate_window: nanos(DUPLICATE_WINDOW_MS),
   },
   {
@@ -63,8 +71,9 @@ export const STREAMS: Partial<StreamConfig>[] = [
   },
 ];
 
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
-  for (const config of STREAMS) {
+/** Creates the streams, or brings their limits (max_age among them: the streams' retention) to what this node is configured with. */
+export async function ensureStreams(jsm: JetStreamManager, ages: StreamAges = DEFAULT_AGES): Promise<void> {
+  for (const config of streamsOf(ages)) {
     try {
       await jsm.streams.info(config.name!);
       await jsm.streams.update(config.name!, config);
