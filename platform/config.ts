@@ -158,8 +158,8 @@ export const SETTINGS = {
   ),
   retentionEveryMs: setting(
     "HUB_RETENTION_EVERY_MS",
-    "3600000",
-    "How often the gateway's node runs the retention jobs (`hub_retention_removed_total`): idempotent answers, webhook deliveries, handled-event records, and counts what the streams dropped",
+    "600000",
+    "How often the gateway's node runs the retention jobs (`hub_retention_removed_total`): idempotent answers, webhook deliveries, handled-event records, permit applications, flight reports, and counts what the streams dropped",
     millis,
   ),
   webhookRetentionDays: setting(

@@ -37,8 +37,9 @@ after(async () => {
   await bus?.close();
 });
 
-/** Deletes the workflow as Temporal's retention would, and waits until Temporal no longer has it. */
-async function deleteFromTemporal(workflowId: string): Promise<void> {
+/** Deletes the workflow as Temporal's retention would, and waits until Temporal no longer has it; returns how long that took. */
+async function deleteFromTemporal(workflowId: string): Promise<number> {
+  const t0 = Date.now();
   await connection.workflowService.deleteWorkflowExecution({ namespace: config.temporalNamespace, workflowExecution: { workflowId } });
   for (let i = 0; ; i++) {
     const gone = await temporal.workflow
@@ -48,13 +49,14 @@ async function deleteFromTemporal(workflowId: string): Promise<void> {
         () => false,
         (err) => (err instanceof WorkflowNotFoundError ? true : Promise.reject(err)),
       );
-    if (gone) return;
-    assert.ok(i < 600, "Temporal still describes the deleted workflow after 60 s");
+    if (gone) return Date.now() - t0;
+    // The dev server deletes in a background task: it took 30 to 60 s here.
+    assert.ok(i < 1200, "Temporal still describes the deleted workflow after 120 s");
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-test("past Temporal's retention, a linkage's status answers from the hub's store and a repeated start starts nothing", async () => {
+test("past Temporal's retention, a linkage's status answers from the hub's store and a repeated start starts nothing", async (t) => {
   const [citizen] = await seedCitizens(1);
   const request = { applicationNo: `RET-${randomUUID().slice(0, 8)}`, idNumber: citizen!.citizenNo, name: citizen!.fullName };
   const started = await post(`${hub.url}/v1/linkages/eid-issuances`, request);
@@ -73,7 +75,7 @@ test("past Temporal's retention, a linkage's status answers from the hub's store
   const [{ workflow_id: workflowId }] = (await db.query<{ workflow_id: string }>("SELECT workflow_id FROM hub.linkage WHERE id = $1", [id])) as [
     { workflow_id: string },
   ];
-  await deleteFromTemporal(workflowId);
+  t.diagnostic(`Temporal deleted the workflow in ${await deleteFromTemporal(workflowId)} ms`);
   // A new node: nothing of the linkage kept in memory (closed linkages' answers are kept a minute).
   await hub.stop();
   hub = await startNode("all", env);

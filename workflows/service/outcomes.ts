@@ -41,13 +41,13 @@ export interface Ending {
   result?: object;
 }
 
-/** Stores how the linkage ended, once (a retried activity writes nothing more), in `tx`. */
+/** Stores how the linkage ended, in `tx`; a later end (an operator reset the closed workflow, which ran again) replaces it. */
 export async function storeOutcome(tx: Queryable, linkageId: string, end: Ending): Promise<void> {
   const { stepsDone = [], serviceCalls, permit } = end.progress ?? { stepsDone: [] };
   const progress = { stepsDone, ...(serviceCalls ? { serviceCalls } : {}), ...(permit ? { permit } : {}) };
   await tx.query(
     `INSERT INTO hub.linkage_outcome (linkage_id, status, reason, progress, result, closed_at) VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (linkage_id) DO NOTHING`,
+     ON CONFLICT (linkage_id) DO UPDATE SET status = $2, reason = $3, progress = $4, result = $5, closed_at = $6`,
     [
       linkageId,
       end.status,

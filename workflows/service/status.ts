@@ -97,9 +97,10 @@ async function statusInTemporal(client: Client, row: LinkageRow): Promise<Linkag
 
 /** Refuses a linkage that has ended, or has not started (recorded, its start not made yet): it takes no signal or cancellation. */
 export async function assertRunning(client: Client, row: LinkageRow): Promise<void> {
-  if (row.outcome)
-    throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${row.id} has ended (${row.outcome.status.toLowerCase()}); it takes no signal or cancellation`);
   const described = await describe(client, row);
+  // Dropped by Temporal since it ended.
+  if (!described && row.outcome)
+    throw new HubError("HUB_ERR_LINKAGE_CLOSED", `Linkage ${row.id} has ended (${row.outcome.status.toLowerCase()}); it takes no signal or cancellation`);
   if (!described)
     throw new HubError(
       "HUB_ERR_LINKAGE_NOT_STARTED",
