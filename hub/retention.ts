@@ -68,7 +68,7 @@ const TABLES: { kind: RetentionKind; sql: string; limit: (l: Limits) => number }
     limit: (l) => l.permitApplicationsRetentionDays,
   },
   {
-    // The operator's id number and name, once the flight's hours ended that long ago.
+    // The drone (its registration leads to its operator at the aviation authority) and where and when it flew, once the flight's hours ended that long ago.
     kind: "flight-reports",
     sql: "DELETE FROM hub.flight_report WHERE ends_at < now() - make_interval(days => $1::int)",
     limit: (l) => l.flightReportsRetentionDays,

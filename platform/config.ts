@@ -189,7 +189,7 @@ export const SETTINGS = {
   flightReportsRetentionDays: setting(
     "HUB_FLIGHT_REPORTS_RETENTION_DAYS",
     "90",
-    "How long a drone flight report (hub.flight_report, with the operator's id number and name) is kept after the flight's hours ended",
+    "How long a drone flight report (hub.flight_report: the drone's registration, where and when it flew) is kept after the flight's hours ended",
     days,
   ),
   temporalRetentionDays: setting(

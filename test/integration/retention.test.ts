@@ -149,9 +149,8 @@ async function plantPermitAndFlight(db: Db, tag: string, i: number, age: number)
   );
   await db.query("INSERT INTO hub.permit_application (linkage_id, application_no, organiser) VALUES ($1, $2, '{}')", [linkageId, `retention-${tag}`]);
   await db.query(
-    `INSERT INTO hub.flight_report (report_id, partner_id, operator_id_number, operator_name, drone_registration, area, west, south, east, north,
-       max_altitude_m, starts_at, ends_at, outcome)
-     VALUES ($1, $2, 'x', 'x', 'x', '{}', 0, 0, 1, 1, 100, now() - make_interval(secs => $3 + 3600), now() - make_interval(secs => $3), 'ACCEPTED')`,
+    `INSERT INTO hub.flight_report (report_id, partner_id, drone_registration, area, west, south, east, north, max_altitude_m, starts_at, ends_at, outcome)
+     VALUES ($1, $2, 'x', '{}', 0, 0, 1, 1, 100, now() - make_interval(secs => $3 + 3600), now() - make_interval(secs => $3), 'ACCEPTED')`,
     [`FR-${randomUUID().replace(/-/g, "").slice(0, 16).toUpperCase()}`, `retention-${tag}`, config.flightReportsRetentionDays * 86_400 + age],
   );
 }
