@@ -8,18 +8,19 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { Client, Connection, WorkflowNotFoundError } from "@temporalio/client";
+import { WorkflowNotFoundError, type Client, type Connection } from "@temporalio/client";
 import { nanos } from "nats";
 import type { ServiceBroker } from "moleculer";
 import { callerBroker, clusterEnv, json, post, seedCitizens, settle, startNode, type TestNode } from "../support/hub";
 import { suiteDb } from "../support/partner";
 import type { Db } from "../../platform/db";
 import { loadConfig } from "../../platform/config";
+import { closeTemporal, temporal as temporalOf } from "../../platform/temporal";
 import { connectBus, type EventBus } from "../../platform/events/bus";
 import { removeExpiredRows, streamRemovals } from "../../hub/retention";
 
 const env: NodeJS.ProcessEnv = { ...clusterEnv(), HUB_RETENTION_EVERY_MS: "1000", HUB_EVENTS_RETENTION_DAYS: "29" };
-const config = loadConfig({});
+const config = loadConfig();
 let hub: TestNode;
 let connection: Connection;
 let temporal: Client;
@@ -27,13 +28,13 @@ let bus: EventBus;
 
 before(async () => {
   hub = await startNode("all", env);
-  connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
-  temporal = new Client({ connection });
+  // The hub's client: its payload codec decodes the memo a description carries.
+  ({ connection, client: temporal } = temporalOf(config));
   bus = await connectBus(process.env.NATS_URL!, `retention-test-${process.pid}`);
 });
 after(async () => {
   await hub?.stop();
-  await connection?.close();
+  await closeTemporal();
   await bus?.close();
 });
 
