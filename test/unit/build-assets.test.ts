@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { assetFiles } from "../../ops/build";
+import { BUNDLE_FILE } from "../../workflows/bundle";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -17,7 +18,8 @@ function readBesideCode(): { source: string; target: string }[] {
   for (const source of sources)
     for (const [, rel] of fs.readFileSync(path.join(ROOT, source), "utf8").matchAll(/path\.(?:join|resolve)\(__dirname, "([^"]+)"\)/g)) {
       const target = path.relative(ROOT, path.resolve(ROOT, path.dirname(source), rel!));
-      if (target && !target.startsWith("..")) reads.push({ source, target });
+      // The workflow bundle is the build's own output, not a file it copies.
+      if (target && !target.startsWith("..") && path.resolve(ROOT, target) !== BUNDLE_FILE) reads.push({ source, target });
     }
   return reads;
 }
