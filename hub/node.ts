@@ -97,7 +97,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
     ...brokerOptions(config),
     middlewares: [callLog(), audit.middleware(), countedOperations(tally, config.instance)],
   });
-  const bus = await connectBus(config.natsUrl, broker.nodeID, natsAuth(config));
+  const bus = await connectBus(config.natsUrl, broker.nodeID, natsAuth(config), config.streamReplicas);
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, tally, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);

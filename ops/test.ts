@@ -8,7 +8,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
-import { stackCredsFile } from "../platform/nats-auth";
+import { natsServers, stackCredsFile } from "../platform/nats-auth";
 import { registerAgenciesWithOwnNode } from "./stack/agencies";
 import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "./stack/services";
 
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void cleanup().then(() => process.exit(130)));
   try {
     // No test stack running yet: this run owns it, and starts from clean state.
-    const fresh = !(await tcpReachable("127.0.0.1", Number(new URL(env.NATS_URL!).port)));
+    const fresh = !(await tcpReachable("127.0.0.1", Number(new URL(natsServers(env.NATS_URL!)[0]!).port)));
     if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
     env.DATABASE_URL = await testDatabaseUrl(say, fresh);
     started.push(await startNats(env.NATS_URL!, dataDir, say));

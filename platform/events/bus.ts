@@ -6,7 +6,7 @@
 import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from "nats";
 import { HubError } from "../errors";
 import { loadConfig } from "../config";
-import { natsAuth, type NatsAuthOptions } from "../nats-auth";
+import { natsAuth, natsServers, type NatsAuthOptions } from "../nats-auth";
 import { assertValidEvent, subjectOf, type CloudEvent } from "./envelope";
 import { ensureStreams } from "./streams";
 import { published } from "./metrics";
@@ -32,11 +32,20 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** `auth`: the credentials and TLS (platform/nats-auth.ts); by default from this process's configuration. */
-export async function connectBus(natsUrl: string, name: string, auth: NatsAuthOptions = natsAuth(loadConfig())): Promise<EventBus> {
-  const nc = await connect({ servers: natsUrl, name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+/**
+ * `natsUrl`: one server or a comma list of a cluster's (the connection moves to another when
+ * its server goes). `auth`: the credentials and TLS (platform/nats-auth.ts), and `replicas`:
+ * each stream's (HUB_STREAM_REPLICAS); by default from this process's configuration.
+ */
+export async function connectBus(
+  natsUrl: string,
+  name: string,
+  auth: NatsAuthOptions = natsAuth(loadConfig()),
+  replicas = loadConfig().streamReplicas,
+): Promise<EventBus> {
+  const nc = await connect({ servers: natsServers(natsUrl), name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm);
+  await ensureStreams(jsm, replicas);
   const js = nc.jetstream();
   const publish = (event: CloudEvent, subject = subjectOf(event.type)) => publishOne(js, event, subject);
   return {

@@ -4,7 +4,8 @@
  * `replay.<group>.<type>`), what consumers gave up on in DEAD_LETTERS, and the counting
  * devices' readings on COUNTS (`counts.<placeId>.<deviceId>`, in memory, apart from EVENTS so
  * a flood of counts cannot push domain events out). Created or updated at start-up by every
- * node that uses the bus.
+ * node that uses the bus, with the replicas HUB_STREAM_REPLICAS asks for (their consumers
+ * take the stream's).
  */
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "nats";
 
@@ -63,8 +64,14 @@ export const STREAMS: Partial<StreamConfig>[] = [
   },
 ];
 
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
-  for (const config of STREAMS) {
+/**
+ * Creates the streams, or updates them to STREAMS, with `replicas` copies each (HUB_STREAM_REPLICAS:
+ * 1 on one server; 3 on a cluster of 3, where a stream then loses no message with any one
+ * server gone). Raising it on an existing stream makes JetStream copy the stream to more servers.
+ */
+export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  for (const stream of STREAMS) {
+    const config = { ...stream, num_replicas: replicas };
     try {
       await jsm.streams.info(config.name!);
       await jsm.streams.update(config.name!, config);

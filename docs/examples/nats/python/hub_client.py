@@ -40,7 +40,7 @@ def user_name(args):
 
 async def connect(args):
     # A user may subscribe only below its own inbox prefix: replies come there.
-    options = {"servers": [args.server], "name": f"hub-client-py {user_name(args)}", "allow_reconnect": False, "inbox_prefix": f"_INBOX_{user_name(args)}"}
+    options = {"servers": args.server.split(","), "name": f"hub-client-py {user_name(args)}", "allow_reconnect": False, "inbox_prefix": f"_INBOX_{user_name(args)}"}
     if args.creds:
         options["user_credentials"] = args.creds
     return await nats.connect(**options)
