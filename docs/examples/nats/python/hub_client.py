@@ -5,7 +5,7 @@
     python hub_client.py call <operationId> '<json>'   # any endpoint, e.g. call schemas '{...}'
     python hub_client.py events [--max 20] [--subject events.>]  # EVENTS as a durable consumer named as you
 
-Environment (or the options of the same name): NATS_URL, NATS_CREDS (the .creds file that
+Environment (or the options of the same name): NATS_URL (one server, or a cluster's comma-separated), NATS_CREDS (the .creds file that
 `npx linkage-hub nats add-user <name> --role caller|consumer` wrote; your user name is its
 file name, so your inbox prefix is _INBOX_<name> and your durable consumer is <name>;
 without credentials, NATS_USER_NAME or --name, default "example"),
