@@ -16,7 +16,9 @@ const HELP = `Usage: npm test [-- <test files>]
 
 Runs the unit, workflow and integration tests (node:test) against real services:
   NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there,
-                      with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user)
+                      with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user);
+                      a comma list of local URLs: a NATS cluster of that many nodes (with
+                      HUB_STREAM_REPLICAS=3, the streams on all three)
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
   CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; emergency,
