@@ -1,5 +1,6 @@
 /**
- * Broker settings shared by every hub node: NATS transporter, contract validator,
+ * Broker settings shared by every hub node: NATS transporter (to any server NATS_URL lists;
+ * `servers`, not Moleculer's `url`, which drops a `tls://` scheme), contract validator,
  * metrics (served by the node's own /metrics, see platform/metrics.ts), resilience.
  */
 import type { BrokerOptions } from "moleculer";
@@ -8,13 +9,13 @@ import { ContractValidator } from "./platform/validator";
 import { HubPrometheusReporter } from "./platform/metrics";
 import { redactingFormatter } from "./platform/redact";
 import { batchedLogger } from "./platform/log-lines";
-import { natsAuth } from "./platform/nats-auth";
+import { natsAuth, natsServers } from "./platform/nats-auth";
 
 export function brokerOptions(config: Config): BrokerOptions {
   return {
     namespace: config.namespace,
     nodeID: config.nodeId,
-    transporter: { type: "NATS", options: { url: config.natsUrl, ...natsAuth(config), maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
+    transporter: { type: "NATS", options: { servers: natsServers(config.natsUrl), ...natsAuth(config), maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
     serializer: "JSON",
     // JSON lines with names, id numbers and addresses redacted (platform/redact.ts).
     logger: batchedLogger({ formatter: redactingFormatter, level: config.logLevel }),

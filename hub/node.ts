@@ -19,7 +19,7 @@ import type { HubNode } from "../platform/hub-node";
 import { readiness, reportReadiness } from "../platform/health";
 import { callLog } from "../platform/call-log";
 import { closeTemporal } from "../platform/temporal";
-import { connectBus } from "../platform/events/bus";
+import { connectBus, streamSettingsOf } from "../platform/events/bus";
 import { startOutboxRelay } from "../platform/events/outbox";
 import { partnersService } from "../partners/service";
 import { openAuditLog, type AuditLog } from "../audit/log";
@@ -110,7 +110,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
     ...brokerOptions(config),
     middlewares: [callLog(), audit.middleware(), countedOperations(tally, config.instance)],
   });
-  const bus = await connectBus(config.natsUrl, broker.nodeID, natsAuth(config));
+  const bus = await connectBus(config.natsUrl, broker.nodeID, natsAuth(config), streamSettingsOf(config));
   const outbox = startOutboxRelay(db, bus, (err) => broker.logger.warn({ err: String(err) }, "outbox relay: will retry"));
   const node: HubNode = { config, broker, db, bus, outbox, tally, readiness: () => readiness({ broker, config, db, phase: () => phase }) };
   reportReadiness(node.readiness);

@@ -8,7 +8,7 @@ import path from "node:path";
 import fs from "node:fs";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
-import { stackCredsFile } from "../platform/nats-auth";
+import { natsServers, stackCredsFile } from "../platform/nats-auth";
 import { registerAgenciesWithOwnNode } from "./stack/agencies";
 import { SANDBOXES, startNats, startSandbox, startTemporal, testDatabaseUrl, urlEnv } from "./stack/services";
 
@@ -16,7 +16,9 @@ const HELP = `Usage: npm test [-- <test files>]
 
 Runs the unit, workflow and integration tests (node:test) against real services:
   NATS_URL            nats://127.0.0.1:14222   started with JetStream if nothing listens there,
-                      with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user)
+                      with authentication; NATS_CREDS .data/test/nats-auth/hub.creds (its user);
+                      a comma list of local URLs: a NATS cluster of that many nodes (with
+                      HUB_STREAM_REPLICAS=3, the streams on all three)
   TEMPORAL_ADDRESS    127.0.0.1:17233          temporal server start-dev, if nothing listens there
   DATABASE_URL        the local PostgreSQL cluster (started if stopped), database linkage_hub_test
   CIVIL_REGISTRY_URL  http://127.0.0.1:14101   the agency sandboxes (civil registry; emergency,
@@ -52,7 +54,7 @@ async function main(): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void cleanup().then(() => process.exit(130)));
   try {
     // No test stack running yet: this run owns it, and starts from clean state.
-    const fresh = !(await tcpReachable("127.0.0.1", Number(new URL(env.NATS_URL!).port)));
+    const fresh = !(await tcpReachable("127.0.0.1", Number(new URL(natsServers(env.NATS_URL!)[0]!).port)));
     if (fresh) fs.rmSync(dataDir, { recursive: true, force: true });
     env.DATABASE_URL = await testDatabaseUrl(say, fresh);
     started.push(await startNats(env.NATS_URL!, dataDir, say));

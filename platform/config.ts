@@ -41,6 +41,11 @@ const days: Parse<number> = (raw) => {
   if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of days");
   return n;
 };
+const replicas: Parse<number> = (raw) => {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 5) throw new Error("must be a whole number from 1 to 5 (JetStream's limit)");
+  return n;
+};
 const millisList: Parse<number[]> = (raw) => {
   const list = raw.split(",").map((x) => Number(x.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error("must be a comma list of positive whole numbers of milliseconds");
@@ -57,6 +62,17 @@ const url =
     }
     if (!protocols.includes(parsed.protocol.replace(/:$/, ""))) throw new Error(`must use ${protocols.join(" or ")}`);
     return raw.replace(/\/$/, "");
+  };
+/** A comma list of URLs, each as `url` checks it; kept as one string, `a,b,c` (read it with `natsServers`). */
+const urlList =
+  (...protocols: string[]): Parse<string> =>
+  (raw) => {
+    const list = raw
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (list.length === 0) throw new Error(`must be a URL (${protocols.join(" or ")}) or a comma list of them`);
+    return list.map(url(...protocols)).join(",");
   };
 const hostPort: Parse<string> = (raw) => {
   if (!/^[\w.-]+:\d+$/.test(raw)) throw new Error("must be host:port");
@@ -108,7 +124,12 @@ export const SETTINGS = {
   dataDir: setting("HUB_DATA_DIR", ".data", "Where the embedded stack keeps its state (NATS store, Temporal database, PGlite)", text),
   logLevel: setting("LOG_LEVEL", "info", "Log level: fatal, error, warn, info, debug, trace", oneOf("fatal", "error", "warn", "info", "debug", "trace")),
   shutdownTimeoutMs: setting("HUB_SHUTDOWN_TIMEOUT_MS", "15000", "How long a stopping node waits for in-flight work", millis),
-  natsUrl: setting("NATS_URL", "nats://127.0.0.1:4222", "NATS server (JetStream enabled)", url("nats", "tls")),
+  natsUrl: setting(
+    "NATS_URL",
+    "nats://127.0.0.1:4222",
+    "NATS server (JetStream enabled), or a comma list of the servers of one NATS cluster (the client connects to any, and to another when that one goes)",
+    urlList("nats", "tls"),
+  ),
   natsCreds: setting(
     "NATS_CREDS",
     undefined,
@@ -131,6 +152,12 @@ export const SETTINGS = {
     text,
   ),
   natsServerTlsKey: setting("NATS_SERVER_TLS_KEY", undefined, "Key (PEM) of `NATS_SERVER_TLS_CERT`", text),
+  streamReplicas: setting(
+    "HUB_STREAM_REPLICAS",
+    "1",
+    "Replicas of each of the hub's JetStream streams (and their consumers): 1 on one NATS server, 3 on a NATS cluster of 3 (a stream then survives the loss of any one server); at most the cluster's size, at most 5",
+    replicas,
+  ),
   temporalAddress: setting("TEMPORAL_ADDRESS", "127.0.0.1:7233", "Temporal frontend (host:port)", hostPort),
   temporalNamespace: setting("TEMPORAL_NAMESPACE", "default", "Temporal namespace", text),
   temporalTaskQueue: setting("TEMPORAL_TASK_QUEUE", "linkages", "Task queue the linkage workflows run on", text),

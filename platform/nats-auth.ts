@@ -8,6 +8,13 @@ import path from "node:path";
 import { credsAuthenticator, type ConnectionOptions } from "nats";
 import type { Config } from "./config";
 
+/** The servers NATS_URL names (one URL, or a comma list of one cluster's), for `connect({servers})`. */
+export const natsServers = (natsUrl: string): string[] =>
+  natsUrl
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 /** Where the stack keeps its NATS operator, accounts and users (under HUB_DATA_DIR). */
 export const natsAuthDir = (dataDir: string) => path.join(dataDir, "nats-auth");
 

@@ -10,7 +10,7 @@ import path from "node:path";
 import client from "prom-client";
 import { connect, credsAuthenticator } from "nats";
 import type { Config } from "./config";
-import { natsAuth, natsAuthDir } from "./nats-auth";
+import { natsAuth, natsAuthDir, natsServers } from "./nats-auth";
 
 export const natsRefusals = new client.Counter({
   name: "hub_nats_refusals_total",
@@ -34,7 +34,7 @@ export async function countNatsRefusals(config: Config): Promise<() => Promise<v
   natsRefusals.inc({ kind: "authentication" }, 0);
   const { tls } = natsAuth(config);
   const nc = await connect({
-    servers: config.natsUrl,
+    servers: natsServers(config.natsUrl),
     name: `${config.nodeId}-refusals`,
     authenticator: credsAuthenticator(() => new Uint8Array(fs.readFileSync(creds))),
     ...(tls ? { tls } : {}),

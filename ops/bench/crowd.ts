@@ -9,7 +9,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { connect, credsAuthenticator } from "nats";
 import { loadConfig } from "../../platform/config";
-import { natsAuth, natsAuthDir } from "../../platform/nats-auth";
+import { natsAuth, natsAuthDir, natsServers } from "../../platform/nats-auth";
 import { randomUUID } from "node:crypto";
 import { rectangle } from "../../sandbox-kit/venues";
 import { CAPACITY, benchPlaces, deviceId, floorConsumer, publishCounts, watchLevels, type LagFigures, type Published, type Wave } from "./crowd-load";
@@ -130,8 +130,8 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
   // One device user for the whole load: a device user may publish only on counts subjects.
   await linkageHub(stack, "nats", "add-user", "crowd-load", "--role", "device", "--subjects", "counts.>");
   const creds = fs.readFileSync(path.join(natsAuthDir(stack.dataDir), "crowd-load.creds"));
-  const publisher = await connect({ servers: stack.env.NATS_URL, name: "bench-crowd-devices", authenticator: credsAuthenticator(creds) });
-  const observer = await connect({ servers: stack.env.NATS_URL, name: "bench-crowd-observer", ...natsAuth(loadConfig(stack.env)) });
+  const publisher = await connect({ servers: natsServers(stack.env.NATS_URL!), name: "bench-crowd-devices", authenticator: credsAuthenticator(creds) });
+  const observer = await connect({ servers: natsServers(stack.env.NATS_URL!), name: "bench-crowd-observer", ...natsAuth(loadConfig(stack.env)) });
   try {
     const startMs = Date.now();
     const watch = watchLevels(observer, places, startMs);

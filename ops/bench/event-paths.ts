@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { AckPolicy, connect, DeliverPolicy, nanos, StorageType, type ConsumerMessages, type NatsConnection } from "nats";
 import { loadConfig } from "../../platform/config";
-import { natsAuth } from "../../platform/nats-auth";
+import { natsAuth, natsServers } from "../../platform/nats-auth";
 import type { Db } from "../../platform/db";
 import { connectBus, type EventBus } from "../../platform/events/bus";
 import { DEFAULT_BACKOFF_MS, replaySubject, startConsumer, type RunningConsumer } from "../../platform/events/consumer";
@@ -139,7 +139,7 @@ async function rawConsumer(nc: NatsConnection, db: Db, group: string, effects: E
 
 export async function rawPath(natsUrl: string, db: Db, run: string): Promise<EventPath> {
   const effects = new Effects();
-  const nc = await connect({ servers: natsUrl, name: `bench-events-raw-${run}`, ...natsAuth(loadConfig()) });
+  const nc = await connect({ servers: natsServers(natsUrl), name: `bench-events-raw-${run}`, ...natsAuth(loadConfig()) });
   const consumer = await rawConsumer(nc, db, `bench-raw-${run}`, effects);
   return {
     name: "raw",
@@ -168,7 +168,7 @@ export async function publisherOf(name: PathName, natsUrl: string, run: string):
       close: () => bus.close(),
     };
   }
-  const nc = await connect({ servers: natsUrl, name: `bench-events-raw-publisher-${run}`, ...natsAuth(loadConfig()) });
+  const nc = await connect({ servers: natsServers(natsUrl), name: `bench-events-raw-publisher-${run}`, ...natsAuth(loadConfig()) });
   const js = nc.jetstream();
   return {
     publish: (i) =>

@@ -15,7 +15,7 @@ import { ServiceBroker, type Context } from "moleculer";
 import ApiGateway from "moleculer-web";
 import { spawnManaged, stopAll, waitFor, type Managed } from "../stack/processes";
 import { loadConfig } from "../../platform/config";
-import { natsAuth } from "../../platform/nats-auth";
+import { natsAuth, natsServers } from "../../platform/nats-auth";
 
 const NAMESPACE = "bench-floor";
 export const FLOOR_PORT = 23002;
@@ -29,7 +29,7 @@ function broker(role: string, natsUrl: string): ServiceBroker {
   return new ServiceBroker({
     namespace: NAMESPACE,
     nodeID: `floor-${role}-${process.pid}`,
-    transporter: { type: "NATS", options: { url: natsUrl, ...natsAuth(loadConfig()) } },
+    transporter: { type: "NATS", options: { servers: natsServers(natsUrl), ...natsAuth(loadConfig()) } },
     serializer: "JSON",
     logger: { type: "Console", options: { level: "warn" } },
   });

@@ -9,7 +9,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
-import { natsAuth, stackCredsFile } from "../../platform/nats-auth";
+import { natsAuth, natsServers, stackCredsFile } from "../../platform/nats-auth";
 import { openDb, type Db } from "../../platform/db";
 import type { Credentials } from "../../partners/registry";
 import { PURPOSES, SCOPES } from "../../partners/vocabulary";
@@ -111,7 +111,7 @@ async function benchPartner(env: NodeJS.ProcessEnv, run: string): Promise<Creden
   const broker = new ServiceBroker({
     namespace: loadConfig(env).namespace,
     nodeID: `bench-${process.pid}-${run}`,
-    transporter: { type: "NATS", options: { url: env.NATS_URL, ...natsAuth(loadConfig(env)) } },
+    transporter: { type: "NATS", options: { servers: natsServers(env.NATS_URL!), ...natsAuth(loadConfig(env)) } },
     logger: false,
     // Short-lived, and often inside a process with its own Ctrl-C handling (npm start, the bench):
     // Moleculer's own handlers would exit the process before that stops what it started.

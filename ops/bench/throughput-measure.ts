@@ -12,6 +12,7 @@ import { couples, marriages, startOneLinkage } from "./marriages";
 import { quantileMs, type Attempt } from "./measure";
 import type { BenchStack } from "./stack";
 import { callerOptions } from "../stack/nats-auth";
+import { natsServers } from "../../platform/nats-auth";
 import { measureLoad, runWrk, type Load, type MeasuredLoad } from "./wrk";
 import { connect } from "nats";
 import { inFlightLoop, measureNatsLoad, natsSender, type NatsLoad } from "./nats-load";
@@ -144,7 +145,7 @@ const medianLoad = (loads: MeasuredLoad[]) => [...loads].sort((a, b) => a.perSec
 
 /** Identity verification over the NATS service with a plain client, warmed up as REST is, at 1 and 32 in flight. */
 async function natsLoads(stack: BenchStack, plan: Plan, load: NatsLoad, report: (inFlight: number, f: MeasuredLoad) => void) {
-  const nc = await connect({ servers: stack.env.NATS_URL, name: "bench-nats-caller", ...callerOptions(stack.dataDir, "bench-caller") });
+  const nc = await connect({ servers: natsServers(stack.env.NATS_URL!), name: "bench-nats-caller", ...callerOptions(stack.dataDir, "bench-caller") });
   try {
     await inFlightLoop(natsSender(nc, load), 8, Math.min(3, plan.seconds));
     const one = await measureNatsLoad(nc, load, 1, plan.seconds, hubPids(stack));

@@ -5,7 +5,7 @@
  */
 import { ServiceBroker } from "moleculer";
 import { loadConfig } from "../../platform/config";
-import { natsAuth } from "../../platform/nats-auth";
+import { natsAuth, natsServers } from "../../platform/nats-auth";
 
 const CONNECT_TIMEOUT_MS = 5000;
 
@@ -18,7 +18,7 @@ export async function natsBroker(env: NodeJS.ProcessEnv = process.env): Promise<
   const broker = new ServiceBroker({
     namespace: config.namespace,
     nodeID: `linkage-hub-cli-${process.pid}`,
-    transporter: { type: "NATS", options: { url: config.natsUrl, ...natsAuth(config), maxReconnectAttempts: 0 } },
+    transporter: { type: "NATS", options: { servers: natsServers(config.natsUrl), ...natsAuth(config), maxReconnectAttempts: 0 } },
     logger: false,
     // Short-lived, and often inside a process with its own Ctrl-C handling (npm start, the bench):
     // Moleculer's own handlers would exit the process before that stops what it started.

@@ -13,6 +13,19 @@ type Pins = typeof versions;
 /** The pins built with `go install`. */
 export type Binary = { [K in keyof Pins]: Pins[K] extends { module: string } ? K : never }[keyof Pins];
 
+/**
+ * A pin built with `go install`. `goToolchain` names the Go release the module needs when the
+ * machine's own Go is older (the go command takes it from the Go module proxy, as GOTOOLCHAIN);
+ * `goBinary` is the name `go install` gives the binary when it is not the pin's name.
+ */
+interface GoPin {
+  module: string;
+  version: string;
+  versionArgs: string[];
+  goToolchain?: string;
+  goBinary?: string;
+}
+
 export class MissingPieceError extends Error {}
 
 export const CACHE_DIR = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "linkage-hub");
@@ -38,9 +51,12 @@ function versionLine(bin: string, args: string[]): string {
   }
 }
 
+/** The command that builds `pin` (for messages), with the toolchain it needs. */
+const goInstallLine = (pin: GoPin) => `${pin.goToolchain ? `GOTOOLCHAIN=${pin.goToolchain} ` : ""}go install ${pin.module}@${pin.version}`;
+
 /** The path of a runnable binary, building it first if need be. `say` reports progress. */
 export async function ensureBinary(name: Binary, say: (line: string) => void = console.log): Promise<string> {
-  const pin = versions[name];
+  const pin: GoPin = versions[name];
   const found = onPath(name);
   if (found) {
     say(`${name}: using ${found} (${versionLine(found, pin.versionArgs)})`);
@@ -54,34 +70,38 @@ export async function ensureBinary(name: Binary, say: (line: string) => void = c
   if (!go)
     throw new MissingPieceError(
       `${name} ${pin.version} is not on PATH and Go is not installed to build it.\n` +
-        `  Either put ${name} on PATH, or install Go and run again (it builds with: go install ${pin.module}@${pin.version}).`,
+        `  Either put ${name} on PATH, or install Go and run again (it builds with: ${goInstallLine(pin)}).`,
     );
-  say(`${name}: building ${pin.module}@${pin.version} with go install into ${dir} (first time only; a few minutes)`);
+  say(`${name}: building with ${goInstallLine(pin)} into ${dir} (first time only; a few minutes)`);
   const staging = fs.mkdtempSync(path.join(CACHE_DIR + "-"));
   const started = Date.now();
   const ticker = setInterval(() => say(`${name}: still building (${Math.round((Date.now() - started) / 1000)} s)`), 20_000);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(go, ["install", `${pin.module}@${pin.version}`], {
-        env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? "-trimpath" },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      let stderr = "";
-      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
-      child.on("error", reject);
-      child.on("exit", (code) =>
-        code === 0
-          ? resolve()
-          : reject(new MissingPieceError(`go install ${pin.module}@${pin.version} failed (exit ${code}):\n${stderr.trim().split("\n").slice(-10).join("\n")}`)),
-      );
-    });
+    await goInstall(go, pin, staging);
     fs.mkdirSync(dir, { recursive: true });
     // Rename is atomic: a concurrent build of the same version cannot leave half a binary.
-    fs.renameSync(path.join(staging, name), cached);
+    fs.renameSync(path.join(staging, pin.goBinary ?? name), cached);
   } finally {
     clearInterval(ticker);
     fs.rmSync(staging, { recursive: true, force: true });
   }
   say(`${name}: built in ${Math.round((Date.now() - started) / 1000)} s`);
   return cached;
+}
+
+/** Runs `go install` for `pin` with GOBIN `gobin` (and the pin's toolchain, if it names one). */
+function goInstall(go: string, pin: GoPin, gobin: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = { ...process.env, GOBIN: gobin, GOFLAGS: process.env.GOFLAGS ?? "-trimpath" };
+  if (pin.goToolchain) env.GOTOOLCHAIN = pin.goToolchain;
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(go, ["install", `${pin.module}@${pin.version}`], { env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new MissingPieceError(`${goInstallLine(pin)} failed (exit ${code}):\n${stderr.trim().split("\n").slice(-10).join("\n")}`)),
+    );
+  });
 }

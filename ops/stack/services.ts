@@ -15,6 +15,8 @@ import type { SandboxUrlSetting } from "../../sandbox-kit/main";
 import { SEARCH_ATTRIBUTES } from "../../workflows/linkages/visibility";
 import { spawnManaged, tcpReachable, waitFor, type Managed } from "./processes";
 import { NATS_MAX_PAYLOAD, prepareNatsServer, type NatsServerTls } from "./nats-server";
+import { startNatsCluster } from "./nats-cluster";
+import { natsServers } from "../../platform/nats-auth";
 
 const ROOT = path.resolve(__dirname, "../..");
 const NODE = process.execPath;
@@ -51,15 +53,23 @@ export const temporalDbFile = (dataDir: string) => path.join(dataDir, "temporal.
 /**
  * NATS with JetStream and authentication: the one running at `natsUrl` (used with the
  * credentials given), else one started with its configuration and the hub's own user made
- * under `dataDir` (prepareNatsServer), TLS when `tls` names a certificate.
+ * under `dataDir` (prepareNatsServer), TLS when `tls` names a certificate. A NATS_URL that
+ * lists several servers is a cluster: the running one if its first server answers, else a
+ * cluster of the stack's own at those URLs (ops/stack/nats-cluster.ts); its `child` is then
+ * the first node's, and `stop` stops every node.
  */
 export async function startNats(natsUrl: string, dataDir: string, say: Say, tls?: NatsServerTls): Promise<Managed> {
-  const running = await useRunning("nats", natsUrl, say);
+  const servers = natsServers(natsUrl);
+  const running = await useRunning("nats", servers[0]!, say);
   if (running) return running;
+  fs.mkdirSync(dataDir, { recursive: true });
+  if (servers.length > 1) {
+    const cluster = await startNatsCluster(servers, dataDir, say, { tls });
+    return { name: "nats-cluster", child: cluster.processes[0]!.child, logFile: cluster.processes[0]!.logFile, stop: () => cluster.stop() };
+  }
   const { host, port } = hostPort(natsUrl);
   const bin = await ensureBinary("nats-server", say);
   const storeDir = natsStoreDir(dataDir);
-  fs.mkdirSync(dataDir, { recursive: true });
   const { configFile, credsFile } = prepareNatsServer(dataDir, tls);
   const service = spawnManaged({
     name: "nats",

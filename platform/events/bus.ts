@@ -6,12 +6,16 @@
 import { connect, headers as natsHeaders, type JetStreamClient, type JetStreamManager, type NatsConnection, type PubAck } from "nats";
 import { HubError } from "../errors";
 import { loadConfig, type Config } from "../config";
-import { natsAuth, type NatsAuthOptions } from "../nats-auth";
+import { natsAuth, natsServers, type NatsAuthOptions } from "../nats-auth";
 import { assertValidEvent, subjectOf, type CloudEvent } from "./envelope";
-import { ensureStreams, type StreamAges } from "./streams";
+import { ensureStreams, type StreamSettings } from "./streams";
 import { published } from "./metrics";
 
-const streamAgesOf = (config: Config): StreamAges => ({ eventsDays: config.eventsRetentionDays, deadLettersDays: config.deadLettersRetentionDays });
+export const streamSettingsOf = (config: Config): StreamSettings => ({
+  eventsDays: config.eventsRetentionDays,
+  deadLettersDays: config.deadLettersRetentionDays,
+  replicas: config.streamReplicas,
+});
 
 const PUBLISH_ATTEMPTS = 4;
 const PUBLISH_TIMEOUT_MS = 2000;
@@ -34,16 +38,20 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** `auth`: the credentials and TLS (platform/nats-auth.ts), `ages` the streams' retention; by default from this process's configuration. */
+/**
+ * `natsUrl`: one server or a comma list of a cluster's (the connection moves to another when
+ * its server goes). `auth`: the credentials and TLS (platform/nats-auth.ts), and `streams` the
+ * streams' retention and replicas; by default from this process's configuration.
+ */
 export async function connectBus(
   natsUrl: string,
   name: string,
   auth: NatsAuthOptions = natsAuth(loadConfig()),
-  ages: StreamAges = streamAgesOf(loadConfig()),
+  streams: StreamSettings = streamSettingsOf(loadConfig()),
 ): Promise<EventBus> {
-  const nc = await connect({ servers: natsUrl, name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  const nc = await connect({ servers: natsServers(natsUrl), name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   const jsm = await nc.jetstreamManager();
-  await ensureStreams(jsm, ages);
+  await ensureStreams(jsm, streams);
   const js = nc.jetstream();
   const publish = (event: CloudEvent, subject = subjectOf(event.type)) => publishOne(js, event, subject);
   return {

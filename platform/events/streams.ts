@@ -4,7 +4,8 @@
  * `replay.<group>.<type>`), what consumers gave up on in DEAD_LETTERS, and the counting
  * devices' readings on COUNTS (`counts.<placeId>.<deviceId>`, in memory, apart from EVENTS so
  * a flood of counts cannot push domain events out). Created or updated at start-up by every
- * node that uses the bus: their max_age is their retention, which the server enforces.
+ * node that uses the bus: their max_age is their retention, which the server enforces, and
+ * their replicas what HUB_STREAM_REPLICAS asks for (their consumers take the stream's).
  */
 import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from "nats";
 
@@ -28,7 +29,12 @@ export interface StreamAges {
   deadLettersDays: number;
 }
 
-export const DEFAULT_AGES: StreamAges = { eventsDays: 30, deadLettersDays: 90 };
+/** The ages, and how many servers keep a copy of each stream (HUB_STREAM_REPLICAS). */
+export interface StreamSettings extends StreamAges {
+  replicas: number;
+}
+
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = { eventsDays: 30, deadLettersDays: 90, replicas: 1 };
 
 export const streamsOf = (ages: StreamAges): Partial<StreamConfig>[] => [
   {
@@ -71,9 +77,14 @@ export const streamsOf = (ages: StreamAges): Partial<StreamConfig>[] => [
   },
 ];
 
-/** Creates the streams, or brings their limits (max_age among them: the streams' retention) to what this node is configured with. */
-export async function ensureStreams(jsm: JetStreamManager, ages: StreamAges = DEFAULT_AGES): Promise<void> {
-  for (const config of streamsOf(ages)) {
+/**
+ * Creates the streams, or brings their limits to what this node is configured with: max_age (their
+ * retention) and `replicas` copies each (1 on one server; 3 on a cluster of 3, where a stream then
+ * loses no message with any one server gone; raising it makes JetStream copy the stream over).
+ */
+export async function ensureStreams(jsm: JetStreamManager, settings: StreamSettings = DEFAULT_STREAM_SETTINGS): Promise<void> {
+  for (const stream of streamsOf(settings)) {
+    const config = { ...stream, num_replicas: settings.replicas };
     try {
       await jsm.streams.info(config.name!);
       await jsm.streams.update(config.name!, config);

@@ -30,7 +30,7 @@ class Probe:
             self.violations.append(str(error))
 
     async def connect(self):
-        options = {"servers": [self.args.server], "allow_reconnect": False, "error_cb": self.on_error, "max_reconnect_attempts": 0}
+        options = {"servers": self.args.server.split(","), "allow_reconnect": False, "error_cb": self.on_error, "max_reconnect_attempts": 0}
         if self.args.creds:
             options["user_credentials"] = self.args.creds
         if self.args.inbox_prefix:

@@ -47,6 +47,29 @@ test("the server configuration names the certificate and key when TLS is given, 
   assert.doesNotMatch(natsConfigText({ pidFile: "/d/nats.pid", accountsFile: "a.conf" }), /tls/);
 });
 
+test("a cluster node's configuration names it, its cluster, its authenticated routes to the others, and the shared accounts", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nats-auth-unit-"));
+  const nodeDir = path.join(dir, "nats-cluster/n2");
+  const cluster = {
+    name: "linkage-hub",
+    serverName: "n2",
+    listen: "127.0.0.1:4249",
+    routes: ["nats-route://127.0.0.1:4248"],
+    routeUser: "route",
+    routePassword: "p/w",
+  };
+  const { configFile, credsFile } = prepareNatsServer(dir, undefined, undefined, { nodeDir, cluster });
+  assert.equal(configFile, path.join(nodeDir, "nats.conf"));
+  assert.equal(credsFile, stackCredsFile(dir), "every node admits the stack's one hub user");
+  assert.equal(fs.statSync(configFile).mode & 0o777, 0o600, "it holds the routes' password");
+  const text = fs.readFileSync(configFile, "utf8");
+  assert.match(text, /server_name: "n2"/);
+  assert.match(text, /cluster \{\n {2}name: "linkage-hub"\n {2}listen: "127.0.0.1:4249"\n {2}authorization \{ user: "route", password: "p\/w" \}/);
+  assert.match(text, /routes: \["nats-route:\/\/route:p%2Fw@127.0.0.1:4248"\]/);
+  assert.match(text, /include "..\/..\/nats-auth\/accounts.conf"/);
+  assert.match(text, /pid_file: ".*n2\/nats.pid"/);
+});
+
 test("prepareNatsServer makes the operator, accounts and the hub's node user once, its .creds 0600", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nats-auth-unit-"));
   const first = prepareNatsServer(dir);

@@ -53,6 +53,7 @@ func connect() (*nats.Conn, error) {
 	if creds := os.Getenv("NATS_CREDS"); creds != "" {
 		options = append(options, nats.UserCredentials(creds))
 	}
+	// NATS_URL may list the servers of a cluster, comma-separated: Connect takes that as it is.
 	return nats.Connect(env("NATS_URL", "nats://127.0.0.1:4222"), options...)
 }
 

@@ -5,7 +5,7 @@
     python hub_client.py call <operationId> '<json>'   # any endpoint, e.g. call schemas '{...}'
     python hub_client.py events [--max 20] [--subject events.>]  # EVENTS as a durable consumer named as you
 
-Environment (or the options of the same name): NATS_URL, NATS_CREDS (the .creds file that
+Environment (or the options of the same name): NATS_URL (one server, or a cluster's comma-separated), NATS_CREDS (the .creds file that
 `npx linkage-hub nats add-user <name> --role caller|consumer` wrote; your user name is its
 file name, so your inbox prefix is _INBOX_<name> and your durable consumer is <name>;
 without credentials, NATS_USER_NAME or --name, default "example"),
@@ -40,7 +40,7 @@ def user_name(args):
 
 async def connect(args):
     # A user may subscribe only below its own inbox prefix: replies come there.
-    options = {"servers": [args.server], "name": f"hub-client-py {user_name(args)}", "allow_reconnect": False, "inbox_prefix": f"_INBOX_{user_name(args)}"}
+    options = {"servers": args.server.split(","), "name": f"hub-client-py {user_name(args)}", "allow_reconnect": False, "inbox_prefix": f"_INBOX_{user_name(args)}"}
     if args.creds:
         options["user_credentials"] = args.creds
     return await nats.connect(**options)
