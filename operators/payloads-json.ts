@@ -9,9 +9,20 @@ import { HubError } from "../platform/errors";
 
 const Payloads = proto.api.common.v1.Payloads;
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A payload as protobuf JSON has its bytes as base64 strings (protobufjs would quietly drop a number). */
+const isPayloadJson = (p: unknown) =>
+  isObject(p) &&
+  (p.metadata === undefined || (isObject(p.metadata) && Object.values(p.metadata).every((v) => typeof v === "string"))) &&
+  (p.data === undefined || typeof p.data === "string");
+
 export function payloadsFromJson(body: unknown): Payload[] {
-  if (typeof body !== "object" || body === null || !Array.isArray((body as { payloads?: unknown }).payloads))
-    throw new HubError("HUB_ERR_REQUEST_INVALID", 'The body is Payloads as protobuf JSON: {"payloads": [{"metadata": {...}, "data": "<base64>"}]}');
+  if (!isObject(body) || !Array.isArray(body.payloads) || !body.payloads.every(isPayloadJson))
+    throw new HubError(
+      "HUB_ERR_REQUEST_INVALID",
+      'The body is Payloads as protobuf JSON: {"payloads": [{"metadata": {"<name>": "<base64>"}, "data": "<base64>"}]}',
+    );
   try {
     return Payloads.fromObject(body).payloads;
   } catch (err) {
