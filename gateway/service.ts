@@ -22,6 +22,7 @@ import { OPERATIONS } from "./operations";
 import { ownOperations, type Handler } from "./own-operations";
 import { admit, answerAsDocumented, fail, identify, measure, readParams, refuseOtherMethods, type Gateway, type Req } from "./pipeline";
 import { mediate } from "./mediated";
+import { codecServer } from "./codec-server";
 import { startNatsService } from "./nats-service";
 
 /** moleculer-web aliases: `METHOD /path` → the action, or a handler for the gateway's own operations. */
@@ -76,7 +77,7 @@ export function gatewayService(
       ip: node.config.host,
       // moleculer-web calls a function here before routing; its typings know only the object form.
       rootCallOptions: identify as unknown as ApiSettingsSchema["rootCallOptions"],
-      use: [measure(gw), refuseOtherMethods(gw), admit(gw), mediate(gw)],
+      use: [measure(gw), refuseOtherMethods(gw), admit(gw), mediate(gw), codecServer(gw, audit)],
       routes: [
         {
           path: "",

@@ -22,6 +22,7 @@ import { closeTemporal } from "../platform/temporal";
 import { connectBus, streamSettingsOf } from "../platform/events/bus";
 import { startOutboxRelay } from "../platform/events/outbox";
 import { partnersService } from "../partners/service";
+import { operatorsService } from "../operators/service";
 import { openAuditLog, type AuditLog } from "../audit/log";
 import { auditService } from "../audit/service";
 import { gatewayService } from "../gateway/service";
@@ -56,6 +57,7 @@ const SERVICES: Record<ServiceRole, (node: HubNode, shared: Shared) => ServiceSc
   api: (node, { audit, partners, catalogue, mediation }) => [
     gatewayService(node, { audit, partners, mediation, catalogue }) as ServiceSchema,
     partnersService(node),
+    operatorsService(node),
     auditService(node, audit),
     catalogueService(node, { catalogue, partners, mediation }),
   ],

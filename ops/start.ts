@@ -18,7 +18,8 @@ Starts the whole hub on this machine and prints its URLs; Ctrl-C stops everythin
   nats-server -js       NATS_URL (default nats://127.0.0.1:4222), store in $HUB_DATA_DIR/nats;
                         users and credentials in $HUB_DATA_DIR/nats-auth (docs/nats-auth.md)
   temporal start-dev    TEMPORAL_ADDRESS (default 127.0.0.1:7233), UI on TEMPORAL_UI_PORT (8233),
-                        metrics on TEMPORAL_METRICS_PORT (9233)
+                        metrics on TEMPORAL_METRICS_PORT (9233); the UI decodes payloads
+                        through the hub's codec server (docs/operators.md)
   agency sandboxes      CIVIL_REGISTRY_URL (default http://127.0.0.1:4101), EMERGENCY_URL (4102),
                         UTILITIES_URL (4103), PUBLIC_SECURITY_URL (4104), FIRE_SAFETY_URL (4105),
                         AVIATION_URL (4106); the last three are registered in the catalogue once the hub is ready
@@ -58,10 +59,12 @@ async function main(): Promise<void> {
     const natsUsers = nats.child
       ? { NATS_CREDS: stackCredsFile(config.dataDir), NATS_SYSTEM_CREDS: path.join(natsAuthDir(config.dataDir), "system.creds") }
       : {};
-    started.push(await startTemporal(config.temporalAddress, { ui: config.temporalUiPort, metrics: config.temporalMetricsPort }, config.dataDir, say));
+    const base = `http://${config.host}:${config.port}`;
+    // The UI decodes workflow payloads through the hub's codec server, for a signed-in operator.
+    const temporalPorts = { ui: config.temporalUiPort, metrics: config.temporalMetricsPort, codecEndpoint: `${base}/codec` };
+    started.push(await startTemporal(config.temporalAddress, temporalPorts, config.dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, config[sandbox.url], config.dataDir, {}, say));
     say("hub: starting all services (first start bundles the workflows, a few seconds)");
-    const base = `http://${config.host}:${config.port}`;
     started.push(await startHubNode("hub", { HUB_SERVICES: "all", ...natsUsers }, `${base}/readyz`, logDir));
     for (const r of await registerAgencies({ ...process.env, ...natsUsers })) say(registrationLine(r));
     for (const s of started)
@@ -78,7 +81,8 @@ Linkage Hub is running (database: ${config.databaseUrl ? "DATABASE_URL" : `embed
   Metrics       ${base}/metrics${config.workerMetricsPort === undefined ? "" : `  http://${config.host}:${config.workerMetricsPort}/metrics (Temporal worker)`}  http://${config.temporalAddress.split(":")[0]}:${config.temporalMetricsPort}/metrics (Temporal server)
   Prometheus    npm run ops:prometheus  (then http://127.0.0.1:9090)
   Health        ${base}/healthz  ${base}/readyz
-  Temporal UI   http://${config.temporalAddress.split(":")[0]}:${config.temporalUiPort}
+  Temporal UI   http://${config.temporalAddress.split(":")[0]}:${config.temporalUiPort}  (payloads in clear for operators: sign in at ${base}/codec/)
+  Codec server  ${base}/codec  (temporal ... --codec-endpoint ${base}/codec --codec-auth 'Basic ...'; npx linkage-hub operators add <name>)
 ${SANDBOXES.map((s) => `  Sandbox       ${config[s.url]}  (${s.agency})`).join("\n")}
   Logs          ${logDir}/
 Press Ctrl-C to stop.`);

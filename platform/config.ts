@@ -101,6 +101,16 @@ const roles: Parse<ServiceRole[]> = (raw) => {
   return list as ServiceRole[];
 };
 
+const origins: Parse<string[]> = (raw) => {
+  const list = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const o of list) if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new Error(`"${o}" is not an origin (scheme://host[:port], no path)`);
+  if (!list.length) throw new Error("names no origin");
+  return list;
+};
+
 const setting = <T, D extends string | undefined>(env: string, def: D, doc: string, parse: Parse<T>): Setting<T, D> => ({ env, default: def, doc, parse });
 
 export const SETTINGS = {
@@ -243,6 +253,18 @@ export const SETTINGS = {
     undefined,
     "File of the workflow payload keys (created on first use, 0600; `keys rotate payload` adds one); unset: `payload-keys.json` in `HUB_DATA_DIR`. Never in a database or its backups",
     text,
+  ),
+  codecOrigins: setting(
+    "HUB_CODEC_ORIGINS",
+    undefined,
+    "Origins (comma list) of Temporal UI pages whose browsers may call the codec server (CORS with credentials); unset: `http://127.0.0.1:<TEMPORAL_UI_PORT>` and `http://localhost:<TEMPORAL_UI_PORT>`, the UI of `npm start`",
+    origins,
+  ),
+  codecMaxBodyBytes: setting(
+    "HUB_CODEC_MAX_BODY_BYTES",
+    "4194304",
+    "The largest request the codec server takes (bytes; a larger one is refused with 413)",
+    whole,
   ),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
   auditVerifyMs: setting(

@@ -2373,6 +2373,12 @@ export interface components {
                 purpose?: string;
                 /** @description Keyed hashes (HMAC-SHA256) of the id numbers of the people concerned; never the numbers. */
                 subjects: string[];
+                /** @description The operator who read or wrote workflow payloads through the codec server (`codec.decode`, `codec.encode`). */
+                operator?: string;
+                /** @description The Temporal namespace of a codec server request. */
+                namespace?: string;
+                /** @description How many payloads a codec server request carried (never their content). */
+                payloads?: number;
                 requestHash?: string;
                 responseHash?: string;
             };

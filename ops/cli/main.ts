@@ -2,6 +2,7 @@
 import { ConfigError } from "../../platform/config";
 import { eventsCommand } from "./events";
 import { partnersCommand } from "./partners";
+import { operatorsCommand } from "./operators";
 import { webhooksCommand } from "./webhooks";
 import { auditCommand } from "./audit";
 import { servicesCommand } from "./services";
@@ -16,6 +17,8 @@ Commands:
   events     streams and consumer groups with their lag, dead letters, replays
   partners   the partners that call the hub: add, list, show, rotate-secret, disable
   webhooks   partners' webhook deliveries: list, redeliver
+  operators  who may read workflow payloads in clear (the codec server of the Temporal UI and
+             CLI): add, list, remove
   audit      the audit log: verify, export one case's evidence, access report
   services   the service catalogue: add a provider's REST service from its OpenAPI document,
              update, list, show, disable, enable, remove
@@ -30,6 +33,7 @@ environment (NATS_URL, ...), as for the hub itself: see docs/configuration.md.`;
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   events: eventsCommand,
   partners: partnersCommand,
+  operators: operatorsCommand,
   webhooks: webhooksCommand,
   audit: auditCommand,
   services: servicesCommand,

@@ -92,7 +92,13 @@ export async function temporalHealthy(address: string): Promise<boolean> {
   }
 }
 
-export async function startTemporal(address: string, ports: { ui: number; metrics: number }, dataDir: string, say: Say): Promise<Managed> {
+/** `ports.codecEndpoint`: the codec server the UI decodes payloads with (the hub's `/codec`; docs/operators.md). */
+export async function startTemporal(
+  address: string,
+  ports: { ui: number; metrics: number; codecEndpoint?: string },
+  dataDir: string,
+  say: Say,
+): Promise<Managed> {
   const running = await useRunning("temporal", address, say);
   if (running) return running;
   const { host, port } = hostPort(address);
@@ -114,6 +120,7 @@ export async function startTemporal(address: string, ports: { ui: number; metric
     "--db-filename",
     dbFile,
   ];
+  if (ports.codecEndpoint) args.push("--ui-codec-endpoint", ports.codecEndpoint);
   args.push("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal");
   args.push("--dynamic-config-value", "system.enableActivityEagerExecution=true", "--log-level", "warn");
   for (const name of SEARCH_ATTRIBUTES) args.push("--search-attribute", `${name}=Keyword`);

@@ -65,13 +65,13 @@ const WRONG: { rule: string; file: string; source: string; says: string }[] = [
     rule: "gateway → adapters (even a type)",
     file: "gateway/zz-wrong.ts",
     source: `import type { emergencyService } from "../adapters/emergency/service";`,
-    says: "gateway/zz-wrong.ts:1 imports adapters/emergency/service.ts: gateway may import platform, contracts, partners, audit, catalogue only",
+    says: "gateway/zz-wrong.ts:1 imports adapters/emergency/service.ts: gateway may import platform, contracts, partners, audit, catalogue, operators only",
   },
   {
     rule: "hub → a catalogue agency's sandbox",
     file: "hub/zz-wrong-sandbox.ts",
     source: `import { startSandbox } from "../agencies/fire-safety/sandbox/server";`,
-    says: "hub/zz-wrong-sandbox.ts:1 imports agencies/fire-safety/sandbox/server.ts: hub may import platform, contracts, partners, audit, catalogue, gateway, workflow-code, linkages, adapter, crowd, flights, broker-settings only",
+    says: "hub/zz-wrong-sandbox.ts:1 imports agencies/fire-safety/sandbox/server.ts: hub may import platform, contracts, partners, audit, catalogue, operators, gateway, workflow-code, linkages, adapter, crowd, flights, broker-settings only",
   },
   {
     rule: "one catalogue agency's sandbox → another's",
