@@ -4,24 +4,15 @@
  * removing an operator stops their next request.
  */
 import { createHash } from "node:crypto";
+import type { components } from "../contracts/generated/types";
 import type { Queryable } from "../platform/db";
 import { HubError } from "../platform/errors";
 import { hashSecret, newSecret, verifySecret } from "../partners/secrets";
 
 export const OPERATOR_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
-export interface Operator {
-  name: string;
-  createdAt: string;
-}
-
-export interface OperatorCredentials {
-  name: string;
-  /** Shown once. */
-  secret: string;
-  /** `Basic base64(name:secret)`: the value of `--codec-auth`. */
-  authorization: string;
-}
+export type Operator = components["schemas"]["Operator"];
+export type OperatorCredentials = components["schemas"]["OperatorCredentials"];
 
 export const basicAuthorization = (name: string, secret: string) => `Basic ${Buffer.from(`${name}:${secret}`).toString("base64")}`;
 

@@ -2354,6 +2354,38 @@ export interface components {
             active: string;
         };
         /**
+         * Operator reference
+         * @description Params of `operators.add` and `operators.remove`: an operator's name (lower-case letters, digits, `.`, `_`, `-`).
+         */
+        OperatorRef: {
+            name: string;
+        };
+        /**
+         * Operator
+         * @description An operator of the codec server (never their secret). Result of `operators.remove`.
+         */
+        Operator: {
+            name: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        /**
+         * Operator credentials
+         * @description Result of `operators.add`: the secret, shown once, and `authorization` (`Basic base64(name:secret)`), the value of the Temporal CLI's `--codec-auth`.
+         */
+        OperatorCredentials: {
+            name: string;
+            secret: string;
+            authorization: string;
+        };
+        /**
+         * Operators
+         * @description Result of `operators.list`.
+         */
+        OperatorList: {
+            operators: components["schemas"]["Operator"][];
+        };
+        /**
          * Audit record
          * @description One exchange of personal data (or a refusal of an authenticated partner), as chained: `hash` = SHA-256 of `seq`, `prevHash` and the canonical JSON of `record`.
          */
