@@ -9,6 +9,7 @@ import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../../platform/hub-node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
+import { maskedText } from "../../platform/redact";
 import { linkageDuration, linkagesEnded, outcomeOf } from "../metrics";
 
 type Schemas = components["schemas"];
@@ -52,7 +53,8 @@ export function announcementActivities(node: HubNode) {
         linkageType: row.type,
         businessKey: row.business_key,
         status: end.status,
-        ...(end.reason ? { reason: end.reason.slice(0, 2000) } : {}),
+        // The reason may quote a partner's own words (a withdrawal, a cancellation): no id number or credential passes on.
+        ...(end.reason ? { reason: maskedText(end.reason).slice(0, 2000) } : {}),
       };
       const event = createEvent("linkages.linkage.ended", data, {
         source: "linkages",
