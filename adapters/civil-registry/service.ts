@@ -171,7 +171,13 @@ async function revokeEid({ client, publish }: Registry, ctx: Context<Schemas["Ei
     ctx,
   });
   const { idNumber: _holder, ...revocation } = fromRevocation(client, answer, eidNo);
-  await publish(ctx, "civil-registry.eid.revoked", { eidNo, revokedAt: revocation.revokedAt } satisfies Schemas["EidRevokedEvent"], eidNo, `eid-revoked:${eidNo}`);
+  await publish(
+    ctx,
+    "civil-registry.eid.revoked",
+    { eidNo, revokedAt: revocation.revokedAt } satisfies Schemas["EidRevokedEvent"],
+    eidNo,
+    `eid-revoked:${eidNo}`,
+  );
   return revocation;
 }
 

@@ -87,9 +87,9 @@ async function ask(subject: string, body: unknown, given: Record<string, string>
 }
 
 const recordsWhere = async (field: string, values: string[]) =>
-  (await (await suiteDb()).query<{ record: AuditRecord }>(`SELECT record FROM hub.audit_record WHERE record->>'${field}' = ANY($1) ORDER BY seq`, [values])).map(
-    (r) => r.record,
-  );
+  (
+    await (await suiteDb()).query<{ record: AuditRecord }>(`SELECT record FROM hub.audit_record WHERE record->>'${field}' = ANY($1) ORDER BY seq`, [values])
+  ).map((r) => r.record);
 const keys = auditKeysOf(loadConfig({ ...process.env, ...env }));
 
 describe("e-ID events", () => {
@@ -111,11 +111,15 @@ describe("e-ID events", () => {
 
     // The consumer's question, over the NATS service with its token and purpose.
     const requestId = `evref-${randomUUID()}`;
-    const asked = await ask("hub.v1.civil-registry.person.get", { eidNo: found[0]!.event.data.eidNo }, {
-      Authorization: `Bearer ${consumer.token}`,
-      "Data-Purpose": "identity-verification",
-      "X-Request-Id": requestId,
-    });
+    const asked = await ask(
+      "hub.v1.civil-registry.person.get",
+      { eidNo: found[0]!.event.data.eidNo },
+      {
+        Authorization: `Bearer ${consumer.token}`,
+        "Data-Purpose": "identity-verification",
+        "X-Request-Id": requestId,
+      },
+    );
     assert.equal(asked.status, undefined, JSON.stringify(asked.json));
     assert.deepEqual(asked.json, { idNumber: holder!.citizenNo, name: holder!.fullName });
     const [record, ...more] = await recordsWhere("requestId", [requestId]);
@@ -130,11 +134,15 @@ describe("e-ID events", () => {
   test("without an allowed purpose the person is refused, and a refusal for a granted purpose is audited with it", async () => {
     const [someone] = await seedCitizens(1);
     const as = (purpose?: string, requestId = `evref-${randomUUID()}`) =>
-      ask("hub.v1.civil-registry.person.get", { idNumber: someone!.citizenNo }, {
-        Authorization: `Bearer ${consumer.token}`,
-        "X-Request-Id": requestId,
-        ...(purpose ? { "Data-Purpose": purpose } : {}),
-      });
+      ask(
+        "hub.v1.civil-registry.person.get",
+        { idNumber: someone!.citizenNo },
+        {
+          Authorization: `Bearer ${consumer.token}`,
+          "X-Request-Id": requestId,
+          ...(purpose ? { "Data-Purpose": purpose } : {}),
+        },
+      );
     for (const purpose of [undefined, "event-safety"]) {
       const refused = await as(purpose);
       assert.deepEqual([refused.status, refused.json.code], ["403", "HUB_ERR_FORBIDDEN"], JSON.stringify(refused.json));
@@ -168,7 +176,9 @@ describe("a household's move", () => {
     concerned.push(previous!, mover!);
     const street = `引用路${run}号`;
     const address = { ...(mover as unknown as { address: Schemas["Address"] }).address, street };
-    const made = await post(`${process.env.UTILITIES_URL}/_sandbox/accounts`, { holders: [{ idNumber: previous!.citizenNo, name: previous!.fullName, address }] });
+    const made = await post(`${process.env.UTILITIES_URL}/_sandbox/accounts`, {
+      holders: [{ idNumber: previous!.citizenNo, name: previous!.fullName, address }],
+    });
     assert.equal(made.status, 201, await made.clone().text());
     const change = await broker.call<Schemas["AddressChange"], object>("civil-registry.household.change-address", {
       idNumbers: [mover!.citizenNo],

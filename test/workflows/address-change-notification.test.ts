@@ -62,7 +62,12 @@ const told = (service: string, attempts = 1): ServiceCall => ({ service, status:
 
 test("by reference (the event's change number only): the change is read first, for civil-registration, and is the body", async () => {
   const mocks = mock({ ...catalogue(), readAddressChange: async ({ changeNo }) => change(changeNo) });
-  const { outcome } = await notifyAll(mocks, { changeNo: "AC00000000000000B1", effectiveAt: "2026-06-01T09:00:00Z", linkageId: input("x").linkageId, retryScheduleMs: [50] });
+  const { outcome } = await notifyAll(mocks, {
+    changeNo: "AC00000000000000B1",
+    effectiveAt: "2026-06-01T09:00:00Z",
+    linkageId: input("x").linkageId,
+    retryScheduleMs: [50],
+  });
   assert.deepEqual(mocks.paramsOf("readAddressChange"), [{ changeNo: "AC00000000000000B1", purpose: "civil-registration" }]);
   assert.deepEqual((outcome as { stepsDone: string[] }).stepsDone, ["read-change", "find-services", "notify-services"]);
   assert.deepEqual(

@@ -111,7 +111,10 @@ test("relocation: the accounts at the new address pass to the first resident, ga
 
 test("relocation by reference (the event's change number only): the change is read first, for utility-service, then the accounts pass", async () => {
   const change = input("AC-R");
-  const mocks = mock({ ...utility(), readAddressChange: async () => ({ changeNo: "AC-R", idNumbers: change.idNumbers!, names: change.names!, address: ADDRESS, effectiveAt: AT }) });
+  const mocks = mock({
+    ...utility(),
+    readAddressChange: async () => ({ changeNo: "AC-R", idNumbers: change.idNumbers!, names: change.names!, address: ADDRESS, effectiveAt: AT }),
+  });
   const { outcome } = await relocate(mocks, { linkageId: LINKAGE_ID, changeNo: "AC-R", effectiveAt: AT });
   assert.deepEqual(mocks.paramsOf("readAddressChange"), [{ changeNo: "AC-R", purpose: "utility-service" }]);
   assert.deepEqual(outcome, {

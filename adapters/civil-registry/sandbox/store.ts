@@ -358,9 +358,10 @@ export async function findAddressChange(q: Queryable, changeNo: string): Promise
     [changeNo],
   );
   if (!row) throw new AgencyError(404, "CHANGE_NOT_FOUND", "no address change with this number");
-  const names = await q.query<{ citizen_no: string; full_name: string }>(`SELECT citizen_no, full_name FROM ${SCHEMA}.citizen WHERE citizen_no = ANY($1::text[])`, [
-    row.citizen_nos,
-  ]);
+  const names = await q.query<{ citizen_no: string; full_name: string }>(
+    `SELECT citizen_no, full_name FROM ${SCHEMA}.citizen WHERE citizen_no = ANY($1::text[])`,
+    [row.citizen_nos],
+  );
   const fullNames = row.citizen_nos.map((c) => names.find((n) => n.citizen_no === c)!.full_name);
   return { changeNo, citizenNos: row.citizen_nos, fullNames, address: row.address, effectiveAt: row.effective_at };
 }
