@@ -2830,6 +2830,7 @@ export interface components {
             linkageType: components["schemas"]["LinkageType"];
             businessKey: string;
             status: components["schemas"]["LinkageStatus"];
+            /** @description Why it ended, as the linkage says it; id numbers and e-ID credentials (compact JWS) in it are masked, as it may quote a partner's own words. */
             reason?: string;
         };
         /**
