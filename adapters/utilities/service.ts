@@ -3,6 +3,7 @@ import type { Context, ServiceSchema } from "moleculer";
 import type { components } from "../../contracts/generated/types";
 import { AgencyClient, agencyAction, agencyService } from "../../platform/agency-client";
 import { assertPurpose, linkageIdOf } from "../../platform/call-meta";
+import { HubError } from "../../platform/errors";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
 import type { HubNode } from "../../platform/hub-node";
@@ -157,6 +158,8 @@ async function getTransfer({ client }: Utilities, ctx: Context<Schemas["UtilityT
   assertPurpose(ctx, TRANSFER_READ_PURPOSES, "utilities.transfer.get");
   const { orderNo } = ctx.params;
   const answer = await client.call({ method: "GET", path: `/utility/v1/orders/${orderNo}`, ctx, retry: true });
+  if (answer.status === 404)
+    throw new HubError("HUB_ERR_RECORD_NOT_FOUND", `${client.agency}: no order ${orderNo}`, { agency: client.agency, reason: "ORDER_NOT_FOUND" });
   const order = fromOrder(client, answer, "TRANSFER", 200);
   if (order.order_ref !== orderNo || !order.new_holder) throw client.badAnswer("the answer is of another order");
   return fromTransfer(order, { idNumber: order.new_holder.id_no, name: order.new_holder.holder_nm });

@@ -64,8 +64,8 @@ export interface paths {
          *     carry the e-ID number): a consumer that needs the person asks here, with a purpose,
          *     and the exchange is in the audit log. Purposes the civil registry answers for:
          *     `civil-registration`, `identity-verification`, `utility-service`, `emergency-response`;
-         *     any other is a `403`. An unknown number or e-ID is a `422` (`CITIZEN_NOT_FOUND`,
-         *     `EID_NOT_FOUND`).
+         *     any other is a `403`. An unknown number or e-ID is a `404` (`HUB_ERR_RECORD_NOT_FOUND`,
+         *     `reason` `CITIZEN_NOT_FOUND` or `EID_NOT_FOUND`).
          */
         post: operations["civil-registry.person.get"];
         delete?: never;
@@ -3298,6 +3298,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -70,7 +70,7 @@ describe("marital status and marriage registration", () => {
     const otherPurpose = await stack.refusal("civil-registry.marriage.get", { registrationNo }, { purpose: "event-safety" });
     assert.deepEqual([noPurpose.code, noPurpose.type, otherPurpose.code, otherPurpose.type], [403, "HUB_ERR_FORBIDDEN", 403, "HUB_ERR_FORBIDDEN"]);
     const unknown = await stack.refusal("civil-registry.marriage.get", { registrationNo: "MR2026000000000000" }, { purpose: "civil-registration" });
-    assert.deepEqual([unknown.code, unknown.data.reason], [422, "MARRIAGE_NOT_FOUND"]);
+    assert.deepEqual([unknown.code, unknown.type, unknown.data.reason], [404, "HUB_ERR_RECORD_NOT_FOUND", "MARRIAGE_NOT_FOUND"]);
   });
 
   test("refusals: already married, under age (22 men, 20 women), same person, invalid, revoked or someone else's e-ID", async () => {
@@ -160,7 +160,7 @@ describe("household address change", () => {
     const refused = await stack.refusal("civil-registry.address-change.get", { changeNo }, { purpose: "aviation-safety" });
     assert.deepEqual([refused.code, refused.type], [403, "HUB_ERR_FORBIDDEN"]);
     const unknown = await stack.refusal("civil-registry.address-change.get", { changeNo: "AC0000000000000000" }, { purpose: "civil-registration" });
-    assert.deepEqual([unknown.code, unknown.data.reason], [422, "CHANGE_NOT_FOUND"]);
+    assert.deepEqual([unknown.code, unknown.type, unknown.data.reason], [404, "HUB_ERR_RECORD_NOT_FOUND", "CHANGE_NOT_FOUND"]);
   });
 
   test("an unknown member moves nobody; bad addresses are refused by the contract", async () => {

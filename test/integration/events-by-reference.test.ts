@@ -155,6 +155,16 @@ describe("e-ID events", () => {
     const [record] = await recordsWhere("requestId", [requestId]);
     assert.deepEqual([record?.operation, record?.outcome, record?.purpose], ["civil-registry.person.get", "HUB_ERR_FORBIDDEN", "supervision"]);
 
+    const unknown = await ask(
+      "hub.v1.civil-registry.person.get",
+      { eidNo: "EID0000000000000000" },
+      {
+        Authorization: `Bearer ${consumer.token}`,
+        "Data-Purpose": "identity-verification",
+      },
+    );
+    assert.deepEqual([unknown.status, unknown.json.code], ["404", "HUB_ERR_RECORD_NOT_FOUND"], JSON.stringify(unknown.json));
+
     // An internal Moleculer caller is held to the same: no purpose, no person.
     const inside = await broker.call("civil-registry.person.get", { idNumber: someone!.citizenNo }).catch((err: { code: number; type: string }) => err);
     assert.deepEqual([(inside as { code: number }).code, (inside as { type: string }).type], [403, "HUB_ERR_FORBIDDEN"]);
