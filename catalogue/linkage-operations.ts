@@ -14,7 +14,8 @@ import type { Problem } from "./document-read";
 
 /** The linkages a provider may take part in, and what the hub sends each one. */
 export const LINKAGE_KINDS: Record<string, string> = {
-  "address-change": "the civil registry's `civil-registry.household.address-changed` event data (changeNo, idNumbers, names, address, effectiveAt)",
+  "address-change":
+    "the household address change that `civil-registry.household.address-changed` names, as the civil registry records it (`civil-registry.address-change.get`: changeNo, idNumbers, names, address, effectiveAt)",
 };
 
 const METHODS = ["post", "put", "patch"];

@@ -2,7 +2,9 @@
  * Contract checks and releases:
  *   lint      the OpenAPI document against Redocly's recommended rules (redocly.yaml)
  *   breaking  the served document against the last released one (contracts/released/),
- *             with oasdiff: a breaking change fails unless the major version is raised
+ *             with oasdiff, the domain events (x-events) too, each compared as the answer
+ *             of an operation of its own (what a consumer reads): a breaking change fails
+ *             unless the major version is raised
  *             (the minor while it is 0.y.z, initial development), and even then, from 1.0
  *             on, a published /vN operation may be removed but not changed in place
  *             (the changed one comes as a new /v(N+1) path)
@@ -19,7 +21,8 @@ const RELEASED = path.join(ROOT, "contracts/released");
 
 const HELP = `Usage: node --import tsx ops/contracts.ts <command>
   lint       lint contracts/openapi.yaml with Redocly (rules in redocly.yaml)
-  breaking   compare with the last released contract (contracts/released/) using oasdiff;
+  breaking   compare with the last released contract (contracts/released/) using oasdiff,
+             the domain events (x-events) as answers of operations of their own;
              fails on a breaking change unless info.version's major is raised (its minor
              while the contract is 0.y.z); from 1.0 on, a published /v<N> operation may be
              removed but not changed in place (serve the changed one under /v<N+1>)
@@ -51,9 +54,30 @@ export function latestRelease(dir = RELEASED): { file: string; doc: Doc } | unde
 
 export type { BreakingChange };
 
-/** Breaking changes (oasdiff level ERR) from `base` to `revision`, and which of them are not allowed. */
+/**
+ * The document's domain events as operations oasdiff compares: `GET /x-events/<type>`
+ * answering the event's data schema, so a consumer's break (a field it reads removed, a type
+ * changed, an event type gone) is one, as it is for a REST answer.
+ */
+export function eventsAsOperations(doc: Doc): Doc {
+  const events = (doc["x-events"] ?? {}) as Record<string, object>;
+  const paths = Object.fromEntries(
+    Object.entries(events).map(([type, schema]) => [
+      `/x-events/${type}`,
+      {
+        get: {
+          operationId: `x-events.${type}`,
+          responses: { "200": { description: `The data of ${type}`, content: { "application/json": { schema } } } },
+        },
+      },
+    ]),
+  );
+  return { openapi: doc.openapi, info: doc.info, components: doc.components, paths };
+}
+
+/** Breaking changes (oasdiff level ERR) from `base` to `revision`, its events' included, and which of them are not allowed. */
 export async function breakingChanges(base: Doc, revision: Doc): Promise<{ changes: BreakingChange[]; refused: BreakingChange[] }> {
-  const changes = await oasdiffBreaking(base, revision);
+  const changes = [...(await oasdiffBreaking(base, revision)), ...(await oasdiffBreaking(eventsAsOperations(base), eventsAsOperations(revision)))];
   const raised = breakingRelease(base.info.version, revision.info.version);
   const initial = major(base.info.version) === 0;
   const pathVersion = (p: string | undefined) => /^\/v(\d+)\//.exec(p ?? "")?.[1];

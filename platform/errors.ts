@@ -36,6 +36,7 @@ export const ERRORS = {
   HUB_ERR_LINKAGE_SIGNAL: { status: 409, type: "/problems/linkage-signal-not-taken", title: "The linkage takes no such signal" },
   HUB_ERR_INCIDENT_NOT_FOUND: { status: 404, type: "/problems/incident-not-found", title: "No such incident" },
   HUB_ERR_KEY_PLACE_NOT_FOUND: { status: 404, type: "/problems/key-place-not-found", title: "No such key place" },
+  HUB_ERR_RECORD_NOT_FOUND: { status: 404, type: "/problems/record-not-found", title: "The agency has no such record" },
   HUB_ERR_AGENCY_REFUSED: { status: 422, type: "/problems/agency-refused", title: "Agency refused the request" },
   HUB_ERR_AGENCY_BAD_ANSWER: { status: 502, type: "/problems/agency-bad-answer", title: "Agency answered outside its contract" },
   HUB_ERR_AGENCY_UNAVAILABLE: { status: 503, type: "/problems/agency-unavailable", title: "Agency unavailable" },

@@ -10,8 +10,14 @@ const PERSONAL_KEYS =
   /^(name|names|fullname|full_name|holdername|holder_nm|newholder|new_holder|previousholder|prev_holder|idnumber|idnumbers|citizenno|citizennos|citizen_no|holder_id|id_no|address|addr_line|street|householdaddress|applicants|credential)$/i;
 const RESIDENT_ID = /(?<![0-9A-Za-z])[1-9]\d{16}[\dXx](?![0-9A-Za-z])/g;
 
+/** A compact JWS (an e-ID credential is one): three base64url parts, the first a JSON header (`eyJ`). */
+const COMPACT_JWS = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+/g;
+
 /** An id number is 18 characters: shorter text cannot hold one. */
 const masked = (text: string) => (text.length < 18 ? text : text.replace(RESIDENT_ID, "[id-number]"));
+
+/** Free text that leaves the hub (an event's reason): id numbers and e-ID credentials masked. */
+export const maskedText = (text: string) => masked(text).replace(COMPACT_JWS, "[credential]");
 
 /** JSON.stringify's replacer: a personal field whole, an id number in any text (an error's stack included). */
 function redacting(key: string, value: unknown): unknown {

@@ -153,3 +153,15 @@ export const isRegistryAddressChange = ajv.compile<RegistryAddressChange>({
   },
   required: ["changeNo", "citizenNos", "fullNames", "address", "effectiveAt"],
 });
+
+/** A citizen's number and registered name: the registry's answer to a read by reference. */
+export interface RegistryPerson {
+  citizenNo: string;
+  fullName: string;
+}
+
+export const isRegistryPerson = ajv.compile<RegistryPerson>({
+  type: "object",
+  properties: { citizenNo, fullName: { type: "string", minLength: 1, maxLength: 100 } },
+  required: ["citizenNo", "fullName"],
+});

@@ -13,6 +13,7 @@ import {
   isRegistryError,
   isRegistryMaritalStatus,
   isRegistryMarriage,
+  isRegistryPerson,
   isRegistryPersonCheck,
   isRegistryRevocation,
   type RegistryEidStatus,
@@ -123,6 +124,59 @@ export function fromAddressChange(client: AgencyClient, answer: AgencyAnswer, p:
     return { changeNo, idNumbers: [...citizenNos], names: [...fullNames], address: { ...address }, effectiveAt };
   }
   throw refusedOrUnexpected(client, answer, { CITIZEN_NOT_FOUND: "the registry has no such citizen", ...KEY_REUSED });
+}
+
+// --- reads by the references events carry ---------------------------------------------
+
+const NOT_FOUND: Record<string, string> = {
+  CITIZEN_NOT_FOUND: "the registry has no such citizen",
+  EID_NOT_FOUND: "the registry has no such e-ID",
+  MARRIAGE_NOT_FOUND: "the registry has no such marriage",
+  CHANGE_NOT_FOUND: "the registry has no such address change",
+};
+
+/** A read by reference the registry has no record for: a 404, naming what it lacks in `data.reason`. */
+function notFoundOrUnexpected(client: AgencyClient, answer: AgencyAnswer): HubError {
+  if (answer.status === 404 && isRegistryError(answer.body) && NOT_FOUND[answer.body.errorCode])
+    return new HubError("HUB_ERR_RECORD_NOT_FOUND", `${client.agency}: ${NOT_FOUND[answer.body.errorCode]}`, {
+      agency: client.agency,
+      reason: answer.body.errorCode,
+    });
+  return unexpected(client, answer);
+}
+
+/** The holder's number of an e-ID record (`GET /registry/v2/eids/{eidNo}`); the credential goes no further. */
+export function fromEidHolder(client: AgencyClient, answer: AgencyAnswer, eidNo: string): string {
+  if (answer.status === 200 && isRegistryEid(answer.body)) {
+    if (answer.body.eidNo !== eidNo) throw client.badAnswer("the record is of another e-ID");
+    return answer.body.citizenNo;
+  }
+  throw notFoundOrUnexpected(client, answer);
+}
+
+export function fromPerson(client: AgencyClient, answer: AgencyAnswer, idNumber: string): Schemas["Person"] {
+  if (answer.status === 200 && isRegistryPerson(answer.body)) {
+    if (answer.body.citizenNo !== idNumber) throw client.badAnswer("the answer is of another citizen");
+    return { idNumber, name: answer.body.fullName };
+  }
+  throw notFoundOrUnexpected(client, answer);
+}
+
+export function fromMarriageRead(client: AgencyClient, answer: AgencyAnswer, registrationNo: string): Schemas["Marriage"] {
+  if (answer.status === 200 && isRegistryMarriage(answer.body)) {
+    if (answer.body.registrationNo !== registrationNo) throw client.badAnswer("the answer is of another marriage");
+    return { registrationNo, spouses: [...answer.body.spouses], registeredAt: answer.body.registeredAt };
+  }
+  throw notFoundOrUnexpected(client, answer);
+}
+
+export function fromAddressChangeRead(client: AgencyClient, answer: AgencyAnswer, changeNo: string): Schemas["AddressChange"] {
+  if (answer.status === 200 && isRegistryAddressChange(answer.body)) {
+    const { citizenNos, fullNames, address, effectiveAt } = answer.body;
+    if (answer.body.changeNo !== changeNo || fullNames.length !== citizenNos.length) throw client.badAnswer("the answer is of another address change");
+    return { changeNo, idNumbers: [...citizenNos], names: [...fullNames], address: { ...address }, effectiveAt };
+  }
+  throw notFoundOrUnexpected(client, answer);
 }
 
 function unexpected(client: AgencyClient, answer: AgencyAnswer): HubError {

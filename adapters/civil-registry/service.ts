@@ -2,17 +2,21 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { components } from "../../contracts/generated/types";
 import { agencyAction, AgencyClient, agencyService } from "../../platform/agency-client";
-import { linkageIdOf } from "../../platform/call-meta";
+import { assertPurpose, linkageIdOf } from "../../platform/call-meta";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
 import type { HubNode } from "../../platform/hub-node";
 import { eidSignatureChecker, type SignatureCheck } from "./eid-verifier";
 import {
   fromAddressChange,
+  fromAddressChangeRead,
+  fromEidHolder,
   fromEidIssue,
   fromEidStatus,
   fromMaritalStatus,
   fromMarriage,
+  fromMarriageRead,
+  fromPerson,
   fromPersonCheck,
   fromRevocation,
   toMarriage,
@@ -20,6 +24,17 @@ import {
 } from "./mapping";
 
 type Schemas = components["schemas"];
+
+/**
+ * The purposes the reads by reference answer for (events carry references only: a consumer
+ * that needs the people asks here). A person: any public service that must know who it
+ * deals with; a marriage or an address change: registering it, and (a move) the utilities.
+ */
+export const READ_PURPOSES = {
+  person: ["civil-registration", "identity-verification", "utility-service", "emergency-response"],
+  marriage: ["civil-registration"],
+  addressChange: ["civil-registration", "utility-service"],
+} as const;
 
 /** What the actions stand on: the registry's system, its e-ID signature check, and the outbox. */
 interface Registry {
@@ -73,6 +88,7 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
           audit: (p: { applicants: { idNumber: string }[] }) => p.applicants.map((a) => a.idNumber),
           handler: (ctx) => registerMarriage(registry, ctx),
         },
+        ...referenceReads(registry),
         "household.change-address": {
           ...agencyAction("change", "AddressChangeParams", "AddressChange"),
           audit: (p: { idNumbers: string[] }) => p.idNumbers,
@@ -82,6 +98,27 @@ export function civilRegistryService(node: HubNode): ServiceSchema {
     },
     node.tally,
   );
+}
+
+/** The reads by the references the registry's events carry: each audited, each for its purposes only. */
+function referenceReads(registry: Registry): ServiceSchema["actions"] {
+  return {
+    "person.get": {
+      ...agencyAction("read", "PersonLookupParams", "Person"),
+      audit: (p: { idNumber?: string }, r?: { idNumber?: string }) => [p.idNumber, r?.idNumber],
+      handler: (ctx: Context<Schemas["PersonLookupParams"]>) => getPerson(registry, ctx),
+    },
+    "marriage.get": {
+      ...agencyAction("read", "MarriageGetParams", "Marriage"),
+      audit: (_p: unknown, r?: { spouses?: string[] }) => r?.spouses ?? [],
+      handler: (ctx: Context<Schemas["MarriageGetParams"]>) => getMarriage(registry, ctx),
+    },
+    "address-change.get": {
+      ...agencyAction("read", "AddressChangeGetParams", "AddressChange"),
+      audit: (_p: unknown, r?: { idNumbers?: string[] }) => r?.idNumbers ?? [],
+      handler: (ctx: Context<Schemas["AddressChangeGetParams"]>) => getAddressChange(registry, ctx),
+    },
+  };
 }
 
 /**
@@ -106,7 +143,7 @@ async function issueEid({ client, publish }: Registry, ctx: Context<Schemas["Eid
   const { idNumber, idempotencyKey } = ctx.params;
   const answer = await client.call({ method: "POST", path: "/registry/v2/eids", body: { citizenNo: idNumber }, idempotencyKey, retry: true, ctx });
   const eid = fromEidIssue(client, answer, idNumber);
-  const data = { eidNo: eid.eidNo, idNumber, issuedAt: eid.issuedAt, expiresAt: eid.expiresAt };
+  const data: Schemas["EidIssuedEvent"] = { eidNo: eid.eidNo, issuedAt: eid.issuedAt, expiresAt: eid.expiresAt };
   await publish(ctx, "civil-registry.eid.issued", data, eid.eidNo, `eid-issued:${eid.eidNo}`);
   return eid;
 }
@@ -133,8 +170,14 @@ async function revokeEid({ client, publish }: Registry, ctx: Context<Schemas["Ei
     retry: true,
     ctx,
   });
-  const { idNumber, ...revocation } = fromRevocation(client, answer, eidNo);
-  await publish(ctx, "civil-registry.eid.revoked", { eidNo, idNumber, revokedAt: revocation.revokedAt }, eidNo, `eid-revoked:${eidNo}`);
+  const { idNumber: _holder, ...revocation } = fromRevocation(client, answer, eidNo);
+  await publish(
+    ctx,
+    "civil-registry.eid.revoked",
+    { eidNo, revokedAt: revocation.revokedAt } satisfies Schemas["EidRevokedEvent"],
+    eidNo,
+    `eid-revoked:${eidNo}`,
+  );
   return revocation;
 }
 
@@ -154,7 +197,8 @@ async function registerMarriage({ client, publish }: Registry, ctx: Context<Sche
     ctx,
   });
   const marriage = fromMarriage(client, answer, ctx.params);
-  await publish(ctx, "civil-registry.marriage.registered", marriage, marriage.registrationNo, `marriage-registered:${marriage.registrationNo}`);
+  const data: Schemas["MarriageRegisteredEvent"] = { registrationNo: marriage.registrationNo, registeredAt: marriage.registeredAt };
+  await publish(ctx, "civil-registry.marriage.registered", data, marriage.registrationNo, `marriage-registered:${marriage.registrationNo}`);
   return marriage;
 }
 
@@ -169,6 +213,35 @@ async function changeAddress({ client, publish }: Registry, ctx: Context<Schemas
     ctx,
   });
   const change = fromAddressChange(client, answer, ctx.params);
-  await publish(ctx, "civil-registry.household.address-changed", change, change.changeNo, `address-changed:${change.changeNo}`);
+  const data: Schemas["HouseholdAddressChangedEvent"] = { changeNo: change.changeNo, effectiveAt: change.effectiveAt };
+  await publish(ctx, "civil-registry.household.address-changed", data, change.changeNo, `address-changed:${change.changeNo}`);
   return change;
+}
+
+/** A person by identity number, or the holder of an e-ID by its number (the e-ID events' reference). */
+async function getPerson({ client }: Registry, ctx: Context<Schemas["PersonLookupParams"]>): Promise<Schemas["Person"]> {
+  assertPurpose(ctx, READ_PURPOSES.person, "civil-registry.person.get");
+  const p = ctx.params as { idNumber?: string; eidNo?: string };
+  let idNumber = p.idNumber;
+  if (!idNumber) {
+    const eidNo = p.eidNo!;
+    const record = await client.call({ method: "GET", path: `/registry/v2/eids/${encodeURIComponent(eidNo)}`, ctx, retry: true });
+    idNumber = fromEidHolder(client, record, eidNo);
+  }
+  const answer = await client.call({ method: "GET", path: `/registry/v2/persons/${idNumber}`, ctx, retry: true });
+  return fromPerson(client, answer, idNumber);
+}
+
+async function getMarriage({ client }: Registry, ctx: Context<Schemas["MarriageGetParams"]>): Promise<Schemas["Marriage"]> {
+  assertPurpose(ctx, READ_PURPOSES.marriage, "civil-registry.marriage.get");
+  const { registrationNo } = ctx.params;
+  const answer = await client.call({ method: "GET", path: `/registry/v2/marriages/${registrationNo}`, ctx, retry: true });
+  return fromMarriageRead(client, answer, registrationNo);
+}
+
+async function getAddressChange({ client }: Registry, ctx: Context<Schemas["AddressChangeGetParams"]>): Promise<Schemas["AddressChange"]> {
+  assertPurpose(ctx, READ_PURPOSES.addressChange, "civil-registry.address-change.get");
+  const { changeNo } = ctx.params;
+  const answer = await client.call({ method: "GET", path: `/registry/v2/address-changes/${changeNo}`, ctx, retry: true });
+  return fromAddressChangeRead(client, answer, changeNo);
 }

@@ -67,12 +67,13 @@ const REFUSALS: Record<string, { reason: string; detail: string }> = {
   E_SVC_MISMATCH: { reason: "SERVICE_MISMATCH", detail: "the account is for another service" },
   E_NO_SVC: { reason: "SERVICE_NOT_SUPPLIED", detail: "the utility supplies no such service at this address" },
   E_ACCT_SUSPENDED: { reason: "ACCOUNT_SUSPENDED", detail: "a suspended account cannot change holder until its service is restored" },
+  E_ORDER_NF: { reason: "ORDER_NOT_FOUND", detail: "the utility has no such order" },
   E_IDEM_REUSE: { reason: "IDEMPOTENCY_KEY_REUSED", detail: "this idempotency key was used for another order" },
 };
 
-/** A confirmed order (201), checked to be the order asked for. */
-export function fromOrder(client: AgencyClient, answer: AgencyAnswer, type: OrderType): ServiceOrder & { address: Address } {
-  if (answer.status === 201 && isServiceOrder(answer.body)) {
+/** A confirmed order (201, or 200 when read again by its number), checked to be the order asked for. */
+export function fromOrder(client: AgencyClient, answer: AgencyAnswer, type: OrderType, status = 201): ServiceOrder & { address: Address } {
+  if (answer.status === status && isServiceOrder(answer.body)) {
     if (answer.body.order_type !== type) throw client.badAnswer(`a ${answer.body.order_type} order answering a ${type}`);
     return { ...answer.body, address: fromPremise(client, answer.body.premise) };
   }

@@ -2,7 +2,8 @@
 import type { Context, ServiceSchema } from "moleculer";
 import type { components } from "../../contracts/generated/types";
 import { AgencyClient, agencyAction, agencyService } from "../../platform/agency-client";
-import { linkageIdOf } from "../../platform/call-meta";
+import { assertPurpose, linkageIdOf } from "../../platform/call-meta";
+import { HubError } from "../../platform/errors";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
 import type { HubNode } from "../../platform/hub-node";
@@ -45,6 +46,12 @@ export function utilitiesService(node: HubNode): ServiceSchema {
           ...agencyAction("change", "UtilityAccountTransferParams", "UtilityAccountTransfer"),
           audit: transferSubjects,
           handler: (ctx: Context<TransferParams>) => transferAccounts(utilities, ctx),
+        },
+        "transfer.get": {
+          ...agencyAction("read", "UtilityTransferGetParams", "UtilityAccountTransfer"),
+          audit: (_p: unknown, r?: { newHolder: { idNumber: string }; accounts: { previousHolder?: { idNumber: string } }[] }) =>
+            r ? transferSubjects({ newHolder: r.newHolder }, r) : [],
+          handler: (ctx: Context<Schemas["UtilityTransferGetParams"]>) => getTransfer(utilities, ctx),
         },
       },
     },
@@ -137,8 +144,23 @@ async function transferAccounts({ client, publish }: Utilities, ctx: Context<Tra
     await publish(
       ctx,
       "utilities.account.transferred",
-      { orderNo: result.orderNo, address: result.address, accountNos: changed, newHolderIdNumber: p.newHolder.idNumber, effectiveAt: result.effectiveAt },
+      { orderNo: result.orderNo, accountNos: changed, effectiveAt: result.effectiveAt } satisfies Schemas["UtilityAccountTransferredEvent"],
       result.orderNo,
     );
   return result;
+}
+
+/** The purposes a transfer is read for (the reference `utilities.account.transferred` carries): supplying the accounts, registering the move. */
+export const TRANSFER_READ_PURPOSES = ["utility-service", "civil-registration"] as const;
+
+/** A transfer order by its number, with its new holder and the previous ones. */
+async function getTransfer({ client }: Utilities, ctx: Context<Schemas["UtilityTransferGetParams"]>): Promise<Schemas["UtilityAccountTransfer"]> {
+  assertPurpose(ctx, TRANSFER_READ_PURPOSES, "utilities.transfer.get");
+  const { orderNo } = ctx.params;
+  const answer = await client.call({ method: "GET", path: `/utility/v1/orders/${orderNo}`, ctx, retry: true });
+  if (answer.status === 404)
+    throw new HubError("HUB_ERR_RECORD_NOT_FOUND", `${client.agency}: no order ${orderNo}`, { agency: client.agency, reason: "ORDER_NOT_FOUND" });
+  const order = fromOrder(client, answer, "TRANSFER", 200);
+  if (order.order_ref !== orderNo || !order.new_holder) throw client.badAnswer("the answer is of another order");
+  return fromTransfer(order, { idNumber: order.new_holder.id_no, name: order.new_holder.holder_nm });
 }

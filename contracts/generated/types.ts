@@ -48,6 +48,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/person-lookups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read a person by identity number or e-ID number
+         * @description The person (identity number and registered name) behind an identity number or an e-ID
+         *     number. Events carry references only (`civil-registry.eid.issued` and `.eid.revoked`
+         *     carry the e-ID number): a consumer that needs the person asks here, with a purpose,
+         *     and the exchange is in the audit log. Purposes the civil registry answers for:
+         *     `civil-registration`, `identity-verification`, `utility-service`, `emergency-response`;
+         *     any other is a `403`. An unknown number or e-ID is a `404` (`HUB_ERR_RECORD_NOT_FOUND`,
+         *     `reason` `CITIZEN_NOT_FOUND` or `EID_NOT_FOUND`).
+         */
+        post: operations["civil-registry.person.get"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/oauth/token": {
         parameters: {
             query?: never;
@@ -2627,11 +2653,10 @@ export interface components {
         };
         /**
          * civil-registry.eid.issued
-         * @description The civil registry issued an e-ID (published by the civil-registry adapter once the registry confirms it).
+         * @description The civil registry issued an e-ID (published by the civil-registry adapter once the registry confirms it). References only, never an id number, a name or a credential: a consumer that needs the person asks through an audited action with a purpose. The linkage it belongs to, if any, is the envelope's `linkageid`. The holder: `civil-registry.person.get` with `{eidNo}`.
          */
         EidIssuedEvent: {
             eidNo: string;
-            idNumber: components["schemas"]["ResidentId"];
             /** Format: date-time */
             issuedAt: string;
             /** Format: date-time */
@@ -2680,11 +2705,10 @@ export interface components {
         };
         /**
          * civil-registry.eid.revoked
-         * @description The civil registry revoked an e-ID (published by the civil-registry adapter once the registry confirms it).
+         * @description The civil registry revoked an e-ID (published by the civil-registry adapter once the registry confirms it). References only, never an id number, a name or a credential: a consumer that needs the person asks through an audited action with a purpose. The linkage it belongs to, if any, is the envelope's `linkageid`. The holder: `civil-registry.person.get` with `{eidNo}`.
          */
         EidRevokedEvent: {
             eidNo: string;
-            idNumber: components["schemas"]["ResidentId"];
             /** Format: date-time */
             revokedAt: string;
         };
@@ -2728,13 +2752,35 @@ export interface components {
         };
         /**
          * civil-registry.marriage.registered
-         * @description The civil registry registered a marriage (published by the civil-registry adapter once the registry confirms it).
+         * @description The civil registry registered a marriage (published by the civil-registry adapter once the registry confirms it). References only, never an id number, a name or a credential: a consumer that needs the person asks through an audited action with a purpose. The linkage it belongs to, if any, is the envelope's `linkageid`. The spouses: `civil-registry.marriage.get` with `{registrationNo}`.
          */
         MarriageRegisteredEvent: {
             registrationNo: string;
-            spouses: components["schemas"]["ResidentId"][];
             /** Format: date-time */
             registeredAt: string;
+        };
+        /**
+         * Marriage read
+         * @description Params of `civil-registry.marriage.get`: a registered marriage by its number (the reference `civil-registry.marriage.registered` carries).
+         */
+        MarriageGetParams: {
+            registrationNo: string;
+        };
+        /**
+         * Person lookup
+         * @description Params of `civil-registry.person.get` (the body of `POST /v1/person-lookups`): one person, by identity number or by the number of an e-ID they hold (an event's reference). Exactly one of the two.
+         */
+        PersonLookupParams: {
+            idNumber?: components["schemas"]["ResidentId"];
+            eidNo?: string;
+        } & (unknown | unknown);
+        /**
+         * Person
+         * @description Result of `civil-registry.person.get`: who the person is at the civil registry, and nothing more.
+         */
+        Person: {
+            idNumber: components["schemas"]["ResidentId"];
+            name: components["schemas"]["PersonName"];
         };
         /**
          * Address
@@ -2776,7 +2822,22 @@ export interface components {
             /** Format: date-time */
             effectiveAt: string;
         };
-        HouseholdAddressChangedEvent: components["schemas"]["AddressChange"];
+        /**
+         * Household address change read
+         * @description Params of `civil-registry.address-change.get`: a recorded address change by its number (the reference `civil-registry.household.address-changed` carries).
+         */
+        AddressChangeGetParams: {
+            changeNo: string;
+        };
+        /**
+         * civil-registry.household.address-changed
+         * @description The civil registry recorded a new address for a household (published by the civil-registry adapter once the registry confirms it). References only, never an id number, a name or a credential: a consumer that needs the person asks through an audited action with a purpose. The linkage it belongs to, if any, is the envelope's `linkageid`. The household and its address: `civil-registry.address-change.get` with `{changeNo}`.
+         */
+        HouseholdAddressChangedEvent: {
+            changeNo: string;
+            /** Format: date-time */
+            effectiveAt: string;
+        };
         /**
          * linkages.linkage.started
          * @description A linkage was recorded and its workflow started (published through the outbox, so it exists exactly when the linkage's record does).
@@ -2807,6 +2868,7 @@ export interface components {
             linkageType: components["schemas"]["LinkageType"];
             businessKey: string;
             status: components["schemas"]["LinkageStatus"];
+            /** @description Why it ended, as the linkage says it; id numbers and e-ID credentials (compact JWS) in it are masked, as it may quote a partner's own words. */
             reason?: string;
         };
         /**
@@ -2923,6 +2985,13 @@ export interface components {
             effectiveAt: string;
         };
         /**
+         * Utility account transfer read
+         * @description Params of `utilities.transfer.get`: a transfer order by its number (the reference `utilities.account.transferred` carries).
+         */
+        UtilityTransferGetParams: {
+            orderNo: string;
+        };
+        /**
          * utilities.service.suspended
          * @description The utility suspended a service at an address (published by the utilities adapter once the utility confirms it; only when some account changed).
          */
@@ -2952,13 +3021,11 @@ export interface components {
         };
         /**
          * utilities.account.transferred
-         * @description Utility accounts passed to a new holder (published by the utilities adapter once the utility confirms it; only when some account changed).
+         * @description Utility accounts passed to a new holder (published by the utilities adapter once the utility confirms it; only when some account changed). References only, never an id number, a name or a credential: a consumer that needs the person asks through an audited action with a purpose. The linkage it belongs to, if any, is the envelope's `linkageid`. The new holder and the address: `utilities.transfer.get` with `{orderNo}`.
          */
         UtilityAccountTransferredEvent: {
             orderNo: string;
-            address: components["schemas"]["Address"];
             accountNos: components["schemas"]["UtilityAccountNo"][];
-            newHolderIdNumber: components["schemas"]["ResidentId"];
             /** Format: date-time */
             effectiveAt: string;
         };
@@ -3223,6 +3290,53 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+            504: components["responses"]["GatewayTimeout"];
+            default: components["responses"]["Problem"];
+        };
+    };
+    "civil-registry.person.get": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The legal basis for processing the personal data this operation touches; one the partner is granted, else 403. */
+                "Data-Purpose": components["parameters"]["DataPurpose"];
+                /**
+                 * @description Makes the POST safe to retry: a repeat with the same key and body gets the first
+                 *     answer (with `Idempotent-Replayed: true`) and runs nothing; the same key with another
+                 *     body is 422; a repeat while the first still runs waits for it, or is 409. Keys are
+                 *     kept for `HUB_IDEMPOTENCY_TTL_S` (24 hours by default).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PersonLookupParams"];
+            };
+        };
+        responses: {
+            /** @description The person. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];

@@ -106,7 +106,7 @@ test("an address change is told to the three services that take part; one fails 
   const done = await statusUntil(id, (l) => l.status !== "RUNNING");
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
   assert.equal(done.type, "address-change-notification");
-  assert.deepEqual(done.stepsDone, ["find-services", "notify-services"]);
+  assert.deepEqual(done.stepsDone, ["read-change", "find-services", "notify-services"]);
   const byService = Object.fromEntries(done.serviceCalls!.map((s) => [s.service, [s.status, s.attempts]]));
   assert.deepEqual(byService, { [a.id]: ["SUCCEEDED", 1], [b.id]: ["SUCCEEDED", 2], [c.id]: ["SUCCEEDED", 1] });
 
@@ -169,7 +169,7 @@ test("a service disabled mid-linkage: its next attempt is refused, with the reas
     { service: told.id, status: "SUCCEEDED", attempts: 1 },
   );
   assert.match(String(done.reason), new RegExp(`told 1 of 2 services .*not told: ${down.id} \\(refused: .*disabled`));
-  assert.deepEqual(done.stepsDone, ["find-services", "notify-services"]);
+  assert.deepEqual(done.stepsDone, ["read-change", "find-services", "notify-services"]);
 
   await remove(told.id);
   await remove(down.id);

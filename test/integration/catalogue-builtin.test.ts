@@ -25,7 +25,7 @@ import { createScratchDatabase } from "../support/scratch-db";
 
 const ROOT = path.join(__dirname, "../..");
 const AGENCIES: Record<string, string[]> = {
-  "civil-registry": ["eid.verify", "identity.verify"],
+  "civil-registry": ["eid.verify", "identity.verify", "person.get"],
   emergency: ["incident.get", "incident.report"],
   utilities: ["account.lookup"],
   flights: ["reports.list", "reports.submit"],
@@ -155,7 +155,7 @@ describe("their services come from the contract", () => {
     const rows = await db.query<{ id: string; title: string; document: string }>(
       "SELECT id, title, document FROM hub.catalogue_service WHERE builtin ORDER BY id",
     );
-    assert.equal(rows.length, 7);
+    assert.equal(rows.length, 8);
     const lookup = rows.find((r) => r.id === LOOKUP)!;
     assert.equal(lookup.title, "Utility accounts at an address");
     assert.equal(readServiceDocument(lookup.document).operations[0]!.operationId, "utilities.account.lookup");

@@ -61,7 +61,16 @@ describe("marital status and marriage registration", () => {
 
     const events = await awaitEvents(stack.bus, "civil-registry.marriage.registered", stack.since, (e) => e.subject === marriage.registrationNo);
     assert.equal(events.length, 1);
-    assert.deepEqual(events[0]!.data, marriage);
+    assert.deepEqual(events[0]!.data, { registrationNo: marriage.registrationNo, registeredAt: marriage.registeredAt }, "the reference, not the spouses");
+
+    // The spouses, for a purpose: the marriage's own read.
+    const { registrationNo } = marriage;
+    assert.deepEqual(await stack.call("civil-registry.marriage.get", { registrationNo }, { purpose: "civil-registration" }), marriage);
+    const noPurpose = await stack.refusal("civil-registry.marriage.get", { registrationNo });
+    const otherPurpose = await stack.refusal("civil-registry.marriage.get", { registrationNo }, { purpose: "event-safety" });
+    assert.deepEqual([noPurpose.code, noPurpose.type, otherPurpose.code, otherPurpose.type], [403, "HUB_ERR_FORBIDDEN", 403, "HUB_ERR_FORBIDDEN"]);
+    const unknown = await stack.refusal("civil-registry.marriage.get", { registrationNo: "MR2026000000000000" }, { purpose: "civil-registration" });
+    assert.deepEqual([unknown.code, unknown.type, unknown.data.reason], [404, "HUB_ERR_RECORD_NOT_FOUND", "MARRIAGE_NOT_FOUND"]);
   });
 
   test("refusals: already married, under age (22 men, 20 women), same person, invalid, revoked or someone else's e-ID", async () => {
@@ -143,7 +152,15 @@ describe("household address change", () => {
 
     const events = await awaitEvents(stack.bus, "civil-registry.household.address-changed", stack.since, (e) => e.subject === change.changeNo);
     assert.equal(events.length, 1);
-    assert.deepEqual(events[0]!.data, change);
+    assert.deepEqual(events[0]!.data, { changeNo: change.changeNo, effectiveAt: change.effectiveAt }, "the reference, not the household");
+
+    // The household and its address, for a purpose: the change's own read.
+    const { changeNo } = change;
+    assert.deepEqual(await stack.call("civil-registry.address-change.get", { changeNo }, { purpose: "utility-service" }), change);
+    const refused = await stack.refusal("civil-registry.address-change.get", { changeNo }, { purpose: "aviation-safety" });
+    assert.deepEqual([refused.code, refused.type], [403, "HUB_ERR_FORBIDDEN"]);
+    const unknown = await stack.refusal("civil-registry.address-change.get", { changeNo: "AC0000000000000000" }, { purpose: "civil-registration" });
+    assert.deepEqual([unknown.code, unknown.type, unknown.data.reason], [404, "HUB_ERR_RECORD_NOT_FOUND", "CHANGE_NOT_FOUND"]);
   });
 
   test("an unknown member moves nobody; bad addresses are refused by the contract", async () => {

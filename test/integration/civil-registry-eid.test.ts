@@ -117,7 +117,10 @@ describe("e-ID verification", () => {
 
     const events = await awaitEvents(stack.bus, "civil-registry.eid.revoked", stack.since, (e) => e.subject === eid.eidNo);
     assert.equal(events.length, 1, "one event for one revocation");
-    assert.deepEqual(events[0]!.data, { eidNo: eid.eidNo, idNumber: c!.citizenNo, revokedAt: first.revokedAt });
+    assert.deepEqual(events[0]!.data, { eidNo: eid.eidNo, revokedAt: first.revokedAt }, "the e-ID number, not its holder");
+    // The holder, for a purpose, through the audited read.
+    const holder = await stack.call("civil-registry.person.get", { eidNo: eid.eidNo }, { purpose: "identity-verification" });
+    assert.deepEqual(holder, { idNumber: c!.citizenNo, name: c!.fullName });
     assert.equal(events[0]!.source, "/linkage-hub/civil-registry");
 
     // The citizen may be issued a new e-ID, which verifies.

@@ -48,6 +48,12 @@ async function eidStatus(eidNo: string): Promise<string> {
   return String((await json(await fetch(`${registry}/registry/v2/eids/${eidNo}`))).status);
 }
 
+/** The holders of the e-IDs some events name, as the registry itself knows them (the events do not say). */
+async function eidHolders(events: CloudEvent[]): Promise<string[]> {
+  const eidNos = [...new Set(events.map((e) => String(e.data.eidNo)))];
+  return Promise.all(eidNos.map(async (eidNo) => String((await json(await fetch(`${registry}/registry/v2/eids/${eidNo}`))).citizenNo)));
+}
+
 test("both without e-IDs: identities verified, e-IDs issued, marriage registered, shared address set", async () => {
   const [him, her] = await couple();
   const applicationNo = `MR-OK-${Date.now()}`;
@@ -103,11 +109,14 @@ test("a registration refused after an e-ID was issued for it: that e-ID is revok
   const bus = await connectBus(process.env.NATS_URL!, "marriage-test");
   try {
     const events = (await readStream(bus, "EVENTS", "events.civil-registry.eid.>")).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as CloudEvent);
-    const his = events.filter((e) => e.data.idNumber === him.citizenNo);
+    // Events name the e-ID, not its holder: the linkage's events, and the registry says whose e-ID it is.
+    const his = events.filter((e) => e.linkageid === refused.id);
     assert.deepEqual(
       his.map((e) => e.type),
       ["civil-registry.eid.issued", "civil-registry.eid.revoked"],
     );
+    assert.ok(his.every((e) => !JSON.stringify(e).includes(him.citizenNo)));
+    assert.deepEqual(await eidHolders(his), [him.citizenNo]);
     assert.equal(await eidStatus(String(his[0]!.data.eidNo)), "REVOKED");
   } finally {
     await bus.close();
@@ -132,9 +141,11 @@ test("consent withdrawn over REST before the marriage is registered: CANCELLED, 
   const bus = await connectBus(process.env.NATS_URL!, "marriage-test");
   try {
     const events = (await readStream(bus, "EVENTS", "events.civil-registry.eid.>")).map((m) => JSON.parse(new TextDecoder().decode(m.data)) as CloudEvent);
-    for (const p of [him, her])
+    const ours = events.filter((e) => e.linkageid === done.id);
+    assert.deepEqual((await eidHolders(ours)).sort(), [him.citizenNo, her.citizenNo].sort());
+    for (const eidNo of new Set(ours.map((e) => String(e.data.eidNo))))
       assert.deepEqual(
-        events.filter((e) => e.data.idNumber === p.citizenNo).map((e) => e.type),
+        ours.filter((e) => e.data.eidNo === eidNo).map((e) => e.type),
         ["civil-registry.eid.issued", "civil-registry.eid.revoked"],
       );
   } finally {

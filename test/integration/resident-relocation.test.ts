@@ -74,7 +74,7 @@ test("a household moves in: the accounts at the new address pass to its first re
   const done = await settled(await move(household, address));
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
   assert.equal(done.type, "resident-relocation");
-  assert.deepEqual(done.stepsDone, ["find-accounts", "transfer-gas", "transfer-power", "transfer-water"]);
+  assert.deepEqual(done.stepsDone, ["read-change", "find-accounts", "transfer-gas", "transfer-power", "transfer-water"]);
   const result = done.result as { newHolder: { idNumber: string }; transferred: string[] };
   assert.equal(result.newHolder.idNumber, household[0]!.citizenNo);
   assert.equal(result.transferred.length, 3);
@@ -97,7 +97,7 @@ test("a transfer refused halfway: the accounts already transferred go back to th
   const done = await settled(await move([mover!], address));
   assert.equal(done.status, "REFUSED", JSON.stringify(done));
   assert.match(String(done.reason), /refused to transfer the water account .*suspended/);
-  assert.deepEqual(done.stepsDone, ["find-accounts", "transfer-gas", "transfer-power"]);
+  assert.deepEqual(done.stepsDone, ["read-change", "find-accounts", "transfer-gas", "transfer-power"]);
   assert.deepEqual(await holdersAt(address), { G: holder.citizenNo, E: holder.citizenNo, W: holder.citizenNo }, "every account with its holder as before");
 });
 

@@ -247,13 +247,16 @@ describe("transfer", () => {
     const [event, ...more] = await eventsOf(result.orderNo, 1);
     assert.equal(more.length, 0);
     assert.equal(event!.type, "utilities.account.transferred");
-    assert.deepEqual(event!.data, {
-      orderNo: result.orderNo,
-      address: c.address,
-      accountNos: ["E0000000005", "G0000000005", "W0000000005"],
-      newHolderIdNumber: newHolder.idNumber,
-      effectiveAt: result.effectiveAt,
-    });
+    assert.deepEqual(
+      event!.data,
+      { orderNo: result.orderNo, accountNos: ["E0000000005", "G0000000005", "W0000000005"], effectiveAt: result.effectiveAt },
+      "references only: no holder, no address",
+    );
+    // The new holder and the address, for a purpose: the transfer's own read.
+    const read = await broker.call("utilities.transfer.get", { orderNo: result.orderNo }, { meta: { purpose: "utility-service" } });
+    assert.deepEqual(read, result);
+    const refused = await broker.call("utilities.transfer.get", { orderNo: result.orderNo }).catch((err: { code: number; type: string }) => err);
+    assert.deepEqual([(refused as { code: number }).code, (refused as { type: string }).type], [403, "HUB_ERR_FORBIDDEN"]);
     const listed = (await (await lookup(c.address.postcode, c.address.street)).json()) as Schemas["UtilityAccountList"];
     assert.ok(listed.accounts.filter((a) => a.accountNo.endsWith("0000000005")).every((a) => a.holderName === newHolder.name));
   });

@@ -112,10 +112,8 @@ if (process.env.RECORD_HISTORIES === "1") {
         address: to,
         idempotencyKey: `hist-${stamp}-${mover.citizenNo}`,
       });
-      const id = `resident-relocation:${change.changeNo}`;
-      const url = `${api}/v1/linkages/${nameBasedUuid(id)}`;
-      while ((await fetch(url)).status === 404) await new Promise((r) => setTimeout(r, 50));
-      return { id, url };
+      // An event's linkage has no partner: settled over NATS, as no partner may read it.
+      return { id: `resident-relocation:${change.changeNo}`, url: "" };
     };
     /** An address change told to address books of the path's own (granted unless said); settled over NATS, as it has no partner. */
     const notify = async (kinds: { failFirst?: number; granted?: boolean }[]) => {

@@ -33,10 +33,10 @@ export interface RegistryStack {
   since: Date;
   citizens(count: number, ages?: { minAge?: number; maxAge?: number }): Promise<RegistryCitizen[]>;
   faults(body: object): Promise<void>;
-  /** Calls a hub action over NATS, as an internal caller would (most have no REST route). */
-  call<T = Record<string, unknown>>(action: string, params: object): Promise<T>;
+  /** Calls a hub action over NATS, as an internal caller would (most have no REST route); `meta` states a purpose, say. */
+  call<T = Record<string, unknown>>(action: string, params: object, meta?: object): Promise<T>;
   /** The same, answering the error (code, type, data) instead of throwing it. */
-  refusal(action: string, params: object): Promise<{ code: number; type: string; data: Record<string, unknown>; message: string }>;
+  refusal(action: string, params: object, meta?: object): Promise<{ code: number; type: string; data: Record<string, unknown>; message: string }>;
   stop(): Promise<void>;
 }
 
@@ -65,9 +65,9 @@ export async function startRegistryStack(env: NodeJS.ProcessEnv = {}): Promise<R
       const res = await fetch(`${sandbox.url}/_sandbox/faults`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       if (res.status !== 200) throw new Error(`faults: ${res.status} ${await res.text()}`);
     },
-    call: (action, params) => broker.call(action, params),
-    refusal: (action, params) =>
-      broker.call(action, params).then(
+    call: (action, params, meta) => broker.call(action, params, { meta }),
+    refusal: (action, params, meta) =>
+      broker.call(action, params, { meta }).then(
         (result) => {
           throw new Error(`${action} succeeded: ${JSON.stringify(result)}`);
         },

@@ -12,6 +12,7 @@ test("each agency operation of the contract is one service, named by builtinServ
   assert.deepEqual(operations.map((o) => o.serviceId).sort(), [
     "LOCAL/GOV/civil-registry/hub/eid.verify",
     "LOCAL/GOV/civil-registry/hub/identity.verify",
+    "LOCAL/GOV/civil-registry/hub/person.get",
     "LOCAL/GOV/emergency/hub/incident.get",
     "LOCAL/GOV/emergency/hub/incident.report",
     "LOCAL/GOV/flights/hub/reports.list",

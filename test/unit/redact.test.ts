@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { redact, redactingFormatter } from "../../platform/redact";
+import { maskedText, redact, redactingFormatter } from "../../platform/redact";
 
 test("names, id numbers and addresses are redacted wherever they nest; id numbers inside any text", () => {
   const out = redact({
@@ -40,4 +40,10 @@ test("an error-like value with nothing enumerable is shown as Node shows it, nev
   assert.match(JSON.parse(line!).message, /connection closed while draining/);
   const [plain] = redactingFormatter("info", [{ requestId: "r1" }, "request answered"], {});
   assert.deepEqual([JSON.parse(plain!).requestId, JSON.parse(plain!).message], ["r1", "request answered"]);
+});
+
+test("free text leaving the hub (an event's reason): id numbers and compact JWS masked, the rest kept", () => {
+  const jws = "eyJhbGciOiJFZERTQSJ9.eyJjaXRpemVuX25vIjoiMTEwMTAxMTk5MDAzMDc0NTE0In0.c2lnbmF0dXJlLWJ5dGVz";
+  assert.equal(maskedText(`withdrawn: 110101199003074514 sent ${jws} by mistake`), "withdrawn: [id-number] sent [credential] by mistake");
+  assert.equal(maskedText("an applicant is already married"), "an applicant is already married");
 });

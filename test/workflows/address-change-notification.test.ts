@@ -60,6 +60,22 @@ async function notifyAll(mocks: Mocks, run: AddressChangeNotificationInput, duri
 
 const told = (service: string, attempts = 1): ServiceCall => ({ service, status: "SUCCEEDED", attempts });
 
+test("by reference (the event's change number only): the change is read first, for civil-registration, and is the body", async () => {
+  const mocks = mock({ ...catalogue(), readAddressChange: async ({ changeNo }) => change(changeNo) });
+  const { outcome } = await notifyAll(mocks, {
+    changeNo: "AC00000000000000B1",
+    effectiveAt: "2026-06-01T09:00:00Z",
+    linkageId: input("x").linkageId,
+    retryScheduleMs: [50],
+  });
+  assert.deepEqual(mocks.paramsOf("readAddressChange"), [{ changeNo: "AC00000000000000B1", purpose: "civil-registration" }]);
+  assert.deepEqual((outcome as { stepsDone: string[] }).stepsDone, ["read-change", "find-services", "notify-services"]);
+  assert.deepEqual(
+    mocks.paramsOf("callService").map((c) => c.body),
+    SERVICES.map(() => change("AC00000000000000B1")),
+  );
+});
+
 test("every service that takes part is told, in parallel, the change as the body → COMPLETED", async () => {
   const all = gate();
   let waiting = 0;

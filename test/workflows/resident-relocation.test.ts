@@ -109,6 +109,22 @@ test("relocation: the accounts at the new address pass to the first resident, ga
   assert.deepEqual(progress, { currentStep: null, stepsDone: steps });
 });
 
+test("relocation by reference (the event's change number only): the change is read first, for utility-service, then the accounts pass", async () => {
+  const change = input("AC-R");
+  const mocks = mock({
+    ...utility(),
+    readAddressChange: async () => ({ changeNo: "AC-R", idNumbers: change.idNumbers!, names: change.names!, address: ADDRESS, effectiveAt: AT }),
+  });
+  const { outcome } = await relocate(mocks, { linkageId: LINKAGE_ID, changeNo: "AC-R", effectiveAt: AT });
+  assert.deepEqual(mocks.paramsOf("readAddressChange"), [{ changeNo: "AC-R", purpose: "utility-service" }]);
+  assert.deepEqual(outcome, {
+    currentStep: null,
+    stepsDone: ["read-change", "find-accounts", "transfer-gas", "transfer-power", "transfer-water"],
+    status: "COMPLETED",
+    result: { changeNo: "AC-R", newHolder: NEW_HOLDER, address: ADDRESS, transferred: ["G-1", "P-1", "W-1"] },
+  });
+});
+
 test("relocation: the utility refuses the water transfer → REFUSED, power then gas given back (compensation)", async () => {
   const mocks = mock(failingAt("W-1", refused("the account is in arrears")));
   const { outcome, linkageStatus } = await relocate(mocks, input("AC-2"));

@@ -9,6 +9,7 @@ import type { components } from "../../contracts/generated/types";
 import type { HubNode } from "../../platform/hub-node";
 import { createEvent } from "../../platform/events/envelope";
 import { enqueue } from "../../platform/events/outbox";
+import { maskedText } from "../../platform/redact";
 import { storeOutcome, type Ending } from "../service/outcomes";
 import { linkageDuration, linkagesEnded, outcomeOf } from "../metrics";
 
@@ -51,12 +52,14 @@ export function announcementActivities(node: HubNode) {
         created_at: Date | string;
       }>("SELECT id, type, business_key, partner_id, created_at FROM hub.linkage WHERE workflow_id = $1", [end.workflowId]);
       if (!row) return; // started outside the hub (a test, an operator): nobody to tell
+      // The reason may quote a partner's own words (a withdrawal, a cancellation): no id number or credential passes on.
+      const reason = end.reason === undefined ? undefined : maskedText(end.reason).slice(0, 2000);
       const data: Schemas["LinkageEndedEvent"] = {
         linkageId: row.id,
         linkageType: row.type,
         businessKey: row.business_key,
         status: end.status,
-        ...(end.reason ? { reason: end.reason.slice(0, 2000) } : {}),
+        ...(reason ? { reason } : {}),
       };
       const event = createEvent("linkages.linkage.ended", data, {
         source: "linkages",
@@ -67,7 +70,7 @@ export function announcementActivities(node: HubNode) {
       });
       await node.db.transaction(async (tx) => {
         await enqueue(tx, event);
-        await storeOutcome(tx, row.id, end);
+        await storeOutcome(tx, row.id, { ...end, reason });
       });
       node.outbox.kick();
       const outcome = outcomeOf(end.status, end.compensated);

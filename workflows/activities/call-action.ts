@@ -9,13 +9,17 @@ import { ApplicationFailure } from "@temporalio/common";
 import type { ServiceBroker } from "moleculer";
 import { linkageIdOf } from "../workflow-ids";
 
-/** Calls an action on behalf of the running linkage, whose id travels in the call's meta. */
-export async function callAction<T>(broker: ServiceBroker, action: string, params: object): Promise<T> {
+/**
+ * Calls an action on behalf of the running linkage, whose id travels in the call's meta, with
+ * the purpose the linkage states where the action reads personal data for one.
+ */
+export async function callAction<T>(broker: ServiceBroker, action: string, params: object, purpose?: string): Promise<T> {
   const { workflowExecution, activityType, attempt } = Context.current().info;
   const linkageId = workflowExecution?.workflowId ? linkageIdOf(workflowExecution.workflowId) : undefined;
   const line = { linkageId, activity: activityType, attempt, action };
   try {
-    const result = await broker.call<T, object>(action, params, { meta: linkageId ? { linkageId } : {} });
+    const meta = { ...(linkageId ? { linkageId } : {}), ...(purpose ? { purpose } : {}) };
+    const result = await broker.call<T, object>(action, params, { meta });
     broker.logger.info({ ...line, outcome: "ok" }, "activity called");
     return result;
   } catch (err) {

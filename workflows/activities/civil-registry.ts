@@ -25,5 +25,12 @@ export function civilRegistryActivities(broker: ServiceBroker) {
     async changeAddress(params: Schemas["AddressChangeParams"]): Promise<Schemas["AddressChange"]> {
       return callAction(broker, "civil-registry.household.change-address", params);
     },
+    /** An address change by its number (the reference its event carries), read for the linkage's purpose. */
+    async readAddressChange({
+      purpose,
+      ...params
+    }: Schemas["AddressChangeGetParams"] & { purpose: Schemas["DataPurpose"] }): Promise<Schemas["AddressChange"]> {
+      return callAction(broker, "civil-registry.address-change.get", params, purpose);
+    },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Change of address notification, built only from catalogue services: when the civil registry
- * records a household's new address (`civil-registry.household.address-changed`), every
+ * records a household's new address (`civil-registry.household.address-changed`, which names
+ * the change only: the linkage reads it first, address-change.ts, for `civil-registration`), every
  * enabled catalogue service whose document marks an operation `x-linkage: address-change` is
  * told, all in parallel, through the generic catalogue activity (activities/catalogue.ts),
  * with the change as the body (checked against that operation's request schema), the
@@ -17,6 +18,7 @@ import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, s
 import type { catalogueActivities } from "../activities/catalogue";
 import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Steps } from "./steps";
+import { theChange, type ChangeInput } from "./address-change";
 import type { LinkageOutcome } from "./visibility";
 import { CATALOGUE_CALLS, CATALOGUE_LOOKUPS } from "./retry-policies";
 
@@ -24,7 +26,7 @@ type Schemas = components["schemas"];
 type ServiceCall = Schemas["LinkageServiceCall"];
 type Target = Schemas["LinkedServiceList"]["services"][number];
 
-export type AddressChangeNotificationInput = Schemas["HouseholdAddressChangedEvent"] & {
+export type AddressChangeNotificationInput = ChangeInput & {
   linkageId: string;
   /** Waits before each further attempt at a service that failed; its length is the number of retries. */
   retryScheduleMs: number[];
@@ -48,7 +50,8 @@ export async function addressChangeNotification(input: AddressChangeNotification
 }
 
 async function notifyAll(input: AddressChangeNotificationInput, steps: Steps): Promise<AddressChangeNotificationOutcome> {
-  const { linkageId: _id, retryScheduleMs, ...change } = input;
+  const { retryScheduleMs } = input;
+  const change = await theChange(input, steps, "civil-registration");
   const { services } = await steps.run("find-services", () => lookups.linkedServices({ linkage: ADDRESS_CHANGE }));
   const states: ServiceCall[] = services.map((s) => ({ service: s.service, status: "PENDING", attempts: 0 }));
   steps.progress.serviceCalls = states;

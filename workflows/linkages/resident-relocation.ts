@@ -1,7 +1,9 @@
 /**
  * Resident relocation: when the civil registry moves a household to a new address
  * (`civil-registry.household.address-changed`), the utility accounts at that address pass to
- * the household's first listed resident, one account at a time (gas, power, water).
+ * the household's first listed resident, one account at a time (gas, power, water). The
+ * event names the change only: the linkage reads it first (address-change.ts), for the
+ * purpose `utility-service`.
  *
  * The utility orders accounts singly, so a relocation can half-fail: one account refused or
  * never confirmed after the first were transferred. Then the accounts already transferred go
@@ -12,12 +14,13 @@ import { ActivityFailure, ApplicationFailure, isCancellation, patched, proxyActi
 import type { utilitiesActivities } from "../activities/utilities";
 import type { components } from "../../contracts/generated/types";
 import { cancellable, linkageSteps, type Steps } from "./steps";
+import { theChange, type ChangeInput } from "./address-change";
 import type { LinkageOutcome } from "./visibility";
 import { UTILITY_ORDERS } from "./retry-policies";
 
 type Schemas = components["schemas"];
 
-export type RelocationInput = Schemas["HouseholdAddressChangedEvent"] & { linkageId: string };
+export type RelocationInput = ChangeInput & { linkageId: string };
 
 export interface RelocationOutcome extends LinkageOutcome {
   result?: { changeNo: string; newHolder: Schemas["UtilityHolder"]; address: Schemas["Address"]; transferred: string[] };
@@ -33,8 +36,9 @@ export async function residentRelocation(input: RelocationInput): Promise<Reloca
 }
 
 async function relocate(input: RelocationInput, steps: Steps): Promise<RelocationOutcome> {
-  const newHolder = { idNumber: input.idNumbers[0]!, name: input.names[0]! };
-  const { address } = input;
+  const change = await theChange(input, steps, "utility-service");
+  const newHolder = { idNumber: change.idNumbers[0]!, name: change.names[0]! };
+  const { address } = change;
   const key = `relocation:${input.changeNo}`;
 
   const { accounts } = await steps.run("find-accounts", () => utilities.lookupAccounts({ postcode: address.postcode, street: address.street }));

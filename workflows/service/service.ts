@@ -8,7 +8,6 @@ import type { Client } from "@temporalio/client";
 import type { Context, ServiceSchema } from "moleculer";
 import { actionContract } from "../../contracts";
 import type { components } from "../../contracts/generated/types";
-import type { AuditLog } from "../../audit/log";
 import { metaOf } from "../../platform/call-meta";
 import { HubError } from "../../platform/errors";
 import { startConsumer, type RunningConsumer } from "../../platform/events/consumer";
@@ -88,7 +87,7 @@ async function cancel(deps: Deps, ctx: Context<Schemas["LinkageRef"]>): Promise<
   return linkageStatus(deps.client, row);
 }
 
-export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
+export function linkagesService(node: HubNode): ServiceSchema {
   const { config } = node;
   const { client, connection } = temporal(config);
   const deps: Deps = { node, client };
@@ -129,7 +128,7 @@ export function linkagesService(node: HubNode, audit: AuditLog): ServiceSchema {
     async started() {
       await ensureSearchAttributes(connection, config.temporalNamespace);
       countLinkagesWith(async (query) => Number((await client.workflow.count(query)).count));
-      const handle = linkageTriggers({ client, config, audit });
+      const handle = linkageTriggers({ client, config });
       const onError = (err: unknown) => this.logger.warn({ err: String(err) }, "linkage trigger failed");
       triggers = await startConsumer(node.bus, node.db, { group: "linkages", types: TRIGGERS, handle }, { onError });
       // A group of its own: a flood of crowd level changes does not hold up the other linkages' events.

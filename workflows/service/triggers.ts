@@ -1,6 +1,7 @@
 /**
  * Linkages that events start or steer: a household's address change starts a resident
- * relocation and an address-change notification (both in the event's one handling); an
+ * relocation and an address-change notification (both in the event's one handling; the event
+ * names the change only, and each linkage reads it, audited, for its own purpose); an
  * incident reported with a supply at risk starts the emergency-to-utilities linkage, and the
  * incident's later alerts reach it as signals. Each event is handled once,
  * in the consumer's transaction (platform/events/consumer.ts).
@@ -10,8 +11,6 @@ import type { components } from "../../contracts/generated/types";
 import type { Queryable } from "../../platform/db";
 import type { CloudEvent } from "../../platform/events/envelope";
 import type { Config } from "../../platform/config";
-import { bodyHash, canonical } from "../../audit/chain";
-import type { AuditLog } from "../../audit/log";
 import { servicesAtRisk } from "../linkages/hazards";
 import type { IncidentInput } from "../linkages/incident-utilities";
 import type { RelocationInput } from "../linkages/resident-relocation";
@@ -29,7 +28,6 @@ export const TRIGGERS = ["emergency.incident.reported", "emergency.incident.upda
 interface Deps {
   client: Client;
   config: Config;
-  audit: AuditLog;
 }
 
 const callerOfEvent = (event: CloudEvent): Caller => ({ requestId: event.requestid, partnerId: event.partnerid });
@@ -43,25 +41,18 @@ export function linkageTriggers(deps: Deps) {
   };
 }
 
-/** The household's move is an exchange of its people's data: recorded, then the relocation and the notification start. */
-async function relocate({ client, config, audit }: Deps, event: CloudEvent, tx: Queryable): Promise<void> {
-  const change = event.data as Schemas["HouseholdAddressChangedEvent"];
+/**
+ * The household's move starts the relocation and the notification, each with the change's
+ * number only: no personal data passes here (each linkage reads the change, audited).
+ */
+async function relocate({ client, config }: Deps, event: CloudEvent, tx: Queryable): Promise<void> {
+  const { changeNo, effectiveAt } = event.data as Schemas["HouseholdAddressChangedEvent"];
+  const change = { changeNo, effectiveAt };
   const caller = callerOfEvent(event);
-  await audit.record(
-    {
-      operation: `event:${event.type}`,
-      outcome: "OK",
-      requestId: event.requestid,
-      partnerId: event.partnerid,
-      subjects: change.idNumbers,
-      requestHash: bodyHash(canonical(event)),
-    },
-    tx,
-  );
-  const row = await recordLinkage(tx, "resident-relocation", change.changeNo, caller);
+  const row = await recordLinkage(tx, "resident-relocation", changeNo, caller);
   await launch(client, config, row, "residentRelocation", change satisfies Omit<RelocationInput, "linkageId">, event.requestid);
   // The schedule is fixed at the start: a later change of the setting leaves running linkages as they are.
-  const notification = await recordLinkage(tx, "address-change-notification", change.changeNo, caller);
+  const notification = await recordLinkage(tx, "address-change-notification", changeNo, caller);
   const input: Omit<AddressChangeNotificationInput, "linkageId"> = { ...change, retryScheduleMs: config.notifyRetryMs };
   await launch(client, config, notification, "addressChangeNotification", input, event.requestid);
 }

@@ -21,7 +21,10 @@ import {
   changeAddress,
   createCitizens,
   eidStatus,
+  findAddressChange,
   findEid,
+  findMarriage,
+  findPerson,
   issueEid,
   maritalStatus,
   personMatches,
@@ -125,8 +128,39 @@ const civilStatusRoutes = (db: Db): Route[] => [
   },
 ];
 
+/** Reads by the references the hub's events carry: a person, a marriage, an address change. */
+const referenceRoutes = (db: Db): Route[] => [
+  {
+    method: "GET",
+    pattern: /^\/registry\/v2\/persons\/([^/]{1,100})$/,
+    successStatus: 200,
+    malformed: [{ citizenNo: 1, fullName: "" }, { fullName: null }, {}],
+    async handle(req) {
+      return { status: 200, body: await findPerson(db, checkedCitizenNo(req.params[0])) };
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/registry\/v2\/marriages\/([^/]{1,100})$/,
+    successStatus: 200,
+    malformed: [{ registrationNo: 1 }, { registrationNo: "MR", spouses: [] }, {}],
+    async handle(req) {
+      return { status: 200, body: await findMarriage(db, req.params[0]!) };
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/registry\/v2\/address-changes\/([^/]{1,100})$/,
+    successStatus: 200,
+    malformed: [{ changeNo: 5 }, { changeNo: "AC", citizenNos: "all" }, {}],
+    async handle(req) {
+      return { status: 200, body: await findAddressChange(db, req.params[0]!) };
+    },
+  },
+];
+
 export function registryRoutes(db: Db, issuer: () => string): Route[] {
-  return [personCheck(db), ...eidRoutes(db, issuer), ...civilStatusRoutes(db)];
+  return [personCheck(db), ...eidRoutes(db, issuer), ...civilStatusRoutes(db), ...referenceRoutes(db)];
 }
 
 /** The JWKS any agency verifies e-IDs with, and the test endpoints: fresh citizens, a key rotation. */

@@ -332,3 +332,36 @@ export function changeAddress(db: Db, idempotencyKey: string, citizenNos: string
     return { status: 201, body };
   });
 }
+
+// --- reads by reference (what an event's consumer asks) ----------------------------------
+
+/** A citizen's number and registered name, nothing else. */
+export async function findPerson(q: Queryable, citizenNo: string): Promise<{ citizenNo: string; fullName: string }> {
+  const [row] = await q.query<{ full_name: string }>(`SELECT full_name FROM ${SCHEMA}.citizen WHERE citizen_no = $1`, [citizenNo]);
+  if (!row) throw notFound(citizenNo);
+  return { citizenNo, fullName: row.full_name };
+}
+
+export async function findMarriage(q: Queryable, registrationNo: string): Promise<Marriage> {
+  const [row] = await q.query<{ spouse_a: string; spouse_b: string; registered_at: string }>(
+    `SELECT spouse_a, spouse_b, ${ISO("registered_at")} AS registered_at FROM ${SCHEMA}.marriage WHERE registration_no = $1`,
+    [registrationNo],
+  );
+  if (!row) throw new AgencyError(404, "MARRIAGE_NOT_FOUND", "no marriage with this number");
+  return { registrationNo, spouses: [row.spouse_a, row.spouse_b], registeredAt: row.registered_at };
+}
+
+/** A recorded change with the household's names as the registry holds them now. */
+export async function findAddressChange(q: Queryable, changeNo: string): Promise<AddressChange> {
+  const [row] = await q.query<{ citizen_nos: string[]; address: Address; effective_at: string }>(
+    `SELECT citizen_nos, address, ${ISO("effective_at")} AS effective_at FROM ${SCHEMA}.address_change WHERE change_no = $1`,
+    [changeNo],
+  );
+  if (!row) throw new AgencyError(404, "CHANGE_NOT_FOUND", "no address change with this number");
+  const names = await q.query<{ citizen_no: string; full_name: string }>(
+    `SELECT citizen_no, full_name FROM ${SCHEMA}.citizen WHERE citizen_no = ANY($1::text[])`,
+    [row.citizen_nos],
+  );
+  const fullNames = row.citizen_nos.map((c) => names.find((n) => n.citizen_no === c)!.full_name);
+  return { changeNo, citizenNos: row.citizen_nos, fullNames, address: row.address, effectiveAt: row.effective_at };
+}

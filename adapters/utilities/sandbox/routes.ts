@@ -1,8 +1,8 @@
-/** The utility's routes: accounts looked up by address, suspension, restoration and transfer orders. */
+/** The utility's routes: accounts looked up by address, suspension, restoration and transfer orders, an order read by its number. */
 import type { Db } from "../../../platform/db";
 import type { Request, Route } from "../../../sandbox-kit/server";
 import { idempotencyKeyOf, readLookup, readServiceChange, readTransfer } from "./format";
-import { lookup, placeOrder } from "./store";
+import { findOrder, lookup, placeOrder } from "./store";
 
 export function routes(db: Db): Route[] {
   const order = (type: "SUSPEND" | "RESTORE") => async (req: Request) => {
@@ -31,6 +31,15 @@ export function routes(db: Db): Route[] {
       async handle(req) {
         const key = idempotencyKeyOf(req.headers);
         return placeOrder(db, key, readTransfer(await req.json()));
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/utility\/v1\/orders\/(SO[0-9A-F]{16})$/,
+      successStatus: 200,
+      malformed: orderMalformed,
+      async handle(req) {
+        return { status: 200, body: await findOrder(db, req.params[0]!) };
       },
     },
   ];

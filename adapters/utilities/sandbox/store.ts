@@ -245,3 +245,16 @@ export function placeOrder(db: Db, key: string, r: OrderRequest): Promise<Answer
     return { status: 201, body: order };
   });
 }
+
+/** An order as it was confirmed, by its number (the reference the hub's transfer events carry). */
+export async function findOrder(q: Queryable, orderRef: string): Promise<ServiceOrder> {
+  const [row] = await q.query<Omit<ServiceOrder, "premise"> & Premise>(
+    `SELECT o.order_ref, o.order_type, o.svc_code, o.acct_results, o.new_holder, p.addr_line, p.post_code,
+            to_char(o.eff_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS eff_ts
+       FROM ${SCHEMA}.service_order o JOIN ${SCHEMA}.premise p USING (premise_id) WHERE o.order_ref = $1`,
+    [orderRef],
+  );
+  if (!row) throw new UtilityError(404, "E_ORDER_NF", "no order with this number");
+  const { addr_line, post_code, ...order } = row;
+  return { ...order, premise: { addr_line, post_code } };
+}
