@@ -170,6 +170,12 @@ export const SETTINGS = {
     "File of the workflow payload keys (created on first use, 0600; `keys rotate payload` adds one); unset: `payload-keys.json` in `HUB_DATA_DIR`. Never in a database or its backups",
     text,
   ),
+  payloadCodec: setting(
+    "HUB_PAYLOAD_CODEC",
+    "on",
+    "`off` stores workflow payloads in clear in Temporal: for benchmarks only (`bench:linkages` compares both); a node with it off cannot read encrypted linkages",
+    oneOf("on", "off"),
+  ),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
   auditVerifyMs: setting(
     "HUB_AUDIT_VERIFY_MS",

@@ -6,19 +6,37 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { DataConverter, Payload, PayloadCodec } from "@temporalio/common";
+import { decodeMapFromPayloads } from "@temporalio/common/lib/internal-non-workflow";
+import type { Client } from "@temporalio/client";
 import { temporal as proto } from "@temporalio/proto";
 import type { Config } from "./config";
-import { payloadKeys, type PayloadKeyRing } from "./payload-keys";
+import { payloadKeys, payloadKeysFile, type PayloadKeyRing, type PayloadKeySource } from "./payload-keys";
 
 export const ENCRYPTED = "binary/encrypted";
 export const KEY_ID = "encryption-key-id";
 
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString("utf8") : undefined);
 
+/** A payload under a key this node does not hold (the key ring lacks it: a copy of the file is behind, or keys were lost). */
 export class UnknownPayloadKeyError extends Error {
   constructor(readonly keyId: string) {
-    super(`payload encrypted under key ${JSON.stringify(keyId)}, which this node does not hold`);
+    super(
+      `Workflow payload encrypted under key ${JSON.stringify(keyId)}, which this node's payload keys lack: ` +
+        `give every node the same key file (HUB_PAYLOAD_KEYS_FILE) or HUB_PAYLOAD_KEYS, with every key it ever used`,
+    );
+    this.name = "UnknownPayloadKeyError";
+  }
+}
+
+/** A payload whose ciphertext, key id or tag does not authenticate: altered, or not written by this hub. */
+export class PayloadIntegrityError extends Error {
+  constructor(readonly keyId: string) {
+    super(`Workflow payload under key ${JSON.stringify(keyId)} does not authenticate: it was altered, or not encrypted with that key`);
+    this.name = "PayloadIntegrityError";
   }
 }
 
@@ -32,7 +50,7 @@ export class EncryptionCodec implements PayloadCodec {
     const { current, keys } = this.keys.ring();
     const key = keys.get(current)!;
     return payloads.map((payload) => {
-      const iv = randomBytes(12);
+      const iv = randomBytes(IV_BYTES);
       // The key id is authenticated too: a payload cannot be passed off as another key's.
       const cipher = createCipheriv("aes-256-gcm", key, iv).setAAD(utf8(current));
       const plain = proto.api.common.v1.Payload.encode(payload).finish();
@@ -50,9 +68,16 @@ export class EncryptionCodec implements PayloadCodec {
       const key = this.keys.ring().keys.get(id) ?? this.keys.refresh().keys.get(id);
       if (!key) throw new UnknownPayloadKeyError(id);
       const data = Buffer.from(payload.data ?? []);
-      const decipher = createDecipheriv("aes-256-gcm", key, data.subarray(0, 12)).setAAD(utf8(id));
-      decipher.setAuthTag(data.subarray(data.length - 16));
-      return proto.api.common.v1.Payload.decode(Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]));
+      if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadIntegrityError(id);
+      let plain: Buffer;
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key, data.subarray(0, IV_BYTES)).setAAD(utf8(id));
+        decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+        plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      } catch {
+        throw new PayloadIntegrityError(id);
+      }
+      return proto.api.common.v1.Payload.decode(plain);
     });
   }
 }
@@ -60,13 +85,23 @@ export class EncryptionCodec implements PayloadCodec {
 const codecs = new Map<string, EncryptionCodec>();
 
 /** One codec per key source in a process, shared by its clients and worker. */
-export function payloadCodec(config: Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">): EncryptionCodec {
-  const source = config.payloadKeys ?? config.payloadKeysFile ?? config.dataDir;
+export function payloadCodec(config: PayloadKeySource): EncryptionCodec {
+  const source = config.payloadKeys ? `inline:${config.payloadKeys}` : `file:${payloadKeysFile(config)}`;
   if (!codecs.has(source)) codecs.set(source, new EncryptionCodec(payloadKeys(config)));
   return codecs.get(source)!;
 }
 
-/** What every Temporal client and worker of the hub converts with. */
-export function hubDataConverter(config: Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">): DataConverter {
+/**
+ * What every Temporal client and worker of the hub converts with: the codec, and failures whose
+ * message and stack trace travel as an (encrypted) payload. `HUB_PAYLOAD_CODEC=off`, for
+ * benchmarks only, gives Temporal's defaults.
+ */
+export function hubDataConverter(config: PayloadKeySource & Partial<Pick<Config, "payloadCodec">>): DataConverter {
+  if (config.payloadCodec === "off") return {};
   return { payloadCodecs: [payloadCodec(config)], failureConverterPath: require.resolve("./failure-converter") };
+}
+
+/** A raw memo (as listed by the visibility API) decoded through the client's codec. */
+export async function decodeMemo(client: Client, fields: Record<string, Payload> | null | undefined): Promise<Record<string, unknown>> {
+  return (await decodeMapFromPayloads(client.options.loadedDataConverter, fields)) ?? {};
 }
