@@ -15,7 +15,7 @@ export interface PayloadKeyRing {
   keys: ReadonlyMap<string, KeyObject>;
 }
 
-export type PayloadKeySource = Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">;
+export type PayloadKeySource = Partial<Pick<Config, "payloadKeys" | "payloadKeysFile">> & Pick<Config, "dataDir">;
 
 /** As kept: key ids to base64 of 32 random bytes. */
 interface Stored {
@@ -26,7 +26,7 @@ interface Stored {
 /** Key ids travel in clear in every payload's metadata: short, and nothing but a name. */
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export const payloadKeysFile = (config: Pick<Config, "payloadKeysFile" | "dataDir">) =>
+export const payloadKeysFile = (config: Omit<PayloadKeySource, "payloadKeys">) =>
   path.resolve(config.payloadKeysFile ?? path.join(config.dataDir, "payload-keys.json"));
 
 const newKeyId = () => `k${randomBytes(4).toString("hex")}`;

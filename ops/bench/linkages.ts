@@ -16,26 +16,32 @@ const HELP = `Usage: npm run bench:linkages [-- options]
 
 Measures marriage linkages (both applicants without an e-ID) from the REST start to the
 final status, and a no-op workflow of the same shape started on Temporal directly; then the
-sync path (identity verifications one at a time) and what its audit record adds to it.
+sync path (identity verifications one at a time) and what its audit record adds to it; then
+the linkages again with the payload codec off and on (the hub node restarted with
+HUB_PAYLOAD_CODEC=off, a setting for benchmarks only, then on), to price the encryption.
   --sequential N   linkages run one after another for p50/p95 (default 50)
   --burst N        linkages started at once for throughput (default 200)
+  --pglite         the hub on the embedded PGlite \`npm start\` runs, not PostgreSQL
   --json           print the figures as JSON
 Starts its own stack: ${BENCH_PORTS},
 PostgreSQL database linkage_hub_bench (DATABASE_URL overrides), state in .data/bench.
-Targets: linkage median under 600 ms, and within 2x of the no-op median.`;
+Targets: linkage median under 600 ms, within 2x of the no-op median; with the codec, p50 and
+throughput within 10 % of those without it.`;
 
 interface Options {
   sequential: number;
   burst: number;
   json: boolean;
+  pglite: boolean;
 }
 
 function parseArgs(argv: string[]): Options | "help" {
-  const opts: Options = { sequential: 50, burst: 200, json: false };
+  const opts: Options = { sequential: 50, burst: 200, json: false, pglite: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") return "help";
     if (arg === "--json") opts.json = true;
+    else if (arg === "--pglite") opts.pglite = true;
     else if (arg === "--sequential" || arg === "--burst") {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1 || n > 5000) throw new Error(`${arg} takes a whole number from 1 to 5000`);
@@ -45,15 +51,41 @@ function parseArgs(argv: string[]): Options | "help" {
   return opts;
 }
 
+interface Pair {
+  sequential: Figures;
+  burst: Figures;
+}
+
 interface Result {
-  linkage: { sequential: Figures; burst: Figures };
-  noop: { sequential: Figures; burst: Figures };
+  database: string;
+  linkage: Pair;
+  noop: Pair;
   ratio: number;
   syncPath: SyncPathFigures;
+  /** The same linkages with the payload codec off, then on again (measured one after the other). */
+  codec: { off: Pair; on: Pair; p50Ratio: number; throughputRatio: number };
+}
+
+/** The linkages with the hub's codec off, then on again: what encrypting every payload costs. */
+async function codecComparison(stack: BenchStack, opts: Options, marry: ReturnType<typeof marriages>): Promise<Result["codec"]> {
+  const round = async (codec: "on" | "off"): Promise<Pair> => {
+    say(`hub node restarted with HUB_PAYLOAD_CODEC=${codec}`);
+    await stack.restartHub({ HUB_PAYLOAD_CODEC: codec });
+    for (let i = 0; i < 3; i++) await marry(5)();
+    return {
+      sequential: await sequential(`codec ${codec}`, opts.sequential, marry(5), say),
+      burst: await burst(`codec ${codec}`, opts.burst, marry(50), say),
+    };
+  };
+  const off = await round("off");
+  const on = await round("on");
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
+  return { off, on, p50Ratio: ratio(on.sequential.p50Ms, off.sequential.p50Ms), throughputRatio: ratio(on.burst.perSecond ?? 0, off.burst.perSecond ?? 1) };
 }
 
 async function measure(stack: BenchStack, opts: Options): Promise<Result> {
-  const wanted = 3 + opts.sequential + opts.burst;
+  // The main run, then the codec's two rounds (each with its warm-up).
+  const wanted = 3 + opts.sequential + opts.burst + 2 * (3 + opts.sequential + opts.burst);
   say(`seeding ${wanted} couples with the test-data tool`);
   const citizens = await seedCitizens({ count: Math.ceil(wanted * 2.4), json: true, minAge: 30, maxAge: 60 }, stack.env);
   const pairs = couples(citizens);
@@ -79,7 +111,8 @@ async function measure(stack: BenchStack, opts: Options): Promise<Result> {
       opts.sequential * 4,
     );
     const ratio = Math.round((linkage.sequential.p50Ms / noops.sequential.p50Ms) * 100) / 100;
-    return { linkage, noop: noops, ratio, syncPath };
+    const codec = await codecComparison(stack, opts, marry);
+    return { database: stack.database, linkage, noop: noops, ratio, syncPath, codec };
   } finally {
     await noop.stop();
   }
@@ -91,6 +124,10 @@ function report(result: Result, opts: Options): void {
     [`marriage linkage, ${opts.burst} at once`, result.linkage.burst],
     ["no-op workflow, one at a time", result.noop.sequential],
     [`no-op workflow, ${opts.burst} at once`, result.noop.burst],
+    ["codec off, one at a time", result.codec.off.sequential],
+    [`codec off, ${opts.burst} at once`, result.codec.off.burst],
+    ["codec on, one at a time", result.codec.on.sequential],
+    [`codec on, ${opts.burst} at once`, result.codec.on.burst],
   ]);
   const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
   const { linkage, ratio, syncPath } = result;
@@ -99,6 +136,10 @@ function report(result: Result, opts: Options): void {
   console.log(`${opts.burst} started at once: ${linkage.burst.count} completed, ${linkage.burst.failed} did not`);
   console.log(`\nsync path (POST /v1/identity-verifications, ${syncPath.calls} calls): p50 ${syncPath.p50Ms} ms, p99 ${syncPath.p99Ms} ms`);
   console.log(`of which the audit record (one chained append before the answer): p50 ${syncPath.auditAppendP50Ms} ms, p99 ${syncPath.auditAppendP99Ms} ms`);
+  const { p50Ratio, throughputRatio } = result.codec;
+  console.log(
+    `\npayload codec on vs off (${result.database}): p50 ${p50Ratio}x, throughput ${throughputRatio}x (target within 10 %): ${verdict(p50Ratio <= 1.1 && throughputRatio >= 0.9)}`,
+  );
 }
 
 runBenchmark({
@@ -106,5 +147,5 @@ runBenchmark({
   parse: parseArgs,
   measure,
   report,
-  succeeded: (r) => r.linkage.burst.failed + r.linkage.sequential.failed === 0,
+  succeeded: (r) => [r.linkage, r.codec.off, r.codec.on].every((p) => p.burst.failed + p.sequential.failed === 0),
 });
