@@ -166,6 +166,17 @@ test("a marriage linkage: its history, memo and Temporal's database file hold no
   }
 });
 
+test("an application number holding an identity number is refused: workflow ids are not encrypted", async () => {
+  const people = await couple();
+  const res = await post(`${api}/v1/linkages/marriages`, { applicationNo: `MR-${people[0].citizenNo}`, applicants: applicants(...people) });
+  assert.equal(res.status, 400);
+  const problem = await json(res);
+  assert.equal(problem.code, "HUB_ERR_REQUEST_INVALID");
+  assert.doesNotMatch(JSON.stringify(problem), new RegExp(people[0].citizenNo), "the refusal does not echo it");
+  const workflows = await raw.workflowService.countWorkflowExecutions({ namespace: "default", query: `WorkflowId = "marriage-registration:MR-${people[0].citizenNo}"` });
+  assert.equal(Number(workflows.count), 0, "no workflow started");
+});
+
 test("an activity failing with a message that names a person: ciphertext in the history, read back through the codec", async () => {
   const config = loadConfig({ ...process.env, ...env });
   const [person] = await couple();
