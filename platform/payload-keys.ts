@@ -102,7 +102,7 @@ export function rotatePayloadKey(file: string): { previous: string; current: str
   if (!fs.existsSync(file)) throw new Error(`No payload key file at ${file}: start the hub once (it creates it), or set HUB_PAYLOAD_KEYS_FILE`);
   const lock = `${file}.lock`;
   let fd: number | undefined;
-  for (const deadline = Date.now() + 5000; fd === undefined; ) {
+  for (const deadline = Date.now() + 5000; fd === undefined;) {
     try {
       fd = fs.openSync(lock, "wx", 0o600);
     } catch (err) {

@@ -18,7 +18,13 @@ export async function noopWorkflows(stack: BenchStack, workflowType: "noopMarria
   const taskQueue = `bench-noop-${stack.run}`;
   Runtime.install({ logger: new DefaultLogger("WARN") });
   const native = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection: native, taskQueue, dataConverter, workflowsPath: require.resolve("./noop-linkages"), activities: noopActivities });
+  const worker = await Worker.create({
+    connection: native,
+    taskQueue,
+    dataConverter,
+    workflowsPath: require.resolve("./noop-linkages"),
+    activities: noopActivities,
+  });
   const running = worker.run();
   let n = 0;
   const attempt: Attempt = async () => {

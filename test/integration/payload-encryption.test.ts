@@ -114,8 +114,7 @@ function assertNamesNobody(bytes: Buffer, people: Person[], where: string): void
 function assertAllEncrypted(message: object, where: string): Set<string> {
   const found = payloadsIn(message);
   assert.ok(found.length > 0, `${where} has payloads`);
-  for (const { at, payload } of found)
-    assert.equal(Buffer.from(payload.metadata!.encoding ?? []).toString(), ENCRYPTED, `${where}${at} is not encrypted`);
+  for (const { at, payload } of found) assert.equal(Buffer.from(payload.metadata!.encoding ?? []).toString(), ENCRYPTED, `${where}${at} is not encrypted`);
   for (const f of failuresIn(message)) {
     assert.equal(f.message, "Encoded failure", `${where}: a failure's message in clear: ${f.message}`);
     assert.ok(!f.stackTrace, `${where}: a failure's stack trace in clear`);
@@ -142,12 +141,15 @@ test("a marriage linkage: its history, memo and Temporal's database file hold no
   assert.ok(Object.keys(described.workflowExecutionInfo?.memo?.fields ?? {}).length >= 2, "the memo: linkage id and progress");
   assertAllEncrypted(described.workflowExecutionInfo!.memo!, "the memo");
   // The hub reads it all back: the partner's status (above) and result, the list's memos, a client with the codec.
-  assert.deepEqual(((await hub.workflow.getHandle(workflowId).result()) as { result: { eids: { idNumber: string }[] } }).result.eids.map((e) => e.idNumber), [
-    people[0].citizenNo,
-    people[1].citizenNo,
-  ]);
+  assert.deepEqual(
+    ((await hub.workflow.getHandle(workflowId).result()) as { result: { eids: { idNumber: string }[] } }).result.eids.map((e) => e.idNumber),
+    [people[0].citizenNo, people[1].citizenNo],
+  );
   const listed = await json(await fetch(`${api}/v1/linkages?type=marriage-registration&limit=100`));
-  assert.ok((listed.items as { id: string }[]).some((i) => i.id === done.id), JSON.stringify(listed));
+  assert.ok(
+    (listed.items as { id: string }[]).some((i) => i.id === done.id),
+    JSON.stringify(listed),
+  );
 
   // Temporal's own database (the test stack's SQLite file and its write-ahead log).
   const db = path.join(process.env.HUB_DATA_DIR ?? "", "temporal.sqlite");
@@ -173,7 +175,10 @@ test("an application number holding an identity number is refused: workflow ids 
   const problem = await json(res);
   assert.equal(problem.code, "HUB_ERR_REQUEST_INVALID");
   assert.doesNotMatch(JSON.stringify(problem), new RegExp(people[0].citizenNo), "the refusal does not echo it");
-  const workflows = await raw.workflowService.countWorkflowExecutions({ namespace: "default", query: `WorkflowId = "marriage-registration:MR-${people[0].citizenNo}"` });
+  const workflows = await raw.workflowService.countWorkflowExecutions({
+    namespace: "default",
+    query: `WorkflowId = "marriage-registration:MR-${people[0].citizenNo}"`,
+  });
   assert.equal(Number(workflows.count), 0, "no workflow started");
 });
 
@@ -233,7 +238,10 @@ test("a key rotation with a linkage in flight: its old payloads still decrypt, i
   assert.equal(done.status, "COMPLETED", JSON.stringify(done));
 
   const events = (await rawHistory(`marriage-registration:${applicationNo}`)).events;
-  const keyOf = (e: proto.api.history.v1.IHistoryEvent | undefined, field: "workflowExecutionStartedEventAttributes" | "workflowExecutionCompletedEventAttributes") => {
+  const keyOf = (
+    e: proto.api.history.v1.IHistoryEvent | undefined,
+    field: "workflowExecutionStartedEventAttributes" | "workflowExecutionCompletedEventAttributes",
+  ) => {
     const attrs = e?.[field] as { input?: { payloads?: Payload[] }; result?: { payloads?: Payload[] } } | undefined;
     return keyIdOf((attrs?.input ?? attrs?.result)!.payloads![0]!);
   };
@@ -246,7 +254,13 @@ test("a key rotation with a linkage in flight: its old payloads still decrypt, i
   assert.equal(listed.status, 200);
   const list = await hub.workflow.list({ query: `LinkageType = "marriage-registration" AND ExecutionStatus = "Completed"` });
   for await (const w of list) assert.ok(w.memo && "linkageId" in w.memo, `${w.workflowId}: its memo decrypts`);
-  const keys = JSON.parse((await promisify(execFile)(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), "keys", "list", "payload", "--json"], { env: { ...process.env, ...env } })).stdout) as {
+  const keys = JSON.parse(
+    (
+      await promisify(execFile)(process.execPath, [path.join(ROOT, "bin/linkage-hub.js"), "keys", "list", "payload", "--json"], {
+        env: { ...process.env, ...env },
+      })
+    ).stdout,
+  ) as {
     current: string;
     ids: string[];
   };
@@ -254,7 +268,10 @@ test("a key rotation with a linkage in flight: its old payloads still decrypt, i
 });
 
 test("a payload under a key the hub lacks: its workflow task fails naming the key id, no garbage decoded", async () => {
-  const foreign = hubDataConverter({ payloadKeys: JSON.stringify({ current: "elsewhere-1", keys: { "elsewhere-1": Buffer.alloc(32, 7).toString("base64") } }), dataDir: "" });
+  const foreign = hubDataConverter({
+    payloadKeys: JSON.stringify({ current: "elsewhere-1", keys: { "elsewhere-1": Buffer.alloc(32, 7).toString("base64") } }),
+    dataDir: "",
+  });
   const client = new Client({ connection: raw, dataConverter: foreign });
   const workflowId = `marriage-registration:PE-FOREIGN-${Date.now()}`;
   const [him, her] = await couple();
@@ -276,7 +293,11 @@ test("a payload under a key the hub lacks: its workflow task fails naming the ke
     const { message } = JSON.parse(Buffer.from(attributes!.data!).toString()) as { message: string };
     assert.match(message, /key "elsewhere-1".*lack/);
     assert.doesNotMatch(message, new RegExp(him.citizenNo));
-    assert.equal((await raw.workflowService.describeWorkflowExecution({ namespace: "default", execution: { workflowId } })).workflowExecutionInfo?.status, 1, "still running, waiting for a node that holds the key");
+    assert.equal(
+      (await raw.workflowService.describeWorkflowExecution({ namespace: "default", execution: { workflowId } })).workflowExecutionInfo?.status,
+      1,
+      "still running, waiting for a node that holds the key",
+    );
   } finally {
     await handle.terminate("test over");
   }

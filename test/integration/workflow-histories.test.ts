@@ -398,9 +398,13 @@ test("plain histories (linkages running when the codec came) replay through the 
 });
 
 test("a history recorded with the codec (encrypted payloads) replays with the same converter, and not without it", async () => {
-  const files = fs.readdirSync(path.join(DIR, "encrypted")).filter((f) => f.endsWith(".json") && f !== "payload-keys.json").map((f) => `encrypted/${f}`);
+  const files = fs
+    .readdirSync(path.join(DIR, "encrypted"))
+    .filter((f) => f.endsWith(".json") && f !== "payload-keys.json")
+    .map((f) => `encrypted/${f}`);
   assert.ok(files.length >= 1, "workflows/histories/encrypted/ holds a recorded history");
-  for (const f of files) assert.match(fs.readFileSync(path.join(DIR, f), "utf8"), new RegExp(Buffer.from(ENCRYPTED).toString("base64")), `${f} has encrypted payloads`);
+  for (const f of files)
+    assert.match(fs.readFileSync(path.join(DIR, f), "utf8"), new RegExp(Buffer.from(ENCRYPTED).toString("base64")), `${f} has encrypted payloads`);
   for (const r of await replay(WORKFLOWS, files, withTestKey())) assert.equal(r.error, undefined, `${r.file}: ${r.error?.message}`);
   for (const r of await replay(WORKFLOWS, files)) assert.ok(r.error, `${r.file} replayed without the key: its payloads were not encrypted`);
 });
