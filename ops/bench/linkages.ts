@@ -7,7 +7,7 @@
 import { seedCitizens } from "../seed-citizens";
 import { noopWorkflows } from "./noop-workflows";
 import { couples, marriages } from "./marriages";
-import { burst, printFigures, sequential, type Figures } from "./measure";
+import { burst, figures, printFigures, sequential, type Figures } from "./measure";
 import { runBenchmark, say } from "./run";
 import { BENCH_PORTS, type BenchStack } from "./stack";
 import { measureSyncPath, type SyncPathFigures } from "./sync-path";
@@ -17,8 +17,9 @@ const HELP = `Usage: npm run bench:linkages [-- options]
 Measures marriage linkages (both applicants without an e-ID) from the REST start to the
 final status, and a no-op workflow of the same shape started on Temporal directly; then the
 sync path (identity verifications one at a time) and what its audit record adds to it; then
-the linkages again with the payload codec off and on (the hub node restarted with
-HUB_PAYLOAD_CODEC=off, a setting for benchmarks only, then on), to price the encryption.
+the linkages again with the payload codec on and off (halves in the order on, off, off, on;
+the hub node restarted with HUB_PAYLOAD_CODEC=off, a setting for benchmarks only, and back),
+to price the encryption.
   --sequential N   linkages run one after another for p50/p95 (default 50)
   --burst N        linkages started at once for throughput (default 200)
   --pglite         the hub on the embedded PGlite \`npm start\` runs, not PostgreSQL
@@ -62,30 +63,51 @@ interface Result {
   noop: Pair;
   ratio: number;
   syncPath: SyncPathFigures;
-  /** The same linkages with the payload codec off, then on again (measured one after the other). */
+  /** The same linkages with the payload codec on and off (interleaved: on, off, off, on). */
   codec: { off: Pair; on: Pair; p50Ratio: number; throughputRatio: number };
 }
 
-/** The linkages with the hub's codec off, then on again: what encrypting every payload costs. */
+/**
+ * The linkages with the hub's codec on and off, in four halves ordered on, off, off, on (the
+ * hub restarted between modes), each mode's latencies pooled: a drift over the run (Temporal's
+ * growing database, the machine's other load) weighs on both modes alike.
+ */
 async function codecComparison(stack: BenchStack, opts: Options, marry: ReturnType<typeof marriages>): Promise<Result["codec"]> {
-  const round = async (codec: "on" | "off"): Promise<Pair> => {
-    say(`hub node restarted with HUB_PAYLOAD_CODEC=${codec}`);
-    await stack.restartHub({ HUB_PAYLOAD_CODEC: codec });
-    for (let i = 0; i < 3; i++) await marry(5)();
-    return {
-      sequential: await sequential(`codec ${codec}`, opts.sequential, marry(5), say),
-      burst: await burst(`codec ${codec}`, opts.burst, marry(50), say),
-    };
-  };
-  const off = await round("off");
-  const on = await round("on");
+  const fresh = () => ({ ms: [] as number[], failed: 0, burstMs: [] as number[], burstFailed: 0, wall: 0 });
+  const mode = { on: fresh(), off: fresh() };
+  let running: "on" | "off" = "on";
+  for (const codec of ["on", "off", "off", "on"] as const) {
+    if (codec !== running) {
+      say(`hub node restarted with HUB_PAYLOAD_CODEC=${codec}`);
+      await stack.restartHub({ HUB_PAYLOAD_CODEC: codec });
+      for (let i = 0; i < 3; i++) await marry(5)();
+      running = codec;
+    }
+    const m = mode[codec];
+    say(`codec ${codec}: ${CODEC_HALF(opts.sequential)} one after another, then ${CODEC_HALF(opts.burst)} at once`);
+    for (let i = 0; i < CODEC_HALF(opts.sequential); i++) {
+      const r = await marry(5)();
+      if (r.ok) m.ms.push(r.ms);
+      else m.failed++;
+    }
+    const t0 = performance.now();
+    const results = await Promise.all(Array.from({ length: CODEC_HALF(opts.burst) }, marry(50)));
+    m.wall += performance.now() - t0;
+    for (const r of results) if (r.ok) m.burstMs.push(r.ms);
+    m.burstFailed += results.filter((r) => !r.ok).length;
+  }
+  const pair = (m: ReturnType<typeof fresh>): Pair => ({ sequential: figures(m.ms, m.failed), burst: figures(m.burstMs, m.burstFailed, m.wall) });
+  const [on, off] = [pair(mode.on), pair(mode.off)];
   const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
   return { off, on, p50Ratio: ratio(on.sequential.p50Ms, off.sequential.p50Ms), throughputRatio: ratio(on.burst.perSecond ?? 0, off.burst.perSecond ?? 1) };
 }
 
+/** Each of the codec comparison's four halves: half the main run's count. */
+const CODEC_HALF = (n: number) => Math.ceil(n / 2);
+
 async function measure(stack: BenchStack, opts: Options): Promise<Result> {
-  // The main run, then the codec's two rounds (each with its warm-up).
-  const wanted = 3 + opts.sequential + opts.burst + 2 * (3 + opts.sequential + opts.burst);
+  // The main run, then the codec comparison's four halves and two warm-ups.
+  const wanted = 3 + opts.sequential + opts.burst + 4 * (CODEC_HALF(opts.sequential) + CODEC_HALF(opts.burst)) + 6;
   say(`seeding ${wanted} couples with the test-data tool`);
   const citizens = await seedCitizens({ count: Math.ceil(wanted * 2.4), json: true, minAge: 30, maxAge: 60 }, stack.env);
   const pairs = couples(citizens);
