@@ -105,3 +105,18 @@ export function hubDataConverter(config: PayloadKeySource & Partial<Pick<Config,
 export async function decodeMemo(client: Client, fields: Record<string, Payload> | null | undefined): Promise<Record<string, unknown>> {
   return (await decodeMapFromPayloads(client.options.loadedDataConverter, fields)) ?? {};
 }
+
+/**
+ * Every payload in a Temporal message (a history, a description), with where it sits: those
+ * the codec encrypts. Not those Temporal must read in clear: search attributes (its index)
+ * and the SDK's patch markers (a patch id and a flag), which carry no personal data.
+ */
+export function payloadsIn(value: unknown, at = ""): { at: string; payload: Payload }[] {
+  if (!value || typeof value !== "object" || value instanceof Uint8Array) return [];
+  const o = value as Record<string, unknown>;
+  if (o.metadata && typeof o.metadata === "object" && "data" in o) return [{ at, payload: o as Payload }];
+  if (o.markerName === "core_patch") return [];
+  return Object.keys(o)
+    .filter((k) => k !== "searchAttributes" && k !== "indexedFields")
+    .flatMap((k) => payloadsIn(o[k], `${at}.${k}`));
+}

@@ -21,7 +21,7 @@ import { temporal as proto } from "@temporalio/proto";
 import type { Payload } from "@temporalio/common";
 import { clusterEnv, hubTemporalClient, json, post, settle, startNode, type TestNode } from "../support/hub";
 import { loadConfig } from "../../platform/config";
-import { ENCRYPTED, hubDataConverter, keyIdOf } from "../../platform/payload-codec";
+import { ENCRYPTED, hubDataConverter, keyIdOf, payloadsIn } from "../../platform/payload-codec";
 import { ensureBinary } from "../../ops/stack/provision";
 import type { Refusing } from "../fixtures/failing-activity-workflow";
 
@@ -76,21 +76,6 @@ async function rawHistory(workflowId: string): Promise<proto.api.history.v1.Hist
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return proto.api.history.v1.History.create({ events });
-}
-
-/**
- * Every payload in a message, with where it sits. Not those Temporal must read: search
- * attributes (its index) and the SDK's patch markers (a patch id and a flag), never encrypted,
- * carrying no personal data.
- */
-function payloadsIn(value: unknown, at = ""): { at: string; payload: Payload }[] {
-  if (!value || typeof value !== "object" || value instanceof Uint8Array) return [];
-  const o = value as Record<string, unknown>;
-  if (o.metadata && typeof o.metadata === "object" && "data" in o) return [{ at, payload: o as Payload }];
-  if (o.markerName === "core_patch") return [];
-  return Object.keys(o)
-    .filter((k) => k !== "searchAttributes" && k !== "indexedFields")
-    .flatMap((k) => payloadsIn(o[k], `${at}.${k}`));
 }
 
 /** Every failure in a message (with its causes). */
