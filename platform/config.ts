@@ -266,6 +266,12 @@ export const SETTINGS = {
     "The largest request the codec server takes (bytes; a larger one is refused with 413)",
     whole,
   ),
+  payloadCodec: setting(
+    "HUB_PAYLOAD_CODEC",
+    "on",
+    "`off` stores workflow payloads in clear in Temporal: for benchmarks only (`bench:linkages` compares both); a node with it off cannot read encrypted linkages",
+    oneOf("on", "off"),
+  ),
   auditCheckpointMs: setting("HUB_AUDIT_CHECKPOINT_MS", "5000", "How often the audit chain's head is signed (a checkpoint)", millis),
   auditVerifyMs: setting(
     "HUB_AUDIT_VERIFY_MS",

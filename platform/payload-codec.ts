@@ -5,11 +5,14 @@
  * linkages started before the codec) passes through, so old histories still replay.
  */
 import type { DataConverter, Payload, PayloadCodec } from "@temporalio/common";
+import { decodeMapFromPayloads } from "@temporalio/common/lib/internal-non-workflow";
+import type { Client } from "@temporalio/client";
 import { temporal as proto } from "@temporalio/proto";
+import type { Config } from "./config";
 import { payloadKeys, type PayloadKeyConfig, type PayloadKeySource } from "./payload-keys";
 import { seal, unseal } from "./sealing";
 
-export { UnknownPayloadKeyError } from "./sealing";
+export { PayloadIntegrityError, UnknownPayloadKeyError } from "./sealing";
 
 export const ENCRYPTED = "binary/encrypted";
 export const KEY_ID = "encryption-key-id";
@@ -48,7 +51,32 @@ export function payloadCodec(config: PayloadKeyConfig): EncryptionCodec {
   return codecs.get(keys)!;
 }
 
-/** What every Temporal client and worker of the hub converts with. */
-export function hubDataConverter(config: PayloadKeyConfig): DataConverter {
+/**
+ * What every Temporal client and worker of the hub converts with: the codec, and failures whose
+ * message and stack trace travel as an (encrypted) payload. `HUB_PAYLOAD_CODEC=off`, for
+ * benchmarks only, gives Temporal's defaults.
+ */
+export function hubDataConverter(config: PayloadKeyConfig & Partial<Pick<Config, "payloadCodec">>): DataConverter {
+  if (config.payloadCodec === "off") return {};
   return { payloadCodecs: [payloadCodec(config)], failureConverterPath: require.resolve("./failure-converter") };
+}
+
+/** A raw memo (as listed by the visibility API) decoded through the client's codec. */
+export async function decodeMemo(client: Client, fields: Record<string, Payload> | null | undefined): Promise<Record<string, unknown>> {
+  return (await decodeMapFromPayloads(client.options.loadedDataConverter, fields)) ?? {};
+}
+
+/**
+ * Every payload in a Temporal message (a history, a description), with where it sits: those
+ * the codec encrypts. Not those Temporal must read in clear: search attributes (its index)
+ * and the SDK's patch markers (a patch id and a flag), which carry no personal data.
+ */
+export function payloadsIn(value: unknown, at = ""): { at: string; payload: Payload }[] {
+  if (!value || typeof value !== "object" || value instanceof Uint8Array) return [];
+  const o = value as Record<string, unknown>;
+  if (o.metadata && typeof o.metadata === "object" && "data" in o) return [{ at, payload: o as Payload }];
+  if (o.markerName === "core_patch") return [];
+  return Object.keys(o)
+    .filter((k) => k !== "searchAttributes" && k !== "indexedFields")
+    .flatMap((k) => payloadsIn(o[k], `${at}.${k}`));
 }

@@ -15,14 +15,26 @@ export interface PayloadKeyRing {
   keys: ReadonlyMap<string, KeyObject>;
 }
 
+/** Where the keys come from: the settings of the configuration that name them. */
+export type PayloadKeyConfig = Partial<Pick<Config, "payloadKeys" | "payloadKeysFile">> & Pick<Config, "dataDir">;
+
+/** The ring as this node holds it; `refresh` reads it again now. */
+export interface PayloadKeySource {
+  ring(): PayloadKeyRing;
+  refresh(): PayloadKeyRing;
+}
+
 /** As kept: key ids to base64 of 32 random bytes. */
 interface Stored {
   current: string;
   keys: Record<string, string>;
 }
 
-export const payloadKeysFile = (config: Pick<Config, "payloadKeysFile" | "dataDir">) =>
-  config.payloadKeysFile ?? path.join(config.dataDir, "payload-keys.json");
+/** Key ids travel in clear in every payload's metadata: short, and nothing but a name. */
+const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const payloadKeysFile = (config: Omit<PayloadKeyConfig, "payloadKeys">) =>
+  path.resolve(config.payloadKeysFile ?? path.join(config.dataDir, "payload-keys.json"));
 
 const newKeyId = () => `k${randomBytes(4).toString("hex")}`;
 const newStored = (): Stored => {
@@ -30,21 +42,42 @@ const newStored = (): Stored => {
   return { current: id, keys: { [id]: randomBytes(32).toString("base64") } };
 };
 
-function parse(text: string, source: string): PayloadKeyRing {
+function parseStored(text: string, source: string): Stored {
+  const shape = `{"current": "<key id>", "keys": {"<key id>": "<base64 of 32 bytes>"}}`;
   let stored: Stored;
   try {
     stored = JSON.parse(text) as Stored;
   } catch {
-    throw new Error(`${source}: not JSON ({"current": "<key id>", "keys": {"<key id>": "<base64 of 32 bytes>"}})`);
+    throw new Error(`${source}: not JSON (${shape})`);
   }
-  const keys = new Map<string, KeyObject>();
-  for (const [id, b64] of Object.entries(stored.keys ?? {})) {
-    const bytes = Buffer.from(b64, "base64");
-    if (bytes.length !== 32) throw new Error(`${source}: key ${id} is not 32 bytes of base64`);
-    keys.set(id, createSecretKey(bytes));
+  if (!stored || typeof stored !== "object" || !stored.keys || typeof stored.keys !== "object") throw new Error(`${source}: not a key ring (${shape})`);
+  for (const [id, b64] of Object.entries(stored.keys)) {
+    if (!KEY_ID.test(id)) throw new Error(`${source}: key id ${JSON.stringify(id)} is not 1 to 64 of letters, digits, _ and -`);
+    if (typeof b64 !== "string" || Buffer.from(b64, "base64").length !== 32) throw new Error(`${source}: key ${id} is not 32 bytes of base64`);
   }
-  if (!keys.has(stored.current)) throw new Error(`${source}: the current key ${JSON.stringify(stored.current)} is not among its keys`);
+  if (!(stored.current in stored.keys)) throw new Error(`${source}: the current key ${JSON.stringify(stored.current)} is not among its keys`);
+  return stored;
+}
+
+function parse(text: string, source: string): PayloadKeyRing {
+  const stored = parseStored(text, source);
+  const keys = new Map(Object.entries(stored.keys).map(([id, b64]) => [id, createSecretKey(Buffer.from(b64, "base64"))] as const));
   return { current: stored.current, keys };
+}
+
+/** What tells a replaced file from the one read: a rotation renames a new file into place. */
+const stamp = (file: string) => {
+  const s = fs.statSync(file);
+  return `${s.ino}:${s.mtimeMs}:${s.size}`;
+};
+
+const sources = new Map<string, PayloadKeySource>();
+
+/** One source per process and key setting, shared by its Temporal clients, worker and stores. */
+export function payloadKeys(config: PayloadKeyConfig): PayloadKeySource {
+  const name = config.payloadKeys ? `inline:${config.payloadKeys}` : `file:${payloadKeysFile(config)}`;
+  if (!sources.has(name)) sources.set(name, keySource(config));
+  return sources.get(name)!;
 }
 
 /**
@@ -52,21 +85,6 @@ function parse(text: string, source: string): PayloadKeyRing {
  * reaches running nodes without a restart. `refresh` reads it now: a payload under a key id
  * this node has not seen yet may come from a node that saw the rotation first.
  */
-export interface PayloadKeySource {
-  ring(): PayloadKeyRing;
-  refresh(): PayloadKeyRing;
-}
-
-export type PayloadKeyConfig = Pick<Config, "payloadKeys" | "payloadKeysFile" | "dataDir">;
-const sources = new Map<string, PayloadKeySource>();
-
-/** One source per process and key setting, shared by its Temporal clients, worker and stores. */
-export function payloadKeys(config: PayloadKeyConfig): PayloadKeySource {
-  const name = config.payloadKeys ?? payloadKeysFile(config);
-  if (!sources.has(name)) sources.set(name, keySource(config));
-  return sources.get(name)!;
-}
-
 function keySource(config: PayloadKeyConfig): PayloadKeySource {
   if (config.payloadKeys) {
     const ring = parse(config.payloadKeys, "HUB_PAYLOAD_KEYS");
@@ -74,23 +92,49 @@ function keySource(config: PayloadKeyConfig): PayloadKeySource {
   }
   const file = payloadKeysFile(config);
   let ring = parse(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : createOnce(file, JSON.stringify(newStored(), null, 2)), file);
-  let seen = fs.statSync(file).mtimeMs;
+  let seen = stamp(file);
   let checked = Date.now();
   const refresh = () => {
     checked = Date.now();
-    const mtime = fs.statSync(file).mtimeMs;
-    if (mtime !== seen) [ring, seen] = [parse(fs.readFileSync(file, "utf8"), file), mtime];
+    const now = stamp(file);
+    if (now !== seen) [ring, seen] = [parse(fs.readFileSync(file, "utf8"), file), now];
     return ring;
   };
   return { ring: () => (Date.now() - checked >= 1000 ? refresh() : ring), refresh };
 }
 
-/** Adds a new key to the file and makes it current; the old keys stay to decrypt what they wrote. */
-export function rotatePayloadKey(file: string): { previous: string; current: string } {
-  if (!fs.existsSync(file)) throw new Error(`No payload key file at ${file}: start the hub once, or set HUB_PAYLOAD_KEYS_FILE`);
-  const stored = JSON.parse(fs.readFileSync(file, "utf8")) as Stored;
-  parse(JSON.stringify(stored), file);
-  const id = newKeyId();
-  replace(file, JSON.stringify({ current: id, keys: { ...stored.keys, [id]: randomBytes(32).toString("base64") } }, null, 2));
-  return { previous: stored.current, current: id };
+/** Where the keys come from, their ids and which is current: never the keys themselves. */
+export function listPayloadKeys(config: PayloadKeyConfig): { source: string; current: string; ids: string[] } {
+  const source = config.payloadKeys ? "HUB_PAYLOAD_KEYS" : payloadKeysFile(config);
+  const { current, keys } = payloadKeys(config).ring();
+  return { source, current, ids: [...keys.keys()] };
+}
+
+/**
+ * Adds a new key to the file and makes it current; the old keys stay to decrypt what they wrote.
+ * Two rotations at once do not lose a key: the second waits for the first (a lock file beside it).
+ */
+export function rotatePayloadKey(file: string): { previous: string; current: string; ids: string[] } {
+  if (!fs.existsSync(file)) throw new Error(`No payload key file at ${file}: start the hub once (it creates it), or set HUB_PAYLOAD_KEYS_FILE`);
+  const lock = `${file}.lock`;
+  let fd: number | undefined;
+  for (const deadline = Date.now() + 5000; fd === undefined;) {
+    try {
+      fd = fs.openSync(lock, "wx", 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another rotation (remove it if none runs)`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    const stored = parseStored(fs.readFileSync(file, "utf8"), file);
+    const id = newKeyId();
+    const keys = { ...stored.keys, [id]: randomBytes(32).toString("base64") };
+    replace(file, JSON.stringify({ current: id, keys }, null, 2));
+    return { previous: stored.current, current: id, ids: Object.keys(keys) };
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(lock);
+  }
 }

@@ -14,6 +14,33 @@ import { emergencyActivities } from "./activities/emergency";
 let runtimeInstalled = false;
 const levels: Record<LogLevel, "trace" | "debug" | "info" | "warn" | "error"> = { TRACE: "trace", DEBUG: "debug", INFO: "info", WARN: "warn", ERROR: "error" };
 
+/**
+ * The SDK runtime is one per process; its logs join the node's JSON log, the node (not the SDK)
+ * decides when to stop on a signal, and its metrics follow Prometheus naming.
+ */
+function installRuntime(config: HubNode["config"], log: ReturnType<HubNode["broker"]["getLogger"]>): void {
+  if (runtimeInstalled) return;
+  Runtime.install({
+    shutdownSignals: [],
+    logger: new DefaultLogger("WARN", (e) => log[levels[e.level]]({ ...e.meta }, e.message)),
+    ...(config.workerMetricsPort === undefined
+      ? {}
+      : {
+          telemetryOptions: {
+            metrics: {
+              prometheus: {
+                bindAddress: `${config.host}:${config.workerMetricsPort}`,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          },
+        }),
+  });
+  runtimeInstalled = true;
+}
+
 export function workerService(node: HubNode): ServiceSchema {
   const { config, broker } = node;
   let connection: NativeConnection | undefined;
@@ -23,28 +50,7 @@ export function workerService(node: HubNode): ServiceSchema {
     name: "linkage-worker",
     async started() {
       const log = broker.getLogger("temporal");
-      // The SDK runtime is one per process; its logs join the node's JSON log, the node (not
-      // the SDK) decides when to stop on a signal, and its metrics follow Prometheus naming.
-      if (!runtimeInstalled)
-        Runtime.install({
-          shutdownSignals: [],
-          logger: new DefaultLogger("WARN", (e) => log[levels[e.level]]({ ...e.meta }, e.message)),
-          ...(config.workerMetricsPort === undefined
-            ? {}
-            : {
-                telemetryOptions: {
-                  metrics: {
-                    prometheus: {
-                      bindAddress: `${config.host}:${config.workerMetricsPort}`,
-                      countersTotalSuffix: true,
-                      unitSuffix: true,
-                      useSecondsForDurations: true,
-                    },
-                  },
-                },
-              }),
-        });
-      runtimeInstalled = true;
+      installRuntime(config, log);
       connection = await NativeConnection.connect({ address: config.temporalAddress });
       const dataConverter = hubDataConverter(config);
       const code = workflowCode(dataConverter);

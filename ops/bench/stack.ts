@@ -37,6 +37,8 @@ export interface BenchStack {
   subsystem: string;
   /** The process id of a process the stack started: "hub", "sandbox-civil-registry"... */
   pid(name: string): number | undefined;
+  /** Stops the hub node and starts it again with `env` added (the rest of the stack stays up). */
+  restartHub(env: NodeJS.ProcessEnv): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,7 +88,9 @@ export async function startBenchStack(say: (line: string) => void, opts: BenchSt
     started.push(await startNats(env.NATS_URL!, dataDir, say));
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
-    started.push(await startHubNode("hub", { ...process.env, ...env }, `${api}/readyz`, path.join(dataDir, "logs"), undefined, opts.hubNodeArgs));
+    const startHub = (extra: NodeJS.ProcessEnv = {}) =>
+      startHubNode("hub", { ...process.env, ...env, ...extra }, `${api}/readyz`, path.join(dataDir, "logs"), undefined, opts.hubNodeArgs);
+    started.push(await startHub());
     say(`hub ready at ${api} on ${opts.pglite ? `PGlite in ${dataDir}` : "PostgreSQL"}`);
     for (const r of await registerAgencies({ ...process.env, ...env })) say(registrationLine(r));
     const db = opts.pglite ? undefined : await openDb({ url: env.DATABASE_URL, pgliteDir: "" });
@@ -99,7 +103,12 @@ export async function startBenchStack(say: (line: string) => void, opts: BenchSt
     let stopped: Promise<void> | undefined;
     // One stop however many ask: a Ctrl-C may come while the run's own end is stopping the stack.
     const stopOnce = () => (stopped ??= (async () => (await db?.close(), await stop()))());
-    return { env, api, db, database, dataDir, run, auth, subsystem, pid, stop: stopOnce };
+    const restartHub = async (extra: NodeJS.ProcessEnv) => {
+      const at = started.findIndex((s) => s.name === "hub");
+      await started[at]!.stop();
+      started[at] = await startHub(extra);
+    };
+    return { env, api, db, database, dataDir, run, auth, subsystem, pid, restartHub, stop: stopOnce };
   } catch (err) {
     await stop();
     throw err;

@@ -9,6 +9,7 @@ import { servicesCommand } from "./services";
 import { accessCommand } from "./access";
 import { natsCommand } from "./nats";
 import { devicesCommand } from "./devices";
+import { keysCommand } from "./keys";
 import { UsageError } from "./usage";
 
 const HELP = `Usage: npx linkage-hub <command> [options]
@@ -26,6 +27,7 @@ Commands:
   nats       the users of the hub's NATS and their roles: add-user, list-users, remove-user
   devices    counting devices at key places and their NATS credentials: add, import, list,
              remove; key places by hand and their crowd thresholds
+  keys       the hub's workflow payload keys: list, rotate (keys rotate payload)
 
 Run \`npx linkage-hub <command> --help\` for a command's options. Settings come from the
 environment (NATS_URL, ...), as for the hub itself: see docs/configuration.md.`;
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   access: accessCommand,
   nats: natsCommand,
   devices: devicesCommand,
+  keys: keysCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

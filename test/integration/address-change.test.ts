@@ -21,6 +21,7 @@ import { ADDRESS_BOOK_DOCUMENT, startAddressBook, type AddressBook } from "../su
 import { nameBasedUuid } from "../../platform/ids";
 import { closeTemporal, temporal } from "../../platform/temporal";
 import { loadConfig } from "../../platform/config";
+import { hubDataConverter } from "../../platform/payload-codec";
 import { hubLinkageSubsystem } from "../../catalogue/linkage-client";
 import { catalogueActivities } from "../../workflows/activities/catalogue";
 import type { components } from "../../contracts/generated/types";
@@ -184,6 +185,7 @@ async function withCallWorker(body: (callOnce: (linkage: { partnerId?: string },
   const worker = await Worker.create({
     connection,
     taskQueue,
+    dataConverter: hubDataConverter(config),
     workflowsPath: require.resolve("../fixtures/catalogue-call-workflow"),
     activities: catalogueActivities(broker),
   });

@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Client, Connection } from "@temporalio/client";
+import type { Client } from "@temporalio/client";
 import type { ServiceBroker } from "moleculer";
-import { callerBroker, clusterEnv, json, post, startNode, type TestNode } from "../support/hub";
+import { callerBroker, clusterEnv, json, post, startNode, type TestNode, hubTemporalClient } from "../support/hub";
 import { nameBasedUuid } from "../../platform/ids";
 import { openDb, type Db } from "../../platform/db";
 import { connectBus, type EventBus } from "../../platform/events/bus";
@@ -44,7 +44,7 @@ before(async () => {
   broker = await callerBroker(env.HUB_NAMESPACE!, ["linkages"]);
   db = await openDb({ url: process.env.DATABASE_URL, pgliteDir: fs.mkdtempSync(path.join(os.tmpdir(), "crowd-dispatch-test-")) });
   bus = await connectBus(process.env.NATS_URL!, "crowd-dispatch-test");
-  temporal = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  temporal = await hubTemporalClient();
   await dispatching(null);
   // Units an earlier run left dispatched (a run stopped midway) go back, through the police's own API.
   for (const { dispatch_id } of await db.query<{ dispatch_id: string }>("SELECT dispatch_id FROM public_security.dispatch WHERE status = 'CONFIRMED'"))

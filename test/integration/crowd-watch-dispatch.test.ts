@@ -12,8 +12,8 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { connect, credsAuthenticator, type NatsConnection } from "nats";
-import { Client, Connection } from "@temporalio/client";
-import { clusterEnv, post, startNode, type TestNode } from "../support/hub";
+import type { Client } from "@temporalio/client";
+import { clusterEnv, post, startNode, type TestNode, hubTemporalClient } from "../support/hub";
 import { eventually } from "../support/permits";
 import { openDb, type Db } from "../../platform/db";
 import { LINKAGE_STATUS } from "../../workflows/linkages/visibility";
@@ -43,7 +43,7 @@ const dispatching = (mode: object | null) =>
 before(async () => {
   hub = await startNode("api,crowd,emergency,linkages,worker", env);
   db = await openDb({ url: process.env.DATABASE_URL, pgliteDir: fs.mkdtempSync(path.join(os.tmpdir(), "crowd-watch-dispatch-")) });
-  temporal = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  temporal = await hubTemporalClient();
 });
 after(async () => {
   await dispatching(null).catch(() => undefined);

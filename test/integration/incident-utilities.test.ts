@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Client, Connection } from "@temporalio/client";
-import { clusterEnv, json, post, seedCitizens, settle, startNode, type TestNode } from "../support/hub";
+import { clusterEnv, json, post, seedCitizens, settle, startNode, type TestNode, hubTemporalClient } from "../support/hub";
 import { nameBasedUuid } from "../../platform/ids";
 import { openDb, type Db } from "../../platform/db";
 import { connectBus } from "../../platform/events/bus";
@@ -187,7 +186,7 @@ test("without an all-clear the supply stays cut and the case open and listed; ca
   await report(alert("gas-leak-alert.xml", "C", where));
   await until("C", (l) => l.currentStep === "await-all-clear");
 
-  const temporal = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+  const temporal = await hubTemporalClient();
   try {
     const workflowId = `incident-utilities:${SENDER},FD-${run}-C`;
     let listed = false;

@@ -5,9 +5,8 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { Client, Connection } from "@temporalio/client";
 import { SUITE_PARTNER } from "../support/partner";
-import { clusterEnv, json, post, seedCitizens, settle, startNode, type Citizen, type TestNode } from "../support/hub";
+import { clusterEnv, json, post, seedCitizens, settle, startNode, type Citizen, type TestNode, hubTemporalClient } from "../support/hub";
 
 describe("slice across three processes", () => {
   const nodes: TestNode[] = [];
@@ -123,15 +122,14 @@ describe("linkage status without a worker, and visibility", () => {
     assert.deepEqual(closed.stepsDone, ["verify-identity", "issue-eid"]);
 
     // Ops can find it by its search attributes.
-    const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-    const client = new Client({ connection });
+    const client = await hubTemporalClient();
     const query = `WorkflowId = "eid-issuance:${applicationNo}" AND LinkageType = "eid-issuance" AND LinkageStatus = "COMPLETED" AND LinkagePartner = "${SUITE_PARTNER}"`;
     let found = 0;
     for (let i = 0; i < 50 && !found; i++) {
       for await (const _ of client.workflow.list({ query })) found++;
       if (!found) await new Promise((r) => setTimeout(r, 100));
     }
-    await connection.close();
+    await client.connection.close();
     assert.equal(found, 1);
   });
 });

@@ -15,6 +15,8 @@ import { execFileSync } from "node:child_process";
 import { historyFromJSON } from "@temporalio/common/lib/proto-utils";
 import { ensureBinary } from "../../ops/stack/provision";
 import { Worker } from "@temporalio/worker";
+import type { DataConverter } from "@temporalio/common";
+import { ENCRYPTED, hubDataConverter } from "../../platform/payload-codec";
 import type { ServiceBroker } from "moleculer";
 import { callerBroker, clusterEnv, json, post, seedCitizens, settle, startNode, type TestNode } from "../support/hub";
 import { nameBasedUuid } from "../../platform/ids";
@@ -35,10 +37,11 @@ interface Person {
 const DIR = path.join(__dirname, "../../workflows/histories");
 const WORKFLOWS = require.resolve("../../workflows/linkages");
 
-async function replay(workflowsPath: string, files: string[]): Promise<{ file: string; error?: Error }[]> {
+/** Replays `files` (in DIR); with a `dataConverter`, as the hub's worker converts (the payload codec). */
+async function replay(workflowsPath: string, files: string[], dataConverter?: DataConverter): Promise<{ file: string; error?: Error }[]> {
   const histories = files.map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), "utf8"))) }));
   const results: { file: string; error?: Error }[] = [];
-  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: "determinism-guard" }, histories))
+  for await (const r of Worker.runReplayHistories({ workflowsPath, replayName: "determinism-guard", dataConverter }, histories))
     results.push({ file: r.workflowId, error: r.error });
   return results;
 }
@@ -383,6 +386,25 @@ test("every recorded history replays against today's workflows", async () => {
   const files = recorded();
   assert.ok(files.length >= 2, "workflows/histories/ holds the recorded paths");
   for (const r of await replay(WORKFLOWS, files)) assert.equal(r.error, undefined, `${r.file}: ${r.error?.message}`);
+});
+
+/** The hub's converter with the test key the encrypted histories were recorded under (test/integration/payload-encryption.test.ts records them). */
+const withTestKey = () => hubDataConverter({ payloadKeysFile: path.join(DIR, "encrypted/payload-keys.json"), dataDir: DIR });
+
+test("plain histories (linkages running when the codec came) replay through the hub's codec too", async () => {
+  for (const r of await replay(WORKFLOWS, recorded(), withTestKey())) assert.equal(r.error, undefined, `${r.file}: ${r.error?.message}`);
+});
+
+test("a history recorded with the codec (encrypted payloads) replays with the same converter, and not without it", async () => {
+  const files = fs
+    .readdirSync(path.join(DIR, "encrypted"))
+    .filter((f) => f.endsWith(".json") && f !== "payload-keys.json")
+    .map((f) => `encrypted/${f}`);
+  assert.ok(files.length >= 1, "workflows/histories/encrypted/ holds a recorded history");
+  for (const f of files)
+    assert.match(fs.readFileSync(path.join(DIR, f), "utf8"), new RegExp(Buffer.from(ENCRYPTED).toString("base64")), `${f} has encrypted payloads`);
+  for (const r of await replay(WORKFLOWS, files, withTestKey())) assert.equal(r.error, undefined, `${r.file}: ${r.error?.message}`);
+  for (const r of await replay(WORKFLOWS, files)) assert.ok(r.error, `${r.file} replayed without the key: its payloads were not encrypted`);
 });
 
 test("the guard bites: a reordered copy of a workflow fails the replay", async () => {

@@ -8,11 +8,13 @@ import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
 import { ServiceBroker } from "moleculer";
+import { Client, Connection } from "@temporalio/client";
 import { startHubNode } from "../../ops/stack/services";
 import type { Managed } from "../../ops/stack/processes";
 import { signRequestsTo } from "./partner";
 import { loadConfig } from "../../platform/config";
 import { natsAuth } from "../../platform/nats-auth";
+import { hubDataConverter } from "../../platform/payload-codec";
 
 /**
  * A port free now for a process the test starts next. Taken below the kernel's ephemeral
@@ -115,4 +117,11 @@ export async function callerBroker(namespace: string, services: string[], name =
   await broker.start();
   await broker.waitForServices(services, 10_000);
   return broker;
+}
+
+/** A Temporal client of the test's own that reads the hub's linkages as the hub does (their payloads and memos are encrypted); close its connection after. */
+export async function hubTemporalClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
+  const config = loadConfig(env);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  return new Client({ connection, namespace: config.temporalNamespace, dataConverter: hubDataConverter(config) });
 }

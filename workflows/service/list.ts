@@ -9,6 +9,7 @@ import { temporal as temporalProto } from "@temporalio/proto";
 import type { components } from "../../contracts/generated/types";
 import type { Config } from "../../platform/config";
 import { HubError } from "../../platform/errors";
+import { decodeMemo } from "../../platform/payload-codec";
 import { temporal } from "../../platform/temporal";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type Progress } from "../linkages/visibility";
 import { linkageIdOf, parseWorkflowId } from "../workflow-ids";
@@ -57,8 +58,9 @@ function queryOf(params: Schemas["LinkageListParams"], partnerId: string | null 
   return clauses.join(" AND ");
 }
 
-function itemOf(raw: Execution): Schemas["LinkagePage"]["items"][number] {
-  const memo = (name: string) => (raw.memo?.fields?.[name] ? defaultPayloadConverter.fromPayload(raw.memo.fields[name]!) : undefined);
+/** One listed linkage: its memo (encrypted like every payload) decoded through the client's codec; search attributes are never encrypted. */
+function itemOf(raw: Execution, memos: Record<string, unknown>): Schemas["LinkagePage"]["items"][number] {
+  const memo = (name: string) => memos[name];
   const attr = (name: string) => {
     const field = raw.searchAttributes?.indexedFields?.[name];
     const v = field ? defaultPayloadConverter.fromPayload<unknown>(field) : undefined;
@@ -92,8 +94,9 @@ export async function listLinkages(
   const response = await connection.withDeadline(Date.now() + 8000, () =>
     client.workflowService.listWorkflowExecutions({ namespace: config.temporalNamespace, query, pageSize: params.limit ?? 20, nextPageToken }),
   );
+  const memos = await Promise.all(response.executions.map((raw) => decodeMemo(client, raw.memo?.fields)));
   return {
-    items: response.executions.map(itemOf),
+    items: response.executions.map((raw, i) => itemOf(raw, memos[i]!)),
     next: response.nextPageToken?.length ? writeCursor(Buffer.from(response.nextPageToken), query) : null,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Context } from "moleculer";
 import type { components } from "../../contracts/generated/types";
+import { isResidentId } from "../../contracts/formats";
 import { metaOf } from "../../platform/call-meta";
 import type { Queryable } from "../../platform/db";
 import { HubError } from "../../platform/errors";
@@ -37,8 +38,21 @@ export const callerOf = (ctx: Context): Caller => ({ requestId: ctx.requestID, p
 
 const SELECT_LINKAGE = `SELECT l.*, ${OUTCOME_COLUMN} FROM hub.linkage l LEFT JOIN hub.linkage_outcome o ON o.linkage_id = l.id WHERE l.id = $1`;
 
+/**
+ * A business key is the workflow id Temporal shows in clear (its payloads are encrypted, its id
+ * is not), and goes in events and lists: it may not be a person's identity number.
+ */
+function refusePersonalKey(type: LinkageType, businessKey: string): void {
+  if ((businessKey.match(/\d{17}[\dX]/g) ?? []).some(isResidentId))
+    throw new HubError(
+      "HUB_ERR_REQUEST_INVALID",
+      `A ${type} application number may not hold a resident identity number: it names the linkage in clear (workflow id, lists, events). Use a number of your own`,
+    );
+}
+
 /** Records the linkage once, in `tx`; its `linkages.linkage.started` event commits with it. */
 export async function recordLinkage(tx: Queryable, type: LinkageType, businessKey: string, caller: Caller): Promise<LinkageRow> {
+  refusePersonalKey(type, businessKey);
   const workflowId = workflowIdOf(type, businessKey);
   const id = linkageIdOf(workflowId);
   const { requestId, partnerId } = caller;
