@@ -132,6 +132,7 @@ export function rotatePayloadKey(file: string): { previous: string; current: str
     const id = newKeyId();
     const keys = { ...stored.keys, [id]: randomBytes(32).toString("base64") };
     replace(file, JSON.stringify({ current: id, keys }, null, 2));
+    sources.get(`file:${path.resolve(file)}`)?.refresh(); // this process seals under the new key at once
     return { previous: stored.current, current: id, ids: Object.keys(keys) };
   } finally {
     fs.closeSync(fd);

@@ -9,6 +9,8 @@ import { ApplicationFailure } from "@temporalio/common";
 import { TestWorkflowEnvironment } from "@temporalio/testing";
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from "@temporalio/worker";
 import type { WorkflowHandle } from "@temporalio/client";
+import { loadConfig } from "../../platform/config";
+import { hubDataConverter } from "../../platform/payload-codec";
 import type { civilRegistryActivities } from "../../workflows/activities/civil-registry";
 import type { utilitiesActivities } from "../../workflows/activities/utilities";
 import type { announcementActivities } from "../../workflows/activities/announcements";
@@ -102,8 +104,14 @@ export async function workflowEnv(): Promise<WorkflowEnv> {
   runtimeInstalled = true;
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error("TEMPORAL_ADDRESS is not set: run through `npm test -- <file>`, which provides the server");
-  const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: "default" });
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve("../../workflows/linkages/index"), logger: new DefaultLogger("WARN") });
+  // Encrypted as the hub's are (the suite's payload keys): the store scan reads Temporal's database after the suite.
+  const dataConverter = hubDataConverter(loadConfig());
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: "default", client: { dataConverter } });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve("../../workflows/linkages/index"),
+    failureConverterPath: dataConverter.failureConverterPath,
+    logger: new DefaultLogger("WARN"),
+  });
   return {
     env,
     bundle,
@@ -115,6 +123,7 @@ export async function workflowEnv(): Promise<WorkflowEnv> {
         connection: env.nativeConnection,
         taskQueue,
         workflowBundle: bundle,
+        dataConverter,
         activities: mocks.activities,
         debugMode: true,
       });
@@ -123,6 +132,14 @@ export async function workflowEnv(): Promise<WorkflowEnv> {
     teardown: () => env.teardown(),
   };
 }
+
+/** What announceEnd was told of how the linkage ended (its stored outcome's progress and result aside). */
+export const ended = ({ workflowId, status, compensated, reason }: { workflowId: string; status: string; compensated?: boolean; reason?: string }) => ({
+  workflowId,
+  status,
+  compensated,
+  ...(reason === undefined ? {} : { reason }),
+});
 
 /** What a linkage shows outside its workflow: the LinkageStatus search attribute and the progress memo. */
 export async function visibility(handle: WorkflowHandle): Promise<{ linkageStatus: string | undefined; progress: Progress | undefined }> {

@@ -6,7 +6,7 @@ import { ApplicationFailure } from "@temporalio/common";
 import type { components } from "../../contracts/generated/types";
 import type { AddressChangeNotificationInput, addressChangeNotification } from "../../workflows/linkages/address-change-notification";
 import { SEED, SEED_AS_OF, syntheticCitizens } from "../../sandbox-kit/synthetic-people";
-import { gate, mock, until, visibility, workflowEnv, type Activities, type Mocks, type WorkflowEnv } from "../support/workflow-env";
+import { gate, mock, until, visibility, workflowEnv, type Activities, type Mocks, type WorkflowEnv, ended } from "../support/workflow-env";
 
 type ServiceCall = components["schemas"]["LinkageServiceCall"];
 type CallParams = Parameters<Activities["callService"]>[0];
@@ -151,7 +151,7 @@ test("a service never reached once the schedule is exhausted → FAILED, naming 
   // Three attempts of the schedule (the first and two retries), each tried three times at once.
   assert.equal(mocks.paramsOf("callService").filter((p) => p.service === TAX).length, 9);
   assert.deepEqual(progress?.serviceCalls, [told(LIBRARY), told(SCHOOLS), { service: TAX, status: "UNREACHED", attempts: 3, reason: `${TAX} answered 503` }]);
-  assert.deepEqual(mocks.paramsOf("announceEnd"), [{ workflowId, status: "FAILED", compensated: false, reason }]);
+  assert.deepEqual(mocks.paramsOf("announceEnd").map(ended), [{ workflowId, status: "FAILED", compensated: false, reason }]);
   assert.equal(linkageStatus, "FAILED");
 });
 

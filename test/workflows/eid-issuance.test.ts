@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { EidIssuanceInput, eidIssuance } from "../../workflows/linkages/eid-issuance";
 import { SEED, SEED_AS_OF, syntheticCitizens } from "../../sandbox-kit/synthetic-people";
-import { gate, mock, refused, visibility, workflowEnv, type Activities, type WorkflowEnv } from "../support/workflow-env";
+import { gate, mock, refused, visibility, workflowEnv, type Activities, type WorkflowEnv, ended } from "../support/workflow-env";
 
 let wf: WorkflowEnv;
 before(async () => (wf = await workflowEnv()));
@@ -38,7 +38,7 @@ test("eid-issuance: identity verified, e-ID issued → COMPLETED with the e-ID",
   assert.deepEqual(mocks.names(), ["verifyIdentity", "issueEid", "announceEnd"]);
   assert.deepEqual(mocks.paramsOf("verifyIdentity"), [{ idNumber: citizen!.citizenNo, name: citizen!.fullName }]);
   assert.deepEqual(mocks.paramsOf("issueEid"), [{ idNumber: citizen!.citizenNo, idempotencyKey: "eid-issuance:EA-1" }]);
-  assert.deepEqual(mocks.paramsOf("announceEnd"), [{ workflowId, status: "COMPLETED", compensated: false }]);
+  assert.deepEqual(mocks.paramsOf("announceEnd").map(ended), [{ workflowId, status: "COMPLETED", compensated: false }]);
   assert.equal(linkageStatus, "COMPLETED");
   assert.deepEqual(progress, { currentStep: null, stepsDone: ["verify-identity", "issue-eid"] });
 });

@@ -6,7 +6,7 @@ import { ApplicationFailure } from "@temporalio/common";
 import type { components } from "../../contracts/generated/types";
 import type { RelocationInput, residentRelocation } from "../../workflows/linkages/resident-relocation";
 import { SEED, SEED_AS_OF, syntheticCitizens } from "../../sandbox-kit/synthetic-people";
-import { gate, mock, refused, unavailable, visibility, workflowEnv, type Activities, type Mocks, type WorkflowEnv } from "../support/workflow-env";
+import { gate, mock, refused, unavailable, visibility, workflowEnv, type Activities, type Mocks, type WorkflowEnv, ended } from "../support/workflow-env";
 
 type Service = components["schemas"]["UtilityService"];
 type TransferParams = components["schemas"]["UtilityAccountTransferParams"];
@@ -175,7 +175,7 @@ test("relocation: the utility never confirms the water transfer → the workflow
     "the utility did not confirm the transfer of the water account W-1 (the utility did not answer in time); the accounts transferred before it were returned";
   assert.equal(outcome.cause.message, message);
   assert.deepEqual(mocks.paramsOf("transferAccount").slice(3), [giveBack("AC-4", "P-1"), giveBack("AC-4", "G-1")]);
-  assert.deepEqual(mocks.paramsOf("announceEnd"), [{ workflowId, status: "FAILED", compensated: true, reason: message }]);
+  assert.deepEqual(mocks.paramsOf("announceEnd").map(ended), [{ workflowId, status: "FAILED", compensated: true, reason: message }]);
   assert.equal(linkageStatus, "COMPENSATED");
   assert.deepEqual(progress, { currentStep: "transfer-water", stepsDone: ["find-accounts", "transfer-gas", "transfer-power"] });
 });

@@ -9,7 +9,7 @@ import { temporal as temporalProto } from "@temporalio/proto";
 import type { components } from "../../contracts/generated/types";
 import type { Config } from "../../platform/config";
 import { HubError } from "../../platform/errors";
-import { decodeMemo } from "../../platform/payload-codec";
+import { decodeMemo, PayloadIntegrityError, UnknownPayloadKeyError } from "../../platform/payload-codec";
 import { temporal } from "../../platform/temporal";
 import { LINKAGE_STATUS, PROGRESS_MEMO, type Progress } from "../linkages/visibility";
 import { linkageIdOf, parseWorkflowId } from "../workflow-ids";
@@ -94,7 +94,15 @@ export async function listLinkages(
   const response = await connection.withDeadline(Date.now() + 8000, () =>
     client.workflowService.listWorkflowExecutions({ namespace: config.temporalNamespace, query, pageSize: params.limit ?? 20, nextPageToken }),
   );
-  const memos = await Promise.all(response.executions.map((raw) => decodeMemo(client, raw.memo?.fields)));
+  // A memo under a key this node lacks costs that item its current step, not the page.
+  const memos = await Promise.all(
+    response.executions.map((raw) =>
+      decodeMemo(client, raw.memo?.fields).catch((err: Error) => {
+        if (err instanceof UnknownPayloadKeyError || err instanceof PayloadIntegrityError) return {};
+        throw err;
+      }),
+    ),
+  );
   return {
     items: response.executions.map((raw, i) => itemOf(raw, memos[i]!)),
     next: response.nextPageToken?.length ? writeCursor(Buffer.from(response.nextPageToken), query) : null,
