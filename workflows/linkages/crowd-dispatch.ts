@@ -187,19 +187,23 @@ async function askForUnits(input: CrowdDispatchInput, state: Carried): Promise<v
     const current = state.dispatch;
     if (!current || current.status === "NO_UNITS" || current.status === "RELEASED") {
       state.requests++;
-      const answer = await calls.callService({
-        service: input.service,
-        client: "hub",
-        method: "POST",
-        path: "/dispatches",
-        headers: { "data-purpose": "event-safety", "idempotency-key": `${keyOf(input)}:request:${state.requests}` },
-        body: {
-          reference: keyOf(input),
-          placeId: input.placeId,
-          units: input.units,
-          reason: `Crowd over capacity: ${input.count} of ${input.capacity}`,
-        },
-      });
+      // Not cancellable: a cancellation while the request is out waits for its answer, so the
+      // request it made is known and withdrawn, never left standing at the police.
+      const answer = await CancellationScope.nonCancellable(() =>
+        calls.callService({
+          service: input.service,
+          client: "hub",
+          method: "POST",
+          path: "/dispatches",
+          headers: { "data-purpose": "event-safety", "idempotency-key": `${keyOf(input)}:request:${state.requests}` },
+          body: {
+            reference: keyOf(input),
+            placeId: input.placeId,
+            units: input.units,
+            reason: `Crowd over capacity: ${input.count} of ${input.capacity}`,
+          },
+        }),
+      );
       state.dispatch = dispatchOf(answer.body);
       state.dispatchIds.push(state.dispatch.dispatchId);
     } else {
