@@ -21,26 +21,18 @@ const port: Parse<number> = (raw) => {
   return n;
 };
 const portOrOff: Parse<number | undefined> = (raw) => (raw === "off" ? undefined : port(raw));
-const millis: Parse<number> = (raw) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of milliseconds");
-  return n;
-};
-const seconds: Parse<number> = (raw) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of seconds");
-  return n;
-};
-const whole: Parse<number> = (raw) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number");
-  return n;
-};
-const days: Parse<number> = (raw) => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error("must be a positive whole number of days");
-  return n;
-};
+/** A positive whole number, `of` naming its unit in the error. */
+const positive =
+  (of = ""): Parse<number> =>
+  (raw) => {
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`must be a positive whole number${of && ` of ${of}`}`);
+    return n;
+  };
+const millis = positive("milliseconds");
+const seconds = positive("seconds");
+const whole = positive();
+const days = positive("days");
 const replicas: Parse<number> = (raw) => {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 5) throw new Error("must be a whole number from 1 to 5 (JetStream's limit)");
