@@ -1,17 +1,20 @@
 /**
- * Liveness and readiness of a hub node. Ready means every dependency answers now:
- * NATS (a round trip through the transporter's connection), Temporal (its health
- * service) and PostgreSQL (a query).
+ * Liveness and readiness of a hub node. Ready means every dependency of the node's services
+ * answers now: NATS (a round trip through the transporter's connection), PostgreSQL (a query)
+ * and, for a node that starts or runs linkages, Temporal (its health service). A gateway does
+ * not call Temporal, so a load balancer keeps sending it requests while Temporal restarts.
  */
 import type { ServiceBroker } from "moleculer";
 import client from "prom-client";
 import { sampled } from "./metrics";
 import type { NatsConnection } from "nats";
 import type { Db } from "./db";
-import type { Config } from "./config";
+import type { Config, ServiceRole } from "./config";
 import { temporal } from "./temporal";
 
 const CHECK_TIMEOUT_MS = 1500;
+/** The services that talk to Temporal: the linkages' client and the worker. */
+const TEMPORAL_ROLES: ServiceRole[] = ["linkages", "worker"];
 
 export interface Health {
   status: "ok" | "unavailable";
@@ -43,11 +46,12 @@ export async function readiness(deps: HealthDeps): Promise<Health> {
       if (!nc || nc.isClosed()) throw new Error("not connected");
       await nc.rtt();
     },
-    temporal: async () => {
+  };
+  if (config.services.some((role) => TEMPORAL_ROLES.includes(role)))
+    checks.temporal = async () => {
       const { connection } = temporal(config);
       await connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => connection.healthService.check({}));
-    },
-  };
+    };
   if (db) checks.postgres = () => db.query("SELECT 1");
 
   const results = await Promise.all(

@@ -1,4 +1,4 @@
-/** /readyz follows NATS: 503 naming it while nats-server is down, 200 again once it is back. */
+/** /readyz checks what the node's services need, and follows NATS: 503 naming it while nats-server is down, 200 again once it is back. */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -44,10 +44,20 @@ after(async () => {
   await nats?.stop();
 });
 
-test("readyz is 200 with every dependency up", async () => {
+test("readyz is 200 with every dependency of a gateway up: NATS and PostgreSQL, not Temporal, which a gateway never calls", async () => {
   const { status, body } = await readyz();
   assert.equal(status, 200);
-  assert.deepEqual(body.checks, { nats: { status: "up" }, temporal: { status: "up" }, postgres: { status: "up" } });
+  assert.deepEqual(body.checks, { nats: { status: "up" }, postgres: { status: "up" } });
+});
+
+test("a node that runs linkages checks Temporal too", async () => {
+  const linkages = await startNode("linkages", { ...clusterEnv(), NATS_URL: `nats://127.0.0.1:${natsPort}`, NATS_CREDS: server.credsFile });
+  try {
+    const body = await json(await fetch(`${linkages.url}/readyz`));
+    assert.deepEqual(body.checks, { nats: { status: "up" }, temporal: { status: "up" }, postgres: { status: "up" } });
+  } finally {
+    await linkages.stop();
+  }
 });
 
 test("readyz turns 503 naming NATS when nats-server stops, and 200 when it returns", async () => {
