@@ -89,7 +89,7 @@ export async function startBenchStack(say: (line: string) => void, opts: BenchSt
     started.push(await startTemporal(env.TEMPORAL_ADDRESS!, { ui: Number(env.TEMPORAL_UI_PORT), metrics: Number(env.TEMPORAL_METRICS_PORT) }, dataDir, say));
     for (const sandbox of SANDBOXES) started.push(await startSandbox(sandbox.agency, env[urlEnv(sandbox)]!, dataDir, { DATABASE_URL: env.DATABASE_URL }, say));
     const startHub = (extra: NodeJS.ProcessEnv = {}) =>
-      startHubNode("hub", { ...process.env, ...env, ...extra }, `${api}/readyz`, path.join(dataDir, "logs"), undefined, opts.hubNodeArgs);
+      startHubNode("hub", { ...process.env, ...env, ...extra }, `${api}/readyz`, path.join(dataDir, "logs"), { nodeArgs: opts.hubNodeArgs });
     started.push(await startHub());
     say(`hub ready at ${api} on ${opts.pglite ? `PGlite in ${dataDir}` : "PostgreSQL"}`);
     for (const r of await registerAgencies({ ...process.env, ...env })) say(registrationLine(r));

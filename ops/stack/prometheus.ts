@@ -23,14 +23,18 @@ export interface Targets {
   hub: string[];
   "temporal-worker": string[];
   "temporal-server": string[];
+  /** A load balancer's metrics (the cluster's HAProxy): a job of its own. */
+  haproxy?: string[];
 }
 
-/** ops/prometheus/prometheus.yml with other targets and intervals, its rule files by absolute path. */
+/** ops/prometheus/prometheus.yml with other targets and intervals, its rule files by absolute path; a target it has no job for gets one. */
 export function configFor(targets: Targets, interval?: string): string {
   const config = YAML.parse(fs.readFileSync(path.join(PROMETHEUS_DIR, "prometheus.yml"), "utf8"));
   if (interval) Object.assign(config.global, { scrape_interval: interval, evaluation_interval: interval });
   config.rule_files = config.rule_files.map((f: string) => path.join(PROMETHEUS_DIR, f));
   for (const job of config.scrape_configs) job.static_configs = [{ targets: targets[job.job_name as keyof Targets] ?? [] }];
+  for (const [name, list] of Object.entries(targets))
+    if (!config.scrape_configs.some((job: { job_name: string }) => job.job_name === name)) config.scrape_configs.push({ job_name: name, static_configs: [{ targets: list }] });
   return YAML.stringify(config);
 }
 

@@ -248,17 +248,22 @@ export async function startSandbox(agency: string, url: string, dataDir: string,
   return service;
 }
 
+/** The command line of a hub node: the sources through tsx, or the build in dist/ (`npm run build`). */
+export const hubNodeArgs = (compiled = false) => (compiled ? [path.join(ROOT, "dist/hub/node.js")] : ["--import", "tsx", path.join(ROOT, "hub/node.ts")]);
+
+export interface HubNodeOptions {
+  /** Also copy the node's output here. */
+  echo?: NodeJS.WritableStream;
+  /** Node's own options, before the script (the bench's `--cpu-prof`, say). */
+  nodeArgs?: string[];
+  /** Run dist/hub/node.js, not the sources. */
+  compiled?: boolean;
+}
+
 /** A hub node process; resolves once its /readyz answers 200. */
-/** `nodeArgs` go to Node before the script (the bench's `--cpu-prof`, say). */
-export async function startHubNode(
-  name: string,
-  env: NodeJS.ProcessEnv,
-  readyUrl: string,
-  logDir: string,
-  echo?: NodeJS.WritableStream,
-  nodeArgs: string[] = [],
-): Promise<Managed> {
-  const service = spawnManaged({ name, command: NODE, args: [...nodeArgs, "--import", "tsx", path.join(ROOT, "hub/node.ts")], env, logDir, echo });
+export async function startHubNode(name: string, env: NodeJS.ProcessEnv, readyUrl: string, logDir: string, o: HubNodeOptions = {}): Promise<Managed> {
+  const args = [...(o.nodeArgs ?? []), ...hubNodeArgs(o.compiled)];
+  const service = spawnManaged({ name, command: NODE, args, env, logDir, echo: o.echo });
   try {
     await waitFor(`hub node ${name}`, () => httpOk(readyUrl), 90_000, service.child, service.logFile);
   } catch (err) {
