@@ -46,6 +46,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Also copy the output to this stream (the hub's JSON log on the console, say). */
   echo?: NodeJS.WritableStream;
+  /** Run as this user and group (a server that refuses to run as root, started by root). */
+  uid?: number;
+  gid?: number;
+  /** The signal that asks the process to stop (SIGTERM by default; PostgreSQL's "fast" shutdown is SIGINT). */
+  stopSignal?: NodeJS.Signals;
 }
 
 /**
@@ -56,7 +61,14 @@ export function spawnManaged(o: SpawnOptions): Managed {
   fs.mkdirSync(o.logDir, { recursive: true });
   const logFile = path.join(o.logDir, `${o.name}.log`);
   const log = fs.createWriteStream(logFile, { flags: "a" });
-  const child = spawn(o.command, o.args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(o.command, o.args, {
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    uid: o.uid,
+    gid: o.gid,
+  });
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.pipe(log, { end: false });
     if (o.echo) stream.pipe(o.echo, { end: false });
@@ -68,7 +80,7 @@ export function spawnManaged(o: SpawnOptions): Managed {
     logFile,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
+        child.kill(o.stopSignal ?? "SIGTERM");
         const graceful = await Promise.race([exited.then(() => true), sleep(20_000, false, { ref: false })]);
         if (!graceful) {
           child.kill("SIGKILL");
@@ -83,4 +95,23 @@ export function spawnManaged(o: SpawnOptions): Managed {
 /** Stops services in the reverse of the order they started. */
 export async function stopAll(services: Managed[]): Promise<void> {
   for (const s of [...services].reverse()) await s.stop();
+}
+
+/**
+ * Kills `service`'s process and every process of its group with SIGKILL, as a crashed machine
+ * would (no shutdown runs; a server's own children, such as PostgreSQL's backends, die with it),
+ * and waits until it has exited.
+ */
+export async function killHard(service: Managed): Promise<void> {
+  const child = service.child;
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+    await exited;
+  }
+  await service.stop();
 }
