@@ -10,20 +10,21 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { MissingPieceError, onPath } from "./provision";
-import { killHard, spawnManaged, waitFor, type Managed } from "./processes";
+import { spawnReady, startRestartable, type Restartable } from "./processes";
 
 export const PG_ROLE = "linkage_hub";
 const PG_PASSWORD = "linkage_hub";
 const SUPERUSER = "postgres";
 
-export interface PostgresInstance extends Managed {
+/**
+ * restart() is a fast shutdown (open sessions are ended), then a start on the same data; it
+ * resolves once the instance accepts connections. kill() takes the postmaster and its backends
+ * down with SIGKILL; restart() then starts it with crash recovery.
+ */
+export interface PostgresInstance extends Restartable {
   port: number;
   /** The URL of `database` as the role linkage_hub. */
   url(database: string): string;
-  /** A fast shutdown (open sessions are ended), then a start on the same data; resolves once it accepts connections. */
-  restart(): Promise<void>;
-  /** SIGKILL to the postmaster and its backends, as a crash; restart() starts it again (crash recovery). */
-  kill(): Promise<void>;
 }
 
 export interface PostgresInstanceOptions {
@@ -112,30 +113,15 @@ export async function startPostgresInstance(o: PostgresInstanceOptions): Promise
   // Room for every node's pool (10 each) and the Temporal server's (up to 60): the default 100 is not.
   args.push("-c", "max_connections=300");
   const accepting = () => asSuperuser(o.dir, o.port, async (c) => (await c.query("SELECT 1")).rowCount === 1);
-  const launch = async (): Promise<Managed> => {
-    // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client to leave.
-    const service = spawnManaged({ name: "postgres", command: path.join(bin, "postgres"), args, logDir: o.logDir, cwd: "/", stopSignal: "SIGINT", ...user });
-    await waitFor(`postgres on port ${o.port}`, accepting, 60_000, service.child, service.logFile);
-    return service;
-  };
-  let current = await launch();
-  await ensureRole(o.dir, o.port);
+  // SIGINT is PostgreSQL's fast shutdown; SIGTERM (smart) would wait for every client to leave.
+  const spawn = { name: "postgres", command: path.join(bin, "postgres"), args, logDir: o.logDir, cwd: "/", stopSignal: "SIGINT" as const, ...user };
+  const instance = await startRestartable("postgres", () => spawnReady(spawn, `postgres on port ${o.port}`, accepting, 60_000));
+  try {
+    await ensureRole(o.dir, o.port);
+  } catch (err) {
+    await instance.stop();
+    throw err;
+  }
   o.say(`postgres: ${fresh ? "initialised and started" : "started"} at 127.0.0.1:${o.port} (data ${o.dir}, role ${PG_ROLE})`);
-  return {
-    name: "postgres",
-    port: o.port,
-    get child() {
-      return current.child;
-    },
-    get logFile() {
-      return current.logFile;
-    },
-    url: (database) => `postgres://${PG_ROLE}:${PG_PASSWORD}@127.0.0.1:${o.port}/${database}`,
-    async restart() {
-      await current.stop();
-      current = await launch();
-    },
-    kill: () => killHard(current),
-    stop: () => current.stop(),
-  };
+  return Object.assign(instance, { port: o.port, url: (database: string) => `postgres://${PG_ROLE}:${PG_PASSWORD}@127.0.0.1:${o.port}/${database}` });
 }

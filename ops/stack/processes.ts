@@ -74,6 +74,8 @@ export function spawnManaged(o: SpawnOptions): Managed {
     if (o.echo) stream.pipe(o.echo, { end: false });
   }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // "close" comes once the output pipes are drained too, after "exit": a server's last lines may still be on their way.
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   return {
     name: o.name,
     child,
@@ -87,6 +89,9 @@ export function spawnManaged(o: SpawnOptions): Managed {
           await exited;
         }
       }
+      // Not forever: a child of the process that outlives it may hold the pipes open.
+      await Promise.race([closed, sleep(2000, undefined, { ref: false })]);
+      for (const stream of [child.stdout!, child.stderr!]) stream.unpipe(log);
       log.end();
     },
   };
@@ -114,4 +119,44 @@ export async function killHard(service: Managed): Promise<void> {
     await exited;
   }
   await service.stop();
+}
+
+/** Starts a process and resolves once `ready` holds; stops it again when it does not get there. */
+export async function spawnReady(o: SpawnOptions, what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<Managed> {
+  const service = spawnManaged(o);
+  try {
+    await waitFor(what, ready, timeoutMs, service.child, service.logFile);
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  return service;
+}
+
+/** A server that chaos may kill and the stack start again: each restart() replaces its process (child, logFile follow). */
+export interface Restartable extends Managed {
+  /** SIGKILL to its process group, as a crash (killHard). */
+  kill(): Promise<void>;
+  /** Stops it if it runs (after a kill or stop it does not), starts it again and resolves once it is ready. */
+  restart(): Promise<void>;
+}
+
+/** Starts a server with `launch` (which resolves once it is ready) and returns it as Restartable. */
+export async function startRestartable(name: string, launch: () => Promise<Managed>): Promise<Restartable> {
+  let current = await launch();
+  return {
+    name,
+    get child() {
+      return current.child;
+    },
+    get logFile() {
+      return current.logFile;
+    },
+    kill: () => killHard(current),
+    async restart() {
+      await current.stop();
+      current = await launch();
+    },
+    stop: () => current.stop(),
+  };
 }

@@ -16,7 +16,7 @@ import YAML from "yaml";
 import { loadConfig } from "../../platform/config";
 import { SEARCH_ATTRIBUTES } from "../../workflows/linkages/visibility";
 import { ensureSearchAttributes } from "../../workflows/service/launch";
-import { killHard, spawnManaged, waitFor, type Managed } from "./processes";
+import { spawnReady, startRestartable, waitFor, type Restartable } from "./processes";
 import { ensureBinary } from "./provision";
 import { hostPort, setNamespaceRetention, temporalHealthy, type Say } from "./services";
 
@@ -32,12 +32,9 @@ export interface TemporalServerOptions {
   say: Say;
 }
 
-export interface TemporalServer extends Managed {
+/** kill() is a SIGKILL, as a crash: what the server had accepted is PostgreSQL's to keep; restart() resolves once it serves. */
+export interface TemporalServer extends Restartable {
   address: string;
-  /** SIGKILL, as a crash: whatever was in flight is PostgreSQL's to keep. */
-  kill(): Promise<void>;
-  /** Stops it if it runs (a kill or stop before is fine), starts it again and resolves once it serves. */
-  restart(): Promise<void>;
 }
 
 /** gRPC's status code for "not found" (what the server answers of a namespace or workflow it does not have). */
@@ -228,38 +225,14 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   const configFile = writeConfig(o);
   // --allow-no-auth: no authorizer, as the dev server; the frontend listens on the address given only.
   const args = ["--config-file", configFile, "--allow-no-auth", "start"];
-  const launch = async (): Promise<Managed> => {
-    const service = spawnManaged({ name: "temporal-server", command: bin, args, logDir: o.logDir });
-    try {
-      await waitFor("temporal-server", () => serving(o.address), 120_000, service.child, service.logFile);
-    } catch (err) {
-      await service.stop();
-      throw err;
-    }
-    return service;
-  };
-  let current = await launch();
+  const spawn = { name: "temporal-server", command: bin, args, logDir: o.logDir };
+  const server = await startRestartable("temporal-server", () => spawnReady(spawn, "temporal-server", () => serving(o.address), 120_000));
   o.say(`temporal-server: started at ${o.address} in ${((Date.now() - started) / 1000).toFixed(1)} s (metrics on ${o.metricsPort}, config ${configFile})`);
   try {
     await ensureNamespace(o.address, o.say);
   } catch (err) {
-    await current.stop();
+    await server.stop();
     throw err;
   }
-  return {
-    name: "temporal-server",
-    address: o.address,
-    get child() {
-      return current.child;
-    },
-    get logFile() {
-      return current.logFile;
-    },
-    kill: () => killHard(current),
-    async restart() {
-      await current.stop();
-      current = await launch();
-    },
-    stop: () => current.stop(),
-  };
+  return Object.assign(server, { address: o.address });
 }

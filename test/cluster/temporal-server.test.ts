@@ -157,6 +157,19 @@ test("a workflow waiting on a signal completes after PostgreSQL restarts", TIMEO
   assert.deepEqual(await handle.result(), ["before", "after"]);
 });
 
+test("a workflow waiting on a timer completes after PostgreSQL is killed (-9) and started again (crash recovery)", TIMEOUT, async () => {
+  const handle = await start({ timerMs: 3000 });
+  await reached(handle, (e) => !!e.timerStartedEventAttributes);
+  const pid = postgres.child!.pid!;
+  const killed = Date.now();
+  await postgres.kill();
+  assert.deepEqual(aliveIn(new Set([pid])), [], "the postmaster and its backends are gone");
+  await postgres.restart();
+  track(postgres);
+  say(`figure: PostgreSQL kill -9 to accepting connections ${seconds(killed)}`);
+  assert.deepEqual(await handle.result(), ["before", "after"]);
+});
+
 test("a restart of the server (graceful stop, then start) keeps serving", TIMEOUT, async () => {
   const restarted = Date.now();
   await server.restart();
