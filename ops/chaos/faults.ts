@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Cluster, Role } from "../stack/cluster";
+import { killHard } from "../stack/processes";
 
 export type FaultKind = "nats-node" | "gateway" | "adapter" | "worker" | "postgres" | "temporal";
 
@@ -19,9 +20,9 @@ const killNode = (role: Role, cycle: number): Fault => ({
   async run(cluster, downMs) {
     const nodes = cluster.nodes.filter((n) => n.role === role);
     const node = nodes[cycle % nodes.length]!;
-    node.kill();
+    await node.process.kill();
     await sleep(downMs);
-    await node.start();
+    await node.process.restart();
     return node.name;
   },
 });
@@ -33,7 +34,7 @@ export function faultsOf(cycle: number): Fault[] {
     {
       kind: "nats-node",
       async run(cluster, downMs) {
-        cluster.nats.processes[natsNode]!.child?.kill("SIGKILL");
+        await killHard(cluster.nats.processes[natsNode]!);
         await sleep(downMs);
         await cluster.nats.restart(natsNode);
         return `nats ${cluster.nats.nodes[natsNode]!.serverName}`;

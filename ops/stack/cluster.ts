@@ -14,7 +14,7 @@ import { configFor, startPrometheus } from "./prometheus";
 import { startPostgresInstance, type PostgresInstance } from "./postgres-instance";
 import { startTemporalServer, type TemporalServer } from "./temporal-server";
 import { SANDBOXES, startHubNode, startSandbox, urlEnv, type Say } from "./services";
-import { stopAll, type Managed } from "./processes";
+import { startRestartable, stopAll, type Managed, type Restartable } from "./processes";
 import { registerAgencies, registrationLine } from "./agencies";
 
 export interface ClusterPorts {
@@ -71,15 +71,13 @@ export interface ClusterOptions {
 
 export type Role = "gateway" | "adapter" | "worker";
 
-/** A hub node of the cluster; `kill` and `start` let chaos take it away and bring it back. */
+/** A hub node of the cluster; chaos kills its process and restarts it. */
 export interface ClusterNode {
   name: string;
   role: Role;
   /** Where its /readyz and /metrics answer. */
   url: string;
-  kill(): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
+  process: Restartable;
 }
 
 export interface Cluster {
@@ -112,22 +110,12 @@ function nodeEnv(role: Role, i: number, ports: ClusterPorts): NodeJS.ProcessEnv 
   return env;
 }
 
-function clusterNode(role: Role, i: number, o: ClusterOptions, env: NodeJS.ProcessEnv): ClusterNode {
+async function startNode(role: Role, i: number, o: ClusterOptions, env: NodeJS.ProcessEnv): Promise<ClusterNode> {
   const own = nodeEnv(role, i, o.ports);
+  const name = own.HUB_NODE_ID!;
   const url = `http://127.0.0.1:${own.HUB_PORT ?? own.HUB_METRICS_PORT}`;
-  let running: Managed | undefined;
-  const node: ClusterNode = {
-    name: own.HUB_NODE_ID!,
-    role,
-    url,
-    kill: () => void running?.child?.kill("SIGKILL"),
-    async start() {
-      await running?.stop();
-      running = await startHubNode(node.name, { ...env, ...own }, `${url}/readyz`, path.join(o.dataDir, "logs"), { compiled: true });
-    },
-    stop: async () => running?.stop(),
-  };
-  return node;
+  const launch = () => startHubNode(name, { ...env, ...own }, `${url}/readyz`, path.join(o.dataDir, "logs"), { compiled: true });
+  return { name, role, url, process: await startRestartable(name, launch) };
 }
 
 /** Starts the whole cluster; on a failure, stops what it started and throws. */
@@ -135,7 +123,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   if (!fs.existsSync(path.resolve(__dirname, "../../dist/hub/node.js"))) throw new Error("no dist/: run `npm run build` first");
   const { ports, dataDir, say } = o;
   const logDir = path.join(dataDir, "logs");
-  const started: { stop(): Promise<void> }[] = [];
+  const started: Managed[] = [];
   try {
     const postgres = o.databaseUrl ? undefined : await startPostgresInstance({ dir: path.join(dataDir, "postgres"), port: ports.postgres, logDir, say });
     if (postgres) started.push(postgres);
@@ -152,11 +140,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         dataDir: path.join(dataDir, "temporal"),
         logDir,
         say,
-        codecEndpoint: `http://127.0.0.1:${ports.lb}/codec`,
       }),
       startNatsCluster(natsUrls, dataDir, say),
     ]);
-    started.push(temporal, nats);
+    started.push(temporal, { name: "nats-cluster", stop: () => nats.stop() });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       HUB_DATA_DIR: dataDir,
@@ -172,8 +159,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     };
     const sandboxes = await Promise.all(SANDBOXES.map((s, i) => startSandbox(s.agency, sandboxUrl(i), dataDir, { DATABASE_URL: databaseUrl }, say)));
     started.push(...sandboxes);
-    const nodes = await startNodes(o, env);
-    started.push(...nodes);
+    const nodes = await startNodes(o, env, started);
     const gateways = nodes.filter((n) => n.role === "gateway").map((n) => n.url.replace("http://", ""));
     started.push(await startHaproxy({ port: ports.lb, statsPort: ports.lbStats, gateways }, dataDir, say));
     for (const r of await registerAgencies(env)) say(registrationLine(r));
@@ -186,20 +172,25 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       temporal,
       postgres,
       prometheusUrl: `http://127.0.0.1:${ports.prometheus}`,
-      stop: () => stopAll(started as Managed[]),
+      stop: () => stopAll(started),
     };
   } catch (err) {
-    await stopAll(started as Managed[]);
+    await stopAll(started);
     throw err;
   }
 }
 
-/** The hub's nodes: one gateway first (it brings the database's schema up to date), then the rest at once. */
-async function startNodes(o: ClusterOptions, env: NodeJS.ProcessEnv): Promise<ClusterNode[]> {
+/** The hub's nodes, each added to `started` once up: one gateway first (it brings the database's schema up to date), then the rest at once. */
+async function startNodes(o: ClusterOptions, env: NodeJS.ProcessEnv, started: Managed[]): Promise<ClusterNode[]> {
   const count: Record<Role, number> = { gateway: o.gateways, adapter: o.adapters, worker: o.workers };
-  const nodes = (Object.keys(count) as Role[]).flatMap((role) => Array.from({ length: count[role] }, (_, i) => clusterNode(role, i, o, env)));
-  await nodes[0]!.start();
-  await Promise.all(nodes.slice(1).map((n) => n.start()));
+  const plan = (Object.keys(count) as Role[]).flatMap((role) => Array.from({ length: count[role] }, (_, i) => [role, i] as const));
+  const start = async ([role, i]: (typeof plan)[number]) => {
+    const node = await startNode(role, i, o, env);
+    started.push(node.process);
+    return node;
+  };
+  const first = await start(plan[0]!);
+  const nodes = [first, ...(await Promise.all(plan.slice(1).map(start)))];
   o.say(`hub nodes (from dist/): ${nodes.map((n) => `${n.name} ${n.url}`).join(", ")}`);
   return nodes;
 }

@@ -46,6 +46,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Also copy the output to this stream (the hub's JSON log on the console, say). */
   echo?: NodeJS.WritableStream;
+  /** Run as this user and group (a server that refuses to run as root, started by root). */
+  uid?: number;
+  gid?: number;
+  /** The signal that asks the process to stop (SIGTERM by default; PostgreSQL's "fast" shutdown is SIGINT). */
+  stopSignal?: NodeJS.Signals;
 }
 
 /**
@@ -56,25 +61,37 @@ export function spawnManaged(o: SpawnOptions): Managed {
   fs.mkdirSync(o.logDir, { recursive: true });
   const logFile = path.join(o.logDir, `${o.name}.log`);
   const log = fs.createWriteStream(logFile, { flags: "a" });
-  const child = spawn(o.command, o.args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(o.command, o.args, {
+    cwd: o.cwd,
+    env: { ...process.env, ...o.env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+    uid: o.uid,
+    gid: o.gid,
+  });
   for (const stream of [child.stdout!, child.stderr!]) {
     stream.pipe(log, { end: false });
     if (o.echo) stream.pipe(o.echo, { end: false });
   }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // "close" comes once the output pipes are drained too, after "exit": a server's last lines may still be on their way.
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   return {
     name: o.name,
     child,
     logFile,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
+        child.kill(o.stopSignal ?? "SIGTERM");
         const graceful = await Promise.race([exited.then(() => true), sleep(20_000, false, { ref: false })]);
         if (!graceful) {
           child.kill("SIGKILL");
           await exited;
         }
       }
+      // Not forever: a child of the process that outlives it may hold the pipes open.
+      await Promise.race([closed, sleep(2000, undefined, { ref: false })]);
+      for (const stream of [child.stdout!, child.stderr!]) stream.unpipe(log);
       log.end();
     },
   };
@@ -83,4 +100,63 @@ export function spawnManaged(o: SpawnOptions): Managed {
 /** Stops services in the reverse of the order they started. */
 export async function stopAll(services: Managed[]): Promise<void> {
   for (const s of [...services].reverse()) await s.stop();
+}
+
+/**
+ * Kills `service`'s process and every process of its group with SIGKILL, as a crashed machine
+ * would (no shutdown runs; a server's own children, such as PostgreSQL's backends, die with it),
+ * and waits until it has exited.
+ */
+export async function killHard(service: Managed): Promise<void> {
+  const child = service.child;
+  if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      child.kill("SIGKILL");
+    }
+    await exited;
+  }
+  await service.stop();
+}
+
+/** Starts a process and resolves once `ready` holds; stops it again when it does not get there. */
+export async function spawnReady(o: SpawnOptions, what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<Managed> {
+  const service = spawnManaged(o);
+  try {
+    await waitFor(what, ready, timeoutMs, service.child, service.logFile);
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  return service;
+}
+
+/** A server that chaos may kill and the stack start again: each restart() replaces its process (child, logFile follow). */
+export interface Restartable extends Managed {
+  /** SIGKILL to its process group, as a crash (killHard). */
+  kill(): Promise<void>;
+  /** Stops it if it runs (after a kill or stop it does not), starts it again and resolves once it is ready. */
+  restart(): Promise<void>;
+}
+
+/** Starts a server with `launch` (which resolves once it is ready) and returns it as Restartable. */
+export async function startRestartable(name: string, launch: () => Promise<Managed>): Promise<Restartable> {
+  let current = await launch();
+  return {
+    name,
+    get child() {
+      return current.child;
+    },
+    get logFile() {
+      return current.logFile;
+    },
+    kill: () => killHard(current),
+    async restart() {
+      await current.stop();
+      current = await launch();
+    },
+    stop: () => current.stop(),
+  };
 }

@@ -22,7 +22,7 @@ const ROOT = path.resolve(__dirname, "../..");
 const NODE = process.execPath;
 export type Say = (line: string) => void;
 
-function hostPort(address: string): { host: string; port: number } {
+export function hostPort(address: string): { host: string; port: number } {
   const url = new URL(address.includes("://") ? address : `tcp://${address}`);
   return { host: url.hostname, port: Number(url.port) };
 }
