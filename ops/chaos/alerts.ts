@@ -6,7 +6,6 @@
 import fs from "node:fs";
 import path from "node:path";
 
-export const CAP_FIXTURES = path.join(__dirname, "../../adapters/emergency/fixtures");
 /** The sender of every fixture alert. */
 export const FIXTURE_SENDER = "dispatch@fire.shanghai.example";
 /** The identifier the fixtures' first alert has (their updates and cancels reference it). */
@@ -24,7 +23,8 @@ export interface Premise {
  */
 export function fixtureAlert(file: string, identifier: string, where: Premise | null, event = "Gas leak"): string {
   let xml = fs
-    .readFileSync(path.join(CAP_FIXTURES, file), "utf8")
+    // The fixtures' XML files (not their README) are copied beside the compiled code by `npm run build`.
+    .readFileSync(path.join(__dirname, "../../adapters/emergency/fixtures", file), "utf8")
     .replace(FIXTURE_IDENTIFIER, identifier)
     .replace(/<event>Gas leak<\/event>/g, `<event>${event}</event>`);
   if (where) xml = xml.replace(/漕溪北路 88 号(?=<\/value>)/g, where.street).replace(/<value>200030<\/value>/g, `<value>${where.postcode}</value>`);

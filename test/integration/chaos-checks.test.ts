@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "nats";
-import { clusterEnv, startNode, seedCitizens, type TestNode } from "../support/hub";
+import { clusterEnv, json, post, startNode, seedCitizens, type TestNode } from "../support/hub";
 import { ensureTestPartner, TEST_PARTNER } from "../support/partner";
 import { startWorkload } from "../../ops/chaos/workload";
 import { checkOutcomes, type Check, type CheckOptions } from "../../ops/chaos/checks";
@@ -80,6 +80,19 @@ test("the workload's mix at 10/s for 15 s on the test stack: answered 2xx, and e
   assert.equal(checks.length, 8);
 });
 
+/** A citizen holding two e-IDs: issued at the registry behind the hub's back, the first revoked. */
+async function twiceIssued(): Promise<string> {
+  const [citizen] = await seedCitizens(1);
+  const registry = process.env.CIVIL_REGISTRY_URL!;
+  const issue = () => post(`${registry}/registry/v2/eids`, { citizenNo: citizen!.citizenNo }, { "idempotency-key": randomUUID() });
+  const first = await issue();
+  assert.equal(first.status, 201, await first.clone().text());
+  const revoked = await post(`${registry}/registry/v2/eids/${String((await json(first)).eidNo)}/revocation`, {}, { "idempotency-key": randomUUID() });
+  assert.equal(revoked.status, 200, await revoked.clone().text());
+  assert.equal((await issue()).status, 201);
+  return citizen!.citizenNo;
+}
+
 test("outcomes answered 2xx with no effect behind them fail the checks, which name them; a dead letter without a reason is caught", async (t) => {
   const [citizen] = await seedCitizens(1);
   const at = Date.now();
@@ -88,6 +101,7 @@ test("outcomes answered 2xx with no effect behind them fail the checks, which na
     invented({ kind: "verification", key: "INVENTED-VERIFICATION", status: 200 }),
     invented({ kind: "eid-issuance", key: "EID-INVENTED-1", subject: citizen!.citizenNo, ref: randomUUID(), status: 202 }),
     invented({ kind: "incident", key: "dispatch@fire.shanghai.example,FD-INVENTED-1", ref: randomUUID(), status: 201 }),
+    invented({ kind: "eid-issuance", key: "EID-TWICE-1", subject: await twiceIssued(), ref: randomUUID(), status: 202 }),
     // Answers the client never had count for nothing.
     invented({ kind: "eid-issuance", key: "EID-REFUSED-1", subject: citizen!.citizenNo, status: 503 }),
   ];
@@ -106,8 +120,8 @@ test("outcomes answered 2xx with no effect behind them fail the checks, which na
     assert.match(c.detail, names);
   };
   failing("every verification", /^1 of 1: INVENTED-VERIFICATION \(request /);
-  failing("every accepted e-ID linkage", /^1 of 1: EID-INVENTED-1 \(HTTP 404\)/);
-  failing("one e-ID issued", /^1 of 1: EID-INVENTED-1 \(0 e-IDs\)/);
+  failing("every accepted e-ID linkage", /^2 of 2: EID-INVENTED-1 \(HTTP 404\); EID-TWICE-1 \(HTTP 404\)$/);
+  failing("one e-ID issued", /^2 of 2: EID-INVENTED-1 \(0 e-IDs\); EID-TWICE-1 \(2 e-IDs\)$/);
   failing("every accepted incident started", /FD-INVENTED-1 \(0 linkages\)/);
   failing("one suspension", /FD-INVENTED-1 \(no suspension\)/);
   failing("every accepted incident's event", /FD-INVENTED-1 \(not handled by linkages\)/);
