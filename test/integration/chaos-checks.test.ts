@@ -12,6 +12,7 @@ import { ensureTestPartner, TEST_PARTNER } from "../support/partner";
 import { startWorkload } from "../../ops/chaos/workload";
 import { checkOutcomes, type Check, type CheckOptions } from "../../ops/chaos/checks";
 import type { Outcome } from "../../ops/chaos/client";
+import { describeFigures } from "../../ops/chaos/figures";
 import { connectBus } from "../../platform/events/bus";
 import { DEAD_LETTER_STREAM } from "../../platform/events/streams";
 
@@ -40,28 +41,11 @@ const checkOptions = (outcomes: Outcome[], settleMs: number): CheckOptions => ({
 });
 const byName = (checks: Check[], start: string) => checks.find((c) => c.name.startsWith(start))!;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-/** Requests a second and p50/p99 per kind, for the report. */
-function figures(outcomes: Outcome[], seconds: number): string {
-  const kinds = [...new Set(outcomes.map((o) => o.kind))];
-  const per = kinds.map((k) => {
-    const ms = outcomes
-      .filter((o) => o.kind === k)
-      .map((o) => o.endMs - o.startMs)
-      .sort((a, b) => a - b);
-    return `${k} n=${ms.length} p50=${percentile(ms, 50)}ms p99=${percentile(ms, 99)}ms`;
-  });
-  return `${(outcomes.length / seconds).toFixed(1)} req/s; ${per.join("; ")}`;
-}
-
 test("the workload's mix at 10/s for 15 s on the test stack: answered 2xx, and every after-check passes", { timeout: 75_000 }, async (t) => {
   const workload = await startWorkload({ ...hub, baseUrl: api, civilRegistryUrl: process.env.CIVIL_REGISTRY_URL!, utilitiesUrl: process.env.UTILITIES_URL! });
   await new Promise((r) => setTimeout(r, 15_000));
   const outcomes = await workload.stop();
-  t.diagnostic(figures(outcomes, 15));
+  t.diagnostic(describeFigures(outcomes));
   const failed = outcomes.filter((o) => o.status < 200 || o.status >= 300);
   assert.deepEqual(failed, [], "no fault, no failure");
   for (const kind of ["verification", "eid-issuance", "incident"]) assert.ok(outcomes.filter((o) => o.kind === kind).length >= 20, `${kind}: sent at its rate`);
