@@ -4,6 +4,7 @@
  * its database and its NATS. Each Check names its first few offenders.
  */
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { openDb, type Queryable } from "../../platform/db";
 import { connectBus } from "../../platform/events/bus";
@@ -52,7 +53,9 @@ async function audited(hub: Queryable, verified: Outcome[]): Promise<Check> {
 
 /** `linkage-hub audit verify`, run as the tests run the CLI. */
 function auditVerify(databaseUrl: string, env: NodeJS.ProcessEnv): Check {
-  const run = spawnSync(process.execPath, ["--import", "tsx", "ops/cli/main.ts", "audit", "verify"], {
+  // From the sources with tsx, as the tests do; compiled (dist/), the CLI's JavaScript.
+  const cli = fs.existsSync(path.join(ROOT, "ops/cli/main.ts")) ? ["--import", "tsx", "ops/cli/main.ts"] : ["ops/cli/main.js"];
+  const run = spawnSync(process.execPath, [...cli, "audit", "verify"], {
     cwd: ROOT,
     env: { ...env, DATABASE_URL: databaseUrl },
     encoding: "utf8",

@@ -8,7 +8,7 @@ export type Kind = "verification" | "eid-issuance" | "incident";
 
 export interface Outcome {
   kind: Kind;
-  /** The business key: citizen number, application number, or `sender,identifier` of the alert. */
+  /** The business key: the application number, the alert's `sender,identifier`, or a number of the run's for a verification. */
   key: string;
   /** The citizen an e-ID application is for (its e-IDs are counted in the civil registry). */
   subject?: string;

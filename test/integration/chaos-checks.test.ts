@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { headers as natsHeaders } from "nats";
 import { clusterEnv, json, post, startNode, seedCitizens, type TestNode } from "../support/hub";
-import { ensureTestPartner, TEST_PARTNER } from "../support/partner";
+import { suiteDb } from "../support/partner";
+import { addPartner } from "../../partners/registry";
+import { PURPOSES, SCOPES } from "../../partners/vocabulary";
 import { startWorkload } from "../../ops/chaos/workload";
 import { checkOutcomes, type Check, type CheckOptions } from "../../ops/chaos/checks";
 import type { Outcome } from "../../ops/chaos/client";
@@ -20,8 +22,15 @@ const nodes: TestNode[] = [];
 let api: string;
 const env = { ...clusterEnv(), HUB_AUDIT_CHECKPOINT_MS: "500" };
 
+/** A partner of the run's own with every scope, as `partners add` makes one, its quota above the workload's rate (the test partner's 600 a minute is exactly 10/s). */
+const partner = { clientId: `chaos-${randomUUID().slice(0, 8)}`, clientSecret: randomUUID() };
+
 before(async () => {
-  await ensureTestPartner();
+  await addPartner(
+    await suiteDb(),
+    { id: partner.clientId, scopes: [...SCOPES], purposes: [...PURPOSES], quota: 100_000, quotaWindowS: 60 },
+    partner.clientSecret,
+  );
   nodes.push(await startNode("civil-registry,emergency,utilities", env), await startNode("linkages,worker", env), await startNode("api", env));
   api = nodes[2]!.url;
 });
@@ -29,9 +38,8 @@ after(async () => {
   for (const n of nodes.reverse()) await n.stop();
 });
 
-const hub = { baseUrl: "", clientId: TEST_PARTNER.id, clientSecret: TEST_PARTNER.secret };
 const checkOptions = (outcomes: Outcome[], settleMs: number): CheckOptions => ({
-  ...hub,
+  ...partner,
   baseUrl: api,
   outcomes,
   databaseUrl: process.env.DATABASE_URL!,
@@ -42,7 +50,12 @@ const checkOptions = (outcomes: Outcome[], settleMs: number): CheckOptions => ({
 const byName = (checks: Check[], start: string) => checks.find((c) => c.name.startsWith(start))!;
 
 test("the workload's mix at 10/s for 15 s on the test stack: answered 2xx, and every after-check passes", { timeout: 75_000 }, async (t) => {
-  const workload = await startWorkload({ ...hub, baseUrl: api, civilRegistryUrl: process.env.CIVIL_REGISTRY_URL!, utilitiesUrl: process.env.UTILITIES_URL! });
+  const workload = await startWorkload({
+    ...partner,
+    baseUrl: api,
+    civilRegistryUrl: process.env.CIVIL_REGISTRY_URL!,
+    utilitiesUrl: process.env.UTILITIES_URL!,
+  });
   await new Promise((r) => setTimeout(r, 15_000));
   const outcomes = await workload.stop();
   t.diagnostic(describeFigures(outcomes));
