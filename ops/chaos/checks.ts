@@ -26,11 +26,14 @@ export interface CheckOptions {
   databaseUrl: string;
   /** Where the sandboxes keep their schemas, if not in the hub's database. */
   sandboxDatabaseUrl?: string;
-  natsUrl: string;
-  /** How the hub's own tools connect (default: natsAuth(loadConfig())). */
+  /**
+   * The hub's environment, as its nodes and CLI get it: NATS_URL and the NATS credentials
+   * (loadConfig), and the audit key settings `linkage-hub audit verify` needs. Default: this process's.
+   */
+  env?: NodeJS.ProcessEnv;
+  /** Instead of the environment's NATS_URL and credentials. */
+  natsUrl?: string;
   natsAuth?: NatsAuthOptions;
-  /** The environment `linkage-hub audit verify` runs in besides DATABASE_URL (its audit key). */
-  cliEnv?: NodeJS.ProcessEnv;
   /** How long accepted linkages may still take to get where they must. */
   settleMs: number;
 }
@@ -79,6 +82,7 @@ async function deadLettersReasoned(natsUrl: string, auth: NatsAuthOptions): Prom
 
 export async function checkOutcomes(o: CheckOptions): Promise<Check[]> {
   const deadline = Date.now() + o.settleMs;
+  const env = o.env ?? process.env;
   const hub = await openDb({ url: o.databaseUrl, pgliteDir: "" });
   const sandboxes = o.sandboxDatabaseUrl ? await openDb({ url: o.sandboxDatabaseUrl, pgliteDir: "" }) : hub;
   try {
@@ -88,8 +92,8 @@ export async function checkOutcomes(o: CheckOptions): Promise<Check[]> {
       await audited(hub, accepted(o.outcomes, "verification")),
       ...eids,
       ...incidents,
-      auditVerify(o.databaseUrl, o.cliEnv ?? process.env),
-      await deadLettersReasoned(o.natsUrl, o.natsAuth ?? natsAuth(loadConfig())),
+      auditVerify(o.databaseUrl, env),
+      await deadLettersReasoned(o.natsUrl ?? env.NATS_URL ?? loadConfig(env).natsUrl, o.natsAuth ?? natsAuth(loadConfig(env))),
     ];
   } finally {
     if (sandboxes !== hub) await sandboxes.close();

@@ -16,8 +16,9 @@ export interface Outcome {
   ref?: string;
   /** The hub's `X-Request-Id`, when an answer came. */
   requestId?: string;
-  startMs: number;
-  endMs: number;
+  /** When it was sent and when its answer (or failure) came, epoch ms. */
+  start: number;
+  end: number;
   /** The HTTP status, or 0 for a network failure or timeout (`error` says which). */
   status: number;
   error?: string;
@@ -75,7 +76,7 @@ export interface Request {
 
 /** Sends `r` once to the hub and tells what came back. */
 export async function send(baseUrl: string, tokens: Tokens, r: Request, timeoutMs = 10_000): Promise<Outcome> {
-  const base = { kind: r.kind, key: r.key, ...(r.subject ? { subject: r.subject } : {}), startMs: Date.now() };
+  const base = { kind: r.kind, key: r.key, ...(r.subject ? { subject: r.subject } : {}), start: Date.now() };
   try {
     const authorization = `Bearer ${await tokens.get()}`;
     const res = await fetch(`${baseUrl}${r.path}`, {
@@ -91,11 +92,11 @@ export async function send(baseUrl: string, tokens: Tokens, r: Request, timeoutM
       ...base,
       ...(typeof answer.id === "string" ? { ref: answer.id } : {}),
       ...(res.headers.get("x-request-id") ? { requestId: res.headers.get("x-request-id")! } : {}),
-      endMs: Date.now(),
+      end: Date.now(),
       status: res.status,
       ...(!res.ok ? { problemType: typeof answer.type === "string" ? answer.type : "(no problem type)" } : {}),
     };
   } catch (err) {
-    return { ...base, endMs: Date.now(), status: 0, error: String((err as Error).message ?? err) };
+    return { ...base, end: Date.now(), status: 0, error: String((err as Error).message ?? err) };
   }
 }

@@ -27,7 +27,7 @@ export function kindFigures(outcomes: Outcome[]): KindFigures[] {
   const kinds = [...new Set(outcomes.map((o) => o.kind))];
   return kinds.map((kind) => {
     const mine = outcomes.filter((o) => o.kind === kind);
-    const ms = mine.map((o) => o.endMs - o.startMs).sort((a, b) => a - b);
+    const ms = mine.map((o) => o.end - o.start).sort((a, b) => a - b);
     const failures: Record<string, number> = {};
     for (const o of mine.filter((x) => !isOk(x))) failures[failureOf(o)] = (failures[failureOf(o)] ?? 0) + 1;
     return { kind, sent: mine.length, ok: mine.filter(isOk).length, p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99), failures };
@@ -37,7 +37,7 @@ export function kindFigures(outcomes: Outcome[]): KindFigures[] {
 /** One line: the rate over the run's span, then each kind's figures. */
 export function describeFigures(outcomes: Outcome[]): string {
   if (!outcomes.length) return "no requests";
-  const span = (Math.max(...outcomes.map((o) => o.startMs)) - Math.min(...outcomes.map((o) => o.startMs))) / 1000;
+  const span = (Math.max(...outcomes.map((o) => o.start)) - Math.min(...outcomes.map((o) => o.start))) / 1000;
   const rate = span > 0 ? (outcomes.length - 1) / span : outcomes.length;
   const kinds = kindFigures(outcomes).map((k) => {
     const failed = Object.entries(k.failures).map(([what, n]) => `${n}× ${what}`);

@@ -138,7 +138,7 @@ export async function startWorkload(o: WorkloadOptions): Promise<Workload> {
     async stop() {
       stopping = true;
       await Promise.all(loops);
-      return outcomes.sort((a, b) => a.startMs - b.startMs);
+      return outcomes.sort((a, b) => a.start - b.start);
     },
   };
 }

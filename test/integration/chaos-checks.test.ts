@@ -43,8 +43,7 @@ const checkOptions = (outcomes: Outcome[], settleMs: number): CheckOptions => ({
   baseUrl: api,
   outcomes,
   databaseUrl: process.env.DATABASE_URL!,
-  natsUrl: process.env.NATS_URL!,
-  cliEnv: { ...process.env, ...env },
+  env: { ...process.env, ...env },
   settleMs,
 });
 const byName = (checks: Check[], start: string) => checks.find((c) => c.name.startsWith(start))!;
@@ -93,7 +92,7 @@ async function twiceIssued(): Promise<string> {
 test("outcomes answered 2xx with no effect behind them fail the checks, which name them; a dead letter without a reason is caught", async (t) => {
   const [citizen] = await seedCitizens(1);
   const at = Date.now();
-  const invented = (o: Pick<Outcome, "kind" | "key" | "status"> & Partial<Outcome>): Outcome => ({ startMs: at, endMs: at, requestId: randomUUID(), ...o });
+  const invented = (o: Pick<Outcome, "kind" | "key" | "status"> & Partial<Outcome>): Outcome => ({ start: at, end: at, requestId: randomUUID(), ...o });
   const outcomes = [
     invented({ kind: "verification", key: "INVENTED-VERIFICATION", status: 200 }),
     invented({ kind: "eid-issuance", key: "EID-INVENTED-1", subject: citizen!.citizenNo, ref: randomUUID(), status: 202 }),

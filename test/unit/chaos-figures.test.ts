@@ -7,8 +7,8 @@ import type { Outcome } from "../../ops/chaos/client";
 const outcome = (i: number, o: Partial<Outcome> = {}): Outcome => ({
   kind: "verification",
   key: `K${i}`,
-  startMs: i * 100,
-  endMs: i * 100 + i,
+  start: i * 100,
+  end: i * 100 + i,
   status: 200,
   ...o,
 });
