@@ -8,15 +8,16 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { clusterEnv, json, post, seedCitizens, settle, startNode, type TestNode, hubTemporalClient } from "../support/hub";
+import { clusterEnv, json, post, settle, startNode, type TestNode, hubTemporalClient } from "../support/hub";
 import { nameBasedUuid } from "../../platform/ids";
 import { openDb, type Db } from "../../platform/db";
 import { connectBus } from "../../platform/events/bus";
 import { readStream } from "../../platform/events/admin";
 import type { CloudEvent } from "../../platform/events/envelope";
+import { FIXTURE_SENDER, fixtureAlert, type Premise } from "../../ops/chaos/alerts";
+import { openPremises, sandboxCitizens } from "../../ops/chaos/sandboxes";
 
-const FIXTURES = path.join(__dirname, "../../adapters/emergency/fixtures");
-const SENDER = "dispatch@fire.shanghai.example";
+const SENDER = FIXTURE_SENDER;
 const utilities = process.env.UTILITIES_URL!;
 const run = Date.now().toString(36).toUpperCase();
 const nodes: TestNode[] = [];
@@ -38,30 +39,14 @@ after(async () => {
   await db?.close();
 });
 
-interface Premise {
-  street: string;
-  postcode: string;
-}
-
 /** A citizen holding gas, power and water at a street of this run's own. */
 async function premise(tag: string): Promise<Premise> {
-  const [citizen] = (await seedCitizens(1)) as unknown as { citizenNo: string; fullName: string; address: Record<string, string> }[];
-  const address: Record<string, string> = { ...citizen!.address, street: `应急路${run}${tag}号` };
-  const res = await post(`${utilities}/_sandbox/accounts`, { holders: [{ idNumber: citizen!.citizenNo, name: citizen!.fullName, address }] });
-  assert.equal(res.status, 201, await res.clone().text());
-  return { street: address.street!, postcode: address.postcode! };
+  const [where] = await openPremises(utilities, await sandboxCitizens(process.env.CIVIL_REGISTRY_URL!, 1), () => `应急路${run}${tag}号`);
+  return where!;
 }
 
 /** A fixture alert of this run's incident `tag`, at `where` (or nowhere). */
-function alert(file: string, tag: string, where: Premise | null, event = "Gas leak"): string {
-  let xml = fs
-    .readFileSync(path.join(FIXTURES, file), "utf8")
-    .replace(/FD-SH-2026-001187/g, `FD-${run}-${tag}`)
-    .replace(/<event>Gas leak<\/event>/g, `<event>${event}</event>`);
-  if (where) xml = xml.replace(/漕溪北路 88 号(?=<\/value>)/g, where.street).replace(/<value>200030<\/value>/g, `<value>${where.postcode}</value>`);
-  else xml = xml.replace(/<parameter>[\s\S]*?<\/parameter>/g, "").replace(/<geocode>[\s\S]*?<\/geocode>/g, "");
-  return xml;
-}
+const alert = (file: string, tag: string, where: Premise | null, event?: string) => fixtureAlert(file, `FD-${run}-${tag}`, where, event);
 
 async function report(xml: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${api}/v1/incidents`, { method: "POST", headers: { "content-type": "application/cap+xml" }, body: xml });

@@ -15,6 +15,7 @@ import { signRequestsTo } from "./partner";
 import { loadConfig } from "../../platform/config";
 import { natsAuth } from "../../platform/nats-auth";
 import { hubDataConverter } from "../../platform/payload-codec";
+import { sandboxCitizens } from "../../ops/chaos/sandboxes";
 
 /**
  * A port free now for a process the test starts next. Taken below the kernel's ephemeral
@@ -77,15 +78,7 @@ export interface Citizen {
 }
 
 /** Fresh synthetic citizens from the suite's civil-registry sandbox. */
-export async function seedCitizens(count: number, registryUrl = process.env.CIVIL_REGISTRY_URL!): Promise<Citizen[]> {
-  const res = await fetch(`${registryUrl}/_sandbox/citizens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ count }),
-  });
-  if (res.status !== 201) throw new Error(`seeding citizens: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Citizen[];
-}
+export const seedCitizens = (count: number, registryUrl = process.env.CIVIL_REGISTRY_URL!): Promise<Citizen[]> => sandboxCitizens(registryUrl, count);
 
 export async function json(res: Response): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>;
