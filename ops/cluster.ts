@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../platform/config";
 import { build } from "./build";
 import { CLUSTER_PORTS, shiftedPorts, startCluster, type Cluster } from "./stack/cluster";
-import { tcpReachable } from "./stack/processes";
+import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
 import { SANDBOXES, urlEnv } from "./stack/services";
 
@@ -52,33 +52,37 @@ async function main(): Promise<number> {
   if (!Number.isInteger(offset) || offset < 0 || offset > 50_000) throw new ConfigError(`--port-offset wants a whole number from 0 to 50000\n\n${HELP}`);
   const ports = shiftedPorts(offset);
   const url = `http://127.0.0.1:${ports.lb}`;
-  if (await tcpReachable("127.0.0.1", ports.lb)) throw new ConfigError(`${url} is taken: is npm start or another cluster running? (--port-offset moves this one)`);
+  if (await tcpReachable("127.0.0.1", ports.lb))
+    throw new ConfigError(`${url} is taken: is npm start or another cluster running? (--port-offset moves this one)`);
   say(`load balancer: ${url} (starting)`);
   if (!values["no-build"]) {
     say("building dist/ (npm run build, about a minute)");
     await build();
   }
   const dataDir = path.resolve(loadConfig().dataDir, "cluster");
-  let cluster: Cluster | undefined;
+  const started: Managed[] = [];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say("stopping: load balancer and hub nodes, then sandboxes, NATS, Temporal, PostgreSQL");
-    await cluster?.stop();
+    await stopAll(started);
     say("stopped");
     process.exit(code);
   };
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop(0));
-  cluster = await startCluster({
-    gateways: count(values.gateways, "--gateways", 2),
-    adapters: count(values.adapters, "--adapters", 2),
-    workers: count(values.workers, "--workers", 2),
-    ports,
-    dataDir,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-    say,
-  });
+  const cluster = await startCluster(
+    {
+      gateways: count(values.gateways, "--gateways", 2),
+      adapters: count(values.adapters, "--adapters", 2),
+      workers: count(values.workers, "--workers", 2),
+      ports,
+      dataDir,
+      databaseUrl: process.env.DATABASE_URL || undefined,
+      say,
+    },
+    started,
+  );
   console.log(summary(cluster, dataDir));
   return new Promise<number>(() => {});
 }

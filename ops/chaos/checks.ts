@@ -3,15 +3,13 @@
  * request answered 2xx must have left behind, proved against any running hub given its URLs,
  * its database and its NATS. Each Check names its first few offenders.
  */
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import path from "node:path";
 import { openDb, type Queryable } from "../../platform/db";
 import { connectBus } from "../../platform/events/bus";
 import { deadLetters } from "../../platform/events/admin";
 import { loadConfig } from "../../platform/config";
 import { natsAuth, type NatsAuthOptions } from "../../platform/nats-auth";
 import { tokenSource, type Outcome } from "./client";
+import { runCli } from "./cli";
 import { eidChecks, incidentChecks, verdict, type Check } from "./effects";
 
 export type { Check } from "./effects";
@@ -38,7 +36,6 @@ export interface CheckOptions {
   settleMs: number;
 }
 
-const ROOT = path.resolve(__dirname, "../..");
 const accepted = (outcomes: Outcome[], kind: Outcome["kind"]) => outcomes.filter((o) => o.kind === kind && o.status >= 200 && o.status < 300);
 
 /** Every verification answered 2xx has its audit record, of outcome OK, under its request id. */
@@ -54,16 +51,9 @@ async function audited(hub: Queryable, verified: Outcome[]): Promise<Check> {
   return verdict("every verification answered 2xx has its audit record", offenders, verified.length);
 }
 
-/** `linkage-hub audit verify`, run as the tests run the CLI. */
+/** `linkage-hub audit verify`. */
 function auditVerify(databaseUrl: string, env: NodeJS.ProcessEnv): Check {
-  // From the sources with tsx, as the tests do; compiled (dist/), the CLI's JavaScript.
-  const cli = fs.existsSync(path.join(ROOT, "ops/cli/main.ts")) ? ["--import", "tsx", "ops/cli/main.ts"] : ["ops/cli/main.js"];
-  const run = spawnSync(process.execPath, [...cli, "audit", "verify"], {
-    cwd: ROOT,
-    env: { ...env, DATABASE_URL: databaseUrl },
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  const run = runCli(["audit", "verify"], { ...env, DATABASE_URL: databaseUrl });
   const said = `${run.stdout ?? ""}${run.stderr ?? ""}`.trim().split("\n").slice(-3).join(" / ");
   return { name: "audit verify passes", ok: run.status === 0, detail: `exit ${run.status}: ${said}` };
 }

@@ -48,11 +48,24 @@ export function faultReport(w: FaultWindow, outcomes: Answered[]): FaultReport {
   const errors: Record<string, number> = {};
   for (const o of failed) errors[`${o.kind} ${o.status}`] = (errors[`${o.kind} ${o.status}`] ?? 0) + 1;
   const lastFailure = Math.max(w.start, ...failed.map((o) => o.end));
-  return { kind: w.kind, target: w.target, downMs: w.back - w.start, requests: inWindow.length, failed: failed.length, errors, errorsForMs: lastFailure - w.start };
+  return {
+    kind: w.kind,
+    target: w.target,
+    downMs: w.back - w.start,
+    requests: inWindow.length,
+    failed: failed.length,
+    errors,
+    errorsForMs: lastFailure - w.start,
+  };
 }
 
 /** The share of `kinds`' requests answered 2xx in the windows of faults `during`. */
-export function answeredShare(outcomes: Answered[], windows: FaultWindow[], kinds: string[], during: FaultKind[]): { requests: number; ok: number; share: number } {
+export function answeredShare(
+  outcomes: Answered[],
+  windows: FaultWindow[],
+  kinds: string[],
+  during: FaultKind[],
+): { requests: number; ok: number; share: number } {
   const inScope = outcomes.filter((o) => kinds.includes(o.kind) && windows.some((w) => during.includes(w.kind) && o.start >= w.start && o.start < w.until));
   const answered = inScope.filter((o) => ok(o.status)).length;
   return { requests: inScope.length, ok: answered, share: inScope.length ? answered / inScope.length : 1 };

@@ -3,7 +3,6 @@
  * balancer, the faults of each cycle one at a time with time to heal between them, then the
  * checks that nothing was lost or done twice, and what clients saw during each fault.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,6 +13,7 @@ import { answeredShare, faultReport, markdown, type ChaosCheck, type FaultReport
 import { startWorkload } from "./workload";
 import { checkOutcomes } from "./checks";
 import { describeFigures } from "./figures";
+import { runCli } from "./cli";
 
 export interface ChaosOptions {
   cycles: number;
@@ -43,9 +43,9 @@ const sandboxUrl = (cluster: Cluster, agency: string) => cluster.env[urlEnv(SAND
 
 /** A partner with every scope and a quota far above the load (the test partner's 600 a minute is the load itself), registered through the CLI. */
 function chaosPartner(cluster: Cluster): { clientId: string; clientSecret: string } {
-  const bin = path.resolve(__dirname, "../../bin/linkage-hub.js");
-  const args = ["partners", "add", "chaos-partner", "--scopes", "all", "--purposes", "all", "--quota", "100000/60", "--json"];
-  return JSON.parse(execFileSync(process.execPath, [bin, ...args], { env: cluster.env, encoding: "utf8" })) as { clientId: string; clientSecret: string };
+  const made = runCli(["partners", "add", "chaos-partner", "--scopes", "all", "--purposes", "all", "--quota", "100000/60", "--json"], cluster.env);
+  if (made.status !== 0) throw new Error(`partners add chaos-partner failed: ${made.stderr}`);
+  return JSON.parse(made.stdout) as { clientId: string; clientSecret: string };
 }
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
@@ -70,7 +70,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
     const outcomes = await load.stop();
     o.say(`load stopped: ${outcomes.length} requests; checking their effects`);
-    const checks = await checkOutcomes({ ...partner, outcomes, baseUrl: cluster.url, databaseUrl: cluster.env.DATABASE_URL!, env: cluster.env, settleMs: 60_000 });
+    const checks = await checkOutcomes({
+      ...partner,
+      outcomes,
+      baseUrl: cluster.url,
+      databaseUrl: cluster.env.DATABASE_URL!,
+      env: cluster.env,
+      settleMs: 60_000,
+    });
     const sync = answeredShare(outcomes, windows, SYNC_KINDS, ["nats-node", "gateway"]);
     checks.push({
       name: `at least ${SYNC_TARGET * 100} % of synchronous calls answered 2xx across the NATS-node and gateway kills`,

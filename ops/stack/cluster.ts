@@ -13,7 +13,8 @@ import { startHaproxy } from "./haproxy";
 import { configFor, startPrometheus } from "./prometheus";
 import { startPostgresInstance, type PostgresInstance } from "./postgres-instance";
 import { startTemporalServer, type TemporalServer } from "./temporal-server";
-import { SANDBOXES, startHubNode, startSandbox, urlEnv, type Say } from "./services";
+import { hubNodeArgs, SANDBOXES, startHubNode, startSandbox, urlEnv, type Say } from "./services";
+import { MissingPieceError } from "./provision";
 import { startRestartable, stopAll, type Managed, type Restartable } from "./processes";
 import { registerAgencies, registrationLine } from "./agencies";
 
@@ -118,12 +119,14 @@ async function startNode(role: Role, i: number, o: ClusterOptions, env: NodeJS.P
   return { name, role, url, process: await startRestartable(name, launch) };
 }
 
-/** Starts the whole cluster; on a failure, stops what it started and throws. */
-export async function startCluster(o: ClusterOptions): Promise<Cluster> {
-  if (!fs.existsSync(path.resolve(__dirname, "../../dist/hub/node.js"))) throw new Error("no dist/: run `npm run build` first");
+/**
+ * Starts the whole cluster; on a failure, stops what it started and throws. Each piece joins
+ * `started` once up, so a caller stopped halfway (Ctrl-C) can stop what is there.
+ */
+export async function startCluster(o: ClusterOptions, started: Managed[] = []): Promise<Cluster> {
+  if (!fs.existsSync(hubNodeArgs(true)[0]!)) throw new MissingPieceError("no dist/: run `npm run build` first");
   const { ports, dataDir, say } = o;
   const logDir = path.join(dataDir, "logs");
-  const started: Managed[] = [];
   try {
     const postgres = o.databaseUrl ? undefined : await startPostgresInstance({ dir: path.join(dataDir, "postgres"), port: ports.postgres, logDir, say });
     if (postgres) started.push(postgres);

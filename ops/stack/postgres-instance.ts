@@ -72,6 +72,8 @@ function checkReachable(dir: string, user: { uid?: number; gid?: number }): void
 /** Makes the data folder with initdb, owned by the server's user. Local (socket) logins are trusted: the socket is in the 0700 folder. */
 function initdb(bin: string, dir: string, user: { uid?: number; gid?: number }): void {
   checkReachable(dir, user);
+  // The parents with the usual mode (a recursive mkdir would give them 0700 too, shutting the server's user out).
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (user.uid !== undefined) fs.chownSync(dir, user.uid, user.gid!);
   const args = ["-D", dir, "-U", SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale"];

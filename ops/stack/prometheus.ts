@@ -34,7 +34,8 @@ export function configFor(targets: Targets, interval?: string): string {
   config.rule_files = config.rule_files.map((f: string) => path.join(PROMETHEUS_DIR, f));
   for (const job of config.scrape_configs) job.static_configs = [{ targets: targets[job.job_name as keyof Targets] ?? [] }];
   for (const [name, list] of Object.entries(targets))
-    if (!config.scrape_configs.some((job: { job_name: string }) => job.job_name === name)) config.scrape_configs.push({ job_name: name, static_configs: [{ targets: list }] });
+    if (!config.scrape_configs.some((job: { job_name: string }) => job.job_name === name))
+      config.scrape_configs.push({ job_name: name, static_configs: [{ targets: list }] });
   return YAML.stringify(config);
 }
 

@@ -113,6 +113,7 @@ export function serverConfig(o: TemporalServerOptions, dynamicConfigFile: string
 /** Writes the configuration and its dynamic config under <dataDir>/temporal-server/ (0600: it holds the database password). */
 function writeConfig(o: TemporalServerOptions): string {
   const dir = path.join(o.dataDir, "temporal-server");
+  fs.mkdirSync(o.dataDir, { recursive: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const dynamicConfigFile = path.join(dir, "dynamicconfig.yaml");
   // Eager activities, as the stack's dev server runs (about ten times the throughput; docs/configuration.md).

@@ -16,7 +16,7 @@ test("a chaos cycle loses no request, event, linkage or audit record", { timeout
   const result = await runChaos({
     cycles: 1,
     downMs: 3000,
-    healMs: 8000,
+    healMs: 6000,
     perSecond: 10,
     ports: shiftedPorts(40_000),
     // Beside the suite's stores, not in them: the final scan of .data/test reads files, and this PostgreSQL's hold the sandboxes' citizens.

@@ -54,7 +54,9 @@ test("npm run cluster prints the load balancer's URL first, then every node", ()
 });
 
 test("the README's partner quick start works through the load balancer", async () => {
-  const made = JSON.parse(execFileSync(process.execPath, ["bin/linkage-hub.js", "partners", "add", "--test", "--json"], { cwd: ROOT, env: cliEnv, encoding: "utf8" }));
+  const made = JSON.parse(
+    execFileSync(process.execPath, ["bin/linkage-hub.js", "partners", "add", "--test", "--json"], { cwd: ROOT, env: cliEnv, encoding: "utf8" }),
+  );
   const basic = Buffer.from(`${made.clientId}:${made.clientSecret}`).toString("base64");
   const tokenRes = await rawFetch(`${lb}/v1/oauth/token`, {
     method: "POST",

@@ -37,7 +37,14 @@ test("the answered share takes only the named kinds during the named faults", ()
 });
 
 test("the Markdown report has a row per fault and marks each check", () => {
-  const md = markdown([faultReport(gateway, outcomes)], [{ name: "audit verify", ok: true }, { name: "e-IDs once", ok: false, detail: "EID-1 twice" }], ["8 requests"]);
+  const md = markdown(
+    [faultReport(gateway, outcomes)],
+    [
+      { name: "audit verify", ok: true },
+      { name: "e-IDs once", ok: false, detail: "EID-1 twice" },
+    ],
+    ["8 requests"],
+  );
   assert.match(md, /\| gateway-1 \| 3\.0 \| 4 \| 2 \| verification 0 ×1, linkage 503 ×1 \| 1\.6 \|/);
   assert.match(md, /✔ audit verify/);
   assert.match(md, /✘ e-IDs once: EID-1 twice/);

@@ -2,7 +2,9 @@
  * How every activity reaches an agency: it calls the adapter's action through the broker, so a
  * workflow reaches the agency exactly as any other hub caller does, its linkage id in the call's
  * meta (for the call log and the audit record). An error the agency or the contract will give
- * again (a 4xx) is final; anything else Temporal retries, per the workflow's retry policy.
+ * again (a 4xx) is final; anything else Temporal retries, per the workflow's retry policy:
+ * also Moleculer's own retryable 404s (no node offers the action just now, as while the
+ * adapters' nodes restart), which the next attempt may find served.
  */
 import { Context } from "@temporalio/activity";
 import { ApplicationFailure } from "@temporalio/common";
@@ -23,9 +25,10 @@ export async function callAction<T>(broker: ServiceBroker, action: string, param
     broker.logger.info({ ...line, outcome: "ok" }, "activity called");
     return result;
   } catch (err) {
-    const e = err as { code?: number; type?: string; message: string; data?: unknown };
+    const e = err as { code?: number; type?: string; message: string; data?: unknown; retryable?: boolean };
     broker.logger.info({ ...line, outcome: e.type ?? "error" }, "activity call failed");
-    if (typeof e.code === "number" && e.code >= 400 && e.code < 500) throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
+    if (typeof e.code === "number" && e.code >= 400 && e.code < 500 && !e.retryable)
+      throw ApplicationFailure.nonRetryable(e.message, e.type ?? "HUB_ERR_INTERNAL", e.data);
     throw err;
   }
 }
