@@ -20,6 +20,8 @@ const OFFSET = 41_000;
 const ports = shiftedPorts(OFFSET);
 const lb = `http://127.0.0.1:${ports.lb}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-"));
+// mkdtemp's 0700 would shut out PostgreSQL's own user (the cluster says so and stops).
+fs.chmodSync(dataDir, 0o755);
 let cluster: ChildProcess;
 let output = "";
 let cliEnv: NodeJS.ProcessEnv;
@@ -93,7 +95,11 @@ test("Prometheus scrapes every hub node, the workers' SDK metrics, the Temporal 
     };
     return body.data.activeTargets;
   };
-  await waitFor("every target up", async () => (await targets()).every((t) => t.health === "up"), 30_000).catch(async (err) => {
+  const allUp = async () => {
+    const list = await targets();
+    return list.length === 10 && list.every((t) => t.health === "up");
+  };
+  await waitFor("every target up", allUp, 30_000).catch(async (err) => {
     throw new Error(`${err.message}: ${JSON.stringify(await targets())}`);
   });
   const jobs: Record<string, number> = {};
