@@ -15,13 +15,17 @@ export function brokerOptions(config: Config): BrokerOptions {
   return {
     namespace: config.namespace,
     nodeID: config.nodeId,
-    transporter: { type: "NATS", options: { servers: natsServers(config.natsUrl), ...natsAuth(config), maxReconnectAttempts: -1, reconnectTimeWait: 500 } },
+    // Named after the node: a gateway learns from NATS when this connection closes for good (platform/nats-departures.ts).
+    transporter: {
+      type: "NATS",
+      options: { servers: natsServers(config.natsUrl), name: config.nodeId, ...natsAuth(config), maxReconnectAttempts: -1, reconnectTimeWait: 500 },
+    },
     serializer: "JSON",
     // JSON lines with names, id numbers and addresses redacted (platform/redact.ts).
     logger: batchedLogger({ formatter: redactingFormatter, level: config.logLevel }),
     validator: new ContractValidator(),
     requestTimeout: 30_000,
-    // A node killed without a goodbye is taken out of the others' balancing after 6 to 12 s (Moleculer's defaults: 30 to 60 s of calls sent to a dead node).
+    // A node killed without a goodbye is taken out of the others' balancing after 6 to 12 s (Moleculer's defaults: 30 to 60 s of calls sent to a dead node); a gateway learns it from NATS within 2 s.
     heartbeatInterval: 2,
     heartbeatTimeout: 6,
     // Agency calls retry in the adapters, where it is known whether a call is safe to repeat.

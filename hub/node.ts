@@ -88,6 +88,14 @@ function startGatewayJobs(node: HubNode, catalogue: LiveCatalogue): () => Promis
   };
 }
 
+/** A node whose NATS connection closed for good: out of this broker's balancing at once, its calls in flight rejected, not waited out. */
+function departed(broker: ServiceBroker, nodeID: string): void {
+  const node = broker.registry.nodes.get(nodeID);
+  if (!node?.available || node.local) return;
+  broker.logger.warn({ node: nodeID }, "node's NATS connection closed without a goodbye: taken out of balancing");
+  broker.registry.nodes.disconnected(nodeID, true);
+}
+
 export interface RunningNode extends HubNode {
   /** The port of /metrics, /healthz and /readyz (the gateway's port where it runs). */
   httpPort: number;
@@ -123,7 +131,7 @@ export async function startHubNode(config: Config = loadConfig()): Promise<Runni
   await broker.start();
   tally.start(config.figuresFlushMs);
   const stopRefusals = config.services.includes("api")
-    ? await countNatsRefusals(config).catch((err: Error) => {
+    ? await countNatsRefusals(config, (name) => departed(broker, name)).catch((err: Error) => {
         broker.logger.warn({ err: err.message }, "NATS refusals: not counted (no system account connection)");
         return async () => {};
       })

@@ -11,6 +11,7 @@ import client from "prom-client";
 import { connect, credsAuthenticator } from "nats";
 import type { Config } from "./config";
 import { natsAuth, natsAuthDir, natsServers } from "./nats-auth";
+import { watchDepartures } from "./nats-departures";
 
 export const natsRefusals = new client.Counter({
   name: "hub_nats_refusals_total",
@@ -27,8 +28,11 @@ export function natsSystemCredsFile(config: Pick<Config, "natsSystemCreds" | "da
   return fs.existsSync(own) ? own : undefined;
 }
 
-/** Counts refusals until the returned stop; without system credentials it counts nothing. */
-export async function countNatsRefusals(config: Config): Promise<() => Promise<void>> {
+/**
+ * Counts refusals until the returned stop, and reports each NATS client gone without a goodbye
+ * to `onDeparture` (platform/nats-departures.ts); without system credentials it does neither.
+ */
+export async function countNatsRefusals(config: Config, onDeparture?: (clientName: string) => void): Promise<() => Promise<void>> {
   const creds = natsSystemCredsFile(config);
   if (!creds) return async () => {};
   natsRefusals.inc({ kind: "authentication" }, 0);
@@ -42,5 +46,6 @@ export async function countNatsRefusals(config: Config): Promise<() => Promise<v
     reconnectTimeWait: 500,
   });
   nc.subscribe(AUTH_ERROR_ADVISORIES, { callback: (err) => void (err || natsRefusals.inc({ kind: "authentication" })) });
-  return () => nc.drain();
+  const stopWatch = onDeparture ? watchDepartures(nc, onDeparture) : () => {};
+  return () => (stopWatch(), nc.drain());
 }
