@@ -10,7 +10,7 @@ import { runChaos, SYNC_TARGET } from "./chaos/run";
 import { shiftedPorts } from "./stack/cluster";
 import { MissingPieceError } from "./stack/provision";
 
-const DEFAULTS = { cycles: 3, down: 5, heal: 15, rate: 10, "port-offset": 40_000 };
+const DEFAULTS = { cycles: 3, down: 5, heal: 15, rate: 10, "port-offset": 16_000 };
 const HELP = `Usage: npm run chaos [-- --cycles N] [--down S] [--heal S] [--rate R] [--port-offset N] [--no-build]
 
 Builds the hub, starts a cluster of its own (npm run cluster's shape: 3 NATS nodes, the Temporal

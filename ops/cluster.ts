@@ -7,7 +7,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../platform/config";
 import { build } from "./build";
-import { CLUSTER_PORTS, shiftedPorts, startCluster, type Cluster } from "./stack/cluster";
+import { CLUSTER_PORTS, MAX_PORT_OFFSET, shiftedPorts, startCluster, type Cluster } from "./stack/cluster";
 import { stopAll, tcpReachable, type Managed } from "./stack/processes";
 import { MissingPieceError } from "./stack/provision";
 import { SANDBOXES, urlEnv } from "./stack/services";
@@ -49,7 +49,8 @@ async function main(): Promise<number> {
   });
   if (values.help) return (console.log(HELP), 0);
   const offset = Number(values["port-offset"] ?? 0);
-  if (!Number.isInteger(offset) || offset < 0 || offset > 50_000) throw new ConfigError(`--port-offset wants a whole number from 0 to 50000\n\n${HELP}`);
+  // Above 32767 a port may be held by an outgoing connection (Linux's ephemeral range), and a listener cannot have it.
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_PORT_OFFSET) throw new ConfigError(`--port-offset wants a whole number from 0 to ${MAX_PORT_OFFSET}\n\n${HELP}`);
   const ports = shiftedPorts(offset);
   const url = `http://127.0.0.1:${ports.lb}`;
   if (await tcpReachable("127.0.0.1", ports.lb))

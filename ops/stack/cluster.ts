@@ -54,6 +54,9 @@ export const CLUSTER_PORTS: ClusterPorts = {
   sandboxes: 4101,
 };
 
+/** The largest port offset that keeps every port below Linux's ephemeral range (32768 and up), where an outgoing connection may hold a port. */
+export const MAX_PORT_OFFSET = 32_767 - Math.max(...Object.values(CLUSTER_PORTS));
+
 /** Every port moved by `offset` (a second cluster beside the first: the chaos test's). */
 export const shiftedPorts = (offset: number, ports = CLUSTER_PORTS): ClusterPorts =>
   Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, v + offset])) as unknown as ClusterPorts;

@@ -1,8 +1,8 @@
 /**
  * The Temporal server on PostgreSQL (issue 23; docs/operations.md, "Temporal server on
  * PostgreSQL"): a PostgreSQL instance of the test's own made with initdb, and the pinned
- * temporal-server on it, as real processes on ports of the test's own (PostgreSQL 35432, Temporal
- * 37233 and the ports after it, metrics 37235) with their data in a scratch folder. A workflow
+ * temporal-server on it, as real processes on ports of the test's own (PostgreSQL 30432, Temporal
+ * 30233 and the ports after it, metrics 30235) with their data in a scratch folder. A workflow
  * runs to completion; one waiting on a timer completes across a kill -9 of the server; one
  * waiting on a signal completes across a restart of PostgreSQL; a second start on the same
  * folder redoes neither schema nor namespace; nothing is left running. Needs no harness stack:
@@ -25,9 +25,9 @@ import { startPostgresInstance, PG_ROLE, type PostgresInstance } from "../../ops
 import { startTemporalServer, type TemporalServer } from "../../ops/stack/temporal-server";
 import type { Steps } from "../fixtures/waiting-workflow";
 
-const PG_PORT = 35432;
-const ADDRESS = "127.0.0.1:37233";
-const METRICS_PORT = 37235;
+const PG_PORT = 30432;
+const ADDRESS = "127.0.0.1:30233";
+const METRICS_PORT = 30235;
 const TIMEOUT = { timeout: 120_000 };
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "temporal-server-"));

@@ -15,10 +15,10 @@ test("a chaos cycle loses no request, event, linkage or audit record", { timeout
   await build();
   const result = await runChaos({
     cycles: 1,
-    downMs: 3000,
-    healMs: 6000,
+    downMs: 2000,
+    healMs: 5000,
     perSecond: 10,
-    ports: shiftedPorts(40_000),
+    ports: shiftedPorts(16_000),
     // Beside the suite's stores, not in them: the final scan of .data/test reads files, and this PostgreSQL's hold the sandboxes' citizens.
     dataDir: path.resolve(__dirname, "../../.data/chaos-test"),
     say: (line) => console.log(`[chaos] ${line}`),

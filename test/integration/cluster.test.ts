@@ -16,7 +16,7 @@ import { post, settle } from "../support/hub";
 import { rawFetch } from "../support/partner";
 
 const ROOT = path.resolve(__dirname, "../..");
-const OFFSET = 41_000;
+const OFFSET = 18_000;
 const ports = shiftedPorts(OFFSET);
 const lb = `http://127.0.0.1:${ports.lb}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "cluster-"));
