@@ -50,7 +50,8 @@ async function main(): Promise<number> {
   if (values.help) return (console.log(HELP), 0);
   const offset = Number(values["port-offset"] ?? 0);
   // Above 32767 a port may be held by an outgoing connection (Linux's ephemeral range), and a listener cannot have it.
-  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_PORT_OFFSET) throw new ConfigError(`--port-offset wants a whole number from 0 to ${MAX_PORT_OFFSET}\n\n${HELP}`);
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_PORT_OFFSET)
+    throw new ConfigError(`--port-offset wants a whole number from 0 to ${MAX_PORT_OFFSET}\n\n${HELP}`);
   const ports = shiftedPorts(offset);
   const url = `http://127.0.0.1:${ports.lb}`;
   if (await tcpReachable("127.0.0.1", ports.lb))
