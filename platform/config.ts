@@ -141,7 +141,7 @@ export const SETTINGS = {
   natsSystemCreds: setting(
     "NATS_SYSTEM_CREDS",
     undefined,
-    "Credentials of a NATS system-account user: the gateway node counts the server's authentication refusals (`hub_nats_refusals_total`); unset: `nats-auth/system.creds` in `HUB_DATA_DIR` if the stack made one",
+    "Credentials of a NATS system-account user: the gateway node counts the server's authentication refusals (`hub_nats_refusals_total`) and takes a node whose connection closed for good out of balancing at once (else its heartbeats are missed first, 6 to 12 s); unset: `nats-auth/system.creds` in `HUB_DATA_DIR` if the stack made one",
     text,
   ),
   natsTlsCa: setting("NATS_TLS_CA", undefined, "CA file (PEM) that signed the NATS server's certificate; set: the hub's NATS connections require TLS", text),

@@ -64,7 +64,9 @@ function checkReachable(dir: string, user: { uid?: number; gid?: number }): void
     const st = fs.statSync(above, { throwIfNoEntry: false });
     const enters = !st || st.mode & 0o001 || (st.uid === user.uid && st.mode & 0o100) || (st.gid === user.gid && st.mode & 0o010);
     if (!enters)
-      throw new MissingPieceError(`PostgreSQL runs as the ${SUPERUSER} user, who may not enter ${above}: put its data folder elsewhere, or chmod o+x ${above}`);
+      throw new MissingPieceError(
+        `PostgreSQL runs as the ${SUPERUSER} user, who may not enter ${above}: set HUB_DATA_DIR to a folder it can reach (under /tmp, say), or chmod o+x ${above}`,
+      );
     if (above === path.dirname(above)) return;
   }
 }

@@ -6,10 +6,17 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { build } from "../../ops/build";
 import { runChaos } from "../../ops/chaos/run";
 import { shiftedPorts } from "../../ops/stack/cluster";
+
+// Outside the checkout: its folder may be one PostgreSQL's own user cannot enter (a clone in a 0700 folder), and
+// outside the suite's stores: the final scan reads .data/test's files, and this PostgreSQL's hold the sandboxes' citizens.
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "chaos-"));
+fs.chmodSync(dataDir, 0o755);
 
 test("a chaos cycle loses no request, event, linkage or audit record", { timeout: 330_000 }, async () => {
   await build();
@@ -19,8 +26,7 @@ test("a chaos cycle loses no request, event, linkage or audit record", { timeout
     healMs: 5000,
     perSecond: 10,
     ports: shiftedPorts(16_000),
-    // Beside the suite's stores, not in them: the final scan of .data/test reads files, and this PostgreSQL's hold the sandboxes' citizens.
-    dataDir: path.resolve(__dirname, "../../.data/chaos-test"),
+    dataDir,
     say: (line) => console.log(`[chaos] ${line}`),
   });
   console.log(result.markdown);
