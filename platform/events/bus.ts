@@ -38,6 +38,8 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+const JS_API_TIMEOUT_MS = 20_000;
+
 /**
  * `natsUrl`: one server or a comma list of a cluster's (the connection moves to another when
  * its server goes). `auth`: the credentials and TLS (platform/nats-auth.ts), and `streams` the
@@ -50,7 +52,8 @@ export async function connectBus(
   streams: StreamSettings = streamSettingsOf(loadConfig()),
 ): Promise<EventBus> {
   const nc = await connect({ servers: natsServers(natsUrl), name, ...auth, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-  const jsm = await nc.jetstreamManager();
+  // JetStream's API answers within 5 s by default; making a replicated stream or consumer (a Raft group on each of 3 servers) while other nodes start may take longer.
+  const jsm = await nc.jetstreamManager({ timeout: JS_API_TIMEOUT_MS });
   await ensureStreams(jsm, streams);
   const js = nc.jetstream();
   const publish = (event: CloudEvent, subject = subjectOf(event.type)) => publishOne(js, event, subject);
